@@ -1,0 +1,117 @@
+# xenvf top-level Makefile: one non-recursive build; each part adds its own
+# rules in a fragment (lib/lib.mk, tests/unit/unit.mk, ...) so the layout of
+# the tree is the layout of the build.
+#
+#   make deps         install the Debian packages the build and tests need
+#   make              build everything into build/
+#   make check        deps + build + every test tier that exists
+#   make check SANITIZE=1   the same under ASan+UBSan, into build-san/
+#   make fuzz         libFuzzer targets (clang), FUZZ_SECONDS each
+#   make install      DESTDIR/PREFIX aware
+#   make lint         clang-format --dry-run and cppcheck
+
+SRCDIR := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+DATADIR ?= $(PREFIX)/share
+SANITIZE ?= 0
+V ?= 0
+
+ifeq ($(SANITIZE),1)
+B ?= build-san
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
+             -fno-omit-frame-pointer
+else ifeq ($(SANITIZE),fuzz)
+# libFuzzer: clang only; the library is instrumented, the targets link it.
+B ?= build-fuzz
+CC := clang
+SAN_FLAGS := -fsanitize=fuzzer-no-link,address,undefined \
+             -fno-sanitize-recover=all -fno-omit-frame-pointer
+else
+B ?= build
+SAN_FLAGS :=
+endif
+
+CC ?= cc
+# Dependencies by pkg-config name. Evaluated lazily (=) so `make deps` can run
+# before pkg-config knows them.
+PC_LIB := xenstore libxml-2.0 libpci yajl
+PC_XL := xenlight xlutil
+PC_TEST := check
+PC_CFLAGS = $(shell pkg-config --cflags $(PC_LIB) $(PC_XL) $(PC_TEST))
+PC_LIBS_LIB = $(shell pkg-config --libs $(PC_LIB))
+PC_LIBS_TEST = $(shell pkg-config --libs $(PC_TEST))
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes \
+        -Wstrict-prototypes -Wno-unused-parameter
+BASE_CFLAGS := -std=gnu11 -O2 -g -fPIC -D_GNU_SOURCE $(WARN)
+CFLAGS ?=
+ALL_CFLAGS = $(BASE_CFLAGS) $(SAN_FLAGS) -I$(SRCDIR)/lib/include $(PC_CFLAGS) \
+             $(CFLAGS)
+LDFLAGS ?=
+ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+.PHONY: all deps check test fuzz bench install uninstall clean lint format \
+        check-sanitize
+.DEFAULT_GOAL := all
+
+# Filled in by the fragments.
+ALL_TARGETS :=
+TEST_UNIT :=
+TEST_INTEGRATION :=
+FUZZ_TARGETS :=
+BENCH_TARGETS :=
+
+include lib/lib.mk
+-include tests/harness/harness.mk
+-include tests/unit/unit.mk
+-include tests/integration/integration.mk
+-include tests/fuzz/fuzz.mk
+
+all: $(ALL_TARGETS)
+
+deps:
+	$(Q)$(SRCDIR)/tools/install-deps
+
+# check installs what is missing first, then re-reads this Makefile so that
+# pkg-config sees the freshly installed packages.
+check: deps
+	$(Q)$(MAKE) --no-print-directory test
+
+test: $(ALL_TARGETS) $(TEST_UNIT) $(TEST_INTEGRATION)
+	$(Q)B=$(B) SRCDIR=$(SRCDIR) $(SRCDIR)/tests/run-tests \
+	    $(TEST_UNIT) $(TEST_INTEGRATION)
+
+check-sanitize: deps
+	$(Q)$(MAKE) --no-print-directory test SANITIZE=1
+
+# Generic compile rule: build/<path>.o from <path>.c, with header deps.
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+install: all
+	$(Q)$(MAKE) --no-print-directory install-lib
+
+clean:
+	rm -rf build build-san build-fuzz
+
+C_SOURCES = $(shell git -C $(SRCDIR) ls-files '*.c' '*.h' 2>/dev/null)
+lint:
+	$(Q)clang-format --dry-run --Werror $(C_SOURCES)
+	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	    --inline-suppr --suppress=missingIncludeSystem -I lib/include \
+	    $(filter %.c,$(C_SOURCES))
+
+format:
+	$(Q)clang-format -i $(C_SOURCES)

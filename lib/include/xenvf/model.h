@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * The model: physical functions, virtual functions, who holds them, and the
+ * states each may be in. Every struct has an init/dispose pair (libxl style):
+ * init puts it in a valid empty state, dispose frees what it owns and leaves
+ * it re-initialised, so dispose twice is harmless.
+ *
+ * A VF's identity is (PF id, VF index), never a bare BDF: VF addresses are
+ * derived from the PF's SR-IOV capability and move when NumVFs changes.
+ */
+#ifndef XENVF_MODEL_H
+#define XENVF_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <xenvf/bdf.h>
+#include <xenvf/err.h>
+
+#define XENVF_DOMID_NONE UINT32_MAX
+#define XENVF_ID_MAX 32 /* PF ids: [A-Za-z0-9_-]{1,32}, safe in xenstore */
+
+/* PF lifecycle, published by the PF agent at /xenvf/pf/<id>/state. */
+typedef enum xenvf_pf_state {
+    XENVF_PF_UNKNOWN = 0, /* nobody has said anything yet */
+    XENVF_PF_PROBING,     /* driver binding, VF resources being set up */
+    XENVF_PF_READY,       /* driver bound, every configured VF has resources */
+    XENVF_PF_DEGRADED,    /* usable, but some VFs lack resources */
+    XENVF_PF_RESETTING,   /* PF reset or driver reload in progress */
+    XENVF_PF_FAILED,      /* gone or broken; its VFs are unusable */
+} xenvf_pf_state;
+
+/* VF lifecycle, published by the TCB at /xenvf/pf/<id>/vf/<n>/state. */
+typedef enum xenvf_vf_state {
+    XENVF_VF_ABSENT = 0, /* index >= NumVFs: no such function right now */
+    XENVF_VF_FREE,       /* exists, bound to pciback, held by nobody */
+    XENVF_VF_RESERVED,   /* promised to a domain that is being built */
+    XENVF_VF_ACTIVE,     /* passed through to a live domain */
+    XENVF_VF_RESETTING,  /* its domain died: FLR before it is free again */
+    XENVF_VF_FAILED,     /* reset failed or PF failed */
+} xenvf_vf_state;
+
+const char *xenvf_pf_state_name(xenvf_pf_state s);
+const char *xenvf_vf_state_name(xenvf_vf_state s);
+/* Parse the names above exactly (they are xenstore values). */
+int xenvf_pf_state_parse(const char *s, xenvf_pf_state *out, xenvf_err *err);
+int xenvf_vf_state_parse(const char *s, xenvf_vf_state *out, xenvf_err *err);
+
+/* The state machines: is from -> to a legal step? (docs/architecture.md) */
+bool xenvf_pf_state_step_ok(xenvf_pf_state from, xenvf_pf_state to);
+bool xenvf_vf_state_step_ok(xenvf_vf_state from, xenvf_vf_state to);
+/* Move *state to `to`, or fail with XENVF_ECONFLICT naming both states. */
+int xenvf_vf_state_step(xenvf_vf_state *state, xenvf_vf_state to,
+                        xenvf_err *err);
+int xenvf_pf_state_step(xenvf_pf_state *state, xenvf_pf_state to,
+                        xenvf_err *err);
+
+/* Per-VF settings, from the map or a vf= entry. "unset" values are -1/NULL. */
+typedef struct xenvf_vf_config {
+    bool has_mac;
+    uint8_t mac[6];
+    int vlan;          /* 0..4094, -1 unset */
+    int trust;         /* 0/1, -1 unset */
+    int spoofchk;      /* 0/1, -1 unset */
+    int64_t rate_mbps; /* max tx rate, -1 unset */
+    char *function;    /* function description: which driver the guest loads */
+    int boot;          /* boot order 1.., 0 = not a boot device */
+} xenvf_vf_config;
+
+void xenvf_vf_config_init(xenvf_vf_config *c);
+void xenvf_vf_config_dispose(xenvf_vf_config *c);
+int xenvf_vf_config_copy(xenvf_vf_config *dst, const xenvf_vf_config *src,
+                         xenvf_err *err);
+
+/* "00:16:3e:00:00:01" (case-insensitive) <-> 6 bytes; unicast only. */
+int xenvf_mac_parse(const char *s, uint8_t mac[6], xenvf_err *err);
+void xenvf_mac_format(const uint8_t mac[6], char buf[18]);
+
+/* A PF/VF id: [A-Za-z0-9_-]{1,XENVF_ID_MAX}. */
+bool xenvf_id_valid(const char *id);
+
+typedef struct xenvf_vf {
+    unsigned index;        /* 0-based VF number within its PF */
+    bool bdf_known;        /* false while the VF does not exist */
+    xenvf_bdf bdf;
+    xenvf_vf_state state;
+    uint32_t domid;        /* XENVF_DOMID_NONE when held by nobody */
+    xenvf_vf_config config;
+} xenvf_vf;
+
+void xenvf_vf_init(xenvf_vf *vf);
+void xenvf_vf_dispose(xenvf_vf *vf);
+
+typedef struct xenvf_pf {
+    char *id;              /* map id, e.g. "nvme0" */
+    xenvf_bdf bdf;
+    xenvf_pf_state state;
+    uint32_t owner_domid;  /* domain that runs the PF driver (0 = dom0) */
+    unsigned total_vfs;
+    unsigned num_vfs;
+    size_t nr_vfs;         /* entries in vfs[], index order */
+    xenvf_vf *vfs;
+} xenvf_pf;
+
+void xenvf_pf_init(xenvf_pf *pf);
+void xenvf_pf_dispose(xenvf_pf *pf);
+/* Set the id (validated) and size vfs[] to nr entries, each init'ed with
+ * index = position. Existing VFs past nr are disposed. */
+int xenvf_pf_set_id(xenvf_pf *pf, const char *id, xenvf_err *err);
+int xenvf_pf_resize_vfs(xenvf_pf *pf, size_t nr, xenvf_err *err);
+/* VFs held by a domain (RESERVED or ACTIVE). */
+unsigned xenvf_pf_active_vfs(const xenvf_pf *pf);
+
+/* An assignment: VF (pf_id, vf_index) held by domain domid. */
+typedef struct xenvf_assignment {
+    char *pf_id;
+    unsigned vf_index;
+    uint32_t domid;
+    char *domain_name; /* the guest's name, stable across reboots */
+} xenvf_assignment;
+
+void xenvf_assignment_init(xenvf_assignment *a);
+void xenvf_assignment_dispose(xenvf_assignment *a);
+
+/* Strict decimal parse of an unsigned value <= max: no sign, no spaces, no
+ * trailing text, no overflow. Used for every number read from text. */
+int xenvf_parse_uint(const char *s, uint64_t max, uint64_t *out,
+                     xenvf_err *err);
+
+#endif

@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xenvf/model.h>
+
+/* ---- states ---------------------------------------------------------- */
+
+static const char *const pf_state_names[] = {
+    [XENVF_PF_UNKNOWN] = "unknown",     [XENVF_PF_PROBING] = "probing",
+    [XENVF_PF_READY] = "ready",         [XENVF_PF_DEGRADED] = "degraded",
+    [XENVF_PF_RESETTING] = "resetting", [XENVF_PF_FAILED] = "failed",
+};
+
+static const char *const vf_state_names[] = {
+    [XENVF_VF_ABSENT] = "absent",       [XENVF_VF_FREE] = "free",
+    [XENVF_VF_RESERVED] = "reserved",   [XENVF_VF_ACTIVE] = "active",
+    [XENVF_VF_RESETTING] = "resetting", [XENVF_VF_FAILED] = "failed",
+};
+
+#define NR_PF_STATES (sizeof(pf_state_names) / sizeof(pf_state_names[0]))
+#define NR_VF_STATES (sizeof(vf_state_names) / sizeof(vf_state_names[0]))
+
+const char *xenvf_pf_state_name(xenvf_pf_state s)
+{
+    return (unsigned)s < NR_PF_STATES ? pf_state_names[s] : "invalid";
+}
+
+const char *xenvf_vf_state_name(xenvf_vf_state s)
+{
+    return (unsigned)s < NR_VF_STATES ? vf_state_names[s] : "invalid";
+}
+
+static int state_lookup(const char *const *names, size_t n, const char *s,
+                        const char *what, int *out, xenvf_err *err)
+{
+    for (size_t i = 0; s && i < n; i++) {
+        if (!strcmp(names[i], s)) {
+            *out = (int)i;
+            return 0;
+        }
+    }
+    return xenvf_err_set(err, XENVF_EINVAL, "unknown %s state '%.32s'", what,
+                         s ? s : "");
+}
+
+int xenvf_pf_state_parse(const char *s, xenvf_pf_state *out, xenvf_err *err)
+{
+    int v, rc = state_lookup(pf_state_names, NR_PF_STATES, s, "PF", &v, err);
+    if (!rc)
+        *out = (xenvf_pf_state)v;
+    return rc;
+}
+
+int xenvf_vf_state_parse(const char *s, xenvf_vf_state *out, xenvf_err *err)
+{
+    int v, rc = state_lookup(vf_state_names, NR_VF_STATES, s, "VF", &v, err);
+    if (!rc)
+        *out = (xenvf_vf_state)v;
+    return rc;
+}
+
+#define BIT(s) (1u << (s))
+
+/* Allowed next states, one bitmask per state (docs/architecture.md). */
+static const unsigned pf_steps[] = {
+    [XENVF_PF_UNKNOWN] = BIT(XENVF_PF_PROBING) | BIT(XENVF_PF_FAILED),
+    [XENVF_PF_PROBING] = BIT(XENVF_PF_READY) | BIT(XENVF_PF_DEGRADED) |
+                         BIT(XENVF_PF_FAILED),
+    [XENVF_PF_READY] = BIT(XENVF_PF_DEGRADED) | BIT(XENVF_PF_RESETTING) |
+                       BIT(XENVF_PF_PROBING) | BIT(XENVF_PF_FAILED),
+    [XENVF_PF_DEGRADED] = BIT(XENVF_PF_READY) | BIT(XENVF_PF_RESETTING) |
+                          BIT(XENVF_PF_PROBING) | BIT(XENVF_PF_FAILED),
+    [XENVF_PF_RESETTING] = BIT(XENVF_PF_PROBING) | BIT(XENVF_PF_FAILED),
+    [XENVF_PF_FAILED] = BIT(XENVF_PF_PROBING) | BIT(XENVF_PF_UNKNOWN),
+};
+
+/*
+ * A VF held by a live domain (ACTIVE) is never handed back without a reset:
+ * ACTIVE -> FREE is not a step. A reservation that was never used may be
+ * dropped (RESERVED -> FREE). Only an unheld VF may vanish (-> ABSENT).
+ */
+static const unsigned vf_steps[] = {
+    [XENVF_VF_ABSENT] = BIT(XENVF_VF_FREE) | BIT(XENVF_VF_FAILED),
+    [XENVF_VF_FREE] = BIT(XENVF_VF_RESERVED) | BIT(XENVF_VF_ABSENT) |
+                      BIT(XENVF_VF_RESETTING) | BIT(XENVF_VF_FAILED),
+    [XENVF_VF_RESERVED] = BIT(XENVF_VF_ACTIVE) | BIT(XENVF_VF_FREE) |
+                          BIT(XENVF_VF_RESETTING) | BIT(XENVF_VF_FAILED),
+    [XENVF_VF_ACTIVE] = BIT(XENVF_VF_RESETTING) | BIT(XENVF_VF_FAILED),
+    [XENVF_VF_RESETTING] = BIT(XENVF_VF_FREE) | BIT(XENVF_VF_FAILED),
+    [XENVF_VF_FAILED] = BIT(XENVF_VF_RESETTING) | BIT(XENVF_VF_ABSENT),
+};
+
+bool xenvf_pf_state_step_ok(xenvf_pf_state from, xenvf_pf_state to)
+{
+    return (unsigned)from < NR_PF_STATES && (unsigned)to < NR_PF_STATES &&
+           (pf_steps[from] & BIT(to));
+}
+
+bool xenvf_vf_state_step_ok(xenvf_vf_state from, xenvf_vf_state to)
+{
+    return (unsigned)from < NR_VF_STATES && (unsigned)to < NR_VF_STATES &&
+           (vf_steps[from] & BIT(to));
+}
+
+int xenvf_vf_state_step(xenvf_vf_state *state, xenvf_vf_state to,
+                        xenvf_err *err)
+{
+    if (!xenvf_vf_state_step_ok(*state, to))
+        return xenvf_err_set(err, XENVF_ECONFLICT,
+                             "VF state %s cannot become %s",
+                             xenvf_vf_state_name(*state),
+                             xenvf_vf_state_name(to));
+    *state = to;
+    return 0;
+}
+
+int xenvf_pf_state_step(xenvf_pf_state *state, xenvf_pf_state to,
+                        xenvf_err *err)
+{
+    if (!xenvf_pf_state_step_ok(*state, to))
+        return xenvf_err_set(err, XENVF_ECONFLICT,
+                             "PF state %s cannot become %s",
+                             xenvf_pf_state_name(*state),
+                             xenvf_pf_state_name(to));
+    *state = to;
+    return 0;
+}
+
+/* ---- values ---------------------------------------------------------- */
+
+int xenvf_parse_uint(const char *s, uint64_t max, uint64_t *out,
+                     xenvf_err *err)
+{
+    uint64_t v = 0;
+    const char *p = s;
+
+    if (!s || !*s)
+        return xenvf_err_set(err, XENVF_EINVAL, "empty number");
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return xenvf_err_set(err, XENVF_EINVAL, "'%.32s' is not a number",
+                                 s);
+        if (v > (max - (uint64_t)(*p - '0')) / 10)
+            return xenvf_err_set(err, XENVF_ERANGE,
+                                 "'%.32s' is out of range (max %llu)", s,
+                                 (unsigned long long)max);
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+int xenvf_mac_parse(const char *s, uint8_t mac[6], xenvf_err *err)
+{
+    unsigned b[6];
+    char tail;
+
+    if (!s || strlen(s) != 17 ||
+        sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
+               &b[4], &b[5], &tail) != 6)
+        goto bad;
+    for (int i = 0; i < 17; i++) {
+        bool colon = i % 3 == 2;
+        if (colon != (s[i] == ':') ||
+            (!colon && !strchr("0123456789abcdefABCDEF", s[i])))
+            goto bad;
+    }
+    if (b[0] & 1)
+        return xenvf_err_set(err, XENVF_EINVAL,
+                             "MAC '%s' is a multicast address", s);
+    for (int i = 0; i < 6; i++)
+        mac[i] = (uint8_t)b[i];
+    return 0;
+bad:
+    return xenvf_err_set(err, XENVF_EINVAL,
+                         "bad MAC '%.40s': expected xx:xx:xx:xx:xx:xx",
+                         s ? s : "");
+}
+
+void xenvf_mac_format(const uint8_t mac[6], char buf[18])
+{
+    snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
+             mac[3], mac[4], mac[5]);
+}
+
+bool xenvf_id_valid(const char *id)
+{
+    size_t n = id ? strlen(id) : 0;
+
+    if (n == 0 || n > XENVF_ID_MAX)
+        return false;
+    return strspn(id, "abcdefghijklmnopqrstuvwxyz"
+                      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == n;
+}
+
+/* ---- structs ---------------------------------------------------------- */
+
+void xenvf_vf_config_init(xenvf_vf_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->vlan = -1;
+    c->trust = -1;
+    c->spoofchk = -1;
+    c->rate_mbps = -1;
+}
+
+void xenvf_vf_config_dispose(xenvf_vf_config *c)
+{
+    free(c->function);
+    xenvf_vf_config_init(c);
+}
+
+int xenvf_vf_config_copy(xenvf_vf_config *dst, const xenvf_vf_config *src,
+                         xenvf_err *err)
+{
+    char *function = NULL;
+
+    if (src->function && !(function = strdup(src->function)))
+        return xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+    xenvf_vf_config_dispose(dst);
+    *dst = *src;
+    dst->function = function;
+    return 0;
+}
+
+void xenvf_vf_init(xenvf_vf *vf)
+{
+    memset(vf, 0, sizeof(*vf));
+    vf->state = XENVF_VF_ABSENT;
+    vf->domid = XENVF_DOMID_NONE;
+    xenvf_vf_config_init(&vf->config);
+}
+
+void xenvf_vf_dispose(xenvf_vf *vf)
+{
+    xenvf_vf_config_dispose(&vf->config);
+    xenvf_vf_init(vf);
+}
+
+void xenvf_pf_init(xenvf_pf *pf)
+{
+    memset(pf, 0, sizeof(*pf));
+    pf->state = XENVF_PF_UNKNOWN;
+}
+
+void xenvf_pf_dispose(xenvf_pf *pf)
+{
+    for (size_t i = 0; i < pf->nr_vfs; i++)
+        xenvf_vf_dispose(&pf->vfs[i]);
+    free(pf->vfs);
+    free(pf->id);
+    xenvf_pf_init(pf);
+}
+
+int xenvf_pf_set_id(xenvf_pf *pf, const char *id, xenvf_err *err)
+{
+    char *copy;
+
+    if (!xenvf_id_valid(id))
+        return xenvf_err_set(err, XENVF_EINVAL,
+                             "bad PF id '%.40s': use 1-%d of A-Z a-z 0-9 _ -",
+                             id ? id : "", XENVF_ID_MAX);
+    if (!(copy = strdup(id)))
+        return xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+    free(pf->id);
+    pf->id = copy;
+    return 0;
+}
+
+int xenvf_pf_resize_vfs(xenvf_pf *pf, size_t nr, xenvf_err *err)
+{
+    xenvf_vf *vfs;
+
+    for (size_t i = nr; i < pf->nr_vfs; i++)
+        xenvf_vf_dispose(&pf->vfs[i]);
+    if (nr == 0) {
+        free(pf->vfs);
+        pf->vfs = NULL;
+        pf->nr_vfs = 0;
+        return 0;
+    }
+    vfs = reallocarray(pf->vfs, nr, sizeof(*vfs));
+    if (!vfs)
+        return xenvf_err_set(err, XENVF_ENOMEM, "out of memory for %zu VFs",
+                             nr);
+    for (size_t i = pf->nr_vfs; i < nr; i++) {
+        xenvf_vf_init(&vfs[i]);
+        vfs[i].index = (unsigned)i;
+    }
+    pf->vfs = vfs;
+    pf->nr_vfs = nr;
+    return 0;
+}
+
+unsigned xenvf_pf_active_vfs(const xenvf_pf *pf)
+{
+    unsigned n = 0;
+
+    for (size_t i = 0; i < pf->nr_vfs; i++)
+        if (pf->vfs[i].state == XENVF_VF_RESERVED ||
+            pf->vfs[i].state == XENVF_VF_ACTIVE)
+            n++;
+    return n;
+}
+
+void xenvf_assignment_init(xenvf_assignment *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->domid = XENVF_DOMID_NONE;
+}
+
+void xenvf_assignment_dispose(xenvf_assignment *a)
+{
+    free(a->pf_id);
+    free(a->domain_name);
+    xenvf_assignment_init(a);
+}

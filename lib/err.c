@@ -19,6 +19,9 @@ void xenvf_err_dispose(xenvf_err *err)
 }
 
 static void err_vset(xenvf_err *err, int rc, int errnum, const char *fmt,
+                     va_list ap) __attribute__((format(printf, 4, 0)));
+
+static void err_vset(xenvf_err *err, int rc, int errnum, const char *fmt,
                      va_list ap)
 {
     int n;

@@ -143,11 +143,13 @@ int xenvf_parse_uint(const char *s, uint64_t max, uint64_t *out,
         if (*p < '0' || *p > '9')
             return xenvf_err_set(err, XENVF_EINVAL, "'%.32s' is not a number",
                                  s);
-        if (v > (max - (uint64_t)(*p - '0')) / 10)
+        const uint64_t d = (uint64_t)(*p - '0');
+        /* v * 10 + d > max, without overflowing (d > max: always) */
+        if (d > max || v > (max - d) / 10)
             return xenvf_err_set(err, XENVF_ERANGE,
                                  "'%.32s' is out of range (max %llu)", s,
                                  (unsigned long long)max);
-        v = v * 10 + (uint64_t)(*p - '0');
+        v = v * 10 + d;
     }
     *out = v;
     return 0;

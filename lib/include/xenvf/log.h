@@ -22,7 +22,7 @@ typedef void xenvf_log_sink(void *opaque, xenvf_log_level level,
 void xenvf_log_set_sink(xenvf_log_sink *sink, void *opaque);
 void xenvf_log_set_level(xenvf_log_level min_level);
 void xenvf_logv(xenvf_log_level level, const char *func, const char *fmt,
-                va_list ap);
+                va_list ap) __attribute__((format(printf, 3, 0)));
 void xenvf_log(xenvf_log_level level, const char *func, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

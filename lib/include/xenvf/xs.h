@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * The xenstore schema: where xenvf publishes PF and VF state, with which
+ * permissions, and blocking watch helpers. docs/xenstore-paths.md is the
+ * reference for every node.
+ *
+ *   /xenvf/pf/<id>/{state,owner,bdf,totalvfs,numvfs,active}
+ *   /xenvf/pf/<id>/vf/<n>/{bdf,domain,state,mac,vlan,trust,spoofchk,rate}
+ *   /local/domain/<domid>/xenvf/vf/<local>/{pf,index,bdf,function,boot,mac}
+ *
+ * Permissions: everything under /xenvf/pf/<id> is owned by dom0 and hidden
+ * from other domains, except that the PF's owner (its driver domain) may
+ * read the subtree and write `state`. A guest may read its own
+ * /local/domain/<domid>/xenvf subtree and nothing else of ours.
+ */
+#ifndef XENVF_XS_H
+#define XENVF_XS_H
+
+#include <stdint.h>
+
+#include <xenvf/err.h>
+#include <xenvf/model.h>
+
+struct xs_handle;
+
+#define XENVF_XS_ROOT "/xenvf"
+
+/* A xenstore connection plus a count of the requests made through it
+ * (benchmarks and tests use it to show publishing costs O(changes)). */
+typedef struct xenvf_xs {
+    struct xs_handle *h;
+    unsigned long nr_requests;
+} xenvf_xs;
+
+void xenvf_xs_init(xenvf_xs *xs);
+/* Connect (xs_open: the socket in dom0, or /dev/xen/xenbus in a domU). */
+int xenvf_xs_open(xenvf_xs *xs, xenvf_err *err);
+/* Close and re-init; harmless on a closed handle. */
+void xenvf_xs_dispose(xenvf_xs *xs);
+
+/* Create /xenvf and /xenvf/pf owned by dom0, hidden from every domain. */
+int xenvf_xs_setup_root(xenvf_xs *xs, xenvf_err *err);
+
+/*
+ * Publish a PF and its VFs in one transaction. With prev == NULL every node
+ * is written and its permissions set (first publish, or a restart); with
+ * prev (what was last published for this PF) only changed nodes are
+ * written, and VF nodes past pf->nr_vfs are removed.
+ */
+int xenvf_xs_publish_pf(xenvf_xs *xs, const xenvf_pf *pf, const xenvf_pf *prev,
+                        xenvf_err *err);
+int xenvf_xs_remove_pf(xenvf_xs *xs, const char *pf_id, xenvf_err *err);
+/* The PF agent's write: only `state`. Refused (XENVF_EPERM) for others. */
+int xenvf_xs_set_pf_state(xenvf_xs *xs, const char *pf_id,
+                          xenvf_pf_state state, xenvf_err *err);
+int xenvf_xs_get_pf_state(xenvf_xs *xs, const char *pf_id,
+                          xenvf_pf_state *out, xenvf_err *err);
+/* Read a published PF back into *out (init'ed by the caller). */
+int xenvf_xs_read_pf(xenvf_xs *xs, const char *pf_id, xenvf_pf *out,
+                     xenvf_err *err);
+/* The ids under /xenvf/pf, sorted; free each and the array. */
+int xenvf_xs_list_pfs(xenvf_xs *xs, char ***ids_out, unsigned *nr_out,
+                      xenvf_err *err);
+
+/* What a guest learns about one of its VFs. */
+typedef struct xenvf_guest_vf {
+    unsigned local_index; /* 0.. in the order of the guest's vf= list */
+    char *pf_id;
+    unsigned vf_index;
+    xenvf_bdf bdf;
+    xenvf_vf_config config; /* function, boot, mac are published */
+} xenvf_guest_vf;
+
+void xenvf_guest_vf_init(xenvf_guest_vf *g);
+void xenvf_guest_vf_dispose(xenvf_guest_vf *g);
+int xenvf_xs_publish_guest_vf(xenvf_xs *xs, uint32_t domid,
+                              const xenvf_guest_vf *g, xenvf_err *err);
+int xenvf_xs_remove_guest(xenvf_xs *xs, uint32_t domid, xenvf_err *err);
+
+/*
+ * Block until /xenvf/pf/<id>/state is one of the states in wanted_mask
+ * (bit 1 << state), or timeout_ms passes (-1: forever). A watch, not a
+ * poll: the process sleeps in poll(2) on the xenstore fd. *last gets the
+ * last state seen (XENVF_PF_UNKNOWN while the node is absent).
+ * Returns 0, XENVF_ETIMEDOUT, or a transport error.
+ */
+int xenvf_xs_wait_pf_state(xenvf_xs *xs, const char *pf_id,
+                           unsigned wanted_mask, int timeout_ms,
+                           xenvf_pf_state *last, xenvf_err *err);
+#define XENVF_PF_STATE_BIT(s) (1u << (s))
+
+/* Generic watch helpers: add/remove a watch, and wait for the next event
+ * (path and token are malloc'ed; free them). */
+int xenvf_xs_watch(xenvf_xs *xs, const char *path, const char *token,
+                   xenvf_err *err);
+int xenvf_xs_unwatch(xenvf_xs *xs, const char *path, const char *token,
+                     xenvf_err *err);
+int xenvf_xs_wait_event(xenvf_xs *xs, int timeout_ms, char **path_out,
+                        char **token_out, xenvf_err *err);
+
+/* Pure value parsers (what a monitoring tool reads back), fuzzed. */
+/* Domain node value: "" (held by nobody) or a decimal domid < DOMID_FIRST_RESERVED. */
+int xenvf_xs_parse_domid(const char *s, uint32_t *out, xenvf_err *err);
+/* Apply one node of /xenvf/pf/<id> (leaf "state", "numvfs", ...) or of a
+ * VF ("vf/<n>/<leaf>") to *pf; VFs are added as their indexes appear.
+ * Unknown leaves are ignored (forward compatibility). */
+int xenvf_xs_apply_pf_node(xenvf_pf *pf, const char *rel_path,
+                           const char *value, xenvf_err *err);
+
+#endif

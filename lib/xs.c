@@ -1,0 +1,932 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * The xenstore schema (see xs.h and docs/xenstore-paths.md). Every request
+ * goes through the small wrappers at the top, which count it and turn
+ * libxenstore's errno into an rc and a message naming the path.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <xenstore.h>
+
+#include <xenvf/xs.h>
+
+#define XS_PATH_MAX 256
+#define XS_TX_RETRIES 16
+#define DOMID_LIMIT 0x7ff0u /* DOMID_FIRST_RESERVED in xen.h */
+
+/* ---- request wrappers -------------------------------------------------- */
+
+static int xs_errno_rc(int errnum)
+{
+    switch (errnum) {
+    case EACCES:
+    case EPERM:
+        return XENVF_EPERM;
+    case ENOENT:
+        return XENVF_ENOENT;
+    case ENOMEM:
+        return XENVF_ENOMEM;
+    default:
+        return XENVF_EXS;
+    }
+}
+
+static int xs_fail(xenvf_err *err, const char *op, const char *path)
+{
+    int errnum = errno ? errno : EIO;
+
+    return xenvf_err_set_errno(err, xs_errno_rc(errnum), errnum,
+                               "xenstore %s %s", op, path);
+}
+
+static int xs_put(xenvf_xs *xs, xs_transaction_t t, const char *path,
+                  const char *value, xenvf_err *err)
+{
+    xs->nr_requests++;
+    if (!xs_write(xs->h, t, path, value, strlen(value)))
+        return xs_fail(err, "write", path);
+    return 0;
+}
+
+/* Read path; *value_out is NULL (and rc 0) when the node does not exist. */
+static int xs_get(xenvf_xs *xs, xs_transaction_t t, const char *path,
+                  char **value_out, xenvf_err *err)
+{
+    unsigned len;
+
+    xs->nr_requests++;
+    *value_out = xs_read(xs->h, t, path, &len);
+    if (!*value_out && errno != ENOENT)
+        return xs_fail(err, "read", path);
+    return 0;
+}
+
+static int xs_del(xenvf_xs *xs, xs_transaction_t t, const char *path,
+                  xenvf_err *err)
+{
+    xs->nr_requests++;
+    if (!xs_rm(xs->h, t, path) && errno != ENOENT)
+        return xs_fail(err, "rm", path);
+    return 0;
+}
+
+static int xs_dir(xenvf_xs *xs, xs_transaction_t t, const char *path,
+                  char ***ents_out, unsigned *nr_out, xenvf_err *err)
+{
+    xs->nr_requests++;
+    *ents_out = xs_directory(xs->h, t, path, nr_out);
+    if (!*ents_out) {
+        *nr_out = 0;
+        if (errno != ENOENT)
+            return xs_fail(err, "directory", path);
+    }
+    return 0;
+}
+
+/* Who may see a node: dom0 owns it; `reader` (if any) gets `reader_perm`. */
+static int xs_perms(xenvf_xs *xs, xs_transaction_t t, const char *path,
+                    uint32_t reader, unsigned reader_perm,
+                    xenvf_err *err)
+{
+    struct xs_permissions perms[2] = {
+        {.id = 0, .perms = XS_PERM_NONE},
+        {.id = reader, .perms = reader_perm},
+    };
+    unsigned nr = reader == 0 || reader == XENVF_DOMID_NONE ? 1 : 2;
+
+    xs->nr_requests++;
+    if (!xs_set_permissions(xs->h, t, path, perms, nr))
+        return xs_fail(err, "set permissions on", path);
+    return 0;
+}
+
+static int xs_mkdir_perms(xenvf_xs *xs, xs_transaction_t t, const char *path,
+                          uint32_t reader, xenvf_err *err)
+{
+    xs->nr_requests++;
+    if (!xs_mkdir(xs->h, t, path))
+        return xs_fail(err, "mkdir", path);
+    return xs_perms(xs, t, path, reader, XS_PERM_READ, err);
+}
+
+/*
+ * Run body(xs, t, arg, err) in a transaction, retrying while xenstored
+ * says EAGAIN (another transaction touched the same nodes).
+ */
+typedef int xs_tx_body(xenvf_xs *xs, xs_transaction_t t, void *arg,
+                       xenvf_err *err);
+
+static int xs_in_transaction(xenvf_xs *xs, xs_tx_body *body, void *arg,
+                             xenvf_err *err)
+{
+    for (int attempt = 0; attempt < XS_TX_RETRIES; attempt++) {
+        xs_transaction_t t;
+        int rc;
+
+        xs->nr_requests++;
+        t = xs_transaction_start(xs->h);
+        if (t == XBT_NULL)
+            return xs_fail(err, "transaction start", "");
+        rc = body(xs, t, arg, err);
+        xs->nr_requests++;
+        if (rc) {
+            xs_transaction_end(xs->h, t, true);
+            return rc;
+        }
+        if (xs_transaction_end(xs->h, t, false))
+            return 0;
+        if (errno != EAGAIN)
+            return xs_fail(err, "transaction end", "");
+    }
+    return xenvf_err_set(err, XENVF_EBUSY,
+                         "xenstore transaction kept conflicting (%d tries)",
+                         XS_TX_RETRIES);
+}
+
+/* ---- handle ------------------------------------------------------------ */
+
+void xenvf_xs_init(xenvf_xs *xs)
+{
+    xs->h = NULL;
+    xs->nr_requests = 0;
+}
+
+int xenvf_xs_open(xenvf_xs *xs, xenvf_err *err)
+{
+    xenvf_xs_init(xs);
+    xs->h = xs_open(0);
+    if (!xs->h)
+        return xenvf_err_set_errno(err, XENVF_EXS, errno,
+                                   "cannot connect to xenstore");
+    return 0;
+}
+
+void xenvf_xs_dispose(xenvf_xs *xs)
+{
+    if (xs->h)
+        xs_close(xs->h);
+    xenvf_xs_init(xs);
+}
+
+int xenvf_xs_setup_root(xenvf_xs *xs, xenvf_err *err)
+{
+    int rc = xs_mkdir_perms(xs, XBT_NULL, XENVF_XS_ROOT, 0, err);
+
+    return rc ? rc : xs_mkdir_perms(xs, XBT_NULL, XENVF_XS_ROOT "/pf", 0, err);
+}
+
+/* ---- values ------------------------------------------------------------ */
+
+static void fmt_uint(char buf[24], uint64_t v)
+{
+    snprintf(buf, 24, "%" PRIu64, v);
+}
+
+static void fmt_domid(char buf[24], uint32_t domid)
+{
+    if (domid == XENVF_DOMID_NONE)
+        buf[0] = '\0';
+    else
+        fmt_uint(buf, domid);
+}
+
+/* The value of a VF setting node, or NULL when it is unset. */
+static const char *vf_setting(const xenvf_vf_config *c, const char *leaf,
+                              char buf[24])
+{
+    if (!strcmp(leaf, "mac")) {
+        if (!c->has_mac)
+            return NULL;
+        xenvf_mac_format(c->mac, buf);
+        return buf;
+    }
+    const int64_t v = !strcmp(leaf, "vlan")       ? c->vlan
+                      : !strcmp(leaf, "trust")    ? c->trust
+                      : !strcmp(leaf, "spoofchk") ? c->spoofchk
+                                                  : c->rate_mbps;
+    if (v < 0)
+        return NULL;
+    fmt_uint(buf, (uint64_t)v);
+    return buf;
+}
+
+static const char *const vf_setting_leaves[] = {"mac", "vlan", "trust",
+                                                "spoofchk", "rate"};
+
+int xenvf_xs_parse_domid(const char *s, uint32_t *out, xenvf_err *err)
+{
+    uint64_t v;
+    int rc;
+
+    if (s && !*s) {
+        *out = XENVF_DOMID_NONE;
+        return 0;
+    }
+    rc = xenvf_parse_uint(s, DOMID_LIMIT - 1, &v, err);
+    if (rc) {
+        xenvf_err_prepend(err, "domain id: ");
+        return rc;
+    }
+    *out = (uint32_t)v;
+    return 0;
+}
+
+static int parse_bounded(const char *s, uint64_t max, int64_t *out,
+                         xenvf_err *err)
+{
+    uint64_t v;
+    int rc = xenvf_parse_uint(s, max, &v, err);
+
+    if (!rc)
+        *out = (int64_t)v;
+    return rc;
+}
+
+static int apply_vf_node(xenvf_vf *vf, const char *leaf, const char *value,
+                         xenvf_err *err)
+{
+    xenvf_vf_config *c = &vf->config;
+    int64_t v;
+    int rc = 0;
+
+    if (!strcmp(leaf, "bdf")) {
+        vf->bdf_known = *value != '\0';
+        if (vf->bdf_known)
+            rc = xenvf_bdf_parse(value, &vf->bdf, err);
+    } else if (!strcmp(leaf, "domain")) {
+        rc = xenvf_xs_parse_domid(value, &vf->domid, err);
+    } else if (!strcmp(leaf, "state")) {
+        rc = xenvf_vf_state_parse(value, &vf->state, err);
+    } else if (!strcmp(leaf, "mac")) {
+        rc = xenvf_mac_parse(value, c->mac, err);
+        c->has_mac = rc == 0;
+    } else if (!strcmp(leaf, "vlan")) {
+        if (!(rc = parse_bounded(value, 4094, &v, err)))
+            c->vlan = (int)v;
+    } else if (!strcmp(leaf, "trust") || !strcmp(leaf, "spoofchk")) {
+        if (!(rc = parse_bounded(value, 1, &v, err)))
+            *(leaf[0] == 't' ? &c->trust : &c->spoofchk) = (int)v;
+    } else if (!strcmp(leaf, "rate")) {
+        if (!(rc = parse_bounded(value, INT64_MAX, &v, err)))
+            c->rate_mbps = v;
+    }
+    return rc;
+}
+
+int xenvf_xs_apply_pf_node(xenvf_pf *pf, const char *rel_path,
+                           const char *value, xenvf_err *err)
+{
+    uint64_t v;
+    int rc = 0;
+
+    if (!strcmp(rel_path, "state")) {
+        rc = xenvf_pf_state_parse(value, &pf->state, err);
+    } else if (!strcmp(rel_path, "owner")) {
+        rc = xenvf_xs_parse_domid(value, &pf->owner_domid, err);
+        if (!rc && pf->owner_domid == XENVF_DOMID_NONE)
+            rc = xenvf_err_set(err, XENVF_EINVAL, "empty owner");
+    } else if (!strcmp(rel_path, "bdf")) {
+        rc = xenvf_bdf_parse(value, &pf->bdf, err);
+    } else if (!strcmp(rel_path, "totalvfs") || !strcmp(rel_path, "numvfs")) {
+        rc = xenvf_parse_uint(value, UINT16_MAX, &v, err);
+        if (!rc)
+            *(rel_path[0] == 't' ? &pf->total_vfs : &pf->num_vfs) =
+                (unsigned)v;
+    } else if (!strcmp(rel_path, "active")) {
+        rc = xenvf_parse_uint(value, UINT16_MAX, &v, err); /* derived */
+    } else if (!strncmp(rel_path, "vf/", 3)) {
+        const char *slash = strchr(rel_path + 3, '/');
+        char num[8];
+        size_t len = slash ? (size_t)(slash - rel_path - 3) : 0;
+
+        if (!slash || len == 0 || len >= sizeof(num))
+            return 0; /* "vf" or "vf/<n>" directories carry no value */
+        memcpy(num, rel_path + 3, len);
+        num[len] = '\0';
+        rc = xenvf_parse_uint(num, UINT16_MAX - 1, &v, err);
+        if (!rc && v >= pf->nr_vfs)
+            rc = xenvf_pf_resize_vfs(pf, (size_t)v + 1, err);
+        if (!rc)
+            rc = apply_vf_node(&pf->vfs[v], slash + 1, value, err);
+    }
+    if (rc)
+        xenvf_err_prepend(err, "%s: ", rel_path);
+    return rc;
+}
+
+/* ---- publishing PFs ----------------------------------------------------- */
+
+static int pf_path(char *buf, const char *pf_id, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int pf_path(char *buf, const char *pf_id, const char *fmt, ...)
+{
+    va_list ap;
+    int n = snprintf(buf, XS_PATH_MAX, XENVF_XS_ROOT "/pf/%s", pf_id);
+
+    va_start(ap, fmt);
+    n += vsnprintf(buf + n, XS_PATH_MAX - n, fmt, ap);
+    va_end(ap);
+    return n;
+}
+
+struct publish_args {
+    const xenvf_pf *pf;
+    const xenvf_pf *prev; /* NULL: full publish */
+};
+
+/* Write one leaf if its value changed; on a full publish also set perms. */
+static int put_leaf(xenvf_xs *xs, xs_transaction_t t, const char *path,
+                    const char *value, const char *prev_value, bool full,
+                    uint32_t reader, xenvf_err *err)
+{
+    int rc;
+
+    if (!full && prev_value && !strcmp(value, prev_value))
+        return 0;
+    rc = xs_put(xs, t, path, value, err);
+    if (!rc && full)
+        rc = xs_perms(xs, t, path, reader, XS_PERM_READ, err);
+    return rc;
+}
+
+/* A full publish may find setting nodes left by an earlier run: drop those
+ * the VF no longer has (one directory read instead of a delete per leaf). */
+static int remove_unset_settings(xenvf_xs *xs, xs_transaction_t t,
+                                 const char *vf_path, const xenvf_vf_config *c,
+                                 xenvf_err *err)
+{
+    char path[XS_PATH_MAX * 2], buf[24], **ents;
+    unsigned nr;
+    int rc;
+
+    if ((rc = xs_dir(xs, t, vf_path, &ents, &nr, err)))
+        return rc;
+    for (unsigned i = 0; i < nr && !rc; i++) {
+        for (size_t j = 0; j < sizeof(vf_setting_leaves) / sizeof(char *);
+             j++) {
+            if (strcmp(ents[i], vf_setting_leaves[j]) ||
+                vf_setting(c, ents[i], buf))
+                continue;
+            snprintf(path, sizeof(path), "%s/%s", vf_path, ents[i]);
+            rc = xs_del(xs, t, path, err);
+        }
+    }
+    free(ents);
+    return rc;
+}
+
+static int publish_vf(xenvf_xs *xs, xs_transaction_t t, const xenvf_pf *pf,
+                      const xenvf_vf *vf, const xenvf_vf *prev, bool full,
+                      xenvf_err *err)
+{
+    char path[XS_PATH_MAX], val[24], pval[24], bdf[XENVF_BDF_STR_MAX];
+    char pbdf[XENVF_BDF_STR_MAX];
+    uint32_t reader = pf->owner_domid;
+    int n, rc;
+
+    full = full || !prev;
+    n = pf_path(path, pf->id, "/vf/%u", vf->index);
+    if (full && (rc = xs_mkdir_perms(xs, t, path, reader, err)))
+        return rc;
+
+    bdf[0] = pbdf[0] = '\0';
+    if (vf->bdf_known)
+        xenvf_bdf_format(&vf->bdf, bdf);
+    if (prev && prev->bdf_known)
+        xenvf_bdf_format(&prev->bdf, pbdf);
+    snprintf(path + n, XS_PATH_MAX - n, "/bdf");
+    if ((rc = put_leaf(xs, t, path, bdf, prev ? pbdf : NULL, full, reader,
+                       err)))
+        return rc;
+
+    fmt_domid(val, vf->domid);
+    if (prev)
+        fmt_domid(pval, prev->domid);
+    snprintf(path + n, XS_PATH_MAX - n, "/domain");
+    if ((rc = put_leaf(xs, t, path, val, prev ? pval : NULL, full, reader,
+                       err)))
+        return rc;
+
+    snprintf(path + n, XS_PATH_MAX - n, "/state");
+    if ((rc = put_leaf(xs, t, path, xenvf_vf_state_name(vf->state),
+                       prev ? xenvf_vf_state_name(prev->state) : NULL, full,
+                       reader, err)))
+        return rc;
+
+    for (size_t i = 0; i < sizeof(vf_setting_leaves) / sizeof(char *); i++) {
+        const char *leaf = vf_setting_leaves[i];
+        const char *v = vf_setting(&vf->config, leaf, val);
+        const char *pv = prev ? vf_setting(&prev->config, leaf, pval) : NULL;
+
+        snprintf(path + n, XS_PATH_MAX - n, "/%s", leaf);
+        if (v)
+            rc = put_leaf(xs, t, path, v, pv, full, reader, err);
+        else if (pv && !full)
+            rc = xs_del(xs, t, path, err); /* a setting was cleared */
+        if (rc)
+            return rc;
+    }
+    if (full) {
+        path[n] = '\0';
+        rc = remove_unset_settings(xs, t, path, &vf->config, err);
+    }
+    return rc;
+}
+
+/* On a full publish: drop vf/<n> nodes left from an earlier, larger PF. */
+static int remove_stale_vfs(xenvf_xs *xs, xs_transaction_t t,
+                            const xenvf_pf *pf, size_t from, xenvf_err *err)
+{
+    char path[XS_PATH_MAX], **ents;
+    unsigned nr;
+    int rc;
+
+    pf_path(path, pf->id, "/vf");
+    if ((rc = xs_dir(xs, t, path, &ents, &nr, err)))
+        return rc;
+    for (unsigned i = 0; i < nr && !rc; i++) {
+        uint64_t idx;
+        if (xenvf_parse_uint(ents[i], UINT16_MAX, &idx, NULL) || idx >= from) {
+            pf_path(path, pf->id, "/vf/%s", ents[i]);
+            rc = xs_del(xs, t, path, err);
+        }
+    }
+    free(ents);
+    return rc;
+}
+
+static int publish_pf_tx(xenvf_xs *xs, xs_transaction_t t, void *arg,
+                         xenvf_err *err)
+{
+    const struct publish_args *a = arg;
+    const xenvf_pf *pf = a->pf, *prev = a->prev;
+    const bool full = prev == NULL;
+    const uint32_t reader = pf->owner_domid;
+    char path[XS_PATH_MAX], val[24], pval[24], bdf[XENVF_BDF_STR_MAX];
+    char pbdf[XENVF_BDF_STR_MAX], *state = NULL;
+    int n, rc;
+
+    n = pf_path(path, pf->id, "%s", "");
+    if (full && (rc = xs_mkdir_perms(xs, t, path, reader, err)))
+        goto out;
+
+    xenvf_bdf_format(&pf->bdf, bdf);
+    if (prev)
+        xenvf_bdf_format(&prev->bdf, pbdf);
+    snprintf(path + n, XS_PATH_MAX - n, "/bdf");
+    if ((rc = put_leaf(xs, t, path, bdf, prev ? pbdf : NULL, full, reader,
+                       err)))
+        goto out;
+
+    struct {
+        const char *leaf;
+        uint64_t v, pv;
+    } nums[] = {
+        {"owner", pf->owner_domid, prev ? prev->owner_domid : 0},
+        {"totalvfs", pf->total_vfs, prev ? prev->total_vfs : 0},
+        {"numvfs", pf->num_vfs, prev ? prev->num_vfs : 0},
+        {"active", xenvf_pf_active_vfs(pf),
+         prev ? xenvf_pf_active_vfs(prev) : 0},
+    };
+    for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+        fmt_uint(val, nums[i].v);
+        fmt_uint(pval, nums[i].pv);
+        snprintf(path + n, XS_PATH_MAX - n, "/%s", nums[i].leaf);
+        if ((rc = put_leaf(xs, t, path, val, prev ? pval : NULL, full, reader,
+                           err)))
+            goto out;
+    }
+
+    /* `state` belongs to the PF agent: create it (as "unknown") only if it
+     * is missing, but always give the owner the right to write it. */
+    if (full) {
+        snprintf(path + n, XS_PATH_MAX - n, "/state");
+        if ((rc = xs_get(xs, t, path, &state, err)))
+            goto out;
+        if (!state && (rc = xs_put(xs, t, path,
+                                   xenvf_pf_state_name(XENVF_PF_UNKNOWN),
+                                   err)))
+            goto out;
+        if ((rc = xs_perms(xs, t, path, reader, XS_PERM_READ | XS_PERM_WRITE,
+                           err)))
+            goto out;
+        snprintf(path + n, XS_PATH_MAX - n, "/vf");
+        if ((rc = xs_mkdir_perms(xs, t, path, reader, err)))
+            goto out;
+    }
+
+    for (size_t i = 0; i < pf->nr_vfs; i++) {
+        const xenvf_vf *pvf = prev && i < prev->nr_vfs ? &prev->vfs[i] : NULL;
+        if ((rc = publish_vf(xs, t, pf, &pf->vfs[i], pvf, full, err)))
+            goto out;
+    }
+    if (full) {
+        rc = remove_stale_vfs(xs, t, pf, pf->nr_vfs, err);
+    } else {
+        for (size_t i = pf->nr_vfs; i < prev->nr_vfs && !rc; i++) {
+            pf_path(path, pf->id, "/vf/%zu", i);
+            rc = xs_del(xs, t, path, err);
+        }
+    }
+out:
+    free(state);
+    return rc;
+}
+
+int xenvf_xs_publish_pf(xenvf_xs *xs, const xenvf_pf *pf, const xenvf_pf *prev,
+                        xenvf_err *err)
+{
+    struct publish_args a = {.pf = pf, .prev = prev};
+    int rc;
+
+    if (!xenvf_id_valid(pf->id))
+        return xenvf_err_set(err, XENVF_EINVAL, "publish: bad PF id '%.40s'",
+                             pf->id ? pf->id : "");
+    /* A new owner needs new permissions on every node: publish in full. */
+    if (prev && (prev->owner_domid != pf->owner_domid || !prev->id ||
+                 strcmp(prev->id, pf->id)))
+        a.prev = NULL;
+    rc = xs_in_transaction(xs, publish_pf_tx, &a, err);
+    if (rc)
+        xenvf_err_prepend(err, "publish PF %s: ", pf->id);
+    return rc;
+}
+
+int xenvf_xs_remove_pf(xenvf_xs *xs, const char *pf_id, xenvf_err *err)
+{
+    char path[XS_PATH_MAX];
+
+    if (!xenvf_id_valid(pf_id))
+        return xenvf_err_set(err, XENVF_EINVAL, "bad PF id '%.40s'",
+                             pf_id ? pf_id : "");
+    pf_path(path, pf_id, "%s", "");
+    return xs_del(xs, XBT_NULL, path, err);
+}
+
+int xenvf_xs_set_pf_state(xenvf_xs *xs, const char *pf_id,
+                          xenvf_pf_state state, xenvf_err *err)
+{
+    char path[XS_PATH_MAX];
+    int rc;
+
+    if (!xenvf_id_valid(pf_id))
+        return xenvf_err_set(err, XENVF_EINVAL, "bad PF id '%.40s'",
+                             pf_id ? pf_id : "");
+    pf_path(path, pf_id, "/state");
+    rc = xs_put(xs, XBT_NULL, path, xenvf_pf_state_name(state), err);
+    if (rc)
+        xenvf_err_prepend(err, "PF %s: set state %s: ", pf_id,
+                          xenvf_pf_state_name(state));
+    return rc;
+}
+
+int xenvf_xs_get_pf_state(xenvf_xs *xs, const char *pf_id,
+                          xenvf_pf_state *out, xenvf_err *err)
+{
+    char path[XS_PATH_MAX], *value = NULL;
+    int rc;
+
+    if (!xenvf_id_valid(pf_id))
+        return xenvf_err_set(err, XENVF_EINVAL, "bad PF id '%.40s'",
+                             pf_id ? pf_id : "");
+    pf_path(path, pf_id, "/state");
+    if ((rc = xs_get(xs, XBT_NULL, path, &value, err)))
+        return rc;
+    if (!value)
+        *out = XENVF_PF_UNKNOWN;
+    else if ((rc = xenvf_pf_state_parse(value, out, err)))
+        xenvf_err_prepend(err, "%s: ", path);
+    free(value);
+    return rc;
+}
+
+/* ---- reading PFs back ---------------------------------------------------- */
+
+struct read_args {
+    const char *pf_id;
+    xenvf_pf *pf;
+};
+
+/* Read every leaf of directory `dir` and apply it as node <prefix><leaf>. */
+static int read_leaves(xenvf_xs *xs, xs_transaction_t t, xenvf_pf *pf,
+                       const char *dir, const char *prefix, xenvf_err *err)
+{
+    char path[XS_PATH_MAX * 2], rel[XS_PATH_MAX * 2], **ents = NULL;
+    char *value = NULL;
+    unsigned nr;
+    int rc;
+
+    if ((rc = xs_dir(xs, t, dir, &ents, &nr, err)))
+        return rc;
+    for (unsigned i = 0; i < nr && !rc; i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, ents[i]);
+        snprintf(rel, sizeof(rel), "%s%s", prefix, ents[i]);
+        if ((rc = xs_get(xs, t, path, &value, err)) || !value)
+            continue;
+        rc = xenvf_xs_apply_pf_node(pf, rel, value, err);
+        free(value);
+        value = NULL;
+    }
+    free(ents);
+    return rc;
+}
+
+/* The PF's own leaves, then vf/<n>/<leaf> for every VF directory. */
+static int read_pf_nodes(xenvf_xs *xs, xs_transaction_t t, xenvf_pf *pf,
+                         xenvf_err *err)
+{
+    char dir[XS_PATH_MAX], prefix[32], **vfs = NULL;
+    unsigned nr;
+    int rc;
+
+    pf_path(dir, pf->id, "%s", "");
+    if ((rc = read_leaves(xs, t, pf, dir, "", err)))
+        return rc;
+    pf_path(dir, pf->id, "/vf");
+    if ((rc = xs_dir(xs, t, dir, &vfs, &nr, err)))
+        return rc;
+    for (unsigned i = 0; i < nr && !rc; i++) {
+        if (strlen(vfs[i]) > 8)
+            continue; /* not a VF index; apply_pf_node would refuse it */
+        pf_path(dir, pf->id, "/vf/%s", vfs[i]);
+        snprintf(prefix, sizeof(prefix), "vf/%s/", vfs[i]);
+        rc = read_leaves(xs, t, pf, dir, prefix, err);
+    }
+    free(vfs);
+    return rc;
+}
+
+static int read_pf_tx(xenvf_xs *xs, xs_transaction_t t, void *arg,
+                      xenvf_err *err)
+{
+    struct read_args *a = arg;
+    char base[XS_PATH_MAX];
+    int rc;
+
+    xenvf_pf_dispose(a->pf);
+    pf_path(base, a->pf_id, "%s", "");
+    xs->nr_requests++;
+    if (!xs_read(xs->h, t, base, &(unsigned){0}) && errno == ENOENT)
+        return xenvf_err_set(err, XENVF_ENOENT, "no PF '%s' in xenstore",
+                             a->pf_id);
+    if ((rc = xenvf_pf_set_id(a->pf, a->pf_id, err)))
+        return rc;
+    return read_pf_nodes(xs, t, a->pf, err);
+}
+
+int xenvf_xs_read_pf(xenvf_xs *xs, const char *pf_id, xenvf_pf *out,
+                     xenvf_err *err)
+{
+    struct read_args a = {.pf_id = pf_id, .pf = out};
+
+    if (!xenvf_id_valid(pf_id))
+        return xenvf_err_set(err, XENVF_EINVAL, "bad PF id '%.40s'",
+                             pf_id ? pf_id : "");
+    return xs_in_transaction(xs, read_pf_tx, &a, err);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int xenvf_xs_list_pfs(xenvf_xs *xs, char ***ids_out, unsigned *nr_out,
+                      xenvf_err *err)
+{
+    char **ents, **ids = NULL;
+    unsigned nr, i = 0;
+    int rc;
+
+    *ids_out = NULL;
+    *nr_out = 0;
+    if ((rc = xs_dir(xs, XBT_NULL, XENVF_XS_ROOT "/pf", &ents, &nr, err)))
+        return rc;
+    if (nr && !(ids = calloc(nr, sizeof(*ids)))) {
+        rc = xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (; i < nr; i++) {
+        if (!(ids[i] = strdup(ents[i]))) {
+            rc = xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+            goto out;
+        }
+    }
+    qsort(ids, nr, sizeof(*ids), cmp_str);
+    *ids_out = ids;
+    *nr_out = nr;
+    ids = NULL;
+out:
+    for (unsigned j = 0; ids && j < i; j++)
+        free(ids[j]);
+    free(ids);
+    free(ents);
+    return rc;
+}
+
+/* ---- guest nodes ---------------------------------------------------------- */
+
+void xenvf_guest_vf_init(xenvf_guest_vf *g)
+{
+    memset(g, 0, sizeof(*g));
+    xenvf_vf_config_init(&g->config);
+}
+
+void xenvf_guest_vf_dispose(xenvf_guest_vf *g)
+{
+    free(g->pf_id);
+    xenvf_vf_config_dispose(&g->config);
+    xenvf_guest_vf_init(g);
+}
+
+struct guest_args {
+    uint32_t domid;
+    const xenvf_guest_vf *g;
+};
+
+static int publish_guest_tx(xenvf_xs *xs, xs_transaction_t t, void *arg,
+                            xenvf_err *err)
+{
+    const struct guest_args *a = arg;
+    const xenvf_guest_vf *g = a->g;
+    char path[XS_PATH_MAX], num[24], bdf[XENVF_BDF_STR_MAX], mac[24];
+    int n, rc;
+
+    /* Parents first, so the guest can list its own xenvf directory. */
+    n = snprintf(path, sizeof(path), "/local/domain/%u/xenvf", a->domid);
+    if ((rc = xs_mkdir_perms(xs, t, path, a->domid, err)))
+        return rc;
+    n += snprintf(path + n, sizeof(path) - n, "/vf");
+    if ((rc = xs_mkdir_perms(xs, t, path, a->domid, err)))
+        return rc;
+    n += snprintf(path + n, sizeof(path) - n, "/%u", g->local_index);
+    if ((rc = xs_mkdir_perms(xs, t, path, a->domid, err)))
+        return rc;
+
+    xenvf_bdf_format(&g->bdf, bdf);
+    const struct {
+        const char *leaf, *value;
+    } leaves[] = {
+        {"pf", g->pf_id},
+        {"index", (fmt_uint(num, g->vf_index), num)},
+        {"bdf", bdf},
+        {"function", g->config.function},
+        {"mac", g->config.has_mac ? (xenvf_mac_format(g->config.mac, mac), mac)
+                                  : NULL},
+    };
+    for (size_t i = 0; i < sizeof(leaves) / sizeof(leaves[0]); i++) {
+        if (!leaves[i].value)
+            continue;
+        snprintf(path + n, sizeof(path) - n, "/%s", leaves[i].leaf);
+        if ((rc = put_leaf(xs, t, path, leaves[i].value, NULL, true, a->domid,
+                           err)))
+            return rc;
+    }
+    if (g->config.boot > 0) {
+        fmt_uint(num, (uint64_t)g->config.boot);
+        snprintf(path + n, sizeof(path) - n, "/boot");
+        rc = put_leaf(xs, t, path, num, NULL, true, a->domid, err);
+    }
+    return rc;
+}
+
+int xenvf_xs_publish_guest_vf(xenvf_xs *xs, uint32_t domid,
+                              const xenvf_guest_vf *g, xenvf_err *err)
+{
+    struct guest_args a = {.domid = domid, .g = g};
+    int rc;
+
+    if (domid == 0 || domid >= DOMID_LIMIT || !xenvf_id_valid(g->pf_id))
+        return xenvf_err_set(err, XENVF_EINVAL,
+                             "guest VF: bad domain %u or PF id", domid);
+    rc = xs_in_transaction(xs, publish_guest_tx, &a, err);
+    if (rc)
+        xenvf_err_prepend(err, "domain %u vf %u: ", domid, g->local_index);
+    return rc;
+}
+
+int xenvf_xs_remove_guest(xenvf_xs *xs, uint32_t domid, xenvf_err *err)
+{
+    char path[XS_PATH_MAX];
+
+    snprintf(path, sizeof(path), "/local/domain/%u/xenvf", domid);
+    return xs_del(xs, XBT_NULL, path, err);
+}
+
+/* ---- watches ------------------------------------------------------------- */
+
+int xenvf_xs_watch(xenvf_xs *xs, const char *path, const char *token,
+                   xenvf_err *err)
+{
+    xs->nr_requests++;
+    if (!xs_watch(xs->h, path, token))
+        return xs_fail(err, "watch", path);
+    return 0;
+}
+
+int xenvf_xs_unwatch(xenvf_xs *xs, const char *path, const char *token,
+                     xenvf_err *err)
+{
+    xs->nr_requests++;
+    if (!xs_unwatch(xs->h, path, token))
+        return xs_fail(err, "unwatch", path);
+    return 0;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int xenvf_xs_wait_event(xenvf_xs *xs, int timeout_ms, char **path_out,
+                        char **token_out, xenvf_err *err)
+{
+    const int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+    struct pollfd pfd = {.fd = xs_fileno(xs->h), .events = POLLIN};
+
+    if (pfd.fd < 0)
+        return xs_fail(err, "fileno", "");
+    for (;;) {
+        char **ev = xs_check_watch(xs->h);
+        int wait, r;
+
+        if (ev) {
+            *path_out = strdup(ev[XS_WATCH_PATH]);
+            *token_out = strdup(ev[XS_WATCH_TOKEN]);
+            free(ev);
+            if (!*path_out || !*token_out) {
+                free(*path_out);
+                free(*token_out);
+                return xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+            }
+            return 0;
+        }
+        if (errno != EAGAIN)
+            return xs_fail(err, "read watch", "");
+        wait = deadline < 0 ? -1 : (int)(deadline - now_ms());
+        if (deadline >= 0 && wait <= 0)
+            return xenvf_err_set(err, XENVF_ETIMEDOUT,
+                                 "no xenstore event within %d ms",
+                                 timeout_ms);
+        r = poll(&pfd, 1, wait);
+        if (r < 0 && errno != EINTR)
+            return xenvf_err_set_errno(err, XENVF_EXS, errno,
+                                       "poll on xenstore");
+    }
+}
+
+int xenvf_xs_wait_pf_state(xenvf_xs *xs, const char *pf_id,
+                           unsigned wanted_mask, int timeout_ms,
+                           xenvf_pf_state *last, xenvf_err *err)
+{
+    const int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+    char path[XS_PATH_MAX], token[64];
+    int rc;
+
+    *last = XENVF_PF_UNKNOWN;
+    if (!xenvf_id_valid(pf_id))
+        return xenvf_err_set(err, XENVF_EINVAL, "bad PF id '%.40s'",
+                             pf_id ? pf_id : "");
+    pf_path(path, pf_id, "/state");
+    snprintf(token, sizeof(token), "xenvf-wait-%s", pf_id);
+    if ((rc = xenvf_xs_watch(xs, path, token, err)))
+        return rc;
+
+    /* Re-read after every event: xenstore watches say "something changed
+     * at or below path", never what the value is now. */
+    for (;;) {
+        char *ev_path = NULL, *ev_token = NULL;
+        int wait;
+
+        if ((rc = xenvf_xs_get_pf_state(xs, pf_id, last, err)))
+            break;
+        if (wanted_mask & XENVF_PF_STATE_BIT(*last))
+            break;
+        wait = deadline < 0 ? -1 : (int)(deadline - now_ms());
+        if (deadline >= 0 && wait <= 0) {
+            rc = xenvf_err_set(err, XENVF_ETIMEDOUT,
+                               "PF %s not ready after %d ms (state %s)",
+                               pf_id, timeout_ms, xenvf_pf_state_name(*last));
+            break;
+        }
+        rc = xenvf_xs_wait_event(xs, wait, &ev_path, &ev_token, err);
+        free(ev_path);
+        free(ev_token);
+        if (rc == XENVF_ETIMEDOUT)
+            continue; /* the deadline check above words the error */
+        if (rc)
+            break;
+    }
+    xenvf_xs_unwatch(xs, path, token, NULL);
+    return rc;
+}

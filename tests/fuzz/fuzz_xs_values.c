@@ -1,0 +1,51 @@
+/*
+ * Fuzz the xenstore value parsers: the input is lines "relpath=value", as a
+ * monitoring tool would read them from /xenvf/pf/<id>. Each is applied to a
+ * PF; whatever is accepted must stay within the model's bounds.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xenvf/xs.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char *buf = malloc(size + 1), *line, *save = NULL;
+    xenvf_pf pf;
+    uint32_t domid;
+
+    if (!buf)
+        return 0;
+    memcpy(buf, data, size);
+    buf[size] = '\0';
+    xenvf_pf_init(&pf);
+    for (line = strtok_r(buf, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        char *eq = strchr(line, '=');
+        xenvf_err err;
+
+        if (!eq)
+            continue;
+        *eq = '\0';
+        xenvf_err_init(&err);
+        if (xenvf_xs_apply_pf_node(&pf, line, eq + 1, &err) &&
+            (err.rc == 0 || err.msg[0] == '\0'))
+            abort(); /* every failure must say what and why */
+        if (!xenvf_xs_parse_domid(eq + 1, &domid, NULL) &&
+            domid != XENVF_DOMID_NONE && domid >= 0x7ff0)
+            abort();
+    }
+    if (pf.total_vfs > UINT16_MAX || pf.num_vfs > UINT16_MAX ||
+        pf.nr_vfs > UINT16_MAX)
+        abort();
+    for (size_t i = 0; i < pf.nr_vfs; i++)
+        if (pf.vfs[i].index != i || pf.vfs[i].config.vlan > 4094 ||
+            pf.vfs[i].config.trust > 1 || pf.vfs[i].config.spoofchk > 1)
+            abort();
+    xenvf_pf_dispose(&pf);
+    free(buf);
+    return 0;
+}

@@ -59,7 +59,7 @@ Q := @
 endif
 
 .PHONY: all deps check test fuzz bench install uninstall clean lint format \
-        check-sanitize
+        check-sanitize demo
 .DEFAULT_GOAL := all
 
 # Filled in by the fragments.
@@ -83,7 +83,7 @@ deps:
 # check installs what is missing first, then re-reads this Makefile so that
 # pkg-config sees the freshly installed packages.
 check: deps
-	$(Q)$(MAKE) --no-print-directory test
+	$(Q)$(MAKE) --no-print-directory test SANITIZE=$(SANITIZE)
 
 test: $(ALL_TARGETS) $(TEST_UNIT) $(TEST_INTEGRATION)
 	$(Q)B=$(B) SRCDIR=$(SRCDIR) $(SRCDIR)/tests/run-tests \
@@ -99,6 +99,13 @@ $(B)/%.o: %.c
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+# The demo (real Xen in QEMU, a guest created with vf=) is issue 6. Until it
+# exists, say so loudly rather than pretend.
+demo:
+	@echo "make demo: NOT BUILT YET: the Xen-in-QEMU host and the vf= guest" >&2
+	@echo "come with the libxl plugin and the end-to-end tier (docs/status.md)." >&2
+	@exit 1
 
 install: all
 	$(Q)$(MAKE) --no-print-directory install-lib

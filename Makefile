@@ -66,6 +66,10 @@ endif
 ALL_TARGETS :=
 TEST_UNIT :=
 TEST_INTEGRATION :=
+# Tests that are scripts (policy, end to end): each ends with a plain
+# "N passed, N failed" line; TEST_SCRIPT_DEPS is what they need built first.
+TEST_SCRIPTS :=
+TEST_SCRIPT_DEPS :=
 FUZZ_TARGETS :=
 BENCH_TARGETS :=
 
@@ -74,6 +78,8 @@ include lib/lib.mk
 -include tests/unit/unit.mk
 -include tests/integration/integration.mk
 -include tests/fuzz/fuzz.mk
+-include xsm-policy/xsm-policy.mk
+-include tests/e2e/e2e.mk
 
 all: $(ALL_TARGETS)
 
@@ -85,9 +91,9 @@ deps:
 check: deps
 	$(Q)$(MAKE) --no-print-directory test SANITIZE=$(SANITIZE)
 
-test: $(ALL_TARGETS) $(TEST_UNIT) $(TEST_INTEGRATION)
+test: $(ALL_TARGETS) $(TEST_UNIT) $(TEST_INTEGRATION) $(TEST_SCRIPT_DEPS)
 	$(Q)B=$(B) SRCDIR=$(SRCDIR) $(SRCDIR)/tests/run-tests \
-	    $(TEST_UNIT) $(TEST_INTEGRATION)
+	    $(TEST_UNIT) $(TEST_INTEGRATION) $(TEST_SCRIPTS)
 
 check-sanitize: deps
 	$(Q)$(MAKE) --no-print-directory test SANITIZE=1

@@ -1,0 +1,583 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * The TCB protocol's messages as JSON (yajl): encode with yajl_gen, decode
+ * with yajl_tree and check every field, naming it in the error.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
+
+#include <xenvf/proto.h>
+
+#define FUNCTION_MAX 64
+#define RATE_MAX 10000000 /* Mbit/s: 10 Tbit/s is no real link */
+#define BOOT_MAX 255
+
+static const char *const op_names[] = {
+    [XENVF_OP_PING] = "ping",
+    [XENVF_OP_RESERVE] = "reserve",
+    [XENVF_OP_COMMIT] = "commit",
+    [XENVF_OP_RELEASE] = "release",
+};
+#define NR_OPS (sizeof(op_names) / sizeof(op_names[0]))
+
+const char *xenvf_op_name(xenvf_op op)
+{
+    return (unsigned)op < NR_OPS ? op_names[op] : "invalid";
+}
+
+int xenvf_rc_from_name(const char *name)
+{
+    for (int rc = 0; rc >= XENVF_ENOTSUP; rc--)
+        if (name && !strcmp(xenvf_rc_name(rc), name))
+            return rc;
+    return XENVF_EIO;
+}
+
+/* ---- structs ------------------------------------------------------------ */
+
+void xenvf_vf_request_init(xenvf_vf_request *r)
+{
+    r->pf = NULL;
+    r->index = -1;
+    xenvf_vf_config_init(&r->config);
+}
+
+void xenvf_vf_request_dispose(xenvf_vf_request *r)
+{
+    free(r->pf);
+    xenvf_vf_config_dispose(&r->config);
+    xenvf_vf_request_init(r);
+}
+
+void xenvf_request_init(xenvf_request *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->domid = XENVF_DOMID_NONE;
+}
+
+void xenvf_request_dispose(xenvf_request *r)
+{
+    for (size_t i = 0; i < r->nr_vfs; i++)
+        xenvf_vf_request_dispose(&r->vfs[i]);
+    free(r->vfs);
+    free(r->domain);
+    xenvf_request_init(r);
+}
+
+xenvf_vf_request *xenvf_request_add_vf(xenvf_request *r)
+{
+    xenvf_vf_request *vfs = reallocarray(r->vfs, r->nr_vfs + 1, sizeof(*vfs));
+
+    if (!vfs)
+        return NULL;
+    r->vfs = vfs;
+    xenvf_vf_request_init(&vfs[r->nr_vfs]);
+    return &vfs[r->nr_vfs++];
+}
+
+void xenvf_response_init(xenvf_response *r)
+{
+    memset(r, 0, sizeof(*r));
+}
+
+void xenvf_response_dispose(xenvf_response *r)
+{
+    for (size_t i = 0; i < r->nr_vfs; i++)
+        free(r->vfs[i].pf);
+    free(r->vfs);
+    free(r->error);
+    xenvf_response_init(r);
+}
+
+xenvf_vf_grant *xenvf_response_add_vf(xenvf_response *r)
+{
+    xenvf_vf_grant *vfs = reallocarray(r->vfs, r->nr_vfs + 1, sizeof(*vfs));
+
+    if (!vfs)
+        return NULL;
+    r->vfs = vfs;
+    memset(&vfs[r->nr_vfs], 0, sizeof(vfs[0]));
+    return &vfs[r->nr_vfs++];
+}
+
+/* ---- encoding ------------------------------------------------------------ */
+
+static void gen_str(yajl_gen g, const char *s)
+{
+    yajl_gen_string(g, (const unsigned char *)s, strlen(s));
+}
+
+static void gen_key_str(yajl_gen g, const char *key, const char *value)
+{
+    gen_str(g, key);
+    gen_str(g, value);
+}
+
+static void gen_key_int(yajl_gen g, const char *key, long long value)
+{
+    gen_str(g, key);
+    yajl_gen_integer(g, value);
+}
+
+static void gen_vf_config(yajl_gen g, const xenvf_vf_config *c)
+{
+    char mac[18];
+
+    if (c->has_mac) {
+        xenvf_mac_format(c->mac, mac);
+        gen_key_str(g, "mac", mac);
+    }
+    if (c->vlan >= 0)
+        gen_key_int(g, "vlan", c->vlan);
+    if (c->trust >= 0) {
+        gen_str(g, "trust");
+        yajl_gen_bool(g, c->trust);
+    }
+    if (c->spoofchk >= 0) {
+        gen_str(g, "spoofchk");
+        yajl_gen_bool(g, c->spoofchk);
+    }
+    if (c->rate_mbps >= 0)
+        gen_key_int(g, "rate", c->rate_mbps);
+    if (c->function)
+        gen_key_str(g, "function", c->function);
+    if (c->boot > 0)
+        gen_key_int(g, "boot", c->boot);
+}
+
+/* Hand the generator's buffer to the caller as a C string. */
+static int gen_finish(yajl_gen g, char **json_out, xenvf_err *err)
+{
+    const unsigned char *buf;
+    size_t len;
+
+    if (yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok)
+        return xenvf_err_set(err, XENVF_EINVAL, "cannot encode message");
+    *json_out = strndup((const char *)buf, len);
+    if (!*json_out)
+        return xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+    return 0;
+}
+
+int xenvf_request_encode(const xenvf_request *r, char **json_out,
+                         xenvf_err *err)
+{
+    yajl_gen g = yajl_gen_alloc(NULL);
+    int rc;
+
+    if (!g)
+        return xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+    yajl_gen_config(g, yajl_gen_validate_utf8, 1);
+    yajl_gen_map_open(g);
+    gen_key_str(g, "op", xenvf_op_name(r->op));
+    if (r->domain)
+        gen_key_str(g, "domain", r->domain);
+    if (r->domid != XENVF_DOMID_NONE)
+        gen_key_int(g, "domid", r->domid);
+    if (r->nr_vfs) {
+        gen_str(g, "vfs");
+        yajl_gen_array_open(g);
+        for (size_t i = 0; i < r->nr_vfs; i++) {
+            yajl_gen_map_open(g);
+            gen_key_str(g, "pf", r->vfs[i].pf ? r->vfs[i].pf : "");
+            if (r->vfs[i].index >= 0)
+                gen_key_int(g, "index", r->vfs[i].index);
+            gen_vf_config(g, &r->vfs[i].config);
+            yajl_gen_map_close(g);
+        }
+        yajl_gen_array_close(g);
+    }
+    yajl_gen_map_close(g);
+    rc = gen_finish(g, json_out, err);
+    yajl_gen_free(g);
+    return rc;
+}
+
+int xenvf_response_encode(const xenvf_response *r, char **json_out,
+                          xenvf_err *err)
+{
+    yajl_gen g = yajl_gen_alloc(NULL);
+    char bdf[XENVF_BDF_STR_MAX];
+    int rc;
+
+    if (!g)
+        return xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+    yajl_gen_map_open(g);
+    gen_str(g, "ok");
+    yajl_gen_bool(g, r->rc == 0);
+    if (r->rc) {
+        gen_key_str(g, "code", xenvf_rc_name(r->rc));
+        gen_key_str(g, "error", r->error ? r->error : "");
+    }
+    if (r->nr_vfs) {
+        gen_str(g, "vfs");
+        yajl_gen_array_open(g);
+        for (size_t i = 0; i < r->nr_vfs; i++) {
+            yajl_gen_map_open(g);
+            gen_key_str(g, "pf", r->vfs[i].pf ? r->vfs[i].pf : "");
+            gen_key_int(g, "index", r->vfs[i].index);
+            xenvf_bdf_format(&r->vfs[i].bdf, bdf);
+            gen_key_str(g, "bdf", bdf);
+            yajl_gen_map_close(g);
+        }
+        yajl_gen_array_close(g);
+    }
+    yajl_gen_map_close(g);
+    rc = gen_finish(g, json_out, err);
+    yajl_gen_free(g);
+    return rc;
+}
+
+/* ---- decoding ------------------------------------------------------------ */
+
+/* Field checkers: `what` names the field for the message ("vfs[1].vlan"). */
+static int want_int(yajl_val v, const char *what, long long min,
+                    long long max, long long *out, xenvf_err *err)
+{
+    if (!YAJL_IS_INTEGER(v))
+        return xenvf_err_set(err, XENVF_EINVAL, "%s: not an integer", what);
+    if (YAJL_GET_INTEGER(v) < min || YAJL_GET_INTEGER(v) > max)
+        return xenvf_err_set(err, XENVF_ERANGE,
+                             "%s: %lld is out of range %lld-%lld", what,
+                             YAJL_GET_INTEGER(v), min, max);
+    *out = YAJL_GET_INTEGER(v);
+    return 0;
+}
+
+static int want_bool(yajl_val v, const char *what, int *out, xenvf_err *err)
+{
+    if (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v))
+        return xenvf_err_set(err, XENVF_EINVAL, "%s: not true or false",
+                             what);
+    *out = YAJL_IS_TRUE(v);
+    return 0;
+}
+
+/* A string of 1..max bytes from `allowed` (NULL: any printable ASCII). */
+static int want_str(yajl_val v, const char *what, size_t max,
+                    const char *allowed, char **out, xenvf_err *err)
+{
+    const char *s = YAJL_GET_STRING(v);
+    size_t len;
+
+    if (!s)
+        return xenvf_err_set(err, XENVF_EINVAL, "%s: not a string", what);
+    len = strlen(s);
+    if (len == 0 || len > max)
+        return xenvf_err_set(err, XENVF_EINVAL, "%s: must be 1-%zu bytes",
+                             what, max);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x21 || c > 0x7e || (allowed && !strchr(allowed, c)))
+            return xenvf_err_set(err, XENVF_EINVAL,
+                                 "%s: character %zu is not allowed", what,
+                                 i + 1);
+    }
+    free(*out);
+    if (!(*out = strdup(s)))
+        return xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* An object with at most 16 keys, none twice: a repeated key is ambiguous
+ * (which one wins?), so it is refused rather than resolved. */
+#define OBJECT_MAX_KEYS 16
+
+static int check_object(yajl_val v, const char *what, xenvf_err *err)
+{
+    if (!YAJL_IS_OBJECT(v))
+        return xenvf_err_set(err, XENVF_EINVAL, "%s: not an object", what);
+    if (v->u.object.len > OBJECT_MAX_KEYS)
+        return xenvf_err_set(err, XENVF_EINVAL, "%s: more than %d keys", what,
+                             OBJECT_MAX_KEYS);
+    for (size_t i = 0; i < v->u.object.len; i++)
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(v->u.object.keys[i], v->u.object.keys[j]))
+                return xenvf_err_set(err, XENVF_EINVAL,
+                                     "%s: key '%.16s' appears twice", what,
+                                     v->u.object.keys[i]);
+    return 0;
+}
+
+#define ID_CHARS                                                               \
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
+/* Domain names as xl accepts them, less what would break logs or paths. */
+#define DOMAIN_CHARS ID_CHARS ".+:@"
+
+static int parse_json(const char *json, size_t len, yajl_val *out,
+                      xenvf_err *err)
+{
+    char errbuf[256], *copy;
+    int rc;
+
+    if (len > XENVF_PROTO_MAX_LINE)
+        return xenvf_err_set(err, XENVF_ERANGE,
+                             "message of %zu bytes is over the %d limit", len,
+                             XENVF_PROTO_MAX_LINE);
+    if (memchr(json, '\0', len))
+        return xenvf_err_set(err, XENVF_EINVAL, "message contains a NUL");
+    if (!(copy = strndup(json, len)))
+        return xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+    errbuf[0] = '\0';
+    *out = yajl_tree_parse(copy, errbuf, sizeof(errbuf));
+    free(copy);
+    if (!*out) {
+        errbuf[strcspn(errbuf, "\n")] = '\0';
+        return xenvf_err_set(err, XENVF_EINVAL, "bad JSON: %s",
+                             errbuf[0] ? errbuf : "parse error");
+    }
+    rc = check_object(*out, "message", err);
+    if (rc) {
+        yajl_tree_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+static int decode_vf_request(yajl_val obj, size_t n, xenvf_vf_request *r,
+                             xenvf_err *err)
+{
+    char what[48];
+    long long v;
+    char *mac = NULL;
+    int rc = 0;
+
+    snprintf(what, sizeof(what), "vfs[%zu]", n);
+    if ((rc = check_object(obj, what, err)))
+        return rc;
+    for (size_t i = 0; i < obj->u.object.len && !rc; i++) {
+        const char *key = obj->u.object.keys[i];
+        yajl_val val = obj->u.object.values[i];
+
+        snprintf(what, sizeof(what), "vfs[%zu].%.16s", n, key);
+        if (!strcmp(key, "pf")) {
+            rc = want_str(val, what, XENVF_ID_MAX, ID_CHARS, &r->pf, err);
+        } else if (!strcmp(key, "index")) {
+            if (!(rc = want_int(val, what, 0, UINT16_MAX - 1, &v, err)))
+                r->index = (int)v;
+        } else if (!strcmp(key, "mac")) {
+            if (!(rc = want_str(val, what, 17, NULL, &mac, err)) &&
+                !(rc = xenvf_mac_parse(mac, r->config.mac, err)))
+                r->config.has_mac = true;
+            else
+                xenvf_err_prepend(err, "%s: ", what);
+        } else if (!strcmp(key, "vlan")) {
+            if (!(rc = want_int(val, what, 0, 4094, &v, err)))
+                r->config.vlan = (int)v;
+        } else if (!strcmp(key, "trust")) {
+            rc = want_bool(val, what, &r->config.trust, err);
+        } else if (!strcmp(key, "spoofchk")) {
+            rc = want_bool(val, what, &r->config.spoofchk, err);
+        } else if (!strcmp(key, "rate")) {
+            if (!(rc = want_int(val, what, 0, RATE_MAX, &v, err)))
+                r->config.rate_mbps = v;
+        } else if (!strcmp(key, "function")) {
+            rc = want_str(val, what, FUNCTION_MAX, DOMAIN_CHARS,
+                          &r->config.function, err);
+        } else if (!strcmp(key, "boot")) {
+            if (!(rc = want_int(val, what, 1, BOOT_MAX, &v, err)))
+                r->config.boot = (int)v;
+        } else {
+            rc = xenvf_err_set(err, XENVF_EINVAL, "%s: unknown key", what);
+        }
+    }
+    free(mac);
+    if (!rc && !r->pf)
+        rc = xenvf_err_set(err, XENVF_EINVAL, "vfs[%zu]: no pf", n);
+    return rc;
+}
+
+static int decode_request(yajl_val root, xenvf_request *out, xenvf_err *err)
+{
+    bool have_op = false;
+    long long v;
+    int rc = 0;
+
+    for (size_t i = 0; i < root->u.object.len && !rc; i++) {
+        const char *key = root->u.object.keys[i];
+        yajl_val val = root->u.object.values[i];
+
+        if (!strcmp(key, "op")) {
+            const char *s = YAJL_GET_STRING(val);
+            rc = xenvf_err_set(err, XENVF_EINVAL, "op: unknown operation");
+            for (unsigned o = 0; s && o < NR_OPS; o++) {
+                if (!strcmp(s, op_names[o])) {
+                    out->op = (xenvf_op)o;
+                    have_op = true;
+                    rc = 0;
+                }
+            }
+        } else if (!strcmp(key, "domain")) {
+            rc = want_str(val, "domain", XENVF_DOMAIN_NAME_MAX, DOMAIN_CHARS,
+                          &out->domain, err);
+        } else if (!strcmp(key, "domid")) {
+            if (!(rc = want_int(val, "domid", 0, 0x7fef, &v, err)))
+                out->domid = (uint32_t)v;
+        } else if (!strcmp(key, "vfs")) {
+            if (!YAJL_IS_ARRAY(val))
+                return xenvf_err_set(err, XENVF_EINVAL, "vfs: not an array");
+            if (val->u.array.len > XENVF_PROTO_MAX_VFS)
+                return xenvf_err_set(err, XENVF_ERANGE,
+                                     "vfs: %zu entries, at most %d",
+                                     val->u.array.len, XENVF_PROTO_MAX_VFS);
+            for (size_t n = 0; n < val->u.array.len && !rc; n++) {
+                xenvf_vf_request *r = xenvf_request_add_vf(out);
+                rc = r ? decode_vf_request(val->u.array.values[n], n, r, err)
+                       : xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+            }
+        } else {
+            rc = xenvf_err_set(err, XENVF_EINVAL, "%.32s: unknown key", key);
+        }
+    }
+    if (rc)
+        return rc;
+    if (!have_op)
+        return xenvf_err_set(err, XENVF_EINVAL, "op: missing");
+
+    /* What each operation needs. */
+    switch (out->op) {
+    case XENVF_OP_RESERVE:
+        if (!out->domain || !out->nr_vfs)
+            return xenvf_err_set(err, XENVF_EINVAL,
+                                 "reserve: needs a domain and vfs");
+        break;
+    case XENVF_OP_COMMIT:
+        if (!out->domain || out->domid == XENVF_DOMID_NONE)
+            return xenvf_err_set(err, XENVF_EINVAL,
+                                 "commit: needs a domain and a domid");
+        break;
+    case XENVF_OP_RELEASE:
+        if (!out->domain && out->domid == XENVF_DOMID_NONE)
+            return xenvf_err_set(err, XENVF_EINVAL,
+                                 "release: needs a domain or a domid");
+        break;
+    case XENVF_OP_PING:
+        break;
+    }
+    if (out->op != XENVF_OP_RESERVE && out->nr_vfs)
+        return xenvf_err_set(err, XENVF_EINVAL, "%s: takes no vfs",
+                             xenvf_op_name(out->op));
+    return 0;
+}
+
+int xenvf_request_decode(const char *json, size_t json_len, xenvf_request *out,
+                         xenvf_err *err)
+{
+    yajl_val root;
+    int rc;
+
+    xenvf_request_dispose(out);
+    if ((rc = parse_json(json, json_len, &root, err)))
+        return rc;
+    rc = decode_request(root, out, err);
+    yajl_tree_free(root);
+    if (rc)
+        xenvf_request_dispose(out);
+    return rc;
+}
+
+static int decode_grant(yajl_val obj, size_t n, xenvf_vf_grant *g,
+                        xenvf_err *err)
+{
+    char what[48], *bdf = NULL;
+    bool have_bdf = false, have_index = false;
+    long long v;
+    int rc = 0;
+
+    snprintf(what, sizeof(what), "vfs[%zu]", n);
+    if ((rc = check_object(obj, what, err)))
+        return rc;
+    for (size_t i = 0; i < obj->u.object.len && !rc; i++) {
+        const char *key = obj->u.object.keys[i];
+        yajl_val val = obj->u.object.values[i];
+
+        snprintf(what, sizeof(what), "vfs[%zu].%.16s", n, key);
+        if (!strcmp(key, "pf")) {
+            rc = want_str(val, what, XENVF_ID_MAX, ID_CHARS, &g->pf, err);
+        } else if (!strcmp(key, "index")) {
+            if (!(rc = want_int(val, what, 0, UINT16_MAX - 1, &v, err))) {
+                g->index = (unsigned)v;
+                have_index = true;
+            }
+        } else if (!strcmp(key, "bdf")) {
+            if (!(rc = want_str(val, what, 12, NULL, &bdf, err)) &&
+                (rc = xenvf_bdf_parse(bdf, &g->bdf, err)))
+                xenvf_err_prepend(err, "%s: ", what);
+            have_bdf = rc == 0;
+        } else {
+            rc = xenvf_err_set(err, XENVF_EINVAL, "%s: unknown key", what);
+        }
+    }
+    free(bdf);
+    if (!rc && (!g->pf || !have_index || !have_bdf))
+        rc = xenvf_err_set(err, XENVF_EINVAL,
+                           "vfs[%zu]: needs pf, index and bdf", n);
+    return rc;
+}
+
+static int decode_response(yajl_val root, xenvf_response *out, xenvf_err *err)
+{
+    int ok = -1, rc = 0;
+    char *code = NULL;
+
+    for (size_t i = 0; i < root->u.object.len && !rc; i++) {
+        const char *key = root->u.object.keys[i];
+        yajl_val val = root->u.object.values[i];
+
+        if (!strcmp(key, "ok")) {
+            rc = want_bool(val, "ok", &ok, err);
+        } else if (!strcmp(key, "code")) {
+            rc = want_str(val, "code", 16, NULL, &code, err);
+        } else if (!strcmp(key, "error")) {
+            /* free text from the TCB: any string, bounded */
+            const char *s = YAJL_GET_STRING(val);
+            if (!s || strlen(s) > XENVF_ERR_MSG_MAX)
+                rc = xenvf_err_set(err, XENVF_EINVAL,
+                                   "error: not a string of at most %d bytes",
+                                   XENVF_ERR_MSG_MAX);
+            else if (!(out->error = strdup(s)))
+                rc = xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+        } else if (!strcmp(key, "vfs")) {
+            if (!YAJL_IS_ARRAY(val) || val->u.array.len > XENVF_PROTO_MAX_VFS)
+                rc = xenvf_err_set(err, XENVF_EINVAL,
+                                   "vfs: not an array of at most %d",
+                                   XENVF_PROTO_MAX_VFS);
+            for (size_t n = 0; !rc && n < val->u.array.len; n++) {
+                xenvf_vf_grant *g = xenvf_response_add_vf(out);
+                rc = g ? decode_grant(val->u.array.values[n], n, g, err)
+                       : xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+            }
+        } else {
+            rc = xenvf_err_set(err, XENVF_EINVAL, "%.32s: unknown key", key);
+        }
+    }
+    if (!rc && ok < 0)
+        rc = xenvf_err_set(err, XENVF_EINVAL, "ok: missing");
+    if (!rc && !ok) {
+        out->rc = xenvf_rc_from_name(code);
+        if (out->rc == 0)
+            out->rc = XENVF_EIO; /* "ok":false with code "OK" */
+    }
+    free(code);
+    return rc;
+}
+
+int xenvf_response_decode(const char *json, size_t json_len,
+                          xenvf_response *out, xenvf_err *err)
+{
+    yajl_val root;
+    int rc;
+
+    xenvf_response_dispose(out);
+    if ((rc = parse_json(json, json_len, &root, err)))
+        return rc;
+    rc = decode_response(root, out, err);
+    yajl_tree_free(root);
+    if (rc)
+        xenvf_response_dispose(out);
+    return rc;
+}

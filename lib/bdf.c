@@ -34,8 +34,8 @@ static long hex_field(const char *s, int digits)
  * between dev and func. Accepted: "ssss<s1>bb<s1>dd<s2>f" and, when
  * allow_short, "bb<s1>dd<s2>f" (segment 0).
  */
-static int bdf_parse_with(const char *s, char sep1, char sep2,
-                          bool allow_short, xenvf_bdf *out, xenvf_err *err)
+static int bdf_parse_with(const char *s, char sep1, char sep2, bool allow_short,
+                          xenvf_bdf *out, xenvf_err *err)
 {
     size_t len = s ? strlen(s) : 0;
     const char *p = s;
@@ -66,10 +66,9 @@ static int bdf_parse_with(const char *s, char sep1, char sep2,
     return 0;
 
 bad:
-    return xenvf_err_set(err, XENVF_EINVAL,
-                         "bad PCI address '%.40s': expected %s", s ? s : "",
-                         sep1 == ':' ? "ssss:bb:dd.f or bb:dd.f"
-                                     : "ssss-bb-dd-f");
+    return xenvf_err_set(
+        err, XENVF_EINVAL, "bad PCI address '%.40s': expected %s", s ? s : "",
+        sep1 == ':' ? "ssss:bb:dd.f or bb:dd.f" : "ssss-bb-dd-f");
 }
 
 int xenvf_bdf_parse(const char *s, xenvf_bdf *out, xenvf_err *err)
@@ -124,8 +123,8 @@ void xenvf_bdf_from_rid(uint16_t seg, uint16_t rid, xenvf_bdf *out)
 int xenvf_bdf_vf_address(const xenvf_bdf *pf, uint16_t offset, uint16_t stride,
                          unsigned vf_index, xenvf_bdf *out, xenvf_err *err)
 {
-    uint64_t rid = (uint64_t)xenvf_bdf_rid(pf) + offset +
-                   (uint64_t)stride * vf_index;
+    uint64_t rid =
+        (uint64_t)xenvf_bdf_rid(pf) + offset + (uint64_t)stride * vf_index;
     char pfs[XENVF_BDF_STR_MAX];
 
     if (offset == 0 || (vf_index > 0 && stride == 0) || rid > 0xffff) {

@@ -45,10 +45,9 @@ int xenvf_client_connect(xenvf_client *c, const char *path, xenvf_err *err)
     if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa))) {
         int e = errno;
         xenvf_client_dispose(c);
-        return xenvf_err_set_errno(err, e == ENOENT || e == ECONNREFUSED
-                                            ? XENVF_ENOENT
-                                            : XENVF_EIO,
-                                   e, "cannot reach xenvfd (tcb) at %s", path);
+        return xenvf_err_set_errno(
+            err, e == ENOENT || e == ECONNREFUSED ? XENVF_ENOENT : XENVF_EIO, e,
+            "cannot reach xenvfd (tcb) at %s", path);
     }
     return 0;
 }
@@ -97,8 +96,7 @@ static int send_line(xenvf_client *c, const char *line, long long deadline,
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0)
-            return xenvf_err_set_errno(err, XENVF_EIO, errno,
-                                       "send to xenvfd");
+            return xenvf_err_set_errno(err, XENVF_EIO, errno, "send to xenvfd");
         off += (size_t)w;
     }
     return 0;

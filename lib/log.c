@@ -8,8 +8,7 @@ static xenvf_log_sink *log_sink;
 static void *log_opaque;
 static xenvf_log_level log_min = XENVF_LOG_INFO;
 
-static const char *const level_names[] = {"debug", "info", "warning",
-                                          "error"};
+static const char *const level_names[] = {"debug", "info", "warning", "error"};
 
 void xenvf_log_set_sink(xenvf_log_sink *sink, void *opaque)
 {
@@ -33,8 +32,8 @@ static void log_to_stderr(xenvf_log_level level, const char *func,
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
     strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-    fprintf(stderr, "%s.%03ldZ xenvf %s: %s: %s\n", stamp,
-            ts.tv_nsec / 1000000, level_names[level], func, msg);
+    fprintf(stderr, "%s.%03ldZ xenvf %s: %s: %s\n", stamp, ts.tv_nsec / 1000000,
+            level_names[level], func, msg);
 }
 
 void xenvf_logv(xenvf_log_level level, const char *func, const char *fmt,

@@ -67,8 +67,8 @@ int xenvf_vf_state_parse(const char *s, xenvf_vf_state *out, xenvf_err *err)
 /* Allowed next states, one bitmask per state (docs/architecture.md). */
 static const unsigned pf_steps[] = {
     [XENVF_PF_UNKNOWN] = BIT(XENVF_PF_PROBING) | BIT(XENVF_PF_FAILED),
-    [XENVF_PF_PROBING] = BIT(XENVF_PF_READY) | BIT(XENVF_PF_DEGRADED) |
-                         BIT(XENVF_PF_FAILED),
+    [XENVF_PF_PROBING] =
+        BIT(XENVF_PF_READY) | BIT(XENVF_PF_DEGRADED) | BIT(XENVF_PF_FAILED),
     [XENVF_PF_READY] = BIT(XENVF_PF_DEGRADED) | BIT(XENVF_PF_RESETTING) |
                        BIT(XENVF_PF_PROBING) | BIT(XENVF_PF_FAILED),
     [XENVF_PF_DEGRADED] = BIT(XENVF_PF_READY) | BIT(XENVF_PF_RESETTING) |
@@ -109,10 +109,9 @@ int xenvf_vf_state_step(xenvf_vf_state *state, xenvf_vf_state to,
                         xenvf_err *err)
 {
     if (!xenvf_vf_state_step_ok(*state, to))
-        return xenvf_err_set(err, XENVF_ECONFLICT,
-                             "VF state %s cannot become %s",
-                             xenvf_vf_state_name(*state),
-                             xenvf_vf_state_name(to));
+        return xenvf_err_set(
+            err, XENVF_ECONFLICT, "VF state %s cannot become %s",
+            xenvf_vf_state_name(*state), xenvf_vf_state_name(to));
     *state = to;
     return 0;
 }
@@ -121,18 +120,16 @@ int xenvf_pf_state_step(xenvf_pf_state *state, xenvf_pf_state to,
                         xenvf_err *err)
 {
     if (!xenvf_pf_state_step_ok(*state, to))
-        return xenvf_err_set(err, XENVF_ECONFLICT,
-                             "PF state %s cannot become %s",
-                             xenvf_pf_state_name(*state),
-                             xenvf_pf_state_name(to));
+        return xenvf_err_set(
+            err, XENVF_ECONFLICT, "PF state %s cannot become %s",
+            xenvf_pf_state_name(*state), xenvf_pf_state_name(to));
     *state = to;
     return 0;
 }
 
 /* ---- values ---------------------------------------------------------- */
 
-int xenvf_parse_uint(const char *s, uint64_t max, uint64_t *out,
-                     xenvf_err *err)
+int xenvf_parse_uint(const char *s, uint64_t max, uint64_t *out, xenvf_err *err)
 {
     uint64_t v = 0;
     const char *p = s;

@@ -13,8 +13,8 @@
 #include <xenvf/proto.h>
 
 #define FUNCTION_MAX 64
-#define RATE_MAX 10000000 /* Mbit/s: 10 Tbit/s is no real link */
-#define BOOT_MAX 255
+#define RATE_MAX     10000000 /* Mbit/s: 10 Tbit/s is no real link */
+#define BOOT_MAX     255
 
 static const char *const op_names[] = {
     [XENVF_OP_PING] = "ping",
@@ -235,8 +235,8 @@ int xenvf_response_encode(const xenvf_response *r, char **json_out,
 /* ---- decoding ------------------------------------------------------------ */
 
 /* Field checkers: `what` names the field for the message ("vfs[1].vlan"). */
-static int want_int(yajl_val v, const char *what, long long min,
-                    long long max, long long *out, xenvf_err *err)
+static int want_int(yajl_val v, const char *what, long long min, long long max,
+                    long long *out, xenvf_err *err)
 {
     if (!YAJL_IS_INTEGER(v))
         return xenvf_err_set(err, XENVF_EINVAL, "%s: not an integer", what);
@@ -251,8 +251,7 @@ static int want_int(yajl_val v, const char *what, long long min,
 static int want_bool(yajl_val v, const char *what, int *out, xenvf_err *err)
 {
     if (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v))
-        return xenvf_err_set(err, XENVF_EINVAL, "%s: not true or false",
-                             what);
+        return xenvf_err_set(err, XENVF_EINVAL, "%s: not true or false", what);
     *out = YAJL_IS_TRUE(v);
     return 0;
 }
@@ -268,8 +267,8 @@ static int want_str(yajl_val v, const char *what, size_t max,
         return xenvf_err_set(err, XENVF_EINVAL, "%s: not a string", what);
     len = strlen(s);
     if (len == 0 || len > max)
-        return xenvf_err_set(err, XENVF_EINVAL, "%s: must be 1-%zu bytes",
-                             what, max);
+        return xenvf_err_set(err, XENVF_EINVAL, "%s: must be 1-%zu bytes", what,
+                             max);
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c < 0x21 || c > 0x7e || (allowed && !strchr(allowed, c)))

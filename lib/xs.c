@@ -17,9 +17,9 @@
 
 #include <xenvf/xs.h>
 
-#define XS_PATH_MAX 256
+#define XS_PATH_MAX   256
 #define XS_TX_RETRIES 16
-#define DOMID_LIMIT 0x7ff0u /* DOMID_FIRST_RESERVED in xen.h */
+#define DOMID_LIMIT   0x7ff0u /* DOMID_FIRST_RESERVED in xen.h */
 
 /* ---- request wrappers -------------------------------------------------- */
 
@@ -92,8 +92,7 @@ static int xs_dir(xenvf_xs *xs, xs_transaction_t t, const char *path,
 
 /* Who may see a node: dom0 owns it; `reader` (if any) gets `reader_perm`. */
 static int xs_perms(xenvf_xs *xs, xs_transaction_t t, const char *path,
-                    uint32_t reader, unsigned reader_perm,
-                    xenvf_err *err)
+                    uint32_t reader, unsigned reader_perm, xenvf_err *err)
 {
     struct xs_permissions perms[2] = {
         {.id = 0, .perms = XS_PERM_NONE},
@@ -297,8 +296,7 @@ int xenvf_xs_apply_pf_node(xenvf_pf *pf, const char *rel_path,
     } else if (!strcmp(rel_path, "totalvfs") || !strcmp(rel_path, "numvfs")) {
         rc = xenvf_parse_uint(value, UINT16_MAX, &v, err);
         if (!rc)
-            *(rel_path[0] == 't' ? &pf->total_vfs : &pf->num_vfs) =
-                (unsigned)v;
+            *(rel_path[0] == 't' ? &pf->total_vfs : &pf->num_vfs) = (unsigned)v;
     } else if (!strcmp(rel_path, "active")) {
         rc = xenvf_parse_uint(value, UINT16_MAX, &v, err); /* derived */
     } else if (!strncmp(rel_path, "vf/", 3)) {
@@ -387,8 +385,8 @@ static int publish_vf(xenvf_xs *xs, xs_transaction_t t, const xenvf_pf *pf,
                       const xenvf_vf *vf, const xenvf_vf *prev, bool full,
                       xenvf_err *err)
 {
-    char path[XS_PATH_MAX], val[24], pval[24], bdf[XENVF_BDF_STR_MAX];
-    char pbdf[XENVF_BDF_STR_MAX];
+    char path[XS_PATH_MAX], val[24], pval[24] = "", bdf[XENVF_BDF_STR_MAX];
+    char pbdf[XENVF_BDF_STR_MAX] = "";
     uint32_t reader = pf->owner_domid;
     int n, rc;
 
@@ -403,16 +401,16 @@ static int publish_vf(xenvf_xs *xs, xs_transaction_t t, const xenvf_pf *pf,
     if (prev && prev->bdf_known)
         xenvf_bdf_format(&prev->bdf, pbdf);
     snprintf(path + n, XS_PATH_MAX - n, "/bdf");
-    if ((rc = put_leaf(xs, t, path, bdf, prev ? pbdf : NULL, full, reader,
-                       err)))
+    if ((rc =
+             put_leaf(xs, t, path, bdf, prev ? pbdf : NULL, full, reader, err)))
         return rc;
 
     fmt_domid(val, vf->domid);
     if (prev)
         fmt_domid(pval, prev->domid);
     snprintf(path + n, XS_PATH_MAX - n, "/domain");
-    if ((rc = put_leaf(xs, t, path, val, prev ? pval : NULL, full, reader,
-                       err)))
+    if ((rc =
+             put_leaf(xs, t, path, val, prev ? pval : NULL, full, reader, err)))
         return rc;
 
     snprintf(path + n, XS_PATH_MAX - n, "/state");
@@ -470,8 +468,8 @@ static int publish_pf_tx(xenvf_xs *xs, xs_transaction_t t, void *arg,
     const xenvf_pf *pf = a->pf, *prev = a->prev;
     const bool full = prev == NULL;
     const uint32_t reader = pf->owner_domid;
-    char path[XS_PATH_MAX], val[24], pval[24], bdf[XENVF_BDF_STR_MAX];
-    char pbdf[XENVF_BDF_STR_MAX], *state = NULL;
+    char path[XS_PATH_MAX], val[24], pval[24] = "", bdf[XENVF_BDF_STR_MAX];
+    char pbdf[XENVF_BDF_STR_MAX] = "", *state = NULL;
     int n, rc;
 
     n = pf_path(path, pf->id, "%s", "");
@@ -482,8 +480,8 @@ static int publish_pf_tx(xenvf_xs *xs, xs_transaction_t t, void *arg,
     if (prev)
         xenvf_bdf_format(&prev->bdf, pbdf);
     snprintf(path + n, XS_PATH_MAX - n, "/bdf");
-    if ((rc = put_leaf(xs, t, path, bdf, prev ? pbdf : NULL, full, reader,
-                       err)))
+    if ((rc =
+             put_leaf(xs, t, path, bdf, prev ? pbdf : NULL, full, reader, err)))
         goto out;
 
     struct {
@@ -512,8 +510,7 @@ static int publish_pf_tx(xenvf_xs *xs, xs_transaction_t t, void *arg,
         if ((rc = xs_get(xs, t, path, &state, err)))
             goto out;
         if (!state && (rc = xs_put(xs, t, path,
-                                   xenvf_pf_state_name(XENVF_PF_UNKNOWN),
-                                   err)))
+                                   xenvf_pf_state_name(XENVF_PF_UNKNOWN), err)))
             goto out;
         if ((rc = xs_perms(xs, t, path, reader, XS_PERM_READ | XS_PERM_WRITE,
                            err)))
@@ -571,8 +568,8 @@ int xenvf_xs_remove_pf(xenvf_xs *xs, const char *pf_id, xenvf_err *err)
     return xs_del(xs, XBT_NULL, path, err);
 }
 
-int xenvf_xs_set_pf_state(xenvf_xs *xs, const char *pf_id,
-                          xenvf_pf_state state, xenvf_err *err)
+int xenvf_xs_set_pf_state(xenvf_xs *xs, const char *pf_id, xenvf_pf_state state,
+                          xenvf_err *err)
 {
     char path[XS_PATH_MAX];
     int rc;
@@ -588,8 +585,8 @@ int xenvf_xs_set_pf_state(xenvf_xs *xs, const char *pf_id,
     return rc;
 }
 
-int xenvf_xs_get_pf_state(xenvf_xs *xs, const char *pf_id,
-                          xenvf_pf_state *out, xenvf_err *err)
+int xenvf_xs_get_pf_state(xenvf_xs *xs, const char *pf_id, xenvf_pf_state *out,
+                          xenvf_err *err)
 {
     char path[XS_PATH_MAX], *value = NULL;
     int rc;
@@ -731,7 +728,8 @@ out:
     return rc;
 }
 
-/* ---- guest nodes ---------------------------------------------------------- */
+/* ---- guest nodes ----------------------------------------------------------
+ */
 
 void xenvf_guest_vf_init(xenvf_guest_vf *g)
 {
@@ -876,8 +874,7 @@ int xenvf_xs_wait_event(xenvf_xs *xs, int timeout_ms, char **path_out,
         wait = deadline < 0 ? -1 : (int)(deadline - now_ms());
         if (deadline >= 0 && wait <= 0)
             return xenvf_err_set(err, XENVF_ETIMEDOUT,
-                                 "no xenstore event within %d ms",
-                                 timeout_ms);
+                                 "no xenstore event within %d ms", timeout_ms);
         r = poll(&pfd, 1, wait);
         if (r < 0 && errno != EINTR)
             return xenvf_err_set_errno(err, XENVF_EXS, errno,
@@ -915,8 +912,8 @@ int xenvf_xs_wait_pf_state(xenvf_xs *xs, const char *pf_id,
         wait = deadline < 0 ? -1 : (int)(deadline - now_ms());
         if (deadline >= 0 && wait <= 0) {
             rc = xenvf_err_set(err, XENVF_ETIMEDOUT,
-                               "PF %s not ready after %d ms (state %s)",
-                               pf_id, timeout_ms, xenvf_pf_state_name(*last));
+                               "PF %s not ready after %d ms (state %s)", pf_id,
+                               timeout_ms, xenvf_pf_state_name(*last));
             break;
         }
         rc = xenvf_xs_wait_event(xs, wait, &ev_path, &ev_token, err);

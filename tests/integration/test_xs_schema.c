@@ -113,8 +113,7 @@ START_TEST(publish_and_read_back)
     free(ids[0]);
     free(ids);
 
-    ck_assert_int_eq(xenvf_xs_read_pf(&xs, "nvme9", &back, &err),
-                     XENVF_ENOENT);
+    ck_assert_int_eq(xenvf_xs_read_pf(&xs, "nvme9", &back, &err), XENVF_ENOENT);
     ck_assert_ptr_nonnull(strstr(err.msg, "nvme9"));
     xenvf_pf_dispose(&back);
     xenvf_pf_dispose(&pf);
@@ -209,16 +208,14 @@ START_TEST(guest_sees_only_its_own_nodes)
     gv.bdf = pf.vfs[1].bdf;
     gv.config.function = strdup("nvme");
     gv.config.boot = 1;
-    ck_assert_msg(!xenvf_xs_publish_guest_vf(&xs, 5, &gv, &err), "%s",
-                  err.msg);
+    ck_assert_msg(!xenvf_xs_publish_guest_vf(&xs, 5, &gv, &err), "%s", err.msg);
     gv.vf_index = 2;
     gv.bdf = pf.vfs[2].bdf;
     ck_assert_int_eq(xenvf_xs_publish_guest_vf(&xs, 6, &gv, &err), 0);
 
     /* its own nodes: readable, also by relative path, not writable */
-    ck_assert_int_eq(xsh_guest_read(g5, "/local/domain/5/xenvf/vf/0/function",
-                                    &v),
-                     0);
+    ck_assert_int_eq(
+        xsh_guest_read(g5, "/local/domain/5/xenvf/vf/0/function", &v), 0);
     ck_assert_str_eq(v, "nvme");
     free(v);
     ck_assert_int_eq(xsh_guest_read(g5, "xenvf/vf/0/bdf", &v), 0);
@@ -252,13 +249,12 @@ START_TEST(guest_sees_only_its_own_nodes)
     /* removed: gone for dom0; the guest gets EACCES, as xenstored does not
      * tell a domain whether a node it may not read the parent of exists */
     ck_assert_int_eq(xenvf_xs_remove_guest(&xs, 5, &err), 0);
-    ck_assert_ptr_null(xs_read(xs.h, XBT_NULL, "/local/domain/5/xenvf",
-                               &(unsigned){0}));
+    ck_assert_ptr_null(
+        xs_read(xs.h, XBT_NULL, "/local/domain/5/xenvf", &(unsigned){0}));
     ck_assert_int_eq(errno, ENOENT);
     ck_assert_int_eq(xsh_guest_read(g5, "xenvf/vf/0/function", &v), EACCES);
-    ck_assert_ptr_nonnull(xs_read(xs.h, XBT_NULL,
-                                  "/local/domain/6/xenvf/vf/0/function",
-                                  &(unsigned){0}));
+    ck_assert_ptr_nonnull(xs_read(
+        xs.h, XBT_NULL, "/local/domain/6/xenvf/vf/0/function", &(unsigned){0}));
     xenvf_guest_vf_dispose(&gv);
     xsh_guest_close(g5);
     xsh_guest_close(g6);
@@ -357,9 +353,9 @@ START_TEST(wait_ready_before_and_after)
 
     /* ready only after the wait began: probing first, then ready */
     agent = agent_after(100, seq, 2);
-    ck_assert_msg(!xenvf_xs_wait_pf_state(&xs, "nvme0", ready, 10000, &last,
-                                          &err),
-                  "%s", err.msg);
+    ck_assert_msg(
+        !xenvf_xs_wait_pf_state(&xs, "nvme0", ready, 10000, &last, &err), "%s",
+        err.msg);
     ck_assert_int_eq(last, XENVF_PF_READY);
     reap(agent);
 
@@ -373,11 +369,11 @@ START_TEST(wait_ready_before_and_after)
     ck_assert_int_eq(
         xenvf_xs_set_pf_state(&xs, "nvme0", XENVF_PF_RESETTING, &err), 0);
     agent = agent_after(50, fail, 1);
-    ck_assert_int_eq(xenvf_xs_wait_pf_state(
-                         &xs, "nvme0",
-                         ready | XENVF_PF_STATE_BIT(XENVF_PF_FAILED), 10000,
-                         &last, &err),
-                     0);
+    ck_assert_int_eq(
+        xenvf_xs_wait_pf_state(&xs, "nvme0",
+                               ready | XENVF_PF_STATE_BIT(XENVF_PF_FAILED),
+                               10000, &last, &err),
+        0);
     ck_assert_int_eq(last, XENVF_PF_FAILED);
     reap(agent);
     xenvf_pf_dispose(&pf);
@@ -398,8 +394,8 @@ START_TEST(wait_times_out_naming_pf_and_state)
         xenvf_xs_wait_pf_state(&xs, "nvme0", ready, 300, &last, &err),
         XENVF_ETIMEDOUT);
     ck_assert_int_eq(last, XENVF_PF_PROBING);
-    ck_assert_msg(strstr(err.msg, "nvme0") && strstr(err.msg, "probing"),
-                  "%s", err.msg);
+    ck_assert_msg(strstr(err.msg, "nvme0") && strstr(err.msg, "probing"), "%s",
+                  err.msg);
 
     /* a PF that was never published: unknown, and still a timeout */
     ck_assert_int_eq(

@@ -40,8 +40,8 @@ START_TEST(request_round_trip)
 
     ck_assert_int_eq(xenvf_request_encode(&r, &json, &err), 0);
     ck_assert_ptr_null(strchr(json, '\n'));
-    ck_assert_msg(!xenvf_request_decode(json, strlen(json), &back, &err),
-                  "%s", err.msg);
+    ck_assert_msg(!xenvf_request_decode(json, strlen(json), &back, &err), "%s",
+                  err.msg);
     ck_assert_int_eq(back.op, XENVF_OP_RESERVE);
     ck_assert_str_eq(back.domain, "web1");
     ck_assert_uint_eq(back.domid, XENVF_DOMID_NONE);
@@ -79,8 +79,7 @@ START_TEST(response_round_trip)
     g->index = 3;
     ck_assert_int_eq(xenvf_bdf_parse("0000:01:00.4", &g->bdf, NULL), 0);
     ck_assert_int_eq(xenvf_response_encode(&r, &json, &err), 0);
-    ck_assert_int_eq(xenvf_response_decode(json, strlen(json), &back, &err),
-                     0);
+    ck_assert_int_eq(xenvf_response_decode(json, strlen(json), &back, &err), 0);
     ck_assert_int_eq(back.rc, 0);
     ck_assert_uint_eq(back.nr_vfs, 1);
     ck_assert_str_eq(back.vfs[0].pf, "nvme0");
@@ -93,8 +92,7 @@ START_TEST(response_round_trip)
     r.rc = XENVF_EBUSY;
     r.error = strdup("pf nvme0: vf 1 is held by domain web2");
     ck_assert_int_eq(xenvf_response_encode(&r, &json, &err), 0);
-    ck_assert_int_eq(xenvf_response_decode(json, strlen(json), &back, &err),
-                     0);
+    ck_assert_int_eq(xenvf_response_decode(json, strlen(json), &back, &err), 0);
     ck_assert_int_eq(back.rc, XENVF_EBUSY);
     ck_assert_str_eq(back.error, r.error);
     free(json);
@@ -154,8 +152,8 @@ START_TEST(bad_requests_name_the_field)
         xenvf_request r;
 
         xenvf_request_init(&r);
-        ck_assert_msg(xenvf_request_decode(bad[i].json, strlen(bad[i].json),
-                                           &r, &err) != 0,
+        ck_assert_msg(xenvf_request_decode(bad[i].json, strlen(bad[i].json), &r,
+                                           &err) != 0,
                       "accepted: %s", bad[i].json);
         ck_assert_msg(strstr(err.msg, bad[i].want), "%s -> '%s'", bad[i].json,
                       err.msg);
@@ -276,8 +274,7 @@ START_TEST(client_calls_a_server)
     /* a server that hangs up */
     pid = serve(sock, NULL, 1);
     ck_assert_int_eq(xenvf_client_connect(&c, sock, &err), 0);
-    ck_assert_int_eq(xenvf_client_call(&c, &req, &resp, 5000, &err),
-                     XENVF_EIO);
+    ck_assert_int_eq(xenvf_client_call(&c, &req, &resp, 5000, &err), XENVF_EIO);
     ck_assert_ptr_nonnull(strstr(err.msg, "closed the connection"));
     xenvf_client_dispose(&c);
     waitpid(pid, NULL, 0);

@@ -30,15 +30,24 @@ END_TEST
 START_TEST(pf_nodes_build_the_model)
 {
     static const char *const nodes[][2] = {
-        {"bdf", "0000:01:00.0"},   {"owner", "3"},
-        {"totalvfs", "4"},         {"numvfs", "2"},
-        {"active", "1"},           {"state", "ready"},
-        {"vf/1/bdf", "0000:01:00.2"}, {"vf/1/domain", "7"},
-        {"vf/1/state", "active"},  {"vf/1/mac", "00:16:3e:00:00:01"},
-        {"vf/1/vlan", "10"},       {"vf/1/trust", "1"},
-        {"vf/1/spoofchk", "0"},    {"vf/1/rate", "1000"},
-        {"vf/0/bdf", ""},          {"vf/0/domain", ""},
-        {"vf/0/state", "free"},    {"some-future-leaf", "x"},
+        {"bdf", "0000:01:00.0"},
+        {"owner", "3"},
+        {"totalvfs", "4"},
+        {"numvfs", "2"},
+        {"active", "1"},
+        {"state", "ready"},
+        {"vf/1/bdf", "0000:01:00.2"},
+        {"vf/1/domain", "7"},
+        {"vf/1/state", "active"},
+        {"vf/1/mac", "00:16:3e:00:00:01"},
+        {"vf/1/vlan", "10"},
+        {"vf/1/trust", "1"},
+        {"vf/1/spoofchk", "0"},
+        {"vf/1/rate", "1000"},
+        {"vf/0/bdf", ""},
+        {"vf/0/domain", ""},
+        {"vf/0/state", "free"},
+        {"some-future-leaf", "x"},
     };
     xenvf_pf pf;
     xenvf_err err;
@@ -46,9 +55,9 @@ START_TEST(pf_nodes_build_the_model)
     xenvf_pf_init(&pf);
     xenvf_err_init(&err);
     for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++)
-        ck_assert_msg(!xenvf_xs_apply_pf_node(&pf, nodes[i][0], nodes[i][1],
-                                              &err),
-                      "%s=%s: %s", nodes[i][0], nodes[i][1], err.msg);
+        ck_assert_msg(
+            !xenvf_xs_apply_pf_node(&pf, nodes[i][0], nodes[i][1], &err),
+            "%s=%s: %s", nodes[i][0], nodes[i][1], err.msg);
     ck_assert_uint_eq(pf.bdf.bus, 1);
     ck_assert_uint_eq(pf.owner_domid, 3);
     ck_assert_uint_eq(pf.total_vfs, 4);

@@ -22,7 +22,7 @@ typedef struct xenvf_bdf {
 } xenvf_bdf;
 
 #define XENVF_BDF_STR_MAX 16 /* "ssss:bb:dd.f" + NUL, with slack */
-#define XENVF_BDF_XS_MAX 16  /* "ssss-bb-dd-f" + NUL, with slack */
+#define XENVF_BDF_XS_MAX  16 /* "ssss-bb-dd-f" + NUL, with slack */
 
 /* Parse "ssss:bb:dd.f" or "bb:dd.f"; the whole string, hex, in range. */
 int xenvf_bdf_parse(const char *s, xenvf_bdf *out, xenvf_err *err);

@@ -17,24 +17,24 @@
 
 enum xenvf_rc {
     XENVF_OK = 0,
-    XENVF_EINVAL = -1,    /* bad input: syntax, value out of range */
+    XENVF_EINVAL = -1, /* bad input: syntax, value out of range */
     XENVF_ENOMEM = -2,
-    XENVF_EIO = -3,       /* a file or sysfs read/write failed */
-    XENVF_ENOENT = -4,    /* the named object does not exist */
-    XENVF_EBUSY = -5,     /* in use: VFs exist, VF held, lock taken */
-    XENVF_EPERM = -6,     /* refused by xenstore or the kernel */
-    XENVF_EXS = -7,       /* xenstore transport failure */
+    XENVF_EIO = -3,    /* a file or sysfs read/write failed */
+    XENVF_ENOENT = -4, /* the named object does not exist */
+    XENVF_EBUSY = -5,  /* in use: VFs exist, VF held, lock taken */
+    XENVF_EPERM = -6,  /* refused by xenstore or the kernel */
+    XENVF_EXS = -7,    /* xenstore transport failure */
     XENVF_ETIMEDOUT = -8,
-    XENVF_ESCHEMA = -9,   /* the map breaks its RELAX NG schema */
+    XENVF_ESCHEMA = -9,    /* the map breaks its RELAX NG schema */
     XENVF_ECONFLICT = -10, /* consistent syntax, contradictory meaning */
-    XENVF_ERANGE = -11,   /* a number overflows its field */
-    XENVF_ENOTSUP = -12,  /* the hardware or platform lacks a feature */
+    XENVF_ERANGE = -11,    /* a number overflows its field */
+    XENVF_ENOTSUP = -12,   /* the hardware or platform lacks a feature */
 };
 
 typedef struct xenvf_err {
-    int rc;                       /* the XENVF_E* code, 0 when clear */
-    int sys_errno;                /* errno behind it, 0 if none */
-    char msg[XENVF_ERR_MSG_MAX];  /* human-readable, never ends in '\n' */
+    int rc;                      /* the XENVF_E* code, 0 when clear */
+    int sys_errno;               /* errno behind it, 0 if none */
+    char msg[XENVF_ERR_MSG_MAX]; /* human-readable, never ends in '\n' */
 } xenvf_err;
 
 void xenvf_err_init(xenvf_err *err);

@@ -19,7 +19,7 @@
 #include <xenvf/err.h>
 
 #define XENVF_DOMID_NONE UINT32_MAX
-#define XENVF_ID_MAX 32 /* PF ids: [A-Za-z0-9_-]{1,32}, safe in xenstore */
+#define XENVF_ID_MAX     32 /* PF ids: [A-Za-z0-9_-]{1,32}, safe in xenstore */
 
 /* PF lifecycle, published by the PF agent at /xenvf/pf/<id>/state. */
 typedef enum xenvf_pf_state {
@@ -81,11 +81,11 @@ void xenvf_mac_format(const uint8_t mac[6], char buf[18]);
 bool xenvf_id_valid(const char *id);
 
 typedef struct xenvf_vf {
-    unsigned index;        /* 0-based VF number within its PF */
-    bool bdf_known;        /* false while the VF does not exist */
+    unsigned index; /* 0-based VF number within its PF */
+    bool bdf_known; /* false while the VF does not exist */
     xenvf_bdf bdf;
     xenvf_vf_state state;
-    uint32_t domid;        /* XENVF_DOMID_NONE when held by nobody */
+    uint32_t domid; /* XENVF_DOMID_NONE when held by nobody */
     xenvf_vf_config config;
 } xenvf_vf;
 
@@ -93,13 +93,13 @@ void xenvf_vf_init(xenvf_vf *vf);
 void xenvf_vf_dispose(xenvf_vf *vf);
 
 typedef struct xenvf_pf {
-    char *id;              /* map id, e.g. "nvme0" */
+    char *id; /* map id, e.g. "nvme0" */
     xenvf_bdf bdf;
     xenvf_pf_state state;
-    uint32_t owner_domid;  /* domain that runs the PF driver (0 = dom0) */
+    uint32_t owner_domid; /* domain that runs the PF driver (0 = dom0) */
     unsigned total_vfs;
     unsigned num_vfs;
-    size_t nr_vfs;         /* entries in vfs[], index order */
+    size_t nr_vfs; /* entries in vfs[], index order */
     xenvf_vf *vfs;
 } xenvf_pf;
 

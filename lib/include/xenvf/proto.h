@@ -26,10 +26,10 @@
 #include <xenvf/err.h>
 #include <xenvf/model.h>
 
-#define XENVF_TCB_SOCKET "/run/xenvf/tcb.sock"
-#define XENVF_TCB_SOCKET_ENV "XENVF_TCB_SOCKET" /* overrides the path */
-#define XENVF_PROTO_MAX_LINE (256 * 1024)       /* longer lines: refused */
-#define XENVF_PROTO_MAX_VFS 64                  /* per reserve request */
+#define XENVF_TCB_SOCKET      "/run/xenvf/tcb.sock"
+#define XENVF_TCB_SOCKET_ENV  "XENVF_TCB_SOCKET" /* overrides the path */
+#define XENVF_PROTO_MAX_LINE  (256 * 1024)       /* longer lines: refused */
+#define XENVF_PROTO_MAX_VFS   64                 /* per reserve request */
 #define XENVF_DOMAIN_NAME_MAX 64
 
 typedef enum xenvf_op {

@@ -51,10 +51,10 @@ int xenvf_xs_publish_pf(xenvf_xs *xs, const xenvf_pf *pf, const xenvf_pf *prev,
                         xenvf_err *err);
 int xenvf_xs_remove_pf(xenvf_xs *xs, const char *pf_id, xenvf_err *err);
 /* The PF agent's write: only `state`. Refused (XENVF_EPERM) for others. */
-int xenvf_xs_set_pf_state(xenvf_xs *xs, const char *pf_id,
-                          xenvf_pf_state state, xenvf_err *err);
-int xenvf_xs_get_pf_state(xenvf_xs *xs, const char *pf_id,
-                          xenvf_pf_state *out, xenvf_err *err);
+int xenvf_xs_set_pf_state(xenvf_xs *xs, const char *pf_id, xenvf_pf_state state,
+                          xenvf_err *err);
+int xenvf_xs_get_pf_state(xenvf_xs *xs, const char *pf_id, xenvf_pf_state *out,
+                          xenvf_err *err);
 /* Read a published PF back into *out (init'ed by the caller). */
 int xenvf_xs_read_pf(xenvf_xs *xs, const char *pf_id, xenvf_pf *out,
                      xenvf_err *err);
@@ -99,7 +99,8 @@ int xenvf_xs_wait_event(xenvf_xs *xs, int timeout_ms, char **path_out,
                         char **token_out, xenvf_err *err);
 
 /* Pure value parsers (what a monitoring tool reads back), fuzzed. */
-/* Domain node value: "" (held by nobody) or a decimal domid < DOMID_FIRST_RESERVED. */
+/* Domain node value: "" (held by nobody) or a decimal domid <
+ * DOMID_FIRST_RESERVED. */
 int xenvf_xs_parse_domid(const char *s, uint32_t *out, xenvf_err *err);
 /* Apply one node of /xenvf/pf/<id> (leaf "state", "numvfs", ...) or of a
  * VF ("vf/<n>/<leaf>") to *pf; VFs are added as their indexes appear.

@@ -71,6 +71,8 @@ TEST_INTEGRATION :=
 TEST_SCRIPTS :=
 TEST_SCRIPT_DEPS :=
 FUZZ_TARGETS :=
+# Benchmarks: programs or scripts that print their measurements and ratios
+# against a baseline run side by side (never pass/fail on time).
 BENCH_TARGETS :=
 
 include lib/lib.mk
@@ -94,6 +96,15 @@ check: deps
 test: $(ALL_TARGETS) $(TEST_UNIT) $(TEST_INTEGRATION) $(TEST_SCRIPT_DEPS)
 	$(Q)B=$(B) SRCDIR=$(SRCDIR) $(SRCDIR)/tests/run-tests \
 	    $(TEST_UNIT) $(TEST_INTEGRATION) $(TEST_SCRIPTS)
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory bench-run
+
+bench-run: $(ALL_TARGETS) $(BENCH_TARGETS)
+	$(Q)set -e; for b in $(BENCH_TARGETS); do \
+	    echo "== $$b"; B=$(B) SRCDIR=$(SRCDIR) XENVF_BUILD=$(SRCDIR)/$(B) \
+	    XENVF_SRCDIR=$(SRCDIR) XENVF_XS_SHIM=$(SRCDIR)/$(B)/tests/harness/xs-shim.so \
+	    $$b; done
 
 check-sanitize: deps
 	$(Q)$(MAKE) --no-print-directory test SANITIZE=1

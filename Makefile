@@ -36,7 +36,7 @@ endif
 CC ?= cc
 # Dependencies by pkg-config name. Evaluated lazily (=) so `make deps` can run
 # before pkg-config knows them.
-PC_LIB := xenstore libxml-2.0 libpci yajl
+PC_LIB := xenstore libxml-2.0 libpci yajl xencontrol
 PC_XL := xenlight xlutil
 PC_TEST := check
 PC_CFLAGS = $(shell pkg-config --cflags $(PC_LIB) $(PC_XL) $(PC_TEST))
@@ -79,6 +79,9 @@ include lib/lib.mk
 -include tests/harness/harness.mk
 -include tests/unit/unit.mk
 -include tests/integration/integration.mk
+-include libxl-plugin/plugin.mk
+-include tools/xenvf/xenvf.mk
+-include daemon/daemon.mk
 -include tests/fuzz/fuzz.mk
 -include xsm-policy/xsm-policy.mk
 -include tests/e2e/e2e.mk

@@ -610,6 +610,7 @@ int xenvf_xs_get_pf_state(xenvf_xs *xs, const char *pf_id, xenvf_pf_state *out,
 struct read_args {
     const char *pf_id;
     xenvf_pf *pf;
+    bool head_only; /* the PF's own leaves, not vf/<n>/... */
 };
 
 /* Read every leaf of directory `dir` and apply it as node <prefix><leaf>. */
@@ -665,17 +666,21 @@ static int read_pf_tx(xenvf_xs *xs, xs_transaction_t t, void *arg,
                       xenvf_err *err)
 {
     struct read_args *a = arg;
-    char base[XS_PATH_MAX];
+    char base[XS_PATH_MAX], *head;
     int rc;
 
     xenvf_pf_dispose(a->pf);
     pf_path(base, a->pf_id, "%s", "");
     xs->nr_requests++;
-    if (!xs_read(xs->h, t, base, &(unsigned){0}) && errno == ENOENT)
+    head = xs_read(xs->h, t, base, &(unsigned){0});
+    if (!head && errno == ENOENT)
         return xenvf_err_set(err, XENVF_ENOENT, "no PF '%s' in xenstore",
                              a->pf_id);
+    free(head); /* only its existence matters */
     if ((rc = xenvf_pf_set_id(a->pf, a->pf_id, err)))
         return rc;
+    if (a->head_only)
+        return read_leaves(xs, t, a->pf, base, "", err);
     return read_pf_nodes(xs, t, a->pf, err);
 }
 
@@ -683,6 +688,17 @@ int xenvf_xs_read_pf(xenvf_xs *xs, const char *pf_id, xenvf_pf *out,
                      xenvf_err *err)
 {
     struct read_args a = {.pf_id = pf_id, .pf = out};
+
+    if (!xenvf_id_valid(pf_id))
+        return xenvf_err_set(err, XENVF_EINVAL, "bad PF id '%.40s'",
+                             pf_id ? pf_id : "");
+    return xs_in_transaction(xs, read_pf_tx, &a, err);
+}
+
+int xenvf_xs_read_pf_head(xenvf_xs *xs, const char *pf_id, xenvf_pf *out,
+                          xenvf_err *err)
+{
+    struct read_args a = {.pf_id = pf_id, .pf = out, .head_only = true};
 
     if (!xenvf_id_valid(pf_id))
         return xenvf_err_set(err, XENVF_EINVAL, "bad PF id '%.40s'",
@@ -716,7 +732,8 @@ int xenvf_xs_list_pfs(xenvf_xs *xs, char ***ids_out, unsigned *nr_out,
             goto out;
         }
     }
-    qsort(ids, nr, sizeof(*ids), cmp_str);
+    if (nr) /* qsort's base must not be NULL, even for no elements */
+        qsort(ids, nr, sizeof(*ids), cmp_str);
     *ids_out = ids;
     *nr_out = nr;
     ids = NULL;
@@ -726,6 +743,18 @@ out:
     free(ids);
     free(ents);
     return rc;
+}
+
+int xenvf_xs_read(xenvf_xs *xs, const char *path, char **value_out,
+                  xenvf_err *err)
+{
+    return xs_get(xs, XBT_NULL, path, value_out, err);
+}
+
+int xenvf_xs_directory(xenvf_xs *xs, const char *path, char ***ents_out,
+                       unsigned *nr_out, xenvf_err *err)
+{
+    return xs_dir(xs, XBT_NULL, path, ents_out, nr_out, err);
 }
 
 /* ---- guest nodes ----------------------------------------------------------
@@ -882,6 +911,11 @@ int xenvf_xs_wait_event(xenvf_xs *xs, int timeout_ms, char **path_out,
     }
 }
 
+int xenvf_xs_fileno(xenvf_xs *xs)
+{
+    return xs->h ? xs_fileno(xs->h) : -1;
+}
+
 int xenvf_xs_wait_pf_state(xenvf_xs *xs, const char *pf_id,
                            unsigned wanted_mask, int timeout_ms,
                            xenvf_pf_state *last, xenvf_err *err)
@@ -925,5 +959,74 @@ int xenvf_xs_wait_pf_state(xenvf_xs *xs, const char *pf_id,
             break;
     }
     xenvf_xs_unwatch(xs, path, token, NULL);
+    return rc;
+}
+
+/* ---- small generic helpers (the daemon's rescans and event loop) -------- */
+
+int xenvf_xs_next_event(xenvf_xs *xs, char **path_out, char **token_out,
+                        xenvf_err *err)
+{
+    char **ev = xs_check_watch(xs->h);
+
+    *path_out = *token_out = NULL;
+    if (!ev)
+        return errno == EAGAIN ? 0 : xs_fail(err, "read watch", "");
+    *path_out = strdup(ev[XS_WATCH_PATH]);
+    *token_out = strdup(ev[XS_WATCH_TOKEN]);
+    free(ev);
+    if (!*path_out || !*token_out) {
+        free(*path_out);
+        free(*token_out);
+        *path_out = *token_out = NULL;
+        return xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+int xenvf_xs_write(xenvf_xs *xs, const char *path, const char *value,
+                   xenvf_err *err)
+{
+    return xs_put(xs, XBT_NULL, path, value, err);
+}
+
+int xenvf_xs_rm(xenvf_xs *xs, const char *path, xenvf_err *err)
+{
+    return xs_del(xs, XBT_NULL, path, err);
+}
+
+int xenvf_xs_domain_introduced(xenvf_xs *xs, uint32_t domid, bool *out,
+                               xenvf_err *err)
+{
+    xs->nr_requests++;
+    errno = 0;
+    *out = xs_is_domain_introduced(xs->h, domid);
+    /* false with an errno other than "no" is a transport failure */
+    if (!*out && errno && errno != ENOENT && errno != EINVAL &&
+        errno != ESRCH)
+        return xs_fail(err, "is-domain-introduced", "");
+    return 0;
+}
+
+int xenvf_xs_read_pf_node(xenvf_xs *xs, const char *path, xenvf_pf *pf,
+                          bool *gone, xenvf_err *err)
+{
+    char base[XS_PATH_MAX], *value = NULL;
+    size_t n;
+    int rc;
+
+    *gone = false;
+    n = (size_t)pf_path(base, pf->id, "%s", "");
+    if (strncmp(path, base, n) || (path[n] && path[n] != '/'))
+        return xenvf_err_set(err, XENVF_EINVAL, "%s is not under %s", path,
+                             base);
+    if ((rc = xs_get(xs, XBT_NULL, path, &value, err)))
+        return rc;
+    if (!value) {
+        *gone = true;
+        return 0;
+    }
+    rc = path[n] ? xenvf_xs_apply_pf_node(pf, path + n + 1, value, err) : 0;
+    free(value);
     return rc;
 }

@@ -16,6 +16,7 @@
 #ifndef XENVF_XS_H
 #define XENVF_XS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <xenvf/err.h>
@@ -58,9 +59,22 @@ int xenvf_xs_get_pf_state(xenvf_xs *xs, const char *pf_id, xenvf_pf_state *out,
 /* Read a published PF back into *out (init'ed by the caller). */
 int xenvf_xs_read_pf(xenvf_xs *xs, const char *pf_id, xenvf_pf *out,
                      xenvf_err *err);
+/* Only the PF's own nodes (state, owner, bdf, totalvfs, numvfs), not its
+ * VFs: O(1) requests however many VFs it has. XENVF_ENOENT when absent. */
+int xenvf_xs_read_pf_head(xenvf_xs *xs, const char *pf_id, xenvf_pf *out,
+                          xenvf_err *err);
 /* The ids under /xenvf/pf, sorted; free each and the array. */
 int xenvf_xs_list_pfs(xenvf_xs *xs, char ***ids_out, unsigned *nr_out,
                       xenvf_err *err);
+
+/* Any node, for readers such as the CLI: *value_out is NULL (and rc 0)
+ * when the node does not exist; free() it. */
+int xenvf_xs_read(xenvf_xs *xs, const char *path, char **value_out,
+                  xenvf_err *err);
+/* A directory's children: *ents_out is NULL and *nr_out 0 when the node
+ * does not exist; *ents_out is one allocation: free() it once. */
+int xenvf_xs_directory(xenvf_xs *xs, const char *path, char ***ents_out,
+                       unsigned *nr_out, xenvf_err *err);
 
 /* What a guest learns about one of its VFs. */
 typedef struct xenvf_guest_vf {
@@ -97,6 +111,11 @@ int xenvf_xs_unwatch(xenvf_xs *xs, const char *path, const char *token,
                      xenvf_err *err);
 int xenvf_xs_wait_event(xenvf_xs *xs, int timeout_ms, char **path_out,
                         char **token_out, xenvf_err *err);
+/* The descriptor that becomes readable when a watch event is queued, for
+ * callers that poll(2) it together with their own (a signalfd); drain with
+ * xenvf_xs_wait_event(xs, 0, ...) until it says XENVF_ETIMEDOUT. -1 when
+ * not connected. */
+int xenvf_xs_fileno(xenvf_xs *xs);
 
 /* Pure value parsers (what a monitoring tool reads back), fuzzed. */
 /* Domain node value: "" (held by nobody) or a decimal domid <
@@ -107,5 +126,27 @@ int xenvf_xs_parse_domid(const char *s, uint32_t *out, xenvf_err *err);
  * Unknown leaves are ignored (forward compatibility). */
 int xenvf_xs_apply_pf_node(xenvf_pf *pf, const char *rel_path,
                            const char *value, xenvf_err *err);
+
+/* ---- generic helpers: the daemon's event loop and rescans --------------- */
+
+/* The next pending watch event without blocking: 0 with *path_out NULL when
+ * none is queued (path and token are malloc'ed; free them). */
+int xenvf_xs_next_event(xenvf_xs *xs, char **path_out, char **token_out,
+                        xenvf_err *err);
+int xenvf_xs_write(xenvf_xs *xs, const char *path, const char *value,
+                   xenvf_err *err);
+/* Remove a node and its children; a missing node is not an error. */
+int xenvf_xs_rm(xenvf_xs *xs, const char *path, xenvf_err *err);
+/* Does xenstored still know domain domid (XS_IS_DOMAIN_INTRODUCED)? A
+ * destroyed domain is not; a shut-down one that is not yet destroyed is. */
+int xenvf_xs_domain_introduced(xenvf_xs *xs, uint32_t domid, bool *out,
+                               xenvf_err *err);
+/*
+ * Read one node under /xenvf/pf/<pf->id> (a watch event's path) and apply
+ * it to *pf (xenvf_xs_apply_pf_node): O(1) requests per event instead of
+ * re-reading the PF. *gone is set when the node does not exist (removed).
+ */
+int xenvf_xs_read_pf_node(xenvf_xs *xs, const char *path, xenvf_pf *pf,
+                          bool *gone, xenvf_err *err);
 
 #endif

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * The PF agent (xenvfd --role=pf-agent): runs where the PF driver runs (a
+ * driver domain, or dom0), reads its PFs' records from xenstore (the TCB
+ * writes them; the agent cannot see dom0's map from a driver domain), gives
+ * each VF what the PF driver must give it, and publishes the PF's state.
+ * It writes only /xenvf/pf/<id>/state of its own PFs, never config space.
+ *
+ * PF driver work sits behind a small backend interface, chosen per PF:
+ *   generic  nothing per VF: ready when the PF driver is bound
+ *   nvme     secondary controllers: flexible resources, online (agent_nvme.c)
+ *   net      VF MAC, VLAN, trust, spoofchk, rate via rtnetlink (agent_net.c)
+ */
+#ifndef XENVFD_AGENT_H
+#define XENVFD_AGENT_H
+
+#include <linux/nvme_ioctl.h>
+
+#include <xenvf/model.h>
+#include <xenvf/xs.h>
+
+#include "xenvfd.h"
+
+typedef struct agent agent;
+typedef struct agent_pf agent_pf;
+
+typedef struct agent_backend {
+    const char *name;
+    /* Give VF vf (index < NumVFs) its resources and settings. */
+    int (*vf_setup)(agent *a, agent_pf *pf, const xenvf_vf *vf, xenvf_err *err);
+} agent_backend;
+
+struct agent_pf {
+    char *id;
+    xenvf_pf rec; /* the TCB's record, as read from xenstore */
+    bool have_rec;
+    bool gone;  /* not in sysfs */
+    bool bound; /* the PF driver is bound */
+    bool was_bound;
+    xenvf_pf_state state; /* what the agent last wrote */
+    bool state_written;
+    const agent_backend *be;
+    size_t nr_vfs;
+    bool *dirty;              /* VF needs (re)setup */
+    bool *ok;                 /* VF set up */
+    xenvf_vf_config *applied; /* what was applied, to notice changes */
+};
+
+struct agent {
+    const xenvfd_config *cfg;
+    xenvf_xs xs;
+    size_t nr_pfs;
+    agent_pf *pfs;
+    bool all_pfs; /* serve every PF whose owner is us, as published */
+    xenvfd_devwatch dw;
+    bool dw_on;
+};
+
+void agent_init(agent *a, const xenvfd_config *cfg);
+int agent_start(agent *a, xenvf_err *err);
+void agent_dispose(agent *a);
+/* SIGHUP: re-read every PF and set up every VF again. */
+void agent_rescan(agent *a);
+
+extern const agent_backend agent_backend_generic;
+extern const agent_backend agent_backend_nvme;
+extern const agent_backend agent_backend_net;
+
+/* ---- NVMe (agent_nvme.c) ------------------------------------------------ */
+
+/* An admin command on a controller: the ioctl's answer (0, an NVMe status
+ * > 0, or -errno). Tests replace it to check the command sequence. */
+typedef int agent_nvme_admin_fn(void *ctx, int fd, struct nvme_admin_cmd *cmd);
+void agent_nvme_set_transport(agent_nvme_admin_fn *fn, void *ctx);
+
+/* One secondary controller, from Identify CNS 0x15. */
+typedef struct agent_nvme_sec {
+    uint16_t scid; /* controller id */
+    bool online;
+    uint16_t vfn; /* VF number, 1-based */
+    uint16_t nvq, nvi;
+} agent_nvme_sec;
+
+/* Parse a 4096-byte Secondary Controller List into up to max entries. */
+size_t agent_nvme_parse_seclist(const uint8_t *buf, agent_nvme_sec *out,
+                                size_t max);
+/* Bring VF vfn (1-based)'s secondary controller online with nvq/nvi
+ * flexible resources, on an open controller fd; in_use forbids taking an
+ * online controller offline. */
+int agent_nvme_setup_vf(int fd, uint16_t vfn, unsigned nvq, unsigned nvi,
+                        bool in_use, xenvf_err *err);
+
+/* ---- NIC (agent_net.c) -------------------------------------------------- */
+
+/* Apply a VF's settings to netdev ifname (the PF's). Unset values are left
+ * alone. */
+int agent_net_apply(const char *ifname, unsigned vf_index,
+                    const xenvf_vf_config *c, xenvf_err *err);
+
+#endif

@@ -1,0 +1,385 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * The TCB's persistent state (docs/xenvfd.md, "State"): in the state
+ * directory, tcb-state.json (yajl) holds every committed assignment, VFs
+ * being reset, the drivers VFs had before pciback and any NumVFs change in
+ * progress; map.xml is the map in force. Both are replaced atomically:
+ * temp file, fsync, rename, fsync of the directory. Reservations that are
+ * not committed are not persisted: they belong to a connection, and a
+ * restart closes every connection.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
+
+#include "tcb.h"
+
+#define STATE_FILE   "tcb-state.json"
+#define MAP_FILE     "map.xml"
+#define STATE_MAX    (64u << 20)
+#define STATE_FORMAT 1
+
+static int mkdir_p(const char *dir, xenvf_err *err)
+{
+    char path[PATH_MAX];
+
+    if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path))
+        return xenvf_err_set(err, XENVF_EINVAL, "path too long: %s", dir);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0755) && errno != EEXIST)
+            return xenvf_err_set_errno(err, XENVF_EIO, errno, "mkdir %s", path);
+        *p = '/';
+    }
+    if (mkdir(path, 0700) && errno != EEXIST)
+        return xenvf_err_set_errno(err, XENVF_EIO, errno, "mkdir %s", path);
+    return 0;
+}
+
+static void gen_str(yajl_gen g, const char *s)
+{
+    yajl_gen_string(g, (const unsigned char *)s, strlen(s));
+}
+
+static void gen_kv_str(yajl_gen g, const char *k, const char *v)
+{
+    gen_str(g, k);
+    gen_str(g, v);
+}
+
+static void gen_kv_int(yajl_gen g, const char *k, long long v)
+{
+    gen_str(g, k);
+    yajl_gen_integer(g, v);
+}
+
+/* Held VFs (a failed one keeps its holder: the assignment is not lost
+ * because its PF went away) and what pciback replaced. */
+static bool vf_kept(const tcb_vf *v)
+{
+    return v->state == XENVF_VF_ACTIVE || v->state == XENVF_VF_RESETTING ||
+           (v->state == XENVF_VF_FAILED && v->domain);
+}
+
+static bool vf_persisted(const tcb_vf *v)
+{
+    return vf_kept(v) || v->old_driver;
+}
+
+static void gen_vf(yajl_gen g, const tcb_vf *v, unsigned index)
+{
+    const xenvf_vf_config *c = &v->req;
+    char mac[18];
+
+    yajl_gen_map_open(g);
+    gen_kv_int(g, "index", index);
+    /* only held VFs outlive a restart; the others restart as free */
+    if (vf_kept(v)) {
+        gen_kv_str(g, "state", xenvf_vf_state_name(v->state));
+        if (v->domain)
+            gen_kv_str(g, "domain", v->domain);
+        if (v->domid != XENVF_DOMID_NONE)
+            gen_kv_int(g, "domid", v->domid);
+        if (c->has_mac) {
+            xenvf_mac_format(c->mac, mac);
+            gen_kv_str(g, "mac", mac);
+        }
+        if (c->vlan >= 0)
+            gen_kv_int(g, "vlan", c->vlan);
+        if (c->trust >= 0)
+            gen_kv_int(g, "trust", c->trust);
+        if (c->spoofchk >= 0)
+            gen_kv_int(g, "spoofchk", c->spoofchk);
+        if (c->rate_mbps >= 0)
+            gen_kv_int(g, "rate", c->rate_mbps);
+    }
+    if (v->old_driver)
+        gen_kv_str(g, "driver", v->old_driver);
+    yajl_gen_map_close(g);
+}
+
+static int state_json(tcb *t, char **out, size_t *len, xenvf_err *err)
+{
+    yajl_gen g = yajl_gen_alloc(NULL);
+    const unsigned char *buf;
+    char bdf[XENVF_BDF_STR_MAX];
+    int rc = 0;
+
+    if (!g)
+        return xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+    yajl_gen_config(g, yajl_gen_beautify, 1);
+    yajl_gen_map_open(g);
+    gen_kv_int(g, "version", STATE_FORMAT);
+    gen_str(g, "pfs");
+    yajl_gen_array_open(g);
+    for (size_t i = 0; i < t->nr_pfs; i++) {
+        const tcb_pf *pf = &t->pfs[i];
+
+        yajl_gen_map_open(g);
+        gen_kv_str(g, "id", pf->id);
+        xenvf_bdf_format(&pf->bdf, bdf);
+        gen_kv_str(g, "bdf", bdf);
+        if (pf->intent) {
+            gen_str(g, "intent");
+            yajl_gen_map_open(g);
+            gen_kv_int(g, "from", pf->intent_from);
+            gen_kv_int(g, "to", pf->intent_to);
+            gen_kv_int(g, "autoprobe", pf->intent_autoprobe);
+            yajl_gen_map_close(g);
+        }
+        gen_str(g, "vfs");
+        yajl_gen_array_open(g);
+        for (size_t j = 0; j < pf->nr_vfs; j++)
+            if (vf_persisted(&pf->vfs[j]))
+                gen_vf(g, &pf->vfs[j], (unsigned)j);
+        yajl_gen_array_close(g);
+        yajl_gen_map_close(g);
+    }
+    yajl_gen_array_close(g);
+    yajl_gen_map_close(g);
+    if (yajl_gen_get_buf(g, &buf, len) != yajl_gen_status_ok)
+        rc = xenvf_err_set(err, XENVF_EINVAL, "cannot encode the state");
+    else if (!(*out = strndup((const char *)buf, *len)))
+        rc = xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+    yajl_gen_free(g);
+    return rc;
+}
+
+/* temp file in the same directory, fsync, rename, fsync the directory */
+static int write_atomic(const char *dir, const char *name, const char *data,
+                        size_t len, xenvf_err *err)
+{
+    char path[PATH_MAX], tmp[PATH_MAX];
+    int fd = -1, dfd = -1, rc = 0;
+    size_t off = 0;
+
+    if ((rc = mkdir_p(dir, err)))
+        return rc;
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, name);
+    fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0)
+        return xenvf_err_set_errno(err, XENVF_EIO, errno, "create %s", tmp);
+    while (off < len) {
+        ssize_t n = write(fd, data + off, len - off);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = xenvf_err_set_errno(err, XENVF_EIO, errno, "write %s", tmp);
+            goto out;
+        }
+        off += (size_t)n;
+    }
+    if (fchmod(fd, 0600) || fsync(fd)) {
+        rc = xenvf_err_set_errno(err, XENVF_EIO, errno, "fsync %s", tmp);
+        goto out;
+    }
+    if (rename(tmp, path)) {
+        rc = xenvf_err_set_errno(err, XENVF_EIO, errno, "rename to %s", path);
+        goto out;
+    }
+    tmp[0] = '\0';
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || fsync(dfd))
+        rc = xenvf_err_set_errno(err, XENVF_EIO, errno, "fsync %s", dir);
+out:
+    if (fd >= 0)
+        close(fd);
+    if (dfd >= 0)
+        close(dfd);
+    if (tmp[0])
+        unlink(tmp);
+    return rc;
+}
+
+int tcb_state_save(tcb *t, xenvf_err *err)
+{
+    char *json = NULL;
+    size_t len;
+    int rc;
+
+    if ((rc = state_json(t, &json, &len, err)))
+        return rc;
+    rc = write_atomic(t->cfg->state_dir, STATE_FILE, json, len, err);
+    free(json);
+    if (rc)
+        xenvf_err_prepend(err, "save state: ");
+    return rc;
+}
+
+int tcb_state_save_map(tcb *t, xenvf_err *err)
+{
+    char *text = NULL;
+    size_t len;
+    int rc;
+
+    if ((rc = xenvf_map_format(&t->map, &text, &len, err)))
+        return rc;
+    rc = write_atomic(t->cfg->state_dir, MAP_FILE, text, len, err);
+    free(text);
+    return rc;
+}
+
+int tcb_state_load_map(tcb *t, xenvf_map *out, xenvf_err *err)
+{
+    char path[PATH_MAX];
+
+    snprintf(path, sizeof(path), "%s/%s", t->cfg->state_dir, MAP_FILE);
+    return xenvf_map_parse_file(path, out, err);
+}
+
+static int read_all(const char *path, char **out, xenvf_err *err)
+{
+    FILE *f = fopen(path, "re");
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    int rc = 0;
+
+    if (!f)
+        return xenvf_err_set_errno(err,
+                                   errno == ENOENT ? XENVF_ENOENT : XENVF_EIO,
+                                   errno, "open %s", path);
+    for (;;) {
+        if (len + 4097 > cap) {
+            char *n;
+            cap = cap ? cap * 2 : 8192;
+            if (cap > STATE_MAX || !(n = realloc(buf, cap))) {
+                rc = xenvf_err_set(err, XENVF_ENOMEM, "%s: too large", path);
+                goto out;
+            }
+            buf = n;
+        }
+        size_t r = fread(buf + len, 1, 4096, f);
+        len += r;
+        if (r < 4096)
+            break;
+    }
+    if (ferror(f))
+        rc = xenvf_err_set_errno(err, XENVF_EIO, errno, "read %s", path);
+    else
+        buf[len] = '\0';
+out:
+    fclose(f);
+    if (rc)
+        free(buf);
+    else
+        *out = buf;
+    return rc;
+}
+
+static long long get_int(yajl_val obj, const char *key, long long dflt)
+{
+    const char *path[] = {key, NULL};
+    yajl_val v = yajl_tree_get(obj, path, yajl_t_number);
+
+    return v && YAJL_IS_INTEGER(v) ? YAJL_GET_INTEGER(v) : dflt;
+}
+
+static const char *get_str(yajl_val obj, const char *key)
+{
+    const char *path[] = {key, NULL};
+    yajl_val v = yajl_tree_get(obj, path, yajl_t_string);
+
+    return v ? YAJL_GET_STRING(v) : NULL;
+}
+
+static int load_vf(tcb_pf *pf, yajl_val o, xenvf_err *err)
+{
+    long long index = get_int(o, "index", -1);
+    const char *state = get_str(o, "state"), *s;
+    tcb_vf *v;
+
+    if (index < 0 || index > UINT16_MAX)
+        return xenvf_err_set(err, XENVF_EINVAL, "pf %s: bad vf index", pf->id);
+    if ((size_t)index >= pf->nr_vfs) {
+        tcb_vf *n = reallocarray(pf->vfs, (size_t)index + 1, sizeof(*n));
+        if (!n)
+            return xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+        pf->vfs = n;
+        for (size_t i = pf->nr_vfs; i <= (size_t)index; i++) {
+            memset(&n[i], 0, sizeof(n[i]));
+            n[i].domid = XENVF_DOMID_NONE;
+            xenvf_vf_config_init(&n[i].req);
+        }
+        pf->nr_vfs = (size_t)index + 1;
+    }
+    v = &pf->vfs[index];
+    if (state && xenvf_vf_state_parse(state, &v->state, err))
+        return xenvf_err_set(err, XENVF_EINVAL, "pf %s vf %lld: bad state",
+                             pf->id, index);
+    if ((s = get_str(o, "domain")) && !(v->domain = strdup(s)))
+        return xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+    v->domid = (uint32_t)get_int(o, "domid", XENVF_DOMID_NONE);
+    if ((s = get_str(o, "driver")) && !(v->old_driver = strdup(s)))
+        return xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+    if ((s = get_str(o, "mac")) && !xenvf_mac_parse(s, v->req.mac, NULL))
+        v->req.has_mac = true;
+    v->req.vlan = (int)get_int(o, "vlan", -1);
+    v->req.trust = (int)get_int(o, "trust", -1);
+    v->req.spoofchk = (int)get_int(o, "spoofchk", -1);
+    v->req.rate_mbps = get_int(o, "rate", -1);
+    return 0;
+}
+
+int tcb_state_load(tcb *t, xenvf_err *err)
+{
+    char path[PATH_MAX], errbuf[256] = "", *text = NULL;
+    const char *pfs_path[] = {"pfs", NULL};
+    yajl_val root = NULL, pfs;
+    int rc;
+
+    snprintf(path, sizeof(path), "%s/%s", t->cfg->state_dir, STATE_FILE);
+    if ((rc = read_all(path, &text, err)))
+        return rc;
+    root = yajl_tree_parse(text, errbuf, sizeof(errbuf));
+    if (!root) {
+        errbuf[strcspn(errbuf, "\n")] = '\0';
+        rc = xenvf_err_set(err, XENVF_EINVAL, "%s: %s", path, errbuf);
+        goto out;
+    }
+    if (get_int(root, "version", 0) != STATE_FORMAT) {
+        rc = xenvf_err_set(err, XENVF_EINVAL, "%s: unknown format", path);
+        goto out;
+    }
+    pfs = yajl_tree_get(root, pfs_path, yajl_t_array);
+    for (size_t i = 0; pfs && i < pfs->u.array.len && !rc; i++) {
+        yajl_val o = pfs->u.array.values[i], vfs, intent;
+        const char *vfs_path[] = {"vfs", NULL}, *in_path[] = {"intent", NULL};
+        const char *id = get_str(o, "id"), *bdf = get_str(o, "bdf");
+        tcb_pf *pf = id ? tcb_find_pf(t, id) : NULL;
+        xenvf_bdf b;
+
+        if (!pf || !bdf || xenvf_bdf_parse(bdf, &b, NULL) ||
+            !xenvf_bdf_equal(&b, &pf->bdf)) {
+            LOG(WARN,
+                "state: pf %s (%s) is not in the map in force: its "
+                "records are dropped",
+                id ? id : "?", bdf ? bdf : "?");
+            continue;
+        }
+        if ((intent = yajl_tree_get(o, in_path, yajl_t_object))) {
+            pf->intent = true;
+            pf->intent_from = (unsigned)get_int(intent, "from", 0);
+            pf->intent_to = (unsigned)get_int(intent, "to", 0);
+            pf->intent_autoprobe = (int)get_int(intent, "autoprobe", -1);
+        }
+        vfs = yajl_tree_get(o, vfs_path, yajl_t_array);
+        for (size_t j = 0; vfs && j < vfs->u.array.len && !rc; j++)
+            rc = load_vf(pf, vfs->u.array.values[j], err);
+    }
+out:
+    yajl_tree_free(root);
+    free(text);
+    return rc;
+}

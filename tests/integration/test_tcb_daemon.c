@@ -1,0 +1,381 @@
+/*
+ * xenvfd (both roles, one process) against Debian's real xenstored and a
+ * fake sysfs tree whose sriov_numvfs, bind, unbind, driver_override and
+ * reset behave like the kernel's. Every test runs the real binary.
+ */
+#include <dirent.h>
+
+#include "test_daemon_common.h"
+
+static void setup(void)
+{
+    denv_setup();
+}
+
+static void teardown(void)
+{
+    denv_teardown();
+}
+
+/* Both PFs at 4 VFs, nvme0's VF 1 given to web2 by the map. */
+static const char *const MAP_4_4 =
+    MAP_PF0(4, "<vf index=\"1\" domain=\"web2\"/>") MAP_PF1(4, "");
+
+/* VFs enabled before xenvfd, probed by the PF's driver (autoprobe on). */
+static void preenable(const char *pf, const char *n)
+{
+    char dir[PATH_MAX + 64], *real;
+
+    snprintf(dir, sizeof(dir), "%s/bus/pci/devices/%s", fakesysfs_root(E.fs),
+             pf);
+    real = realpath(dir, NULL);
+    ck_assert_ptr_nonnull(real);
+    ck_assert_int_gt(fakesysfs_kernel_store(fakesysfs_root(E.fs), real,
+                                            "sriov_numvfs", n, strlen(n)),
+                     0);
+    free(real);
+}
+
+START_TEST(map_change_sets_numvfs_binds_and_publishes)
+{
+    char *v;
+
+    preenable(PF1, "2");
+    v = sysfs_driver("0000:02:00.1");
+    ck_assert_str_eq(v, "igbfake");
+    free(v);
+    denv_write_map(MAP_PF0(4, "<vf index=\"1\" domain=\"web2\"/>")
+                       MAP_PF1(2, ""));
+    denv_start_ready();
+    ck_assert_uint_eq(sysfs_uint(PF0, "sriov_numvfs"), 4);
+    ck_assert_uint_eq(sysfs_uint(PF1, "sriov_numvfs"), 2);
+    ASSERT_XS("/xenvf/pf/nvme0/numvfs", "4");
+    ASSERT_XS("/xenvf/pf/nvme0/vf/0/bdf", "0000:01:00.1");
+    ASSERT_XS("/xenvf/pf/nvme0/vf/3/state", "free");
+    ASSERT_XS("/xenvf/pf/nvme0/vf/4/state", "absent");
+    ASSERT_XS("/xenvf/pf/net0/totalvfs", "8");
+    for (int i = 1; i <= 4; i++) {
+        char bdf[16];
+        snprintf(bdf, sizeof(bdf), "0000:01:00.%d", i);
+        v = sysfs_driver(bdf);
+        ck_assert_str_eq(v, "pciback");
+        free(v);
+    }
+    /* autoprobe given back after the binds */
+    ck_assert_uint_eq(sysfs_uint(PF0, "sriov_drivers_autoprobe"), 1);
+    /* existing VFs taken from their driver, which is remembered where
+     * `xl pci-assignable-remove -r` looks for it */
+    v = sysfs_driver("0000:02:00.2");
+    ck_assert_str_eq(v, "pciback");
+    free(v);
+    ASSERT_XS("/libxl/pciback/0000-02-00-2/driver_path",
+              "/sys/bus/pci/drivers/igbfake");
+    /* the agent (same process, generic backend) reports ready */
+    ASSERT_XS("/xenvf/pf/nvme0/state", "ready");
+
+    /* an edit at idle: 4 -> 2 through 0, the rest published absent */
+    denv_write_map(MAP_PF0(2, "") MAP_PF1(2, ""));
+    ASSERT_XS("/xenvf/pf/nvme0/numvfs", "2");
+    ck_assert_uint_eq(sysfs_uint(PF0, "sriov_numvfs"), 2);
+    ASSERT_XS("/xenvf/pf/nvme0/vf/2/state", "absent");
+    ASSERT_XS("/xenvf/pf/nvme0/vf/1/state", "free");
+}
+END_TEST
+
+START_TEST(reserve_commit_release)
+{
+    xenvf_request req;
+    xenvf_response resp;
+    xenvf_client c;
+
+    xenvf_request_init(&req);
+    xenvf_response_init(&resp);
+    denv_write_map(MAP_4_4);
+    denv_start_ready();
+
+    /* any free VF of nvme0 for web1: 0 (1 is web2's in the map) */
+    req_reserve(&req, "web1", "nvme0", -1);
+    xenvf_client_init(&c);
+    ck_assert_int_eq(xenvf_client_connect(&c, E.sock, NULL), 0);
+    ck_assert_int_eq(call(&c, &req, &resp), 0);
+    ck_assert_uint_eq(resp.nr_vfs, 1);
+    ck_assert_uint_eq(resp.vfs[0].index, 0);
+    ASSERT_XS("/xenvf/pf/nvme0/vf/0/state", "reserved");
+    ASSERT_XS("/xenvf/pf/nvme0/active", "1");
+
+    /* map holders are respected */
+    req_reserve(&req, "web1", "nvme0", 1);
+    ck_assert_int_eq(call(NULL, &req, &resp), XENVF_ECONFLICT);
+    ck_assert_msg(strstr(resp.error, "web2"), "%s", resp.error);
+    /* all or nothing: a bad second entry leaves the first free */
+    req_reserve(&req, "web3", "nvme0", 2);
+    req_add(&req, "nvme0", 7);
+    ck_assert_int_eq(call(NULL, &req, &resp), XENVF_ERANGE);
+    ASSERT_XS("/xenvf/pf/nvme0/vf/2/state", "free");
+    /* a held VF is refused, naming the holder */
+    req_reserve(&req, "web3", "nvme0", 0);
+    ck_assert_int_eq(call(NULL, &req, &resp), XENVF_EBUSY);
+    ck_assert_msg(strstr(resp.error, "web1"), "%s", resp.error);
+    /* web2 asking for any gets the VF the map gives it */
+    req_reserve(&req, "web2", "nvme0", -1);
+    ck_assert_int_eq(call(NULL, &req, &resp), 0); /* and drops it: closed */
+    ck_assert_uint_eq(resp.vfs[0].index, 1);
+
+    /* commit: only to a domain that exists */
+    req_commit(&req, "web1", 5);
+    ck_assert_int_eq(call(&c, &req, &resp), XENVF_ENOENT);
+    make_domain(5, "web1");
+    ck_assert_int_eq(call(&c, &req, &resp), 0);
+    ASSERT_XS("/xenvf/pf/nvme0/vf/0/state", "active");
+    ASSERT_XS("/xenvf/pf/nvme0/vf/0/domain", "5");
+    xenvf_client_dispose(&c); /* committed: closing keeps it */
+    sleep_ms(100);
+    ASSERT_XS("/xenvf/pf/nvme0/vf/0/state", "active");
+
+    /* release: FLR, then free */
+    xenvf_request_dispose(&req);
+    req.op = XENVF_OP_RELEASE;
+    req.domain = strdup("web1");
+    ck_assert_int_eq(call(NULL, &req, &resp), 0);
+    ASSERT_XS("/xenvf/pf/nvme0/vf/0/state", "free");
+    ck_assert_uint_eq(resets("0000:01:00.1"), 1);
+    ck_assert_int_eq(call(NULL, &req, &resp), XENVF_ENOENT);
+    xenvf_request_dispose(&req);
+    xenvf_response_dispose(&resp);
+}
+END_TEST
+
+START_TEST(connection_drop_releases_uncommitted)
+{
+    xenvf_request req;
+    xenvf_response resp;
+    xenvf_client c;
+
+    xenvf_request_init(&req);
+    xenvf_response_init(&resp);
+    denv_write_map(MAP_4_4);
+    denv_start_ready();
+    xenvf_client_init(&c);
+    ck_assert_int_eq(xenvf_client_connect(&c, E.sock, NULL), 0);
+    req_reserve(&req, "web1", "net0", 2);
+    req_add(&req, "nvme0", 3);
+    ck_assert_int_eq(call(&c, &req, &resp), 0);
+    ASSERT_XS("/xenvf/pf/net0/vf/2/state", "reserved");
+    ASSERT_XS("/xenvf/pf/nvme0/vf/3/state", "reserved");
+    xenvf_client_dispose(&c); /* xl died before commit */
+    ASSERT_XS("/xenvf/pf/net0/vf/2/state", "free");
+    ASSERT_XS("/xenvf/pf/nvme0/vf/3/state", "free");
+    ck_assert_uint_eq(resets("0000:02:00.3"), 0); /* never ran: no FLR */
+    xenvf_request_dispose(&req);
+    xenvf_response_dispose(&resp);
+}
+END_TEST
+
+/* Commit VF `index` of pf to domain domid/name. */
+static void hold(const char *pf, int index, unsigned domid, const char *name)
+{
+    xenvf_request req;
+    xenvf_response resp;
+    xenvf_client c;
+
+    xenvf_request_init(&req);
+    xenvf_response_init(&resp);
+    xenvf_client_init(&c);
+    make_domain(domid, name);
+    ck_assert_int_eq(xenvf_client_connect(&c, E.sock, NULL), 0);
+    req_reserve(&req, name, pf, index);
+    ck_assert_int_eq(call(&c, &req, &resp), 0);
+    req_commit(&req, name, domid);
+    ck_assert_int_eq(call(&c, &req, &resp), 0);
+    xenvf_client_dispose(&c);
+    xenvf_request_dispose(&req);
+    xenvf_response_dispose(&resp);
+}
+
+START_TEST(release_domain_resets_and_frees)
+{
+    denv_write_map(MAP_4_4);
+    denv_start_ready();
+    hold("net0", 1, 7, "web7");
+    ASSERT_XS("/xenvf/pf/net0/vf/1/state", "active");
+    ASSERT_XS("/xenvf/pf/net0/active", "1");
+    ck_assert_int_eq(xsh_domain_kill(E.hs, 7), 0); /* @releaseDomain */
+    ASSERT_XS("/xenvf/pf/net0/vf/1/state", "free");
+    ASSERT_XS("/xenvf/pf/net0/vf/1/domain", "");
+    ASSERT_XS("/xenvf/pf/net0/active", "0");
+    ck_assert_uint_eq(resets("0000:02:00.2"), 1);
+    ck_assert(log_has("reset (FLR)"));
+}
+END_TEST
+
+START_TEST(conflicting_map_edit_is_refused)
+{
+    denv_write_map(MAP_4_4);
+    denv_start_ready();
+    hold("nvme0", 2, 5, "web1");
+
+    /* NumVFs change under an active VF */
+    denv_write_map(MAP_PF0(3, "") MAP_PF1(4, ""));
+    ck_assert(log_wait("NumVFs change 4 -> 3 is refused: vf 2 is held by "
+                       "domain web1 (5)",
+                       5000));
+    /* the VF given to another domain */
+    denv_write_map(MAP_PF0(4, "<vf index=\"2\" domain=\"web9\"/>")
+                       MAP_PF1(4, ""));
+    ck_assert(log_wait("vf 2 is held by domain web1 (5); the map gives it to "
+                       "'web9'",
+                       5000));
+    /* past TotalVFs, an unknown PF */
+    denv_write_map(MAP_PF0(4, "") MAP_PF1(9, ""));
+    ck_assert(log_wait("numvfs 9 is more than TotalVFs 8", 5000));
+    denv_write_map(MAP_PF0(4, "") MAP_PF1(
+        4, "") "  <pf id=\"nic9\" address=\"0000:09:00.0\" "
+               "numvfs=\"1\"/>\n");
+    ck_assert(log_wait("unknown PF", 5000));
+    /* a VF in two domains never gets past the parser */
+    denv_write_map(MAP_PF0(4, "<vf index=\"0\" domain=\"a\"/>"
+                              "<vf index=\"0\" domain=\"b\"/>") MAP_PF1(4, ""));
+    ck_assert(log_wait("refused", 5000));
+
+    /* running state untouched */
+    ck_assert_uint_eq(sysfs_uint(PF0, "sriov_numvfs"), 4);
+    ASSERT_XS("/xenvf/pf/nvme0/numvfs", "4");
+    ASSERT_XS("/xenvf/pf/nvme0/vf/2/state", "active");
+    ck_assert(!xs_wait("/xenvf/pf/nic9/numvfs", "1", 100));
+    ck_assert_uint_eq(resets("0000:01:00.3"), 0);
+
+    /* and a good edit afterwards goes through */
+    denv_write_map(MAP_PF0(4, "") MAP_PF1(6, ""));
+    ASSERT_XS("/xenvf/pf/net0/numvfs", "6");
+}
+END_TEST
+
+START_TEST(vanished_pf_goes_failed)
+{
+    xenvf_request req;
+    xenvf_response resp;
+
+    xenvf_request_init(&req);
+    xenvf_response_init(&resp);
+    denv_write_map(MAP_4_4);
+    denv_start_ready();
+    hold("net0", 0, 6, "web6");
+    ASSERT_XS("/xenvf/pf/net0/state", "ready");
+    ck_assert_int_eq(fakesysfs_remove_device(E.fs, PF1), 0);
+    ASSERT_XS("/xenvf/pf/net0/state", "failed");
+    ASSERT_XS("/xenvf/pf/net0/vf/0/state", "failed");
+    ASSERT_XS("/xenvf/pf/net0/vf/1/state", "failed");
+    ck_assert(log_wait("vanished", 2000));
+    /* the assignment is not forgotten, and the other PF goes on */
+    ASSERT_XS("/xenvf/pf/net0/vf/0/domain", "6");
+    ASSERT_XS("/xenvf/pf/nvme0/state", "ready");
+    req_reserve(&req, "web8", "net0", -1);
+    ck_assert_int_eq(call(NULL, &req, &resp), XENVF_EBUSY);
+    req_reserve(&req, "web8", "nvme0", -1);
+    ck_assert_int_eq(call(NULL, &req, &resp), 0);
+    xenvf_request_dispose(&req);
+    xenvf_response_dispose(&resp);
+}
+END_TEST
+
+START_TEST(agent_follows_pf_driver)
+{
+    denv_write_map(MAP_4_4);
+    denv_start_ready();
+    ASSERT_XS("/xenvf/pf/net0/state", "ready");
+    /* the PF driver reloads (the fake kernel's unbind and bind stores):
+     * resetting, then ready again with every VF set up again */
+    {
+        char dir[PATH_MAX + 64], *real;
+        snprintf(dir, sizeof(dir), "%s/bus/pci/drivers/igbfake",
+                 fakesysfs_root(E.fs));
+        real = realpath(dir, NULL);
+        ck_assert_int_gt(fakesysfs_kernel_store(fakesysfs_root(E.fs), real,
+                                                "unbind", PF1, strlen(PF1)),
+                         0);
+        ASSERT_XS("/xenvf/pf/net0/state", "resetting");
+        ck_assert_int_gt(fakesysfs_kernel_store(fakesysfs_root(E.fs), real,
+                                                "bind", PF1, strlen(PF1)),
+                         0);
+        free(real);
+    }
+    ASSERT_XS("/xenvf/pf/net0/state", "ready");
+    ck_assert(log_has("probing -> ready") || log_has("resetting -> probing"));
+}
+END_TEST
+
+/* Voluntary context switches (wakeups) of every thread of pid. */
+static unsigned long ctxt_switches(pid_t pid)
+{
+    char path[300], line[256];
+    unsigned long sum = 0, v;
+    struct dirent *de;
+    DIR *d;
+
+    snprintf(path, sizeof(path), "/proc/%d/task", pid);
+    d = opendir(path);
+    while (d && (de = readdir(d))) {
+        FILE *f;
+        if (de->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "/proc/%d/task/%s/status", pid,
+                 de->d_name);
+        f = fopen(path, "r");
+        while (f && fgets(line, sizeof(line), f))
+            if (sscanf(line, "voluntary_ctxt_switches: %lu", &v) == 1)
+                sum += v;
+        if (f)
+            fclose(f);
+    }
+    if (d)
+        closedir(d);
+    return sum;
+}
+
+START_TEST(idle_daemon_makes_no_wakeups)
+{
+    unsigned long before, after;
+
+    if (getenv("XENVFD_WRAPPER"))
+        return; /* a tool's own threads wake up */
+    denv_write_map(MAP_4_4);
+    denv_start_ready();
+    ASSERT_XS("/xenvf/pf/net0/state", "ready");
+    sleep_ms(300); /* let the last watch events drain */
+    before = ctxt_switches(E.pid);
+    sleep_ms(2000);
+    after = ctxt_switches(E.pid);
+    ck_assert_msg(after == before, "%lu wakeups in 2 s of idle",
+                  after - before);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("tcb_daemon");
+    TCase *tc = tcase_create("xenvfd");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, map_change_sets_numvfs_binds_and_publishes);
+    tcase_add_test(tc, reserve_commit_release);
+    tcase_add_test(tc, connection_drop_releases_uncommitted);
+    tcase_add_test(tc, release_domain_resets_and_frees);
+    tcase_add_test(tc, conflicting_map_edit_is_refused);
+    tcase_add_test(tc, vanished_pf_goes_failed);
+    tcase_add_test(tc, agent_follows_pf_driver);
+    tcase_add_test(tc, idle_daemon_makes_no_wakeups);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

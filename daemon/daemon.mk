@@ -64,3 +64,4 @@ install-daemon: $(XENVFD)
 	install -m 0755 $(XENVFD) $(DESTDIR)$(PREFIX)/sbin/xenvfd
 	install -m 0644 daemon/systemd/*.service \
 	    $(DESTDIR)$(PREFIX)/lib/systemd/system/
+$(B)/tests/unit/test_tcb_flask: | $(FAKESYSFS_KERNEL)

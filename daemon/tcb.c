@@ -78,6 +78,7 @@ void tcb_init(tcb *t, const xenvfd_config *cfg)
     t->cfg = cfg;
     xenvf_xs_init(&t->xs);
     xenvf_map_init(&t->map);
+    xenvf_flask_init(&t->flask);
     t->map_ino_fd = t->map_dir_wd = t->listen_fd = -1;
 }
 
@@ -97,6 +98,7 @@ void tcb_dispose(tcb *t)
     free(t->pfs);
     xenvf_map_dispose(&t->map);
     xenvf_xs_dispose(&t->xs);
+    xenvf_flask_dispose(&t->flask);
     memset(t, 0, sizeof(*t));
     t->map_ino_fd = t->map_dir_wd = t->listen_fd = -1;
 }
@@ -338,7 +340,10 @@ int tcb_publish(tcb *t, tcb_pf *pf, xenvf_err *err)
     int rc;
 
     xenvf_pf_init(&model);
-    if ((rc = tcb_pf_model(t, pf, &model, err)))
+    /* labels first: a guest's VF must carry its label before the reply
+     * that lets libxl assign it */
+    if ((rc = tcb_flask_sync(t, pf, err)) ||
+        (rc = tcb_pf_model(t, pf, &model, err)))
         goto out;
     if (pf->published && model_equal(&model, &pf->pub))
         goto out;
@@ -651,6 +656,7 @@ int tcb_start(tcb *t, xenvf_err *err)
     if ((rc = xenvf_xs_open(&t->xs, err)) ||
         (rc = xenvf_xs_setup_root(&t->xs, err)))
         goto out;
+    tcb_flask_start(t);
 
     /* 1. the map in force and the records, as the last run left them */
     rc = tcb_state_load_map(t, &have, &e);

@@ -12,10 +12,12 @@
  *   tcb_domains.c domain lifetimes: @releaseDomain, rescans, FLR
  *   tcb_server.c  the reservation socket
  *   tcb_state.c   persistence under the state directory
+ *   tcb_flask.c   XSM/FLASK labels that follow the published state
  */
 #ifndef XENVFD_TCB_H
 #define XENVFD_TCB_H
 
+#include <xenvf/flask.h>
 #include <xenvf/map.h>
 #include <xenvf/model.h>
 #include <xenvf/xs.h>
@@ -34,6 +36,7 @@ typedef struct tcb_vf {
     bool bdf_known;
     xenvf_bdf bdf;
     bool bound; /* bound to the assignable driver at the last look */
+    const char *flask_type; /* FLASK label applied, NULL: none yet */
 } tcb_vf;
 
 /* One PF of the map in force. */
@@ -51,6 +54,7 @@ typedef struct tcb_pf {
     /* what xenstore holds now, for delta publishing */
     bool published;
     xenvf_pf pub;
+    const char *flask_type; /* FLASK label applied, NULL: none yet */
 } tcb_pf;
 
 typedef struct tcb_client tcb_client;
@@ -71,6 +75,7 @@ typedef struct tcb {
     xenvfd_devwatch dw;
     bool dw_on;
     bool state_loaded; /* a state file existed at start */
+    xenvf_flask flask;  /* probed at start; labels only when active */
 } tcb;
 
 /* tcb.c: lifetime and reconcile */
@@ -136,5 +141,13 @@ int tcb_state_load(tcb *t, xenvf_err *err);
 /* The map in force, kept in the state directory. */
 int tcb_state_save_map(tcb *t, xenvf_err *err);
 int tcb_state_load_map(tcb *t, xenvf_map *out, xenvf_err *err);
+
+/* tcb_flask.c */
+/* Ask the hypervisor once whether FLASK is active (said once in the log). */
+void tcb_flask_start(tcb *t);
+/* Give the PF and each of its VFs the label its published state calls for
+ * (a held VF the guest VF type, a free one the pool type); only changes
+ * reach the hypervisor, and nothing does unless FLASK is active. */
+int tcb_flask_sync(tcb *t, tcb_pf *pf, xenvf_err *err);
 
 #endif

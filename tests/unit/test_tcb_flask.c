@@ -1,0 +1,255 @@
+/*
+ * The TCB's FLASK labels (daemon/tcb_flask.c) over a fake sysfs tree, with
+ * the hypervisor calls played by a stub that records them: labels follow
+ * the VFs' states, only changes reach the hypervisor, and nothing does
+ * when FLASK is off (Debian's hypervisor).
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xenvf/sysfs.h>
+
+#include "../../daemon/tcb.h"
+#include "../harness/fakesysfs.h"
+
+#define MAX_CALLS 64
+
+typedef struct stub {
+    int enforce_errno; /* ENOSYS: Xen without XSM */
+    unsigned nr;
+    char calls[MAX_CALLS][96];
+} stub;
+
+static void record(stub *s, const char *fmt, ...)
+{
+    va_list ap;
+
+    ck_assert_uint_lt(s->nr, MAX_CALLS);
+    va_start(ap, fmt);
+    vsnprintf(s->calls[s->nr++], sizeof(s->calls[0]), fmt, ap);
+    va_end(ap);
+}
+
+static int stub_open(void *o)
+{
+    (void)o;
+    return 0;
+}
+
+static void stub_close(void *o)
+{
+    (void)o;
+}
+
+static int stub_getenforce(void *o)
+{
+    stub *s = o;
+
+    if (s->enforce_errno) {
+        errno = s->enforce_errno;
+        return -1;
+    }
+    return 1;
+}
+
+static int stub_add_device(void *o, uint32_t sbdf, const char *ctx)
+{
+    record(o, "add_device %#x %s", sbdf, ctx);
+    return 0;
+}
+
+static int stub_del_device(void *o, uint32_t sbdf)
+{
+    (void)o;
+    (void)sbdf;
+    return 0;
+}
+
+static int stub_add_range(void *o, uint64_t first, uint64_t last,
+                          const char *ctx)
+{
+    (void)o;
+    (void)first;
+    (void)last;
+    (void)ctx;
+    return 0;
+}
+
+static int stub_del_range(void *o, uint64_t first, uint64_t last)
+{
+    (void)o;
+    (void)first;
+    (void)last;
+    return 0;
+}
+
+static const xenvf_flask_ops stub_ops = {
+    .open = stub_open,
+    .close = stub_close,
+    .getenforce = stub_getenforce,
+    .add_device = stub_add_device,
+    .del_device = stub_del_device,
+    .add_iomem = stub_add_range,
+    .del_iomem = stub_del_range,
+    .add_ioport = stub_add_range,
+    .del_ioport = stub_del_range,
+};
+
+static fakesysfs *fs;
+static xenvfd_config cfg;
+static tcb t;
+static stub st;
+static xenvf_err err;
+
+/* An NVMe-like PF at 01:00.0 with 4 VFs, 2 enabled, as the TCB records it
+ * after a probe: VFs 0-1 free, 2-3 absent. */
+static void setup(void)
+{
+    const uint64_t bars[FAKESYSFS_NR_VF_BARS] = {16384};
+    xenvf_bdf pf_bdf;
+    tcb_pf *pf;
+
+    ck_assert_int_eq(fakesysfs_new(&fs), 0);
+    ck_assert_int_eq(fakesysfs_add_pf(fs, "0000:01:00.0", 0x1b36, 0x0010,
+                                      0x010802, 4, 1, 1, 0x0010, bars, "nvme"),
+                     0);
+    ck_assert_int_eq(xenvf_bdf_parse("0000:01:00.0", &pf_bdf, NULL), 0);
+    xenvf_err_init(&err);
+    ck_assert_msg(!xenvf_sysfs_set_numvfs(fakesysfs_root(fs), &pf_bdf, 2, &err),
+                  "%s", err.msg);
+
+    xenvfd_config_init(&cfg);
+    cfg.sysfs_root = fakesysfs_root(fs);
+    tcb_init(&t, &cfg);
+    xenvf_flask_dispose(&t.flask);
+    memset(&st, 0, sizeof(st));
+    xenvf_flask_init_ops(&t.flask, &stub_ops, &st);
+
+    t.nr_pfs = 1;
+    t.pfs = calloc(1, sizeof(*t.pfs));
+    pf = &t.pfs[0];
+    pf->id = strdup("nvme0");
+    pf->bdf = pf_bdf;
+    pf->present = true;
+    pf->total_vfs = 4;
+    pf->num_vfs = 2;
+    pf->nr_vfs = 4;
+    pf->vfs = calloc(4, sizeof(*pf->vfs));
+    for (unsigned i = 0; i < 4; i++) {
+        pf->vfs[i].domid = XENVF_DOMID_NONE;
+        pf->vfs[i].state = i < 2 ? XENVF_VF_FREE : XENVF_VF_ABSENT;
+        pf->vfs[i].bdf_known = i < 2;
+        xenvf_bdf_vf_address(&pf_bdf, 1, 1, i, &pf->vfs[i].bdf, NULL);
+    }
+}
+
+static void teardown(void)
+{
+    tcb_dispose(&t);
+    fakesysfs_free(fs);
+}
+
+/* How many add_device calls since call number `from` name `what`. */
+static unsigned count(unsigned from, const char *what)
+{
+    unsigned n = 0;
+
+    for (unsigned i = from; i < st.nr; i++)
+        n += strstr(st.calls[i], what) != NULL;
+    return n;
+}
+
+START_TEST(labels_follow_vf_states)
+{
+    tcb_pf *pf = &t.pfs[0];
+    unsigned mark;
+
+    tcb_flask_start(&t);
+    ck_assert(xenvf_flask_active(&t.flask));
+    ck_assert_msg(!tcb_flask_sync(&t, pf, &err), "%s", err.msg);
+    ck_assert_uint_eq(count(0, "add_device 0x100 system_u:object_r:xenvf_pf_t"),
+                      1);
+    ck_assert_uint_eq(count(0, "add_device 0x101 system_u:object_r:xenvf_vf_t"),
+                      1);
+    ck_assert_uint_eq(count(0, "add_device 0x102 system_u:object_r:xenvf_vf_t"),
+                      1);
+    ck_assert_uint_eq(count(0, "add_device 0x103"), 0); /* absent */
+    ck_assert_uint_eq(count(0, "add_device"), 3);
+
+    /* nothing changed: the hypervisor is not asked again */
+    mark = st.nr;
+    ck_assert_int_eq(tcb_flask_sync(&t, pf, &err), 0);
+    ck_assert_uint_eq(st.nr, mark);
+
+    /* VF 1 reserved for a guest: only it is relabelled */
+    pf->vfs[1].state = XENVF_VF_RESERVED;
+    ck_assert_int_eq(tcb_flask_sync(&t, pf, &err), 0);
+    ck_assert_uint_eq(count(mark, "add_device"), 1);
+    ck_assert_uint_eq(
+        count(mark, "add_device 0x102 system_u:object_r:xenvf_guest_vf_t"), 1);
+    /* active keeps the guest label; back in the pool, the pool label */
+    mark = st.nr;
+    pf->vfs[1].state = XENVF_VF_ACTIVE;
+    ck_assert_int_eq(tcb_flask_sync(&t, pf, &err), 0);
+    ck_assert_uint_eq(st.nr, mark);
+    pf->vfs[1].state = XENVF_VF_RESETTING;
+    ck_assert_int_eq(tcb_flask_sync(&t, pf, &err), 0);
+    ck_assert_uint_eq(
+        count(mark, "add_device 0x102 system_u:object_r:xenvf_vf_t"), 1);
+
+    /* a VF that vanishes and comes back is labelled again */
+    mark = st.nr;
+    pf->vfs[0].state = XENVF_VF_ABSENT;
+    pf->vfs[0].bdf_known = false;
+    ck_assert_int_eq(tcb_flask_sync(&t, pf, &err), 0);
+    pf->vfs[0].state = XENVF_VF_FREE;
+    pf->vfs[0].bdf_known = true;
+    ck_assert_int_eq(tcb_flask_sync(&t, pf, &err), 0);
+    ck_assert_uint_eq(
+        count(mark, "add_device 0x101 system_u:object_r:xenvf_vf_t"), 1);
+}
+END_TEST
+
+START_TEST(flask_off_labels_nothing)
+{
+    st.enforce_errno = ENOSYS;
+    tcb_flask_start(&t);
+    ck_assert(!xenvf_flask_active(&t.flask));
+    t.pfs[0].vfs[1].state = XENVF_VF_RESERVED;
+    ck_assert_int_eq(tcb_flask_sync(&t, &t.pfs[0], &err), 0);
+    ck_assert_uint_eq(st.nr, 0);
+}
+END_TEST
+
+static Suite *tcb_flask_suite(void)
+{
+    Suite *s = suite_create("tcb_flask");
+    TCase *tc = tcase_create("labels");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, labels_follow_vf_states);
+    tcase_add_test(tc, flask_off_labels_nothing);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(int argc, char **argv)
+{
+    SRunner *sr;
+    int failed, e;
+
+    (void)argc;
+    e = fakesysfs_kernel_reexec(argv);
+    if (e)
+        fprintf(stderr, "test_tcb_flask: kernel stand-in not loaded (%s)\n",
+                strerror(e));
+    sr = srunner_create(tcb_flask_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

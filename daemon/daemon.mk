@@ -59,6 +59,7 @@ $(BENCH_DAEMON): $(B)/tests/bench/%: $(B)/tests/bench/%.o $(DAEMON_A) \
 # The top Makefile's bench target runs every BENCH_TARGETS entry.
 
 .PHONY: install-daemon
+install: install-daemon
 install-daemon: $(XENVFD)
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/systemd/system
 	install -m 0755 $(XENVFD) $(DESTDIR)$(PREFIX)/sbin/xenvfd

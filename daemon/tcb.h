@@ -75,7 +75,7 @@ typedef struct tcb {
     xenvfd_devwatch dw;
     bool dw_on;
     bool state_loaded; /* a state file existed at start */
-    xenvf_flask flask;  /* probed at start; labels only when active */
+    xenvf_flask flask; /* probed at start; labels only when active */
 } tcb;
 
 /* tcb.c: lifetime and reconcile */

@@ -1002,8 +1002,7 @@ int xenvf_xs_domain_introduced(xenvf_xs *xs, uint32_t domid, bool *out,
     errno = 0;
     *out = xs_is_domain_introduced(xs->h, domid);
     /* false with an errno other than "no" is a transport failure */
-    if (!*out && errno && errno != ENOENT && errno != EINVAL &&
-        errno != ESRCH)
+    if (!*out && errno && errno != ENOENT && errno != EINVAL && errno != ESRCH)
         return xs_fail(err, "is-domain-introduced", "");
     return 0;
 }

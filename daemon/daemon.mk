@@ -45,7 +45,8 @@ $(DAEMON_INTEG:%.c=$(B)/%): $(B)/tests/integration/%: \
 	    $(DAEMON_LIBS) $(PC_LIBS_TEST)
 
 # Benchmarks (make bench): printed numbers, not timed tests.
-BENCH_DAEMON_SRCS := $(wildcard tests/bench/bench_*.c)
+BENCH_DAEMON_SRCS := $(wildcard tests/bench/bench_tcb_*.c \
+                       tests/bench/bench_daemon_*.c)
 BENCH_DAEMON := $(BENCH_DAEMON_SRCS:%.c=$(B)/%)
 BENCH_TARGETS += $(BENCH_DAEMON)
 

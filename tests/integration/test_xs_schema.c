@@ -419,6 +419,7 @@ START_TEST(release_domain_fires_and_drops_nodes)
     ck_assert_int_eq(xenvf_xs_wait_event(&xs, 5000, &path, &token, &err), 0);
     free(path);
     free(token);
+    path = token = NULL;
     ck_assert_int_eq(xsh_domain_kill(hs, 5), 0);
     ck_assert_msg(!xenvf_xs_wait_event(&xs, 5000, &path, &token, &err), "%s",
                   err.msg);

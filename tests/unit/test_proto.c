@@ -205,7 +205,7 @@ static pid_t serve(const char *path, const char *reply, int nr_requests)
     pid = fork();
     if (pid == 0) {
         int fd = accept(lfd, NULL, NULL);
-        char buf[4096];
+        char buf[4096] = "";
         for (int i = 0; i < nr_requests; i++) {
             size_t got = 0;
             while (!memchr(buf, '\n', got)) {

@@ -67,3 +67,13 @@ install-daemon: $(XENVFD)
 	install -m 0644 daemon/systemd/*.service \
 	    $(DESTDIR)$(PREFIX)/lib/systemd/system/
 $(B)/tests/unit/test_tcb_flask: | $(FAKESYSFS_KERNEL)
+
+# Fuzz targets of the daemon's own parsers (uevents, the state file) link
+# its library too.
+ifeq ($(SANITIZE),fuzz)
+$(B)/tests/fuzz/fuzz_uevent $(B)/tests/fuzz/fuzz_tcb_state: \
+    $(B)/tests/fuzz/%: $(B)/tests/fuzz/%.o $(DAEMON_A) $(LIB_A)
+	@$(if $(Q),echo "  FUZZLD  $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(PC_LIBS_LIB) \
+	    $(DAEMON_LIBS)
+endif

@@ -77,7 +77,31 @@ static void dw_inotify(void *opaque, int fd, short revents)
     }
 }
 
-/* One uevent datagram: "action@devpath\0KEY=value\0..." */
+bool xenvfd_uevent_parse(const char *buf, size_t len, const char **action,
+                         const char **slot)
+{
+    const char *subsys = NULL, *end = buf + len;
+
+    *action = *slot = NULL;
+    /* "action@devpath\0KEY=value\0...": fields end at a NUL or at len */
+    for (const char *p = buf; p < end; p += strnlen(p, end - p) + 1) {
+        size_t n = strnlen(p, end - p);
+
+        if (p + n == end)
+            break; /* a last field without its NUL is cut short: ignore */
+        if (!strncmp(p, "ACTION=", 7))
+            *action = p + 7;
+        else if (!strncmp(p, "SUBSYSTEM=", 10))
+            subsys = p + 10;
+        else if (!strncmp(p, "PCI_SLOT_NAME=", 14))
+            *slot = p + 14;
+    }
+    return *action && subsys && *slot && !strcmp(subsys, "pci") &&
+           (!strcmp(*action, "add") || !strcmp(*action, "remove") ||
+            !strcmp(*action, "bind") || !strcmp(*action, "unbind"));
+}
+
+/* Kernel uevents: one datagram each. */
 static void dw_uevent(void *opaque, int fd, short revents)
 {
     xenvfd_devwatch *dw = opaque;
@@ -85,30 +109,19 @@ static void dw_uevent(void *opaque, int fd, short revents)
 
     for (;;) {
         struct sockaddr_nl sa;
-        struct iovec iov = {buf, sizeof(buf) - 1};
+        struct iovec iov = {buf, sizeof(buf)};
         struct msghdr mh = {.msg_name = &sa,
                             .msg_namelen = sizeof(sa),
                             .msg_iov = &iov,
                             .msg_iovlen = 1};
-        const char *action = NULL, *subsys = NULL, *slot = NULL;
+        const char *action, *slot;
         ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
 
         if (n <= 0)
             return;
         if (sa.nl_pid != 0)
             continue; /* only the kernel's, not a forger's */
-        buf[n] = '\0';
-        for (char *p = buf; p < buf + n; p += strlen(p) + 1) {
-            if (!strncmp(p, "ACTION=", 7))
-                action = p + 7;
-            else if (!strncmp(p, "SUBSYSTEM=", 10))
-                subsys = p + 10;
-            else if (!strncmp(p, "PCI_SLOT_NAME=", 14))
-                slot = p + 14;
-        }
-        if (action && subsys && slot && !strcmp(subsys, "pci") &&
-            (!strcmp(action, "add") || !strcmp(action, "remove") ||
-             !strcmp(action, "bind") || !strcmp(action, "unbind")))
+        if (xenvfd_uevent_parse(buf, (size_t)n, &action, &slot))
             dw_report(dw, slot, action);
     }
 }

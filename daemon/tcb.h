@@ -138,6 +138,9 @@ void tcb_server_stop(tcb *t);
 int tcb_state_save(tcb *t, xenvf_err *err);
 /* Restore records into t's PFs; XENVF_ENOENT when there is no state. */
 int tcb_state_load(tcb *t, xenvf_err *err);
+/* The same from the file's text (path names it in messages); fuzzed. */
+int tcb_state_load_text(tcb *t, const char *path, const char *text,
+                        xenvf_err *err);
 /* The map in force, kept in the state directory. */
 int tcb_state_save_map(tcb *t, xenvf_err *err);
 int tcb_state_load_map(tcb *t, xenvf_map *out, xenvf_err *err);

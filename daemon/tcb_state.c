@@ -294,14 +294,32 @@ static const char *get_str(yajl_val obj, const char *key)
     return v ? YAJL_GET_STRING(v) : NULL;
 }
 
+/* An integer field within [min, max], or dflt when absent. */
+static int get_bounded(yajl_val obj, const char *key, long long dflt,
+                       long long min, long long max, long long *out)
+{
+    *out = get_int(obj, key, dflt);
+    return *out == dflt || (*out >= min && *out <= max) ? 0 : -1;
+}
+
+/* One VF's record. The file is ours, but a crash, a full disk or a hand
+ * edit may have damaged it: every field is checked before it is used. */
 static int load_vf(tcb_pf *pf, yajl_val o, xenvf_err *err)
 {
-    long long index = get_int(o, "index", -1);
+    long long index = get_int(o, "index", -1), domid, vlan, trust, spoof, rate;
     const char *state = get_str(o, "state"), *s;
     tcb_vf *v;
 
-    if (index < 0 || index > UINT16_MAX)
+    if (index < 0 || index >= UINT16_MAX)
         return xenvf_err_set(err, XENVF_EINVAL, "pf %s: bad vf index", pf->id);
+    if (get_bounded(o, "domid", XENVF_DOMID_NONE, 0, 0x7fef, &domid) ||
+        get_bounded(o, "vlan", -1, 0, 4094, &vlan) ||
+        get_bounded(o, "trust", -1, 0, 1, &trust) ||
+        get_bounded(o, "spoofchk", -1, 0, 1, &spoof) ||
+        get_bounded(o, "rate", -1, 0, INT64_MAX, &rate))
+        return xenvf_err_set(err, XENVF_EINVAL,
+                             "pf %s vf %lld: a value is out of range", pf->id,
+                             index);
     if ((size_t)index >= pf->nr_vfs) {
         tcb_vf *n = reallocarray(pf->vfs, (size_t)index + 1, sizeof(*n));
         if (!n)
@@ -315,33 +333,47 @@ static int load_vf(tcb_pf *pf, yajl_val o, xenvf_err *err)
         pf->nr_vfs = (size_t)index + 1;
     }
     v = &pf->vfs[index];
+    if (v->domain || v->old_driver || v->domid != XENVF_DOMID_NONE)
+        return xenvf_err_set(err, XENVF_EINVAL, "pf %s vf %lld: listed twice",
+                             pf->id, index);
     if (state && xenvf_vf_state_parse(state, &v->state, err))
         return xenvf_err_set(err, XENVF_EINVAL, "pf %s vf %lld: bad state",
                              pf->id, index);
     if ((s = get_str(o, "domain")) && !(v->domain = strdup(s)))
         return xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
-    v->domid = (uint32_t)get_int(o, "domid", XENVF_DOMID_NONE);
+    v->domid = (uint32_t)domid;
     if ((s = get_str(o, "driver")) && !(v->old_driver = strdup(s)))
         return xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
     if ((s = get_str(o, "mac")) && !xenvf_mac_parse(s, v->req.mac, NULL))
         v->req.has_mac = true;
-    v->req.vlan = (int)get_int(o, "vlan", -1);
-    v->req.trust = (int)get_int(o, "trust", -1);
-    v->req.spoofchk = (int)get_int(o, "spoofchk", -1);
-    v->req.rate_mbps = get_int(o, "rate", -1);
+    v->req.vlan = (int)vlan;
+    v->req.trust = (int)trust;
+    v->req.spoofchk = (int)spoof;
+    v->req.rate_mbps = rate;
     return 0;
 }
 
 int tcb_state_load(tcb *t, xenvf_err *err)
 {
-    char path[PATH_MAX], errbuf[256] = "", *text = NULL;
-    const char *pfs_path[] = {"pfs", NULL};
-    yajl_val root = NULL, pfs;
+    char path[PATH_MAX], *text = NULL;
     int rc;
 
     snprintf(path, sizeof(path), "%s/%s", t->cfg->state_dir, STATE_FILE);
     if ((rc = read_all(path, &text, err)))
         return rc;
+    rc = tcb_state_load_text(t, path, text, err);
+    free(text);
+    return rc;
+}
+
+int tcb_state_load_text(tcb *t, const char *path, const char *text,
+                        xenvf_err *err)
+{
+    char errbuf[256] = "";
+    const char *pfs_path[] = {"pfs", NULL};
+    yajl_val root = NULL, pfs;
+    int rc = 0;
+
     root = yajl_tree_parse(text, errbuf, sizeof(errbuf));
     if (!root) {
         errbuf[strcspn(errbuf, "\n")] = '\0';
@@ -380,6 +412,5 @@ int tcb_state_load(tcb *t, xenvf_err *err)
     }
 out:
     yajl_tree_free(root);
-    free(text);
     return rc;
 }

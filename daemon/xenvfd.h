@@ -86,6 +86,12 @@ typedef struct xenvfd_devwatch {
     void *opaque;
 } xenvfd_devwatch;
 
+/* Parse one kernel uevent datagram (buf[0..len), NUL-separated fields):
+ * true for a PCI add/remove/bind/unbind, with *action and *slot pointing
+ * into buf. Pure, fuzzed (tests/fuzz/fuzz_uevent.c). */
+bool xenvfd_uevent_parse(const char *buf, size_t len, const char **action,
+                         const char **slot);
+
 int xenvfd_devwatch_init(xenvfd_devwatch *dw, const char *root, bool uevents,
                          xenvfd_dev_cb *cb, void *opaque, xenvf_err *err);
 /* Also report driver changes of this device (its own directory). */

@@ -1,0 +1,95 @@
+# End-to-end tier: real Xen 4.17 in QEMU (TCG) with emulated SR-IOV NVMe.
+# Not part of `make check` (every run boots QEMU: minutes); run `make e2e`.
+#
+#   make e2e                    deps, images, boot, every scenario
+#   make e2e E2E_SCENARIOS="boot sriov"
+#   make e2e-images             only (re)build what changed
+#   make qemu-shell             boot the host with a shell on this terminal
+#   make e2e-lint               shellcheck the host builder and the tier
+#   make e2e-pcifront-fix       the guest MSI-X fix experiment (docs/e2e.md)
+#
+# Images live in QEMU_BUILD (build/qemu whatever B is: the sanitizer builds
+# share them); downloaded .debs in QEMU_BUILD/cache. Each image is rebuilt
+# only when one of its inputs changed: the Debian packages chosen
+# (debs.txt), the host packages its binaries come from (host-pkgs.txt), its
+# scripts, or its overlay.
+
+QEMU_BUILD ?= $(SRCDIR)/build/qemu
+QH := $(SRCDIR)/tools/qemu-host
+E2E_DIR := $(SRCDIR)/tests/e2e
+E2E_SCENARIOS ?=
+# SRC:DEST pairs copied into dom0's image: the project's own build goes here
+# once it exists (e.g. $(B)/daemon/xenvfd:/usr/sbin/xenvfd). A SRC that is a
+# make target is built first.
+E2E_DOM0_OVERLAY ?=
+E2E_GUEST_OVERLAY ?= $(E2E_DIR)/guest:/qhost/jobs
+E2E_PKGS := $(shell sed -e 's/\#.*//' $(SRCDIR)/tools/deps/e2e.list)
+
+overlay_srcs = $(foreach p,$(1),$(firstword $(subst :, ,$(p))))
+# every file under the overlay sources, so an edit inside a directory counts
+overlay_files = $(foreach s,$(call overlay_srcs,$(1)),\
+    $(if $(wildcard $(s)/.),$(shell find $(s) -type f),$(s)))
+# write-if-changed: keeps the timestamp when the content is the same
+define write_if_changed
+	@mkdir -p $(dir $(1))
+	$(Q)printf '%s\n' $(2) >$(1).new
+	$(Q)if cmp -s $(1).new $(1); then rm -f $(1).new; else mv $(1).new $(1); fi
+endef
+
+.PHONY: e2e e2e-run e2e-images e2e-lint e2e-pcifront-fix qemu-shell FORCE-E2E
+
+e2e: deps
+	$(Q)$(MAKE) --no-print-directory e2e-run
+
+e2e-run: e2e-images
+	$(Q)QEMU_BUILD=$(QEMU_BUILD) $(E2E_DIR)/run-e2e $(E2E_SCENARIOS)
+
+e2e-images: $(QEMU_BUILD)/dom0.cpio.gz $(QEMU_BUILD)/guest.cpio
+
+# fetch-debs asks apt every time but rewrites debs.txt only on a change.
+$(QEMU_BUILD)/debs.txt: FORCE-E2E
+	$(Q)QEMU_BUILD=$(QEMU_BUILD) $(QH)/fetch-debs
+
+$(QEMU_BUILD)/unpacked.stamp: $(QEMU_BUILD)/debs.txt $(QH)/unpack-debs $(QH)/lib.sh
+	$(Q)QEMU_BUILD=$(QEMU_BUILD) $(QH)/unpack-debs
+	$(Q)touch $@
+
+$(QEMU_BUILD)/host-pkgs.txt: FORCE-E2E
+	$(call write_if_changed,$@,"$$(dpkg-query -W $(E2E_PKGS) 2>&1)")
+
+$(QEMU_BUILD)/guest-overlay.txt: FORCE-E2E
+	$(call write_if_changed,$@,$(E2E_GUEST_OVERLAY))
+
+$(QEMU_BUILD)/dom0-overlay.txt: FORCE-E2E
+	$(call write_if_changed,$@,$(E2E_DOM0_OVERLAY))
+
+IMAGE_DEPS := $(QEMU_BUILD)/unpacked.stamp $(QEMU_BUILD)/host-pkgs.txt $(QH)/lib.sh
+
+$(QEMU_BUILD)/guest.cpio: $(IMAGE_DEPS) $(QH)/mk-guest-initramfs $(QH)/guest-init \
+        $(QEMU_BUILD)/guest-overlay.txt $(call overlay_files,$(E2E_GUEST_OVERLAY))
+	@$(if $(Q),echo "  IMAGE   $@")
+	$(Q)QEMU_BUILD=$(QEMU_BUILD) $(QH)/mk-guest-initramfs $(E2E_GUEST_OVERLAY)
+
+$(QEMU_BUILD)/dom0.cpio.gz: $(IMAGE_DEPS) $(QH)/mk-dom0-initramfs $(QH)/dom0-init \
+        $(QEMU_BUILD)/dom0-overlay.txt $(call overlay_files,$(E2E_DOM0_OVERLAY))
+	@$(if $(Q),echo "  IMAGE   $@")
+	$(Q)QEMU_BUILD=$(QEMU_BUILD) $(QH)/mk-dom0-initramfs $(E2E_DOM0_OVERLAY)
+
+FORCE-E2E:
+
+qemu-shell: e2e-images
+	$(Q)QEMU_BUILD=$(QEMU_BUILD) $(QH)/run-host --interactive \
+	    --dom0-args "qhost.shell=1" --timeout 3600
+
+# The guest xen-pcifront module with the MSI-X teardown fix (docs/e2e.md):
+# an experiment, not part of the tier.
+e2e-pcifront-fix: $(QEMU_BUILD)/unpacked.stamp
+	$(Q)QEMU_BUILD=$(QEMU_BUILD) $(QH)/pcifront-fix/build
+
+E2E_SH := $(filter-out $(QH)/pcifront-fix %.patch,\
+              $(wildcard $(QH)/* $(QH)/pcifront-fix/*)) \
+          $(wildcard $(E2E_DIR)/dom0/*) \
+          $(wildcard $(E2E_DIR)/scenarios/*.sh) $(wildcard $(E2E_DIR)/guest/*) \
+          $(E2E_DIR)/run-e2e
+e2e-lint:
+	$(Q)cd $(SRCDIR) && shellcheck -x $(E2E_SH)

@@ -15,6 +15,8 @@ PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 DATADIR ?= $(PREFIX)/share
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(DATADIR)/man
 SANITIZE ?= 0
 V ?= 0
 

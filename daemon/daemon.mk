@@ -62,8 +62,10 @@ $(BENCH_DAEMON): $(B)/tests/bench/%: $(B)/tests/bench/%.o $(DAEMON_A) \
 .PHONY: install-daemon
 install: install-daemon
 install-daemon: $(XENVFD)
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/systemd/system
-	install -m 0755 $(XENVFD) $(DESTDIR)$(PREFIX)/sbin/xenvfd
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(PREFIX)/lib/systemd/system \
+	    $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 $(XENVFD) $(DESTDIR)$(SBINDIR)/xenvfd
+	install -m 0644 docs/man/xenvfd.8 $(DESTDIR)$(MANDIR)/man8/xenvfd.8
 	install -m 0644 daemon/systemd/*.service \
 	    $(DESTDIR)$(PREFIX)/lib/systemd/system/
 $(B)/tests/unit/test_tcb_flask: | $(FAKESYSFS_KERNEL)

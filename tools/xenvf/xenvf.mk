@@ -4,8 +4,6 @@
 XENVF_CLI_SRCS := $(wildcard tools/xenvf/*.c)
 XENVF_CLI_OBJS := $(XENVF_CLI_SRCS:%.c=$(B)/%.o)
 XENVF_CLI := $(B)/tools/xenvf/xenvf
-SBINDIR ?= $(PREFIX)/sbin
-MANDIR ?= $(DATADIR)/man
 
 ALL_TARGETS += $(XENVF_CLI)
 

@@ -499,6 +499,8 @@ static uint64_t le(const uint8_t *p, unsigned n)
     return v;
 }
 
+#define MCFG_ADDR_LIMIT (1ull << 52)
+
 int xenvf_flask_parse_mcfg(const void *buf, size_t len, xenvf_flask_mcfg **out,
                            size_t *nr, xenvf_err *err)
 {
@@ -540,6 +542,18 @@ int xenvf_flask_parse_mcfg(const void *buf, size_t len, xenvf_flask_mcfg **out,
             return xenvf_err_set(err, XENVF_EINVAL,
                                  "MCFG entry %zu: end bus %u < start bus %u", i,
                                  e[11], e[10]);
+        }
+        /* the window must be real memory: within x86-64's 52 address bits
+         * (which also keeps base + its size from wrapping) */
+        if (v[i].base >= MCFG_ADDR_LIMIT ||
+            MCFG_ADDR_LIMIT - v[i].base < ((uint64_t)v[i].end_bus + 1) << 20) {
+            const uint64_t base = v[i].base;
+
+            free(v);
+            return xenvf_err_set(err, XENVF_EINVAL,
+                                 "MCFG entry %zu: window at %#" PRIx64
+                                 " leaves the physical address space",
+                                 i, base);
         }
     }
     *out = v;

@@ -424,6 +424,33 @@ START_TEST(test_mcfg)
     ck_assert_int_eq(xenvf_flask_parse_mcfg(t, len, &m, &nr, NULL),
                      XENVF_EINVAL);
     ck_assert_ptr_null(m);
+
+    /* a window past the 52-bit physical address space, or one that would
+     * wrap around 2^64 (found by fuzz_flask), is refused */
+    {
+        static const uint64_t bases[] = {0xfffffffffff00000ULL,
+                                         (1ULL << 52) - (1ULL << 20)};
+        xenvf_err err;
+
+        for (size_t b = 0; b < 2; b++) {
+            uint8_t sum = 0;
+
+            len = make_mcfg(t, 1);
+            for (int k = 0; k < 8; k++)
+                t[44 + k] = bases[b] >> (8 * k);
+            t[44 + 11] = 0x1; /* two buses: 2 MiB */
+            t[9] = 0;
+            for (size_t i = 0; i < len; i++)
+                sum += t[i];
+            t[9] = -sum;
+            xenvf_err_init(&err);
+            ck_assert_int_eq(xenvf_flask_parse_mcfg(t, len, &m, &nr, &err),
+                             XENVF_EINVAL);
+            ck_assert_ptr_nonnull(
+                strstr(err.msg, "leaves the physical address space"));
+            ck_assert_ptr_null(m);
+        }
+    }
 }
 END_TEST
 

@@ -1,0 +1,548 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/* The plugin's steps around libxl's create and unpause (see build.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xenvf/xs.h>
+
+#include "build.h"
+#include "log.h"
+#include "pcidev.h"
+#include "reserve.h"
+
+void xlp_init(xlp *p, const xlp_ops *ops)
+{
+    memset(p, 0, sizeof(*p));
+    p->ops = *ops;
+    plugin_conf_init(&p->conf);
+    vfcfg_init(&p->cfg);
+    xenvf_err_init(&p->cfg_err);
+    p->cancel_fd = -1;
+}
+
+static void dom_dispose(xlp_dom *d)
+{
+    for (size_t i = 0; i < d->nr; i++)
+        free(d->pf_ids[i]);
+    free(d->pf_ids);
+    free(d->indexes);
+    free(d->bdfs);
+    free(d->name);
+    memset(d, 0, sizeof(*d));
+}
+
+void xlp_dispose(xlp *p)
+{
+    for (size_t i = 0; i < p->nr_doms; i++)
+        dom_dispose(&p->doms[i]);
+    free(p->doms);
+    vfcfg_dispose(&p->cfg);
+    plugin_conf_dispose(&p->conf);
+    p->doms = NULL;
+    p->nr_doms = 0;
+    p->have_cfg = false;
+}
+
+void xlp_capture(xlp *p, const XLU_Config *cfg, const char *source,
+                 bool xl_reports_pci)
+{
+    xenvf_err_init(&p->cfg_err);
+    p->cfg_rc = vfcfg_from_xlu(cfg, source, &p->cfg, &p->cfg_err);
+    p->have_cfg = true;
+    p->cfg_handle = cfg;
+    if (!p->cfg_rc && p->cfg.nr && !xl_reports_pci)
+        vfcfg_pci_defaults(cfg, &p->cfg);
+}
+
+void xlp_note_long(xlp *p, const XLU_Config *cfg, const char *key, long value)
+{
+    /* only the config whose vf= is kept, and only when it has one */
+    if (cfg == p->cfg_handle && p->cfg.nr)
+        vfcfg_note_pci_default(&p->cfg, key, value);
+}
+
+static xlp_dom *find_dom(const xlp *p, const char *name)
+{
+    for (size_t i = 0; name && i < p->nr_doms; i++)
+        if (!strcmp(p->doms[i].name, name))
+            return &p->doms[i];
+    return NULL;
+}
+
+bool xlp_has_work(const xlp *p, const libxl_domain_config *d)
+{
+    if (p->have_cfg && (p->cfg_rc || p->cfg.nr))
+        return true;
+    return find_dom(p, d->c_info.name) != NULL;
+}
+
+static int load_conf(xlp *p, xenvf_err *err)
+{
+    int rc;
+
+    if (p->conf_loaded)
+        return 0;
+    if ((rc = plugin_conf_load(&p->conf, p->conf_path, err)))
+        return rc;
+    p->conf_loaded = true;
+    return 0;
+}
+
+/* Undo a build: nodes, plan, domain, VFs. Each step is tried even if an
+ * earlier one failed; what could not be undone is logged. */
+static void teardown(xlp *p, xenvf_xs *xs, uint32_t domid, const char *name)
+{
+    xenvf_err e;
+    int lrc;
+
+    xenvf_err_init(&e);
+    if (xs->h && xenvf_xs_remove_guest(xs, domid, &e))
+        LOG(WARN, "domain %u: %s", domid, e.msg);
+    p->ops.plan_remove(p->ops.opaque, domid);
+    if ((lrc = p->ops.destroy(p->ops.opaque, domid)))
+        LOG(ERROR,
+            "could not destroy domain %u (libxl rc %d): destroy it "
+            "with xl destroy %u",
+            domid, lrc, domid);
+    if (resv_release_domid(&p->conf, domid, &e))
+        LOG(WARN,
+            "domain %u: %s (xenvfd releases them when it sees the "
+            "domain die)",
+            domid, e.msg);
+    LOG(INFO, "destroyed domain %u (%s) and released its VFs", domid,
+        name ? name : "?");
+}
+
+/* Forget what a domain of that name had, and remember what it has now. */
+static int remember(xlp *p, const char *name, uint32_t domid, char *const *ids,
+                    const resv *r)
+{
+    xlp_dom d = {0}, *grown, *old = find_dom(p, name);
+
+    if (!(d.name = strdup(name)) ||
+        !(d.pf_ids = calloc(r->nr ? r->nr : 1, sizeof(*d.pf_ids))) ||
+        !(d.indexes = calloc(r->nr ? r->nr : 1, sizeof(*d.indexes))) ||
+        !(d.bdfs = calloc(r->nr ? r->nr : 1, sizeof(*d.bdfs))))
+        goto nomem;
+    d.domid = domid;
+    for (; d.nr < r->nr; d.nr++) {
+        if (!(d.pf_ids[d.nr] = strdup(ids[d.nr])))
+            goto nomem;
+        d.indexes[d.nr] = (int)r->grants[d.nr].index;
+        d.bdfs[d.nr] = r->grants[d.nr].bdf;
+    }
+    if (old) {
+        dom_dispose(old);
+        *old = d;
+        return 0;
+    }
+    if (!(grown = realloc(p->doms, sizeof(*grown) * (p->nr_doms + 1))))
+        goto nomem;
+    p->doms = grown;
+    p->doms[p->nr_doms++] = d;
+    return 0;
+nomem:
+    dom_dispose(&d);
+    return XENVF_ENOMEM;
+}
+
+static void forget(xlp *p, const char *name)
+{
+    xlp_dom *d = find_dom(p, name);
+
+    if (!d)
+        return;
+    dom_dispose(d);
+    *d = p->doms[--p->nr_doms];
+}
+
+/*
+ * Reserve, and on a reboot wait for the VFs the domain had: the old domain
+ * has just died and xenvfd may still be resetting them. Their xenstore
+ * nodes change when it is done (a watch, no polling); after reboot_wait,
+ * entries without index= take any free VF instead.
+ */
+static int reserve_vfs(xlp *p, xenvf_xs *xs, resv *r, const char *name,
+                       char *const *ids, const int *pins, const xlp_dom *prev,
+                       xenvf_err *err)
+{
+    const int64_t deadline = xlp_now_ms() + p->conf.reboot_wait_ms;
+    char path[128], token[64];
+    size_t watched = 0;
+    bool pinned = false;
+    int rc;
+
+    rc = resv_reserve(r, &p->conf, name, &p->cfg, ids, pins, err);
+    if (rc != XENVF_EBUSY || !prev)
+        return rc;
+    LOG(INFO, "%s; waiting up to %.3f s for the VFs domain %s had", err->msg,
+        (double)p->conf.reboot_wait_ms / 1000.0, name);
+    for (; watched < prev->nr; watched++) {
+        snprintf(path, sizeof(path), XENVF_XS_ROOT "/pf/%s/vf/%d",
+                 prev->pf_ids[watched], prev->indexes[watched]);
+        snprintf(token, sizeof(token), "xenvf-reboot-%zu", watched);
+        if ((rc = xenvf_xs_watch(xs, path, token, err)))
+            goto out;
+    }
+    rc = XENVF_EBUSY;
+    while (rc == XENVF_EBUSY) {
+        int64_t left = deadline - xlp_now_ms();
+        char *ev_path = NULL, *ev_token = NULL;
+        xenvf_err e;
+
+        xenvf_err_init(&e);
+        if (left <= 0)
+            break;
+        rc = xenvf_xs_wait_event(xs, (int)left, &ev_path, &ev_token, &e);
+        free(ev_path);
+        free(ev_token);
+        if (rc == XENVF_ETIMEDOUT) {
+            rc = XENVF_EBUSY;
+            break;
+        }
+        if (rc) {
+            *err = e;
+            goto out;
+        }
+        rc = resv_reserve(r, &p->conf, name, &p->cfg, ids, pins, err);
+    }
+    for (size_t i = 0; pins && i < p->cfg.nr; i++)
+        pinned |= pins[i] >= 0;
+    if (rc == XENVF_EBUSY && pinned) {
+        LOG(INFO, "the VFs domain %s had are still busy: taking free ones",
+            name);
+        rc = resv_reserve(r, &p->conf, name, &p->cfg, ids, NULL, err);
+    }
+out:
+    for (size_t i = 0; i < watched; i++) {
+        snprintf(path, sizeof(path), XENVF_XS_ROOT "/pf/%s/vf/%d",
+                 prev->pf_ids[i], prev->indexes[i]);
+        snprintf(token, sizeof(token), "xenvf-reboot-%zu", i);
+        xenvf_xs_unwatch(xs, path, token, NULL);
+    }
+    return rc;
+}
+
+/* What the guest's helper and firmware read: one node set per VF. */
+static int publish_guest(xlp *p, xenvf_xs *xs, uint32_t domid, char *const *ids,
+                         const resv *r, xenvf_err *err)
+{
+    int rc = 0;
+
+    for (size_t i = 0; i < r->nr && !rc; i++) {
+        xenvf_guest_vf g;
+
+        xenvf_guest_vf_init(&g);
+        g.local_index = (unsigned)i;
+        g.vf_index = r->grants[i].index;
+        g.bdf = r->grants[i].bdf;
+        if (!(g.pf_id = strdup(ids[i])))
+            rc = xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+        else
+            rc = vfcfg_entry_config(&p->cfg.entries[i], &g.config, err);
+        if (!rc)
+            rc = xenvf_xs_publish_guest_vf(xs, domid, &g, err);
+        xenvf_guest_vf_dispose(&g);
+    }
+    return rc;
+}
+
+static int store_plan(xlp *p, const char *name, uint32_t domid,
+                      char *const *ids, xenvf_err *err)
+{
+    gate_plan plan;
+    char *text = NULL;
+    int rc, lrc;
+
+    gate_plan_init(&plan);
+    plan.domid = domid;
+    if (!(plan.domain = strdup(name))) {
+        rc = xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < p->cfg.nr; i++) {
+        int t = p->cfg.entries[i].timeout_ms;
+
+        if ((rc = gate_plan_add(&plan, ids[i],
+                                t >= 0 ? t : p->conf.gate_timeout_ms, err)))
+            goto out;
+    }
+    if ((rc = gate_plan_encode(&plan, &text, err)))
+        goto out;
+    if ((lrc = p->ops.plan_store(p->ops.opaque, domid, text)))
+        rc = xenvf_err_set(err, XENVF_EIO,
+                           "could not store the gate plan of domain %u "
+                           "(libxl rc %d)",
+                           domid, lrc);
+out:
+    free(text);
+    gate_plan_dispose(&plan);
+    return rc;
+}
+
+static void list_pfs(char *const *ids, size_t nr, char *buf, size_t len)
+{
+    size_t o = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < nr && o + 40 < len; i++) {
+        bool dup = false;
+
+        for (size_t j = 0; j < i; j++)
+            dup |= !strcmp(ids[i], ids[j]);
+        if (!dup)
+            o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? ", " : "",
+                                  ids[i]);
+    }
+}
+
+int xlp_create(xlp *p, libxl_domain_config *d, uint32_t *domid, int *libxl_rc,
+               xenvf_err *err)
+{
+    const char *name = d->c_info.name;
+    char **ids = NULL, **labels = NULL, text[XENVF_BDF_STR_MAX], pfs[256];
+    int *pins = NULL, old_pcidevs = -1;
+    xenvf_bdf *bdfs = NULL;
+    bool created = false;
+    pcidev_defaults defs;
+    const xlp_dom *prev;
+    xenvf_xs xs;
+    resv r;
+    int rc;
+
+    *libxl_rc = 0;
+    xenvf_xs_init(&xs);
+    resv_init(&r);
+    if (!xlp_has_work(p, d)) {
+        *libxl_rc = p->ops.create(p->ops.opaque, d, domid);
+        return 0;
+    }
+    *domid = XLP_NO_DOMID;
+    if (!name) {
+        rc = xenvf_err_set(err, XENVF_EINVAL, "the domain has no name");
+        goto out;
+    }
+    if ((rc = load_conf(p, err)))
+        goto out;
+    prev = find_dom(p, name);
+    if (prev) {
+        xenvf_err e;
+
+        xenvf_err_init(&e);
+        /* libxl hands back the config it stored, with last time's VFs */
+        pcidev_strip(d, prev->bdfs, prev->nr);
+        LOG(INFO,
+            "domain %s reboots (it was domain %u): applying its VFs "
+            "again",
+            name, prev->domid);
+        if (resv_release_domid(&p->conf, prev->domid, &e))
+            LOG(WARN, "%s", e.msg);
+    }
+    if (p->cfg_rc) {
+        if (err)
+            *err = p->cfg_err;
+        rc = p->cfg_rc;
+        goto out;
+    }
+    if (!p->cfg.nr) { /* vf= gone (xl config-update) */
+        forget(p, name);
+        *libxl_rc = p->ops.create(p->ops.opaque, d, domid);
+        rc = 0;
+        goto out;
+    }
+    if ((rc = xenvf_xs_open(&xs, err)) ||
+        (rc = resv_resolve(&xs, &p->cfg, &ids, err)))
+        goto out;
+    pins = calloc(p->cfg.nr, sizeof(*pins));
+    bdfs = calloc(p->cfg.nr, sizeof(*bdfs));
+    labels = calloc(p->cfg.nr, sizeof(*labels));
+    if (!pins || !bdfs || !labels) {
+        rc = xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < p->cfg.nr; i++) {
+        /* the VF it had, for an entry that lets xenvfd choose */
+        pins[i] = -1;
+        if (prev && i < prev->nr && p->cfg.entries[i].index < 0 &&
+            !strcmp(prev->pf_ids[i], ids[i]))
+            pins[i] = prev->indexes[i];
+    }
+    LOG(INFO, "reserving %zu VF%s for domain %s from xenvfd", p->cfg.nr,
+        p->cfg.nr > 1 ? "s" : "", name);
+    if ((rc = reserve_vfs(p, &xs, &r, name, ids, pins, prev, err)))
+        goto out;
+    for (size_t i = 0; i < r.nr; i++) {
+        bdfs[i] = r.grants[i].bdf;
+        xenvf_bdf_format(&bdfs[i], text);
+        if (asprintf(&labels[i], "vf[%zu]", i) < 0) {
+            labels[i] = NULL;
+            rc = xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+            goto out;
+        }
+        LOG(INFO, "vf[%zu]: PF %s VF %u at %s", i, r.grants[i].pf,
+            r.grants[i].index, text);
+    }
+    defs = (pcidev_defaults){
+        .msitranslate = p->cfg.pci_msitranslate,
+        .power_mgmt = p->cfg.pci_power_mgmt,
+        .permissive = p->cfg.pci_permissive,
+        .seize = p->cfg.pci_seize,
+    };
+    old_pcidevs = d->num_pcidevs;
+    if ((rc = pcidev_add(d, bdfs, r.nr, (const char *const *)labels, &defs,
+                         err))) {
+        old_pcidevs = -1; /* pcidev_add left d as it was */
+        xenvf_err_prepend(err, "%s: ", p->cfg.source);
+        goto out;
+    }
+
+    *libxl_rc = p->ops.create(p->ops.opaque, d, domid);
+    if (*libxl_rc) {
+        rc = xenvf_err_set(err, XENVF_EIO,
+                           "libxl could not build domain %s (rc %d); its "
+                           "VFs go back to xenvfd",
+                           name, *libxl_rc);
+        goto out;
+    }
+    created = true;
+    if ((rc = resv_commit(&r, &p->conf, *domid, err)) ||
+        (rc = publish_guest(p, &xs, *domid, ids, &r, err)) ||
+        (rc = store_plan(p, name, *domid, ids, err)))
+        goto out;
+    if ((rc = remember(p, name, *domid, ids, &r))) {
+        rc = xenvf_err_set(err, rc, "out of memory");
+        goto out;
+    }
+    list_pfs(ids, p->cfg.nr, pfs, sizeof(pfs));
+    LOG(INFO,
+        "domain %s is domain %u with %zu VF%s, paused until PF %s %s "
+        "ready",
+        name, *domid, r.nr, r.nr > 1 ? "s" : "", pfs,
+        strchr(pfs, ',') ? "are" : "is");
+    rc = 0;
+out:
+    if (rc && created)
+        xenvf_err_prepend(err, "domain %s (%u): ", name, *domid);
+    if (rc) /* the cause first, then what was undone */
+        LOG(ERROR, "%s", err->msg);
+    if (rc && created) {
+        teardown(p, &xs, *domid, name);
+        *domid = XLP_NO_DOMID;
+    }
+    if (rc && old_pcidevs >= 0)
+        pcidev_truncate(d, old_pcidevs);
+    resv_dispose(&r); /* uncommitted VFs go back when the line closes */
+    xenvf_xs_dispose(&xs);
+    resv_free_ids(ids, p->cfg.nr);
+    for (size_t i = 0; labels && i < p->cfg.nr; i++)
+        free(labels[i]);
+    free(labels);
+    free(pins);
+    free(bdfs);
+    return rc;
+}
+
+/* ---- unpause --------------------------------------------------------------
+ */
+
+struct unpause_ctx {
+    xlp *p;
+    int libxl_rc;
+};
+
+static void gate_waiting(void *opaque, const gate_plan *gp)
+{
+    struct unpause_ctx *u = opaque;
+
+    if (u->p->ops.gate_waiting)
+        u->p->ops.gate_waiting(u->p->ops.opaque, gp);
+}
+
+static int gate_ready(void *opaque, const gate_plan *gp, size_t last,
+                      xenvf_err *err)
+{
+    struct unpause_ctx *u = opaque;
+
+    if (gp->nr > 1)
+        LOG(INFO,
+            "PF %s ready after %.3f s (all %zu PFs are), unpausing "
+            "domain %u",
+            gp->pfs[last].pf_id, (double)gp->elapsed_ms / 1000.0, gp->nr,
+            gp->domid);
+    else
+        LOG(INFO, "PF %s ready after %.3f s, unpausing domain %u",
+            gp->pfs[last].pf_id, (double)gp->elapsed_ms / 1000.0, gp->domid);
+    u->libxl_rc = u->p->ops.unpause(u->p->ops.opaque, gp->domid);
+    if (u->libxl_rc)
+        return xenvf_err_set(err, XENVF_EIO,
+                             "libxl could not unpause domain %u (rc %d)",
+                             gp->domid, u->libxl_rc);
+    return 0;
+}
+
+int xlp_unpause(xlp *p, uint32_t domid, int *libxl_rc, xenvf_err *err)
+{
+    struct unpause_ctx u = {.p = p};
+    const gate_hooks hooks = {
+        .waiting = gate_waiting,
+        .ready = gate_ready,
+        .opaque = &u,
+        .leave_watches = true, /* xs is this wait's own connection */
+    };
+    char *text = NULL;
+    bool logged = false;
+    gate_plan plan;
+    xenvf_xs xs;
+    int rc, lrc;
+
+    *libxl_rc = 0;
+    gate_plan_init(&plan);
+    xenvf_xs_init(&xs);
+    if ((lrc = p->ops.plan_load(p->ops.opaque, domid, &text))) {
+        /* fail closed: a VF domain must not run past its gate */
+        rc = xenvf_err_set(err, XENVF_EIO,
+                           "cannot read the gate plan of domain %u (libxl "
+                           "rc %d): not unpausing it",
+                           domid, lrc);
+        goto out;
+    }
+    if (!text) { /* not a domain with VFs, or its gate is passed */
+        *libxl_rc = p->ops.unpause(p->ops.opaque, domid);
+        rc = 0;
+        goto out;
+    }
+    if ((rc = gate_plan_decode(text, strlen(text), &plan, err)) ||
+        (plan.domid != domid &&
+         (rc = xenvf_err_set(err, XENVF_EINVAL, "the plan is for domain %u",
+                             plan.domid)))) {
+        xenvf_err_prepend(err, "domain %u: not unpausing it: ", domid);
+        goto out;
+    }
+    if ((rc = load_conf(p, err)) || (rc = xenvf_xs_open(&xs, err)))
+        goto out;
+    if (p->ops.wait_begin)
+        p->ops.wait_begin(p->ops.opaque);
+    rc = gate_wait(&xs, &plan, p->cancel_fd, &hooks, err);
+    if (p->ops.wait_end)
+        p->ops.wait_end(p->ops.opaque);
+    *libxl_rc = u.libxl_rc;
+    if (!rc) {
+        p->ops.plan_remove(p->ops.opaque, domid); /* the gate is passed */
+        goto out;
+    }
+    if (u.libxl_rc)
+        goto out; /* libxl's unpause failed: its problem, not the PFs' */
+    xenvf_err_prepend(err, "domain %s (%u): ", plan.domain ? plan.domain : "?",
+                      domid);
+    LOG(ERROR, "%s", err->msg);
+    teardown(p, &xs, domid, plan.domain);
+    logged = true;
+out:
+    if (rc && !logged)
+        LOG(ERROR, "%s", err->msg);
+    xenvf_xs_dispose(&xs);
+    gate_plan_dispose(&plan);
+    free(text);
+    return rc;
+}

@@ -1,0 +1,355 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * The libxl and libxlutil entry points xl calls, interposed (LD_PRELOAD;
+ * docs/plugin.md says why and how it is installed). Only glue lives here:
+ * each function finds the real one (dlvsym, VERS_4.17.0), hands the work
+ * to build.c with libxl behind xlp_ops, and maps the result back.
+ *
+ *   xlu_cfg_init      remember which file a config handle is for
+ *   xlu_cfg_readdata  after xl's own parse of the domain config (file plus
+ *                     command-line key=value lines): take vf= from it
+ *   xlu_cfg_get_long  see xl's own pci_* defaults go by
+ *   libxl_domain_create_new   reserve, add the VFs, create, commit, publish
+ *   libxl_domain_unpause      the gate
+ *
+ * xl ignores libxl_domain_unpause's return value, so when the gate fails
+ * inside xl the plugin ends xl itself, with status 1, after destroying the
+ * domain and releasing its VFs.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libxl.h>
+#include <libxl_utils.h>
+#include <libxlutil.h>
+
+#include "build.h"
+#include "log.h"
+
+#define XL_SYMVER "VERS_4.17.0"
+#define EXPORT    __attribute__((visibility("default")))
+
+typedef int create_new_fn(libxl_ctx *ctx, libxl_domain_config *d_config,
+                          uint32_t *domid, const libxl_asyncop_how *ao_how,
+                          const libxl_asyncprogress_how *aop_console_how);
+typedef int unpause_fn(libxl_ctx *ctx, uint32_t domid,
+                       const libxl_asyncop_how *ao_how);
+typedef XLU_Config *cfg_init_fn(FILE *report, const char *report_filename);
+typedef int cfg_readdata_fn(XLU_Config *cfg, const char *data, int length);
+typedef int cfg_get_long_fn(const XLU_Config *cfg, const char *n, long *value_r,
+                            int dont_warn);
+
+static struct {
+    create_new_fn *create_new;
+    unpause_fn *unpause;
+    cfg_init_fn *cfg_init;
+    cfg_readdata_fn *cfg_readdata;
+    cfg_get_long_fn *cfg_get_long;
+} real;
+
+/* What the libxl ops need during one interposed call (xl is one thread). */
+static struct {
+    libxl_ctx *ctx;
+    const libxl_asyncprogress_how *console_how;
+    const libxl_asyncop_how *ao_how;
+} call;
+
+static xlp plugin;
+static bool plugin_ready, in_xl;
+static const XLU_Config *last_cfg; /* compared, never dereferenced */
+static char *last_source;
+
+/* ---- libxl behind xlp_ops -------------------------------------------------
+ */
+
+static int op_create(void *opaque, libxl_domain_config *d, uint32_t *domid)
+{
+    return real.create_new(call.ctx, d, domid, NULL, call.console_how);
+}
+
+static int op_unpause(void *opaque, uint32_t domid)
+{
+    return real.unpause(call.ctx, domid, call.ao_how);
+}
+
+static int op_destroy(void *opaque, uint32_t domid)
+{
+    return libxl_domain_destroy(call.ctx, domid, NULL);
+}
+
+static int op_plan_store(void *opaque, uint32_t domid, const char *text)
+{
+    return libxl_userdata_store(call.ctx, domid, XLP_PLAN_KEY,
+                                (const uint8_t *)text, (int)strlen(text));
+}
+
+static int op_plan_load(void *opaque, uint32_t domid, char **text_out)
+{
+    uint8_t *data = NULL;
+    int len = 0, rc;
+
+    *text_out = NULL;
+    rc = libxl_userdata_retrieve(call.ctx, domid, XLP_PLAN_KEY, &data, &len);
+    if (rc && libxl_domain_info(call.ctx, NULL, domid) == ERROR_DOMAIN_NOTFOUND)
+        return 0; /* no such domain: libxl's own unpause will say so */
+    if (rc || !data || len <= 0) {
+        free(data);
+        return rc;
+    }
+    *text_out = strndup((const char *)data, (size_t)len);
+    free(data);
+    return *text_out ? 0 : ERROR_NOMEM;
+}
+
+static void op_plan_remove(void *opaque, uint32_t domid)
+{
+    libxl_userdata_unlink(call.ctx, domid, XLP_PLAN_KEY);
+}
+
+/* Ctrl-C (or xendomains' TERM) while the gate waits must not leave a
+ * paused domain holding VFs: the signal only wakes the wait, which then
+ * destroys the domain and releases them. */
+static int cancel_pipe[2] = {-1, -1};
+static struct sigaction old_actions[3];
+static const int cancel_signals[3] = {SIGINT, SIGTERM, SIGHUP};
+
+static void on_cancel_signal(int sig)
+{
+    int saved = errno;
+    ssize_t r = write(cancel_pipe[1], "x", 1);
+
+    (void)r;
+    errno = saved;
+}
+
+static void op_wait_begin(void *opaque)
+{
+    struct sigaction sa;
+
+    char stale[16];
+
+    if (cancel_pipe[0] < 0 && pipe2(cancel_pipe, O_CLOEXEC | O_NONBLOCK))
+        return; /* no cancel: the signals keep their default effect */
+    while (read(cancel_pipe[0], stale, sizeof(stale)) > 0)
+        ; /* a signal of an earlier wait must not end this one */
+    plugin.cancel_fd = cancel_pipe[0];
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_cancel_signal;
+    sigemptyset(&sa.sa_mask);
+    for (int i = 0; i < 3; i++)
+        sigaction(cancel_signals[i], &sa, &old_actions[i]);
+}
+
+static void op_wait_end(void *opaque)
+{
+    if (plugin.cancel_fd < 0)
+        return;
+    for (int i = 0; i < 3; i++)
+        sigaction(cancel_signals[i], &old_actions[i], NULL);
+    plugin.cancel_fd = -1;
+}
+
+static const xlp_ops libxl_ops = {
+    .create = op_create,
+    .unpause = op_unpause,
+    .destroy = op_destroy,
+    .plan_store = op_plan_store,
+    .plan_load = op_plan_load,
+    .plan_remove = op_plan_remove,
+    .wait_begin = op_wait_begin,
+    .wait_end = op_wait_end,
+};
+
+/* ---- finding the real functions -------------------------------------------
+ */
+
+static void *next_symbol(const char *name)
+{
+    void *sym = dlvsym(RTLD_NEXT, name, XL_SYMVER);
+
+    if (!sym)
+        sym = dlsym(RTLD_NEXT, name); /* an unversioned build of libxl */
+    if (!sym) {
+        /* nothing sensible to call: say so rather than crash later */
+        fprintf(stderr, "xenvf: %s@" XL_SYMVER " not found: %s\n", name,
+                dlerror());
+        abort();
+    }
+    return sym;
+}
+
+static void setup(void)
+{
+    if (plugin_ready)
+        return;
+    real.create_new = (create_new_fn *)next_symbol("libxl_domain_create_new");
+    real.unpause = (unpause_fn *)next_symbol("libxl_domain_unpause");
+    real.cfg_init = (cfg_init_fn *)next_symbol("xlu_cfg_init");
+    real.cfg_readdata = (cfg_readdata_fn *)next_symbol("xlu_cfg_readdata");
+    real.cfg_get_long = (cfg_get_long_fn *)next_symbol("xlu_cfg_get_long");
+    xlp_log_setup();
+    xlp_init(&plugin, &libxl_ops);
+    plugin_ready = true;
+}
+
+static int to_libxl_rc(int rc)
+{
+    switch (rc) {
+    case XENVF_EINVAL:
+    case XENVF_ERANGE:
+    case XENVF_ECONFLICT:
+        return ERROR_INVAL;
+    case XENVF_ENOMEM:
+        return ERROR_NOMEM;
+    default:
+        return ERROR_FAIL;
+    }
+}
+
+/* ---- the entry points ---------------------------------------------------- */
+
+EXPORT XLU_Config *xlu_cfg_init(FILE *report, const char *report_filename)
+{
+    XLU_Config *cfg;
+
+    setup();
+    cfg = real.cfg_init(report, report_filename);
+    if (cfg) {
+        free(last_source);
+        last_source = report_filename ? strdup(report_filename) : NULL;
+        last_cfg = cfg;
+    }
+    return cfg;
+}
+
+EXPORT int xlu_cfg_readdata(XLU_Config *cfg, const char *data, int length)
+{
+    int rc;
+
+    setup();
+    rc = real.cfg_readdata(cfg, data, length);
+    /* xl reads its global xl.conf first and the domain config last before
+     * it builds: the last config parsed is the one being built */
+    if (!rc)
+        xlp_capture(&plugin, cfg,
+                    cfg == last_cfg && last_source ? last_source : "config",
+                    true);
+    return rc;
+}
+
+/* xl looks up pci_msitranslate, pci_power_mgmt, pci_permissive and
+ * pci_seize itself right after the parse: the VFs get exactly its values,
+ * with no second lookup. */
+EXPORT int xlu_cfg_get_long(const XLU_Config *cfg, const char *n, long *value_r,
+                            int dont_warn)
+{
+    int rc;
+
+    setup();
+    rc = real.cfg_get_long(cfg, n, value_r, dont_warn);
+    if (!rc)
+        xlp_note_long(&plugin, cfg, n, *value_r);
+    return rc;
+}
+
+EXPORT int
+libxl_domain_create_new(libxl_ctx *ctx, libxl_domain_config *d_config,
+                        uint32_t *domid, const libxl_asyncop_how *ao_how,
+                        const libxl_asyncprogress_how *aop_console_how)
+{
+    xenvf_err err;
+    int rc, lrc;
+
+    setup();
+    if (!xlp_has_work(&plugin, d_config))
+        return real.create_new(ctx, d_config, domid, ao_how, aop_console_how);
+    if (ao_how) {
+        /* xl creates synchronously; committing needs the domid at once */
+        LOG(ERROR, "vf= needs a synchronous libxl_domain_create_new");
+        return ERROR_INVAL;
+    }
+    xenvf_err_init(&err);
+    call.ctx = ctx;
+    call.console_how = aop_console_how;
+    rc = xlp_create(&plugin, d_config, domid, &lrc, &err);
+    call.ctx = NULL;
+    if (rc) /* build.c has said why */
+        return lrc ? lrc : to_libxl_rc(rc);
+    return lrc;
+}
+
+EXPORT int libxl_domain_unpause(libxl_ctx *ctx, uint32_t domid,
+                                const libxl_asyncop_how *ao_how)
+{
+    xenvf_err err;
+    int rc, lrc;
+
+    setup();
+    xenvf_err_init(&err);
+    call.ctx = ctx;
+    call.ao_how = ao_how;
+    rc = xlp_unpause(&plugin, domid, &lrc, &err);
+    call.ctx = NULL;
+    call.ao_how = NULL;
+    if (!rc)
+        return lrc;
+    if (lrc)
+        return lrc;
+    /* xl would carry on (and say success) as if the domain ran */
+    if (in_xl)
+        exit(EXIT_FAILURE);
+    return to_libxl_rc(rc);
+}
+
+/* ---- loading --------------------------------------------------------------
+ */
+
+/* Children of xl (hotplug scripts, qemu, the save helper) do not need the
+ * plugin: xl takes it out of LD_PRELOAD as soon as it is loaded, keeping
+ * any other preloads. Only xl: a wrapper on the way to it (Debian's
+ * /usr/sbin/xl is a shell script, so is valgrind) must pass it on. */
+static void drop_self_from_preload(void)
+{
+    const char *env = getenv("LD_PRELOAD");
+    char *copy, *tok, *save = NULL, *out;
+    size_t o = 0;
+    Dl_info self;
+
+    if (!env || !dladdr((void *)drop_self_from_preload, &self) ||
+        !self.dli_fname)
+        return;
+    copy = strdup(env);
+    out = calloc(1, strlen(env) + 1);
+    if (!copy || !out)
+        goto out;
+    for (tok = strtok_r(copy, ": ", &save); tok;
+         tok = strtok_r(NULL, ": ", &save)) {
+        const char *base = strrchr(tok, '/');
+
+        base = base ? base + 1 : tok;
+        if (!strcmp(tok, self.dli_fname) || !strcmp(base, "libxenvf-xl.so"))
+            continue;
+        o += (size_t)sprintf(out + o, "%s%s", o ? ":" : "", tok);
+    }
+    if (o)
+        setenv("LD_PRELOAD", out, 1);
+    else
+        unsetenv("LD_PRELOAD");
+out:
+    free(copy);
+    free(out);
+}
+
+__attribute__((constructor)) static void plugin_load(void)
+{
+    /* xl, or xl.xenvf-orig behind the installed wrapper */
+    in_xl = !strncmp(program_invocation_short_name, "xl", 2);
+    if (in_xl)
+        drop_self_from_preload();
+}

@@ -1,0 +1,155 @@
+/*
+ * The libxl plugin's test environment: Debian's real xenstored, the fake
+ * sysfs tree, and the real xenvfd as the TCB (test_daemon_common.h), with
+ * both PFs at 4 VFs (nvme0: 0000:01:00.1-4, net0: 0000:02:00.1-4,
+ * TotalVFs 8). xenvfd runs --role=tcb only: the test plays the PF agent
+ * and writes each PF's state itself, so it can hold the gate closed.
+ */
+#ifndef TEST_PLUGIN_ENV_H
+#define TEST_PLUGIN_ENV_H
+
+#include <xenstore.h>
+
+#include "test_daemon_common.h"
+
+/* As denv_start, the TCB role only. */
+static inline void penv_start_tcb(void)
+{
+    const char *build = getenv("XENVF_BUILD");
+    char exe[PATH_MAX], *so = fakesysfs_kernel_so();
+    char a_map[PATH_MAX + 32], a_state[PATH_MAX + 32], a_sock[PATH_MAX + 32],
+        a_sysfs[PATH_MAX + 32];
+
+    ck_assert_msg(build, "XENVF_BUILD is not set (use tests/run-tests)");
+    ck_assert_msg(so, "fakesysfs-kernel.so not found");
+    snprintf(exe, sizeof(exe), "%s/daemon/xenvfd", build);
+    snprintf(a_map, sizeof(a_map), "--map=%s", E.map);
+    snprintf(a_state, sizeof(a_state), "--state-dir=%s", E.state);
+    snprintf(a_sock, sizeof(a_sock), "--socket=%s", E.sock);
+    snprintf(a_sysfs, sizeof(a_sysfs), "--sysfs=%s", fakesysfs_root(E.fs));
+    E.pid = fork();
+    ck_assert_int_ge(E.pid, 0);
+    if (E.pid == 0) {
+        int fd = open(E.log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+        if (fd >= 0) {
+            dup2(fd, 2);
+            dup2(fd, 1);
+        }
+        setenv("LD_PRELOAD", so, 1);
+        setenv(FAKESYSFS_ENV_ROOT, fakesysfs_root(E.fs), 1);
+        setenv("ASAN_OPTIONS", "verify_asan_link_order=0", 1);
+        unsetenv("XENVF_FAULT");
+        execl(exe, exe, "--role=tcb", a_map, a_state, a_sock, a_sysfs,
+              "--no-uevents", "--vf-wait-ms=3000", (char *)NULL);
+        _exit(127);
+    }
+    free(so);
+}
+
+static inline void penv_set_state(const char *pf, xenvf_pf_state state)
+{
+    ck_assert_int_eq(xenvf_xs_set_pf_state(&E.xs, pf, state, NULL), 0);
+}
+
+static inline void penv_setup(void)
+{
+    denv_setup();
+    denv_write_map(MAP_PF0(4, "") MAP_PF1(4, ""));
+    penv_start_tcb();
+    if (denv_wait_ready()) {
+        denv_print_log();
+        ck_abort_msg("xenvfd died at start");
+    }
+    ASSERT_XS("/xenvf/pf/nvme0/vf/3/state", "free");
+    ASSERT_XS("/xenvf/pf/net0/vf/3/state", "free");
+    penv_set_state("nvme0", XENVF_PF_READY);
+    penv_set_state("net0", XENVF_PF_READY);
+}
+
+static inline void penv_teardown(void)
+{
+    denv_teardown();
+}
+
+/* The plugin's config file in the environment's directory: xenvfd's
+ * socket, short limits, and `extra` lines (later keys win). */
+static inline void penv_write_conf(char *path, size_t len, const char *extra)
+{
+    FILE *f;
+
+    ck_assert_int_lt(snprintf(path, len, "%.*s/xenvf-plugin.conf",
+                              (int)(len > 32 ? len - 32 : 0), E.dir),
+                     (int)len);
+    ck_assert_ptr_nonnull(f = fopen(path, "w"));
+    fprintf(f,
+            "tcb_socket = \"%s\"\ntcb_timeout = 5\ngate_timeout = 5\n"
+            "reboot_wait = 2\n%s",
+            E.sock, extra ? extra : "");
+    fclose(f);
+}
+
+/* Who holds pf's VF index, from what xenvfd publishes: its domid when
+ * active, XENVF_DOMID_NONE while reserved, -1 when nobody. */
+static inline long penv_holder(const char *pf, unsigned index)
+{
+    char path[128], *state, *domain;
+    long who = -1;
+
+    snprintf(path, sizeof(path), "/xenvf/pf/%s/vf/%u/state", pf, index);
+    state = xs_get(path);
+    snprintf(path, sizeof(path), "/xenvf/pf/%s/vf/%u/domain", pf, index);
+    domain = xs_get(path);
+    if (!strcmp(state, "active"))
+        who = atol(domain);
+    else if (!strcmp(state, "reserved"))
+        who = (long)XENVF_DOMID_NONE;
+    free(state);
+    free(domain);
+    return who;
+}
+
+/* VFs reserved or active, over both PFs. */
+static inline unsigned penv_nr_held(void)
+{
+    static const char *const pfs[] = {"nvme0", "net0"};
+    unsigned n = 0;
+
+    for (int p = 0; p < 2; p++)
+        for (unsigned i = 0; i < 4; i++)
+            n += penv_holder(pfs[p], i) != -1;
+    return n;
+}
+
+/* xenvfd gives back a closed connection's VFs (and resets a dead domain's)
+ * a moment later: wait, bounded, for the count to become `want`. */
+static inline unsigned penv_held_settles_to(unsigned want)
+{
+    unsigned n = penv_nr_held();
+
+    for (int i = 0; i < 250 && n != want; i++) {
+        sleep_ms(20);
+        n = penv_nr_held();
+    }
+    return n;
+}
+
+/* Another party's reservation, held on its own connection until closed. */
+static inline void penv_hold(xenvf_client *c, const char *domain,
+                             const char *pf, int index)
+{
+    xenvf_request req;
+    xenvf_response resp;
+
+    xenvf_client_init(c);
+    xenvf_request_init(&req);
+    xenvf_response_init(&resp);
+    ck_assert_int_eq(xenvf_client_connect(c, E.sock, NULL), 0);
+    req_reserve(&req, domain, pf, index);
+    ck_assert_int_eq(xenvf_client_call(c, &req, &resp, 5000, NULL), 0);
+    ck_assert_msg(!resp.rc, "%s", resp.error ? resp.error : "?");
+    xenvf_request_dispose(&req);
+    xenvf_response_dispose(&resp);
+}
+
+#endif

@@ -1,0 +1,396 @@
+/*
+ * The plugin inside the REAL xl (/usr/lib/xen-4.17/bin/xl), without a
+ * hypervisor: xl runs with LD_PRELOAD="libxenvf-xl.so fake-libxl.so", so
+ * the dynamic linker binds xl's libxl_domain_create_new@VERS_4.17.0 (and
+ * the others) to the plugin exactly as on a Xen host, and the plugin's
+ * dlvsym(RTLD_NEXT) finds fake-libxl.so's stand-ins for the calls that
+ * need Xen. xl itself parses the config file and the command line.
+ *
+ * xenstore is the real xenstored and the TCB the real xenvfd on the fake
+ * sysfs tree (plugin_env.h); the test plays the PF agent.
+ *
+ * What is shown: xl create with and without vf=, a command-line override,
+ * a malformed vf= (xl exits non-zero, nothing created), the gate timing
+ * out inside xl (exit 1, domain destroyed, VFs released), xl create -p
+ * then a separate xl unpause that waits for the PF, Ctrl-C while waiting,
+ * and that xl's children do not inherit the plugin.
+ */
+#include "plugin_env.h"
+
+#ifndef XL_BINARY
+#define XL_BINARY "/usr/lib/xen-4.17/bin/xl"
+#endif
+
+static xsh_guest *guests[4];
+static char dir[PATH_MAX], preload[3 * PATH_MAX], out_path[PATH_MAX + 16],
+    conf[PATH_MAX + 32];
+
+static void set_state(const char *id, xenvf_pf_state state)
+{
+    penv_set_state(id, state);
+}
+
+static void write_file(const char *name, const char *text)
+{
+    char path[2 * PATH_MAX];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    ck_assert_ptr_nonnull(f = fopen(path, "w"));
+    fputs(text, f);
+    fclose(f);
+}
+
+static char *read_file(const char *name)
+{
+    char path[2 * PATH_MAX], *buf = NULL;
+    size_t cap = 0;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    if (!(f = fopen(path, "r")))
+        return strdup("");
+    if (getdelim(&buf, &cap, '\0', f) < 0) {
+        free(buf);
+        buf = strdup("");
+    }
+    fclose(f);
+    return buf;
+}
+
+static void setup(void)
+{
+    const char *build = getenv("XENVF_BUILD");
+
+    ck_assert_ptr_nonnull(build);
+    penv_setup();
+    penv_write_conf(conf, sizeof(conf), "gate_timeout = 10\n");
+    snprintf(dir, sizeof(dir), "%.*s/xl", PATH_MAX - 8, E.dir);
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    snprintf(out_path, sizeof(out_path), "%s/xl.out", dir);
+    /* the domains the fake libxl will "create" exist for xenstored */
+    for (unsigned i = 0; i < 4; i++)
+        ck_assert_int_eq(xsh_domain_create(E.hs, 5 + i, &guests[i]), 0);
+    write_file("web1.cfg", "name = \"web1\"\ntype = \"pv\"\n"
+                           "kernel = \"/boot/vmlinuz\"\nmemory = 128\n"
+                           "vf = [ 'pf=nvme0,function=nvme,boot=1' ]\n");
+    write_file("plain.cfg", "name = \"plain\"\ntype = \"pv\"\n"
+                            "kernel = \"/boot/vmlinuz\"\nmemory = 128\n");
+    /* under ASan the runtime must come first into the uninstrumented xl */
+    snprintf(preload, sizeof(preload),
+             "%s%s%s/libxl-plugin/libxenvf-xl.so "
+             "%s/tests/integration/fake-libxl.so",
+#ifdef ASAN_RUNTIME
+             ASAN_RUNTIME, " ",
+#else
+             "", "",
+#endif
+             build, build);
+}
+
+static void teardown(void)
+{
+    for (unsigned i = 0; i < 4; i++)
+        xsh_guest_close(guests[i]);
+    penv_teardown();
+}
+
+/* Start xl with args (NULL-terminated) in the background; its stdout and
+ * stderr go to xl.out. */
+static pid_t start_xl(const char *const *args)
+{
+    pid_t pid = fork();
+
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        /* XL_WRAPPER (e.g. "valgrind -q --error-exitcode=99") runs xl
+         * under a tool */
+        const char *wrap = getenv("XL_WRAPPER");
+        char *w = wrap ? strdup(wrap) : NULL;
+        const char *argv[32];
+        int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        size_t n = 0;
+
+        for (char *tok = w ? strtok(w, " ") : NULL; tok && n < 16;
+             tok = strtok(NULL, " "))
+            argv[n++] = tok;
+        argv[n++] = XL_BINARY;
+        for (size_t a = 0; args[a] && n < 31; a++)
+            argv[n++] = args[a];
+        argv[n] = NULL;
+        if (fd < 0 || chdir(dir))
+            _exit(120);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        setenv("LD_PRELOAD", preload, 1);
+        setenv("FAKE_LIBXL_DIR", dir, 1);
+        setenv("XENVF_PLUGIN_CONF", conf, 1);
+        setenv("ASAN_OPTIONS", "detect_leaks=0", 1); /* xl's, not ours */
+        execvp(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static int wait_xl(pid_t pid)
+{
+    int status;
+
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int run_xl(const char *const *args)
+{
+    return wait_xl(start_xl(args));
+}
+
+/* Test-side wait for a line in xl's output (bounded). */
+static bool xl_says(const char *what)
+{
+    for (int i = 0; i < 500; i++) {
+        char *out = read_file("xl.out");
+        bool found = strstr(out, what) != NULL;
+
+        free(out);
+        if (found)
+            return true;
+        usleep(10000);
+    }
+    return false;
+}
+
+#define ASSERT_CONTAINS(hay, needle)                                           \
+    ck_assert_msg(strstr((hay), (needle)), "'%s' not in:\n%s", (needle), (hay))
+
+START_TEST(xl_create_without_vf)
+{
+    const char *args[] = {"create", "-e", "plain.cfg", NULL};
+    char *calls, *out;
+
+    ck_assert_int_eq(run_xl(args), 0);
+    calls = read_file("calls");
+    out = read_file("xl.out");
+    ASSERT_CONTAINS(calls, "create 5 plain pcidevs: preload:");
+    ASSERT_CONTAINS(calls, "unpause 5");
+    ck_assert_ptr_null(strstr(out, "xenvf:"));
+    ck_assert(!log_has("reserved for"));
+    free(calls);
+    free(out);
+}
+END_TEST
+
+START_TEST(xl_create_with_vf)
+{
+    const char *args[] = {"create", "-e", "web1.cfg", NULL};
+    char *calls, *out, *v;
+
+    ck_assert_int_eq(run_xl(args), 0);
+    calls = read_file("calls");
+    out = read_file("xl.out");
+    /* libxl was handed the VF as a PCI device */
+    ASSERT_CONTAINS(calls, "create 5 web1 pcidevs: 0000:01:00.1");
+    ASSERT_CONTAINS(calls, "unpause 5");
+    /* xl's children do not load the plugin; other preloads stay */
+    ck_assert_ptr_null(strstr(calls, "libxenvf-xl.so"));
+    ASSERT_CONTAINS(calls, "fake-libxl.so");
+    ASSERT_CONTAINS(out, "Z xenvf: reserving 1 VF for domain web1");
+    ASSERT_CONTAINS(out, "xenvf: PF nvme0 ready after ");
+    ASSERT_CONTAINS(out, ", unpausing domain 5");
+    ck_assert_int_eq(penv_holder("nvme0", 0), 5);
+    ck_assert_int_eq(xsh_guest_read(guests[0], "xenvf/vf/0/function", &v), 0);
+    ck_assert_str_eq(v, "nvme");
+    free(v);
+    free(calls);
+    free(out);
+}
+END_TEST
+
+START_TEST(xl_command_line_override)
+{
+    const char *args[] = {"create", "-e", "web1.cfg",
+                          "vf=[\"pf=net0,index=1\"]", NULL};
+    char *calls;
+
+    ck_assert_int_eq(run_xl(args), 0);
+    calls = read_file("calls");
+    ASSERT_CONTAINS(calls, "create 5 web1 pcidevs: 0000:02:00.2 ");
+    ck_assert_int_eq(penv_holder("net0", 1), 5);
+    ck_assert_uint_eq(penv_nr_held(), 1);
+    free(calls);
+}
+END_TEST
+
+/* xl's own pci_* defaults, as xl looked them up, apply to the VFs */
+START_TEST(xl_pci_defaults_reach_the_vfs)
+{
+    const char *args[] = {"create", "-e", "web1.cfg", "pci_permissive=1", NULL};
+    char *calls;
+
+    ck_assert_int_eq(run_xl(args), 0);
+    calls = read_file("calls");
+    ASSERT_CONTAINS(calls, "create 5 web1 pcidevs: 0000:01:00.1+permissive ");
+    free(calls);
+}
+END_TEST
+
+/* Debian's /usr/sbin/xl is a shell script that execs the real xl: the
+ * plugin, preloaded into that shell too, must still reach xl. */
+START_TEST(xl_behind_a_shell_wrapper)
+{
+    const char *args[] = {"create", "-e", "web1.cfg", NULL};
+    char wrapper[PATH_MAX + 16], *calls;
+
+    write_file("wrapper", "#!/bin/sh\nexec \"$@\"\n");
+    snprintf(wrapper, sizeof(wrapper), "%s/wrapper", dir);
+    ck_assert_int_eq(chmod(wrapper, 0755), 0);
+    setenv("XL_WRAPPER", wrapper, 1);
+    ck_assert_int_eq(run_xl(args), 0);
+    unsetenv("XL_WRAPPER");
+    calls = read_file("calls");
+    ASSERT_CONTAINS(calls, "create 5 web1 pcidevs: 0000:01:00.1");
+    free(calls);
+}
+END_TEST
+
+START_TEST(xl_refuses_a_bad_vf)
+{
+    const char *args[] = {"create", "-e", "web1.cfg",
+                          "vf+=[\"pf=net0,vlan=5000\"]", NULL};
+    char *calls, *out;
+
+    ck_assert_int_ne(run_xl(args), 0);
+    calls = read_file("calls");
+    out = read_file("xl.out");
+    ASSERT_CONTAINS(out, "xenvf: error: web1.cfg: vf[1] \"pf=net0,vlan=5000\": "
+                         "vlan 5000 is out of range 0-4094");
+    ck_assert_ptr_null(strstr(calls, "create"));
+    ck_assert(!log_has("reserved for"));
+    free(calls);
+    free(out);
+}
+END_TEST
+
+START_TEST(xl_gate_timeout_exits_nonzero)
+{
+    const char *args[] = {"create", "-e", "web1.cfg",
+                          "vf=['pf=nvme0,timeout=0.3']", NULL};
+    char *calls, *out;
+
+    set_state("nvme0", XENVF_PF_PROBING);
+    ck_assert_int_eq(run_xl(args), 1);
+    calls = read_file("calls");
+    out = read_file("xl.out");
+    ASSERT_CONTAINS(out, "xenvf: waiting for PF nvme0 (state probing)");
+    ASSERT_CONTAINS(out, "xenvf: error: domain web1 (5): PF nvme0 not ready "
+                         "after 0.300 s (last state: probing)");
+    ASSERT_CONTAINS(out, "xenvf: destroyed domain 5 (web1) and released its "
+                         "VFs");
+    ASSERT_CONTAINS(calls, "destroy 5");
+    ck_assert_ptr_null(strstr(calls, "unpause"));
+    ck_assert_uint_eq(penv_held_settles_to(0), 0);
+    free(calls);
+    free(out);
+}
+END_TEST
+
+START_TEST(xl_create_paused_then_xl_unpause)
+{
+    const char *create[] = {"create", "-e", "-p", "web1.cfg", NULL};
+    const char *unpause[] = {"unpause", "5", NULL};
+    char *calls;
+    pid_t pid;
+
+    set_state("nvme0", XENVF_PF_PROBING);
+    ck_assert_int_eq(run_xl(create), 0);
+    calls = read_file("calls");
+    ASSERT_CONTAINS(calls, "create 5 web1");
+    ck_assert_ptr_null(strstr(calls, "unpause"));
+    free(calls);
+
+    /* another xl process, which parsed no config, keeps the gate */
+    pid = start_xl(unpause);
+    ck_assert(xl_says("xenvf: waiting for PF nvme0 (state probing)"));
+    calls = read_file("calls");
+    ck_assert_ptr_null(strstr(calls, "unpause"));
+    free(calls);
+    set_state("nvme0", XENVF_PF_READY);
+    ck_assert_int_eq(wait_xl(pid), 0);
+    calls = read_file("calls");
+    ASSERT_CONTAINS(calls, "unpause 5");
+    free(calls);
+    ck_assert(xl_says(", unpausing domain 5"));
+}
+END_TEST
+
+START_TEST(xl_interrupted_while_waiting)
+{
+    const char *args[] = {"create", "-e", "web1.cfg", NULL};
+    char *calls, *out;
+    pid_t pid;
+
+    set_state("nvme0", XENVF_PF_PROBING);
+    pid = start_xl(args);
+    ck_assert(xl_says("xenvf: waiting for PF nvme0"));
+    kill(pid, SIGINT);
+    ck_assert_int_eq(wait_xl(pid), 1);
+    calls = read_file("calls");
+    out = read_file("xl.out");
+    ASSERT_CONTAINS(out, "interrupted after");
+    ASSERT_CONTAINS(calls, "destroy 5");
+    ck_assert_uint_eq(penv_held_settles_to(0), 0);
+    free(calls);
+    free(out);
+}
+END_TEST
+
+START_TEST(xl_create_fails_in_libxl)
+{
+    const char *args[] = {"create", "-e", "web1.cfg", NULL};
+    char *out;
+
+    write_file("fail-create", "1\n");
+    ck_assert_int_ne(run_xl(args), 0);
+    out = read_file("xl.out");
+    ASSERT_CONTAINS(out, "libxl could not build domain web1");
+    ck_assert_uint_eq(penv_held_settles_to(0), 0);
+    free(out);
+}
+END_TEST
+
+static Suite *xl_suite(void)
+{
+    Suite *s = suite_create("xl_plugin");
+    TCase *tc = tcase_create("real xl");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, xl_create_without_vf);
+    tcase_add_test(tc, xl_create_with_vf);
+    tcase_add_test(tc, xl_command_line_override);
+    tcase_add_test(tc, xl_pci_defaults_reach_the_vfs);
+    tcase_add_test(tc, xl_behind_a_shell_wrapper);
+    tcase_add_test(tc, xl_refuses_a_bad_vf);
+    tcase_add_test(tc, xl_gate_timeout_exits_nonzero);
+    tcase_add_test(tc, xl_create_paused_then_xl_unpause);
+    tcase_add_test(tc, xl_interrupted_while_waiting);
+    tcase_add_test(tc, xl_create_fails_in_libxl);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(xl_suite());
+    int failed;
+
+    if (access(XL_BINARY, X_OK)) {
+        /* xen-utils-4.17 is in tools/deps/base.list; say so if missing */
+        fprintf(stderr, "test_xl_plugin: %s: %s\n", XL_BINARY, strerror(errno));
+        return EXIT_FAILURE;
+    }
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

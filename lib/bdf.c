@@ -3,17 +3,7 @@
 #include <string.h>
 
 #include <xenvf/bdf.h>
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
+#include <xenvf/model.h>
 
 /* Exactly `digits` hex digits at s; returns the value or -1. */
 static long hex_field(const char *s, int digits)
@@ -21,7 +11,7 @@ static long hex_field(const char *s, int digits)
     long v = 0;
 
     for (int i = 0; i < digits; i++) {
-        int h = hexval(s[i]);
+        int h = xenvf_hex_digit(s[i]);
         if (h < 0)
             return -1;
         v = v * 16 + h;

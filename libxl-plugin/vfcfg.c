@@ -182,24 +182,13 @@ static int parse_bool(const char *key, const char *v, int *out, xenvf_err *err)
                          key, q);
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* xx:xx:xx:xx:xx:xx into mac; false if it is not that. */
 static bool mac_digits(const char *s, uint8_t mac[6])
 {
     for (int i = 0; i < 6; i++) {
-        int hi = hex_digit(s[3 * i]), lo;
+        int hi = xenvf_hex_digit(s[3 * i]), lo;
 
-        if (hi < 0 || (lo = hex_digit(s[3 * i + 1])) < 0 ||
+        if (hi < 0 || (lo = xenvf_hex_digit(s[3 * i + 1])) < 0 ||
             s[3 * i + 2] != (i < 5 ? ':' : '\0'))
             return false;
         mac[i] = (uint8_t)(hi << 4 | lo);

@@ -73,6 +73,9 @@ void xenvf_vf_config_dispose(xenvf_vf_config *c);
 int xenvf_vf_config_copy(xenvf_vf_config *dst, const xenvf_vf_config *src,
                          xenvf_err *err);
 
+/* The value of one hex digit (either case), -1 if c is not one. */
+int xenvf_hex_digit(char c);
+
 /* "00:16:3e:00:00:01" (case-insensitive) <-> 6 bytes; unicast only. */
 int xenvf_mac_parse(const char *s, uint8_t mac[6], xenvf_err *err);
 void xenvf_mac_format(const uint8_t mac[6], char buf[18]);

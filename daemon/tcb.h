@@ -124,6 +124,9 @@ int tcb_domains_start(tcb *t, xenvf_err *err);
 void tcb_domains_check(tcb *t);
 /* Startup: VFs that domains hold per xenstore but the state file lacks. */
 void tcb_domains_adopt(tcb *t);
+/* VFs that libxl has passed through (its PCI backend nodes) to a live
+ * domain we do not count as their holder: count it. */
+void tcb_domains_adopt_assigned(tcb *t);
 /* Release everything domain (name or domid) holds; *nr_out how many. */
 int tcb_release_domain(tcb *t, const char *name, uint32_t domid,
                        unsigned *nr_out, xenvf_err *err);

@@ -236,6 +236,11 @@ static void adopt_published(tcb *t)
     }
 }
 
+void tcb_domains_adopt_assigned(tcb *t)
+{
+    adopt_backends(t);
+}
+
 void tcb_domains_adopt(tcb *t)
 {
     if (!t->state_loaded && t->nr_pfs)

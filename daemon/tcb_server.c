@@ -311,13 +311,19 @@ static void handle_line(tcb_client *c, const char *line, size_t len)
 
 /* ---- connections -------------------------------------------------------- */
 
+/*
+ * A client that goes away before commit (xl killed, create failed) gives
+ * back what it reserved. But xl may have died after libxl built the domain
+ * and passed the VFs through: such a VF is held, whatever the protocol
+ * said, so libxl's PCI backend nodes decide before anything is published.
+ */
 static void release_uncommitted(tcb_client *c)
 {
     tcb *t = c->t;
+    xenvf_err err;
     unsigned nr = 0;
 
     for (size_t p = 0; p < t->nr_pfs; p++) {
-        bool changed = false;
         for (size_t i = 0; i < t->pfs[p].nr_vfs; i++) {
             tcb_vf *v = &t->pfs[p].vfs[i];
             if (v->state != XENVF_VF_RESERVED || v->conn != c->id)
@@ -328,15 +334,20 @@ static void release_uncommitted(tcb_client *c)
                 t->pfs[p].id, i, v->domain);
             tcb_vf_clear_holder(v);
             v->state = v->bound ? XENVF_VF_FREE : XENVF_VF_FAILED;
-            changed = true;
             nr++;
         }
-        if (changed)
-            tcb_publish(t, &t->pfs[p], NULL);
     }
-    if (nr)
-        LOG(INFO, "connection %lu closed: %u uncommitted VF(s) released", c->id,
-            nr);
+    if (!nr)
+        return;
+    LOG(INFO, "connection %lu closed: %u uncommitted VF(s) released", c->id,
+        nr);
+    tcb_domains_adopt_assigned(t);
+    xenvf_err_init(&err);
+    if (tcb_state_save(t, &err))
+        LOG(ERROR, "%s", err.msg);
+    for (size_t p = 0; p < t->nr_pfs; p++)
+        if (tcb_publish(t, &t->pfs[p], &err))
+            LOG(ERROR, "%s", err.msg);
 }
 
 static void client_flush(tcb_client *c)

@@ -171,6 +171,42 @@ START_TEST(connection_drop_releases_uncommitted)
 }
 END_TEST
 
+/* xl killed after libxl built the domain and passed the VF through, but
+ * before commit: the VF is held by that domain, not freed. */
+START_TEST(connection_drop_after_passthrough_adopts)
+{
+    xenvf_request req;
+    xenvf_response resp;
+    xenvf_client c;
+
+    xenvf_request_init(&req);
+    xenvf_response_init(&resp);
+    denv_write_map(MAP_4_4);
+    denv_start_ready();
+    xenvf_client_init(&c);
+    ck_assert_int_eq(xenvf_client_connect(&c, E.sock, NULL), 0);
+    req_reserve(&req, "web9", "nvme0", 3);
+    ck_assert_int_eq(call(&c, &req, &resp), 0);
+    /* what libxl leaves once it has attached 0000:01:00.4 to domain 9 */
+    make_domain(9, "web9");
+    ck_assert_int_eq(xenvf_xs_write(&E.xs,
+                                    "/local/domain/0/backend/pci/9/0/num_devs",
+                                    "1", NULL),
+                     0);
+    ck_assert_int_eq(xenvf_xs_write(&E.xs,
+                                    "/local/domain/0/backend/pci/9/0/dev-0",
+                                    "0000:01:00.4", NULL),
+                     0);
+    xenvf_client_dispose(&c); /* xl killed before commit */
+    ck_assert(log_wait("adopted as held by domain web9 (9)", 5000));
+    ASSERT_XS("/xenvf/pf/nvme0/vf/3/state", "active");
+    ASSERT_XS("/xenvf/pf/nvme0/vf/3/domain", "9");
+    ck_assert_uint_eq(resets("0000:01:00.4"), 0);
+    xenvf_request_dispose(&req);
+    xenvf_response_dispose(&resp);
+}
+END_TEST
+
 /* Commit VF `index` of pf to domain domid/name. */
 static void hold(const char *pf, int index, unsigned domid, const char *name)
 {
@@ -360,6 +396,7 @@ static Suite *suite(void)
     tcase_add_test(tc, map_change_sets_numvfs_binds_and_publishes);
     tcase_add_test(tc, reserve_commit_release);
     tcase_add_test(tc, connection_drop_releases_uncommitted);
+    tcase_add_test(tc, connection_drop_after_passthrough_adopts);
     tcase_add_test(tc, release_domain_resets_and_frees);
     tcase_add_test(tc, conflicting_map_edit_is_refused);
     tcase_add_test(tc, vanished_pf_goes_failed);

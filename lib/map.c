@@ -36,10 +36,9 @@ typedef const xmlError *xml_error_ptr;
 typedef xmlErrorPtr xml_error_ptr;
 #endif
 
-#define ID_CHARS                                                               \
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
-#define NAME_CHARS     ID_CHARS "."
-#define FUNCTION_CHARS ID_CHARS ".:+"
+#define ID_CHARS       XENVF_ID_CHARS
+#define NAME_CHARS     XENVF_NAME_CHARS
+#define FUNCTION_CHARS XENVF_FUNCTION_CHARS
 
 /* ---- messages ---------------------------------------------------------- */
 

@@ -202,8 +202,7 @@ bool xenvf_id_valid(const char *id)
 
     if (n == 0 || n > XENVF_ID_MAX)
         return false;
-    return strspn(id, "abcdefghijklmnopqrstuvwxyz"
-                      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == n;
+    return strspn(id, XENVF_ID_CHARS) == n;
 }
 
 /* ---- structs ---------------------------------------------------------- */

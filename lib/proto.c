@@ -302,10 +302,7 @@ static int check_object(yajl_val v, const char *what, xenvf_err *err)
     return 0;
 }
 
-#define ID_CHARS                                                               \
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
-/* Domain names as xl accepts them, less what would break logs or paths. */
-#define DOMAIN_CHARS ID_CHARS ".+:@"
+#define ID_CHARS XENVF_ID_CHARS
 
 static int parse_json(const char *json, size_t len, yajl_val *out,
                       xenvf_err *err)
@@ -375,7 +372,7 @@ static int decode_vf_request(yajl_val obj, size_t n, xenvf_vf_request *r,
             if (!(rc = want_int(val, what, 0, RATE_MAX, &v, err)))
                 r->config.rate_mbps = v;
         } else if (!strcmp(key, "function")) {
-            rc = want_str(val, what, FUNCTION_MAX, DOMAIN_CHARS,
+            rc = want_str(val, what, FUNCTION_MAX, XENVF_FUNCTION_CHARS,
                           &r->config.function, err);
         } else if (!strcmp(key, "boot")) {
             if (!(rc = want_int(val, what, 1, BOOT_MAX, &v, err)))
@@ -411,8 +408,8 @@ static int decode_request(yajl_val root, xenvf_request *out, xenvf_err *err)
                 }
             }
         } else if (!strcmp(key, "domain")) {
-            rc = want_str(val, "domain", XENVF_DOMAIN_NAME_MAX, DOMAIN_CHARS,
-                          &out->domain, err);
+            rc = want_str(val, "domain", XENVF_DOMAIN_NAME_MAX,
+                          XENVF_NAME_CHARS, &out->domain, err);
         } else if (!strcmp(key, "domid")) {
             if (!(rc = want_int(val, "domid", 0, 0x7fef, &v, err)))
                 out->domid = (uint32_t)v;

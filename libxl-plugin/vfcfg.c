@@ -30,10 +30,10 @@ static bool is_id_char(char c)
            (c >= '0' && c <= '9') || c == '_' || c == '-';
 }
 
-/* A function description: the TCB protocol's set. */
+/* A function description: XENVF_FUNCTION_CHARS (model.h). */
 static bool is_function_char(char c)
 {
-    return is_id_char(c) || c == '.' || c == '+' || c == ':' || c == '@';
+    return is_id_char(c) || c == '.' || c == '+' || c == ':';
 }
 
 static bool is_blank(char c)
@@ -260,7 +260,7 @@ static int parse_function(const char *v, size_t len, vfcfg_entry *e,
         quote(one, q, sizeof(q));
         return xenvf_err_set(err, XENVF_EINVAL,
                              "function: character '%.4s' is not allowed "
-                             "(letters, digits and _-.+:@)",
+                             "(letters, digits and _-.+:)",
                              q);
     }
     memcpy(e->function, v, len + 1);

@@ -120,6 +120,12 @@ START_TEST(bad_requests_name_the_field)
         {"{\"op\":\"reserve\",\"domain\":\"a b\",\"vfs\":[{\"pf\":\"n\"}]}",
          "domain: character 2"},
         {"{\"op\":\"reserve\",\"domain\":\"a\",\"vfs\":[{}]}", "vfs[0]: no pf"},
+        /* the VF map's rules: names [A-Za-z0-9_.-], functions add :+ */
+        {"{\"op\":\"reserve\",\"domain\":\"a+b\",\"vfs\":[{\"pf\":\"n\"}]}",
+         "domain: character 2"},
+        {"{\"op\":\"reserve\",\"domain\":\"a\",\"vfs\":[{\"pf\":\"n\","
+         "\"function\":\"nv@me\"}]}",
+         "vfs[0].function: character 3"},
         {"{\"op\":\"reserve\",\"domain\":\"a\",\"vfs\":[{\"pf\":\"n/0\"}]}",
          "vfs[0].pf: character 2"},
         {"{\"op\":\"reserve\",\"domain\":\"a\",\"vfs\":[{\"pf\":\"n\"},"

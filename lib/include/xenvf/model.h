@@ -80,6 +80,13 @@ int xenvf_hex_digit(char c);
 int xenvf_mac_parse(const char *s, uint8_t mac[6], xenvf_err *err);
 void xenvf_mac_format(const uint8_t mac[6], char buf[18]);
 
+/* The characters of the names xenvf keeps and passes on, one rule for the
+ * map, the TCB protocol and vf=; each is safe as a xenstore node name. */
+#define XENVF_ID_CHARS                                                         \
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
+#define XENVF_NAME_CHARS     XENVF_ID_CHARS "."   /* domain names */
+#define XENVF_FUNCTION_CHARS XENVF_ID_CHARS ".:+" /* function descriptions */
+
 /* A PF/VF id: [A-Za-z0-9_-]{1,XENVF_ID_MAX}. */
 bool xenvf_id_valid(const char *id);
 

@@ -166,9 +166,13 @@ int xenvf_sysfs_read_attr(const char *root, const xenvf_bdf *bdf,
     return rc;
 }
 
-int xenvf_sysfs_read_uint(const char *root, const xenvf_bdf *bdf,
-                          const char *attr, uint64_t max, uint64_t *out,
-                          xenvf_err *err)
+/* Read attr and parse it as a number no larger than max; a bad value
+ * names the device and the attribute. */
+static int read_number(const char *root, const xenvf_bdf *bdf, const char *attr,
+                       uint64_t max, uint64_t *out,
+                       int (*parse)(const char *, uint64_t, uint64_t *,
+                                    xenvf_err *),
+                       xenvf_err *err)
 {
     char *s = NULL;
     int rc;
@@ -176,7 +180,7 @@ int xenvf_sysfs_read_uint(const char *root, const xenvf_bdf *bdf,
     rc = xenvf_sysfs_read_attr(root, bdf, attr, &s, err);
     if (rc)
         goto out;
-    rc = xenvf_parse_uint(s, max, out, err);
+    rc = parse(s, max, out, err);
     if (rc) {
         char b[XENVF_BDF_STR_MAX];
         xenvf_bdf_format(bdf, b);
@@ -185,6 +189,13 @@ int xenvf_sysfs_read_uint(const char *root, const xenvf_bdf *bdf,
 out:
     free(s);
     return rc;
+}
+
+int xenvf_sysfs_read_uint(const char *root, const xenvf_bdf *bdf,
+                          const char *attr, uint64_t max, uint64_t *out,
+                          xenvf_err *err)
+{
+    return read_number(root, bdf, attr, max, out, xenvf_parse_uint, err);
 }
 
 int xenvf_sysfs_parse_hex(const char *s, uint64_t max, uint64_t *out,
@@ -199,14 +210,9 @@ int xenvf_sysfs_parse_hex(const char *s, uint64_t max, uint64_t *out,
     if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
         p += 2;
     for (; *p; p++, n++) {
-        int d;
-        if (*p >= '0' && *p <= '9')
-            d = *p - '0';
-        else if (*p >= 'a' && *p <= 'f')
-            d = *p - 'a' + 10;
-        else if (*p >= 'A' && *p <= 'F')
-            d = *p - 'A' + 10;
-        else
+        const int d = xenvf_hex_digit(*p);
+
+        if (d < 0)
             return xenvf_err_set(err, XENVF_EINVAL,
                                  "'%.32s' is not a hex number", s);
         if (n == 16)
@@ -228,21 +234,7 @@ int xenvf_sysfs_read_hex(const char *root, const xenvf_bdf *bdf,
                          const char *attr, uint64_t max, uint64_t *out,
                          xenvf_err *err)
 {
-    char *s = NULL;
-    int rc;
-
-    rc = xenvf_sysfs_read_attr(root, bdf, attr, &s, err);
-    if (rc)
-        goto out;
-    rc = xenvf_sysfs_parse_hex(s, max, out, err);
-    if (rc) {
-        char b[XENVF_BDF_STR_MAX];
-        xenvf_bdf_format(bdf, b);
-        xenvf_err_prepend(err, "%s/%s: ", b, attr);
-    }
-out:
-    free(s);
-    return rc;
+    return read_number(root, bdf, attr, max, out, xenvf_sysfs_parse_hex, err);
 }
 
 int xenvf_sysfs_read_link(const char *root, const xenvf_bdf *bdf,

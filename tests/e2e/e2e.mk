@@ -7,6 +7,7 @@
 #   make qemu-shell             boot the host with a shell on this terminal
 #   make e2e-lint               shellcheck the host builder and the tier
 #   make e2e-pcifront-fix       the guest MSI-X fix experiment (docs/e2e.md)
+#   make e2e-stress             the crash hunt's stress boots (docs/e2e.md)
 #
 # Images live in QEMU_BUILD (build/qemu whatever B is: the sanitizer builds
 # share them); downloaded .debs in QEMU_BUILD/cache. Each image is rebuilt
@@ -18,10 +19,15 @@ QEMU_BUILD ?= $(SRCDIR)/build/qemu
 QH := $(SRCDIR)/tools/qemu-host
 E2E_DIR := $(SRCDIR)/tests/e2e
 E2E_SCENARIOS ?=
-# SRC:DEST pairs copied into dom0's image: the project's own build goes here
-# once it exists (e.g. $(B)/daemon/xenvfd:/usr/sbin/xenvfd). A SRC that is a
-# make target is built first.
-E2E_DOM0_OVERLAY ?=
+# SRC:DEST pairs copied into dom0's image: the project's own build at its
+# installed paths (libxenvf is linked into each statically). A SRC that is
+# a make target is built first. The libxl plugin comes when its part of the
+# tree is there (libxl-plugin/plugin.mk).
+XENVF_DOM0_FILES := $(B)/daemon/xenvfd:/usr/sbin/xenvfd \
+    $(B)/tools/xenvf/xenvf:/usr/sbin/xenvf \
+    $(if $(wildcard $(SRCDIR)/libxl-plugin/plugin.mk),\
+        $(B)/libxl-plugin/libxenvf-xl.so:/usr/lib/xenvf/libxenvf-xl.so)
+E2E_DOM0_OVERLAY ?= $(strip $(XENVF_DOM0_FILES))
 E2E_GUEST_OVERLAY ?= $(E2E_DIR)/guest:/qhost/jobs
 E2E_PKGS := $(shell sed -e 's/\#.*//' $(SRCDIR)/tools/deps/e2e.list)
 
@@ -36,7 +42,7 @@ define write_if_changed
 	$(Q)if cmp -s $(1).new $(1); then rm -f $(1).new; else mv $(1).new $(1); fi
 endef
 
-.PHONY: e2e e2e-run e2e-images e2e-lint e2e-pcifront-fix qemu-shell FORCE-E2E
+.PHONY: e2e e2e-run e2e-images e2e-lint e2e-pcifront-fix e2e-stress qemu-shell FORCE-E2E
 
 e2e: deps
 	$(Q)$(MAKE) --no-print-directory e2e-run
@@ -81,6 +87,14 @@ qemu-shell: e2e-images
 	$(Q)QEMU_BUILD=$(QEMU_BUILD) $(QH)/run-host --interactive \
 	    --dom0-args "qhost.shell=1" --timeout 3600
 
+# The crash hunt (docs/e2e.md, "Random crashes: root cause"): boots that
+# run fork loops and a register checker in dom0 and in PV guests and count
+# what went wrong. E2E_STRESS_ARGS: stress-host's options, e.g.
+# "--runs 3 --secs 60 --guests 2 -- --xen-args spec-ctrl=eager-fpu=0".
+E2E_STRESS_ARGS ?= --runs 1 --secs 60 --guests 2
+e2e-stress: e2e-images
+	$(Q)QEMU_BUILD=$(QEMU_BUILD) $(E2E_DIR)/stress-host $(E2E_STRESS_ARGS)
+
 # The guest xen-pcifront module with the MSI-X teardown fix (docs/e2e.md):
 # an experiment, not part of the tier.
 e2e-pcifront-fix: $(QEMU_BUILD)/unpacked.stamp
@@ -90,6 +104,6 @@ E2E_SH := $(filter-out $(QH)/pcifront-fix %.patch,\
               $(wildcard $(QH)/* $(QH)/pcifront-fix/*)) \
           $(wildcard $(E2E_DIR)/dom0/*) \
           $(wildcard $(E2E_DIR)/scenarios/*.sh) $(wildcard $(E2E_DIR)/guest/*) \
-          $(E2E_DIR)/run-e2e
+          $(E2E_DIR)/run-e2e $(E2E_DIR)/stress-host $(E2E_DIR)/stress/run
 e2e-lint:
 	$(Q)cd $(SRCDIR) && shellcheck -x $(E2E_SH)

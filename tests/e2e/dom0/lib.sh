@@ -5,6 +5,7 @@
 #   E2E FAIL name: why
 #   E2E TIME stage seconds
 #   E2E FACT text            (a finding worth keeping in docs/e2e.md)
+#   E2E KNOWN name: why      (fails because of a known bug, docs/e2e.md)
 # which /e2e/run copies to the console and to /e2e/results/e2e.txt.
 
 E2E=${E2E:-/e2e}
@@ -19,6 +20,9 @@ e2e_pass() { echo "E2E PASS $1"; }
 e2e_fail() { _n=$1; shift; echo "E2E FAIL $_n: $*"; }
 e2e_time() { echo "E2E TIME $1 $2"; }
 e2e_fact() { echo "E2E FACT $*"; }
+# e2e_known NAME WHY: a check that fails because of a known, documented bug
+# of the code under test; run-e2e lists these apart (not as passes).
+e2e_known() { _n=$1; shift; echo "E2E KNOWN $_n: $*"; }
 info() { echo "  $*"; }
 
 # check NAME WHY CMD...: PASS if CMD succeeds, else FAIL with WHY.
@@ -160,4 +164,183 @@ put_token() {
 get_token() {
     dd if="$1" bs=4096 count=1 skip=$(($2 * 256)) iflag=direct 2>/dev/null |
         head -n 1 | tr -cd 'A-Za-z0-9._-'
+}
+
+# ---- xenvf: the project's daemon, CLI and libxl plugin in dom0 ---------------
+# The image carries them at their installed paths (E2E_DOM0_OVERLAY, e2e.mk);
+# they run with their defaults, as on a real host, without systemd.
+
+XENVF_MAP=/etc/xen/xenvf.xml
+XENVF_STATE_DIR=/var/lib/xenvf
+XENVF_SOCKET=/run/xenvf/tcb.sock
+XENVF_PLUGIN=/usr/lib/xenvf/libxenvf-xl.so
+export XENVF_PLUGIN
+# one log and pid file per role: xenvfd_log tcb, xenvfd_log agent
+xenvfd_log() { echo "/var/log/xenvfd-$1.log"; }
+xenvfd_pidfile() { echo "/run/xenvfd-$1.pid"; }
+# have_xenvf: the image has the daemon and the CLI (and, with "plugin", the
+# libxl plugin); otherwise FAIL NAME saying what is missing.
+have_xenvf() {
+    _n=$1 _miss=
+    for _f in /usr/sbin/xenvfd /usr/sbin/xenvf; do
+        [ -x "$_f" ] || _miss="$_miss $_f"
+    done
+    [ "${2:-}" != plugin ] || [ -f "$XENVF_PLUGIN" ] || _miss="$_miss $XENVF_PLUGIN"
+    [ -z "$_miss" ] && return 0
+    e2e_fail "$_n" "not in dom0's image:$_miss (E2E_DOM0_OVERLAY)"
+    return 1
+}
+
+# xl with the xenvf plugin preloaded, as the installed xl wrapper does
+# (libxl-plugin/xl-divert): it understands vf= and gates the unpause.
+xlv() { LD_PRELOAD=$XENVF_PLUGIN xl "$@"; }
+
+# write_map PF0-NUMVFS PF1-NUMVFS: the VF map naming the two emulated PFs
+# nvme0 and nvme1, written atomically (the TCB watches for rename-into-place).
+write_map() {
+    _pf0=$(pf_list | sed -n 1p) _pf1=$(pf_list | sed -n 2p)
+    {
+        echo '<?xml version="1.0" encoding="UTF-8"?>'
+        echo '<vfmap xmlns="urn:xenvf:vfmap:1">'
+        echo "  <pf id=\"nvme0\" address=\"$_pf0\" numvfs=\"$1\"/>"
+        [ -z "$_pf1" ] || echo "  <pf id=\"nvme1\" address=\"$_pf1\" numvfs=\"$2\"/>"
+        echo '</vfmap>'
+    } >"$XENVF_MAP.tmp"
+    mv "$XENVF_MAP.tmp" "$XENVF_MAP"
+}
+
+# The two roles run as two processes in dom0 (the one-domain topology), so
+# that a scenario can hold the PF agent back or kill either.
+xenvfd_pid() { cat "$(xenvfd_pidfile "$1")" 2>/dev/null; }
+# xenvfd_running ROLE: tcb or agent
+xenvfd_running() {
+    _p=$(xenvfd_pid "$1") && [ -n "$_p" ] && [ "$(cat "/proc/$_p/comm" 2>/dev/null)" = xenvfd ]
+}
+
+# xenvfd_start ROLE: xenvfd --role=tcb or --role=pf-agent, with the default
+# paths, in its own session so that it outlives the scenario that started
+# it; its log lines append to $(xenvfd_log ROLE).
+xenvfd_start() {
+    mkdir -p "${XENVF_SOCKET%/*}" "$XENVF_STATE_DIR"
+    echo "---- xenvfd --role=$1 started at uptime $(now)" >>"$(xenvfd_log "$1")"
+    case $1 in
+        tcb) setsid xenvfd --role=tcb --map="$XENVF_MAP" --state-dir="$XENVF_STATE_DIR" \
+                 --socket="$XENVF_SOCKET" >>"$(xenvfd_log tcb)" 2>&1 </dev/null & ;;
+        agent) setsid xenvfd --role=pf-agent >>"$(xenvfd_log agent)" 2>&1 </dev/null & ;;
+    esac
+    echo $! >"$(xenvfd_pidfile "$1")"
+}
+
+# xenvfd_kill ROLE SIGNAL: stop one (TERM, or KILL for a crash) and wait
+# until it is gone.
+xenvfd_kill() {
+    _p=$(xenvfd_pid "$1") || return 0
+    kill "-$2" "$_p" 2>/dev/null || true
+    wait_until 20 sh -c "! test -e /proc/$_p"
+    rm -f "$(xenvfd_pidfile "$1")"
+}
+
+# xs_pf PF NODE: /xenvf/pf/PF/NODE, empty when absent.
+xs_pf() { xenstore-read "/xenvf/pf/$1/$2" 2>/dev/null; }
+pf_ready() { [ "$(xs_pf "$1" state)" = ready ]; }
+pf_not_ready() { ! pf_ready "$1"; }
+# pf_settled PF N: the TCB published NumVFs N and the agent says ready.
+pf_settled() { [ "$(xs_pf "$1" numvfs)" = "$2" ] && pf_ready "$1"; }
+# pfs_settled N: both PFs (nvme0, nvme1) settled at N VFs.
+pfs_settled() { pf_settled nvme0 "$1" && pf_settled nvme1 "$1"; }
+# pf_all_free PF N: `xenvf list` shows N VFs, all free, none held, ready.
+pf_all_free() { [ "$(xenvf_row "$1")" = "$2 $2 0 0 ready" ]; }
+# vf_state PF INDEX: the TCB's state of that VF (free, reserved, active...).
+vf_state() { xs_pf "$1" "vf/$2/state"; }
+
+# xenvfd_tail N: the last N lines of both logs, for a scenario's log.
+xenvfd_tail() {
+    for _r in tcb agent; do
+        echo "---- xenvfd $_r log (tail)"
+        tail -n "$1" "$(xenvfd_log $_r)" 2>/dev/null
+    done
+}
+
+# xenvf_up NUMVFS: xenvfd running (TCB and PF agent) with nvme0 at NUMVFS
+# VFs, every one set up and the PF ready. The xenvf scenarios run in order
+# and leave exactly that; when one runs alone, this starts xenvfd on a
+# clean machine (nvme1 managed with no VFs).
+xenvf_up() {
+    if ! xenvfd_running tcb; then
+        release_vfs_by_hand
+        write_map "$1" 0
+        xenvfd_start tcb
+    fi
+    xenvfd_running agent || xenvfd_start agent
+    wait_until 120 pf_settled nvme0 "$1"
+}
+
+# xl_state NAME: the state column of `xl list NAME` (r, b, p, ...: "--p---").
+xl_state() { xl list "$1" 2>/dev/null | awk 'NR == 2 { print $5 }'; }
+# xl_cpu_time NAME: its vCPU time in seconds, from `xl list`.
+xl_cpu_time() { xl list "$1" 2>/dev/null | awk 'NR == 2 { print $6 }'; }
+# domain_unpaused NAME: it exists and `xl list` does not say paused.
+domain_unpaused() {
+    _s=$(xl_state "$1")
+    [ -n "$_s" ] && case $_s in *p*) false ;; *) true ;; esac
+}
+
+# guest_time NAME KEY: a "GUEST TIME KEY SECONDS" value the guest reported.
+guest_time() { guest_lines "$1" TIME | awk -v k="$2" '$1 == k { print $2; exit }'; }
+
+# xenvf_row PF: the PF's line of `xenvf list` as "NUMVFS FREE RSVD ACTIVE STATE".
+xenvf_row() { xenvf list 2>/dev/null | awk -v p="$1" '$1 == p { print $5, $6, $7, $8, $9 }'; }
+
+# release_vfs_by_hand: undo what earlier hand-made scenarios left on the
+# PFs (VFs assignable to pciback, NumVFs set), so xenvfd starts from a
+# clean machine. Never while xenvfd manages them.
+release_vfs_by_hand() {
+    for _pf in $(pf_list); do
+        for _l in "$SYSPCI/$_pf"/virtfn*; do
+            [ -e "$_l" ] || continue
+            _vf=$(basename "$(readlink "$_l")")
+            if xl pci-assignable-list 2>/dev/null | grep -q "$_vf"; then
+                xl pci-assignable-remove "$_vf" >/dev/null 2>&1 || true
+            fi
+        done
+        [ "$(numvfs "$_pf")" = 0 ] || disable_vfs "$_pf"
+    done
+}
+
+# start_create NAME CFG [ARGS]: `xl create` with the plugin in the
+# background, its output in /tmp/NAME.create.log, xl's pid in
+# /tmp/NAME.create.pid and, when it returns, its exit status in
+# /tmp/NAME.create.rc (a waited-for pid could be a zombie).
+start_create() {
+    _n=$1 _c=$2; shift 2
+    rm -f "/tmp/$_n.create.rc" "/tmp/$_n.create.pid"
+    (
+        # shellcheck disable=SC2016 # $$ and $0 belong to the inner sh
+        sh -c 'echo $$ >"$0"; exec env LD_PRELOAD="$XENVF_PLUGIN" xl create "$@"' \
+            "/tmp/$_n.create.pid" "$_c" "$@" >"/tmp/$_n.create.log" 2>&1
+        echo $? >"/tmp/$_n.create.rc"
+    ) &
+}
+create_pid() { cat "/tmp/$1.create.pid" 2>/dev/null; }
+create_done() { [ -s "/tmp/$1.create.rc" ]; }
+create_running() { ! create_done "$1"; }
+create_rc() { cat "/tmp/$1.create.rc"; }
+
+# domain_paused NAME: `xl list` says paused and no vCPU time was used.
+domain_paused() {
+    case $(xl_state "$1") in *p*) ;; *) return 1 ;; esac
+    [ "$(xl_cpu_time "$1")" = 0.0 ]
+}
+
+# guest_vf_index NAME [N]: the index of the guest's VF N (default 0), from
+# the guest's own nodes the plugin publishes.
+guest_vf_index() {
+    xenstore-read "/local/domain/$(xl domid "$1")/xenvf/vf/${2:-0}/index" 2>/dev/null
+}
+
+# guest_nodes_left: domains other than dom0 that still have xenvf nodes.
+guest_nodes_left() {
+    xenstore-list /local/domain 2>/dev/null | while read -r _d; do
+        [ "$_d" = 0 ] || ! xenstore-exists "/local/domain/$_d/xenvf" 2>/dev/null || echo "$_d"
+    done
 }

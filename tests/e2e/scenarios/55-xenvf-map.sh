@@ -1,0 +1,58 @@
+#!/bin/sh
+# Scenario xenvf-map (issue 6, #5): a map edit at idle adds VFs. xenvfd
+# (the TCB and the PF agent, both in dom0) manages nvme0 with 3 VFs and
+# nvme1 with none (as scenario xenvf-gate leaves them); `xenvf set-numvfs
+# nvme1 2` edits the map; the TCB writes NumVFs and binds the new VFs to
+# pciback, the PF agent brings their NVMe secondary controllers online
+# (virtualization management) and reports the PF ready, and `xenvf list`
+# agrees with sysfs and xenstore; nvme0 is untouched. (Changing a count
+# that is not 0 is scenario xenvf-numvfs-change.)
+# shellcheck source=../dom0/lib.sh
+. /e2e/lib.sh
+have_xenvf xenvf-map || exit 1
+
+PF0=$(pf_list | sed -n 1p) PF1=$(pf_list | sed -n 2p)
+
+# check_pf ID PF N: sysfs, Xen, the NVMe controller and the CLI all say
+# that PF has N VFs, each bound to pciback with its secondary online.
+check_pf() {
+    _id=$1 _pf=$2 _n=$3 _ok=1 _c=$(pf_ctrl "$2")
+    [ "$(numvfs "$_pf")" = "$_n" ] || { info "$_pf: sysfs NumVFs $(numvfs "$_pf")"; _ok=0; }
+    _i=0
+    while [ $_i -lt "$_n" ]; do
+        _vf=$(vf_bdf "$_pf" $_i)
+        _drv=$(basename "$(readlink "$SYSPCI/$_vf/driver" 2>/dev/null)")
+        [ "$_drv" = pciback ] || { info "$_vf: driver '$_drv'"; _ok=0; }
+        xl dmesg | grep -q "PCI add virtual function ${_vf}" ||
+            { info "$_vf: Xen did not log its registration"; _ok=0; }
+        secondary_online "$_c" $((_i + 1)) ||
+            { info "$_c: secondary controller $((_i + 1)) not online"; _ok=0; }
+        _i=$((_i + 1))
+    done
+    _row=$(xenvf_row "$_id")
+    info "xenvf list $_id: $_row (numvfs free rsvd active state)"
+    [ "$_row" = "$_n $_n 0 0 ready" ] || _ok=0
+    check "xenvf-map-$_id-$_n" "$_id ($_pf) is not at $_n VFs everywhere (xenvf list: $_row)" \
+        test $_ok = 1
+}
+
+edit_at_idle() {
+    _t0=$(now)
+    xenvf set-numvfs nvme1 2 ||
+        { e2e_fail xenvf-map-edit "xenvf set-numvfs nvme1 2 refused"; return 1; }
+    if ! wait_until 120 pf_settled nvme1 2; then
+        e2e_fail xenvf-map-edit "nvme1 not ready with 2 VFs within 120 s"
+        xenvfd_tail 30; return 1
+    fi
+    e2e_time vf-add-at-idle "$(since "$_t0")"
+    check_pf nvme1 "$PF1" 2
+    check_pf nvme0 "$PF0" 3
+    xenvf list
+    xenvf list --json
+    xenvfd_tail 12
+}
+
+if ! xenvf_up 3 || [ "$(xs_pf nvme1 numvfs)" != 0 ]; then
+    e2e_fail xenvf-map-setup "needs xenvfd with nvme0 at 3 ready VFs and nvme1 at 0"; xenvfd_tail 30; exit 1
+fi
+edit_at_idle

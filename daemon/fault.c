@@ -15,6 +15,7 @@
 const char *const xenvfd_fault_points[] = {
     "intent",            /* the planned NumVFs change is persisted */
     "autoprobe-off",     /* sriov_drivers_autoprobe set to 0 */
+    "vfs-unbound",       /* the old VFs left their drivers (pciback) */
     "numvfs-zero",       /* NumVFs written 0 on the way to a new count */
     "numvfs-set",        /* NumVFs written the new count */
     "vfs-wait",          /* the new VFs are all there */

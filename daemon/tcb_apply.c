@@ -5,6 +5,9 @@
  *
  *   persist the intent (and sriov_drivers_autoprobe as it was)
  *   autoprobe 0        new VFs are not probed by the PF's VF driver
+ *   unbind the VFs     pciback marks what it holds assigned, and PF drivers
+ *                      refuse to disable SR-IOV while a VF is assigned
+ *                      (pci_vfs_assigned: EPERM)
  *   NumVFs 0, NumVFs N the kernel refuses one non-zero count to another
  *   wait for the VFs   bounded, with progress in the log
  *   driver_override    pciback, for each VF (a VF with an override may be
@@ -80,6 +83,26 @@ static int wait_vfs(tcb *t, tcb_pf *pf, unsigned n, xenvf_err *err)
     }
 }
 
+/* Before NumVFs 0: every VF left its driver. The planner made sure no
+ * domain holds one; pciback would otherwise make the PF driver refuse. */
+static int unbind_vfs(const char *root, tcb_pf *pf, unsigned n,
+                      xenvf_err *err)
+{
+    xenvf_bdf vf;
+    int rc;
+
+    for (unsigned i = 0; i < n; i++) {
+        rc = xenvf_sysfs_read_virtfn(root, &pf->bdf, i, &vf, err);
+        if (rc == XENVF_ENOENT)
+            continue; /* gone already */
+        if (rc || (rc = xenvf_sysfs_driver_unbind(root, &vf, err))) {
+            xenvf_err_prepend(err, "pf %s: vf %u: ", pf->id, i);
+            return rc;
+        }
+    }
+    return 0;
+}
+
 int tcb_apply_numvfs(tcb *t, tcb_pf *pf, unsigned from, unsigned to,
                      xenvf_err *err)
 {
@@ -121,6 +144,11 @@ int tcb_apply_numvfs(tcb *t, tcb_pf *pf, unsigned from, unsigned to,
     }
     /* the current count, not `from`: a restart may find it half done */
     cur = pf->num_vfs;
+    if (cur && cur != to) {
+        if ((rc = unbind_vfs(root, pf, cur, err)))
+            return rc;
+        xenvfd_fault_point("vfs-unbound");
+    }
     if (cur && to && cur != to) {
         LOG(INFO, "pf %s: NumVFs %u -> 0 (on the way to %u)", pf->id, cur, to);
         if ((rc = xenvf_sysfs_set_numvfs(root, &pf->bdf, 0, err)))

@@ -1254,6 +1254,23 @@ static bool find_device(const tree *t, const char *buf, char name[16])
     return dev_exists(t, name);
 }
 
+/* pci_vfs_assigned(): xen-pciback marks every device it holds
+ * PCI_DEV_FLAGS_ASSIGNED (pcistub_seize), and PF drivers' sriov_configure
+ * (pci_sriov_configure_simple, nvme, ixgbe, ...) refuse any change while a
+ * VF is so marked. */
+static bool vfs_assigned(const tree *t, const char *pf, const pfinfo *info)
+{
+    for (unsigned i = 0; i < info->num; i++) {
+        char link[32], vf[64], drv[128];
+        snprintf(link, sizeof(link), "virtfn%u", i);
+        if (!read_link_name(t, pf, link, vf, sizeof(vf)) &&
+            !read_link_name(t, vf, "driver", drv, sizeof(drv)) &&
+            !strcmp(drv, "pciback"))
+            return true;
+    }
+    return false;
+}
+
 /* sriov_numvfs_store() (drivers/pci/iov.c, Linux 6.1). */
 static ssize_t store_numvfs(const tree *t, const char *pf, const char *buf,
                             size_t count)
@@ -1288,6 +1305,11 @@ static ssize_t store_numvfs(const tree *t, const char *pf, const char *buf,
     if (e || !sriov_cfg) {
         /* "driver doesn't support SRIOV configuration via sysfs" */
         ret = -ENOENT;
+        goto out;
+    }
+    if (vfs_assigned(t, pf, info)) {
+        /* "Cannot modify SR-IOV while VFs are assigned" */
+        ret = -EPERM;
         goto out;
     }
     if (v == 0) {

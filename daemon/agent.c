@@ -161,7 +161,7 @@ static bool config_equal(const xenvf_vf_config *a, const xenvf_vf_config *b)
     return a->has_mac == b->has_mac &&
            (!a->has_mac || !memcmp(a->mac, b->mac, 6)) && a->vlan == b->vlan &&
            a->trust == b->trust && a->spoofchk == b->spoofchk &&
-           a->rate_mbps == b->rate_mbps;
+           a->rate_mbps == b->rate_mbps && xenvf_ns_list_equal(&a->ns, &b->ns);
 }
 
 /* Decide the PF's state, setting up the VFs that need it. */
@@ -353,7 +353,7 @@ static void on_pf_event(agent *a, agent_pf *pf, const char *path)
     } else if (xenvf_xs_read_pf_node(&a->xs, path, &pf->rec, &gone, &err)) {
         LOG(ERROR, "%s", err.msg);
         return;
-    } else if (gone && !strncmp(rel, "/vf/", 4)) {
+    } else if (gone && !strncmp(rel, "/vf/", 4) && !strchr(rel + 4, '/')) {
         return; /* a VF node removed: NumVFs says which exist */
     } else if (!strncmp(rel, "/vf/", 4) && sscanf(rel + 4, "%lu", &vf) == 1) {
         if (size_vfs(pf, pf->rec.nr_vfs) == 0 && vf < pf->nr_vfs)

@@ -8,7 +8,8 @@
  *
  * PF driver work sits behind a small backend interface, chosen per PF:
  *   generic  nothing per VF: ready when the PF driver is bound
- *   nvme     secondary controllers: flexible resources, online (agent_nvme.c)
+ *   nvme     secondary controllers: flexible resources, online, namespaces
+ *            (agent_nvme.c)
  *   net      VF MAC, VLAN, trust, spoofchk, rate via rtnetlink (agent_net.c)
  */
 #ifndef XENVFD_AGENT_H
@@ -89,6 +90,12 @@ size_t agent_nvme_parse_seclist(const uint8_t *buf, agent_nvme_sec *out,
  * online controller offline. */
 int agent_nvme_setup_vf(int fd, uint16_t vfn, unsigned nvq, unsigned nvi,
                         bool in_use, xenvf_err *err);
+/* Give secondary controller scid the namespaces in l, through the PF's
+ * controller fd: each must exist with at least its size, or is created when
+ * the controller has Namespace Management; then it is attached ("already
+ * attached" is success). Stops at the first failure. */
+int agent_nvme_setup_ns(int fd, uint16_t scid, const xenvf_ns_list *l,
+                        xenvf_err *err);
 
 /* ---- NIC (agent_net.c) -------------------------------------------------- */
 

@@ -6,7 +6,17 @@
  * admin opcode 0x1c; nvme-cli `virt-mgmt` does the same). Sent with the
  * kernel's NVME_IOCTL_ADMIN_CMD on the PF's controller node. Idempotent:
  * a controller already online with enough resources is left alone, and one
- * whose VF a domain holds is never taken offline.
+ * whose VF a domain holds is never taken offline. An offline controller is
+ * set up even when its VF is held: nobody can be using it, and a guest the
+ * plugin keeps paused until the PF is ready holds exactly such a VF.
+ *
+ * Then each of the VF's namespaces (the TCB's `namespaces` node): Identify
+ * (CNS 0x11, allocated NSID) on the PF's controller; a missing one is
+ * created (Namespace Management, 0x0d) when the controller can, one that is
+ * smaller than the map asks for is refused (larger is fine), and it is
+ * attached (Namespace Attachment, 0x15) to the VF's secondary controller.
+ * "Already attached" is success, so a restart repeats nothing. Detaching a
+ * namespace the map no longer lists is NOT IMPLEMENTED (logged).
  *
  * Verified only in the QEMU tier (QEMU's nvme with sriov_max_vfs): there is
  * no NVMe controller here. tests/unit/test_agent_nvme.c checks the command
@@ -27,8 +37,19 @@
 #include "agent.h"
 
 #define NVME_ADMIN_IDENTIFY  0x06
+#define NVME_ADMIN_NS_MGMT   0x0d
+#define NVME_ADMIN_NS_ATTACH 0x15
 #define NVME_ADMIN_VIRT_MGMT 0x1c
+#define CNS_NS               0x00
+#define CNS_CTRL             0x01
+#define CNS_NS_ALLOCATED     0x11
 #define CNS_SECONDARY_LIST   0x15
+#define NSID_ALL             0xffffffffu
+#define OACS_NS_MGMT         (1u << 3)
+#define NS_MGMT_CREATE       0
+#define NS_MGMT_DELETE       1
+#define NS_ATTACH            0
+#define ID_SIZE              4096
 #define VM_ACT_OFFLINE       7
 #define VM_ACT_ASSIGN        8
 #define VM_ACT_ONLINE        9
@@ -36,6 +57,11 @@
 #define VM_RT_VI             1
 #define SECLIST_SIZE         4096
 #define SECLIST_ENTRY        32
+
+/* The ioctl's status is the CQE's status field: DNR, More and CRD above
+ * the Status Code Type and Status Code that name the problem. */
+#define SC_MASK                0x7ff
+#define SC_NS_ALREADY_ATTACHED 0x118
 
 static int ioctl_admin(void *ctx, int fd, struct nvme_admin_cmd *cmd)
 {
@@ -80,17 +106,50 @@ size_t agent_nvme_parse_seclist(const uint8_t *buf, agent_nvme_sec *out,
     return n;
 }
 
-static int admin(int fd, struct nvme_admin_cmd *cmd, const char *what,
-                 xenvf_err *err)
+static const struct {
+    unsigned sc;
+    const char *name;
+} status_names[] = {
+    {0x001, "Invalid Command Opcode"},
+    {0x002, "Invalid Field in Command"},
+    {0x00b, "Invalid Namespace or Format"},
+    {0x115, "Namespace Insufficient Capacity"},
+    {0x116, "Namespace Identifier Unavailable"},
+    {0x118, "Namespace Already Attached"},
+    {0x119, "Namespace Is Private"},
+    {0x11c, "Controller List Invalid"},
+};
+
+/* Send cmd: 0 with *sc its status (SCT << 8 | SC, 0 on success) for the
+ * caller to judge, or an error when the ioctl itself failed. */
+static int admin_sc(int fd, struct nvme_admin_cmd *cmd, const char *what,
+                    unsigned *sc, xenvf_err *err)
 {
     int r = admin_fn(admin_ctx, fd, cmd);
 
+    *sc = r > 0 ? (unsigned)r & SC_MASK : 0;
     if (r < 0)
         return xenvf_err_set_errno(err, XENVF_EIO, -r, "nvme %s", what);
-    if (r > 0)
-        return xenvf_err_set(err, XENVF_EIO, "nvme %s: NVMe status 0x%x", what,
-                             r);
     return 0;
+}
+
+static int status_err(unsigned sc, const char *what, xenvf_err *err)
+{
+    for (size_t i = 0; i < sizeof(status_names) / sizeof(status_names[0]); i++)
+        if (status_names[i].sc == sc)
+            return xenvf_err_set(err, XENVF_EIO,
+                                 "nvme %s: NVMe status 0x%x (%s)", what, sc,
+                                 status_names[i].name);
+    return xenvf_err_set(err, XENVF_EIO, "nvme %s: NVMe status 0x%x", what, sc);
+}
+
+static int admin(int fd, struct nvme_admin_cmd *cmd, const char *what,
+                 xenvf_err *err)
+{
+    unsigned sc;
+    int rc = admin_sc(fd, cmd, what, &sc, err);
+
+    return rc ? rc : sc ? status_err(sc, what, err) : 0;
 }
 
 static int virt_mgmt(int fd, unsigned act, unsigned rt, uint16_t cntlid,
@@ -108,8 +167,9 @@ static int virt_mgmt(int fd, unsigned act, unsigned rt, uint16_t cntlid,
     return admin(fd, &cmd, what, err);
 }
 
-int agent_nvme_setup_vf(int fd, uint16_t vfn, unsigned nvq, unsigned nvi,
-                        bool in_use, xenvf_err *err)
+/* agent_nvme_setup_vf, telling the caller the controller's id. */
+static int setup_vf(int fd, uint16_t vfn, unsigned nvq, unsigned nvi,
+                    bool in_use, uint16_t *scid, xenvf_err *err)
 {
     uint8_t *buf = aligned_alloc(4096, SECLIST_SIZE);
     agent_nvme_sec secs[127], *s = NULL;
@@ -134,16 +194,18 @@ int agent_nvme_setup_vf(int fd, uint16_t vfn, unsigned nvq, unsigned nvi,
                            "no secondary controller for VF %u", vfn);
         goto out;
     }
+    *scid = s->scid;
     if (s->online && s->nvq >= nvq && s->nvi >= nvi)
         goto out; /* already set up: a restart changes nothing */
-    if (in_use) {
+    if (in_use && s->online) {
         rc = xenvf_err_set(err, XENVF_EBUSY,
                            "secondary controller %u (VF %u) lacks resources "
                            "(%u VQ, %u VI) but a domain holds it: left alone",
                            s->scid, vfn, s->nvq, s->nvi);
         goto out;
     }
-    if ((rc = virt_mgmt(fd, VM_ACT_OFFLINE, 0, s->scid, 0, err)) ||
+    if ((s->online &&
+         (rc = virt_mgmt(fd, VM_ACT_OFFLINE, 0, s->scid, 0, err))) ||
         (rc = virt_mgmt(fd, VM_ACT_ASSIGN, VM_RT_VI, s->scid, nvi, err)) ||
         (rc = virt_mgmt(fd, VM_ACT_ASSIGN, VM_RT_VQ, s->scid, nvq, err)) ||
         (rc = virt_mgmt(fd, VM_ACT_ONLINE, 0, s->scid, 0, err)))
@@ -153,6 +215,237 @@ int agent_nvme_setup_vf(int fd, uint16_t vfn, unsigned nvq, unsigned nvi,
 out:
     free(buf);
     return rc;
+}
+
+int agent_nvme_setup_vf(int fd, uint16_t vfn, unsigned nvq, unsigned nvi,
+                        bool in_use, xenvf_err *err)
+{
+    uint16_t scid;
+
+    return setup_vf(fd, vfn, nvq, nvi, in_use, &scid, err);
+}
+
+/* ---- namespaces --------------------------------------------------------- */
+
+static uint64_t le64(const uint8_t *p)
+{
+    uint64_t v = 0;
+
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static int identify(int fd, unsigned cns, uint32_t nsid, uint8_t *buf,
+                    const char *what, unsigned *sc, xenvf_err *err)
+{
+    struct nvme_admin_cmd cmd = {.opcode = NVME_ADMIN_IDENTIFY,
+                                 .nsid = nsid,
+                                 .cdw10 = cns,
+                                 .addr = (uint64_t)(uintptr_t)buf,
+                                 .data_len = ID_SIZE};
+
+    memset(buf, 0, ID_SIZE);
+    return admin_sc(fd, &cmd, what, sc, err);
+}
+
+/* log2 of the LBA size of format fmt in an Identify Namespace structure,
+ * 0 when the format is unusable. */
+static unsigned lba_shift(const uint8_t *id, unsigned fmt)
+{
+    unsigned lbads = id[128 + 4 * fmt + 2];
+
+    return lbads >= 9 && lbads < 32 ? lbads : 0;
+}
+
+/* Namespace nsid's capacity in bytes on the PF's controller: 0 when it is
+ * not allocated (Identify returns zeroes). */
+static int ns_bytes(int fd, uint32_t nsid, uint8_t *buf, uint64_t *bytes,
+                    xenvf_err *err)
+{
+    uint64_t nsze;
+    unsigned sc, shift;
+    int rc;
+
+    *bytes = 0;
+    if ((rc = identify(fd, CNS_NS_ALLOCATED, nsid, buf, "identify namespace",
+                       &sc, err)))
+        return rc;
+    if (sc)
+        return status_err(sc, "identify namespace", err);
+    if (!(nsze = le64(buf)))
+        return 0;
+    /* FLBAS: format index bits 3:0, and 6:5 above them (NVMe 2.0) */
+    shift = lba_shift(buf, (buf[26] & 0xf) | ((buf[26] >> 5) & 3) << 4);
+    if (!shift)
+        return xenvf_err_set(err, XENVF_EIO,
+                             "namespace %u: unusable LBA format in its "
+                             "Identify data",
+                             nsid);
+    *bytes = nsze > UINT64_MAX >> shift ? UINT64_MAX : nsze << shift;
+    return 0;
+}
+
+/* Does the controller do Namespace Management? *mgmt: -1 not asked yet. */
+static int ns_mgmt(int fd, uint8_t *buf, int *mgmt, xenvf_err *err)
+{
+    unsigned sc;
+    int rc;
+
+    if (*mgmt >= 0)
+        return 0;
+    if ((rc = identify(fd, CNS_CTRL, 0, buf, "identify controller", &sc, err)))
+        return rc;
+    if (sc)
+        return status_err(sc, "identify controller", err);
+    *mgmt = (le16(buf + 256) & OACS_NS_MGMT) != 0; /* OACS */
+    return 0;
+}
+
+/* Create namespace want->nsid with FLBAS 0. NVMe lets the controller pick
+ * the NSID: one that differs from the map's is deleted again (it is new and
+ * empty) and the error says so. */
+static int ns_create(int fd, const xenvf_ns *want, uint8_t *buf, int *mgmt,
+                     xenvf_err *err)
+{
+    struct nvme_admin_cmd cmd = {.opcode = NVME_ADMIN_NS_MGMT,
+                                 .cdw10 = NS_MGMT_CREATE,
+                                 .addr = (uint64_t)(uintptr_t)buf,
+                                 .data_len = ID_SIZE};
+    unsigned sc, shift = 9;
+    uint32_t got;
+    int rc;
+
+    if ((rc = ns_mgmt(fd, buf, mgmt, err)))
+        return rc;
+    if (!*mgmt)
+        return xenvf_err_set(err, XENVF_ENOTSUP,
+                             "namespace %u does not exist and the controller "
+                             "cannot create namespaces (no Namespace "
+                             "Management, OACS bit 3)",
+                             want->nsid);
+    /* LBA format 0's size, from the capabilities common to all namespaces;
+     * a controller that does not answer gets the 512 bytes every NVMe
+     * controller supports */
+    if ((rc = identify(fd, CNS_NS, NSID_ALL, buf, "identify namespace formats",
+                       &sc, err)))
+        return rc;
+    if (!sc && lba_shift(buf, 0))
+        shift = lba_shift(buf, 0);
+    if (want->size & ((UINT64_C(1) << shift) - 1))
+        return xenvf_err_set(err, XENVF_EINVAL,
+                             "namespace %u: size %llu is not a multiple of "
+                             "the controller's %u-byte blocks (LBA format 0)",
+                             want->nsid, (unsigned long long)want->size,
+                             1u << shift);
+    memset(buf, 0, ID_SIZE);
+    put_le64(buf, want->size >> shift);     /* NSZE */
+    put_le64(buf + 8, want->size >> shift); /* NCAP: fully provisioned */
+    buf[26] = 0;                            /* FLBAS: format 0 */
+    if ((rc = admin(fd, &cmd, "namespace create", err))) {
+        xenvf_err_prepend(err, "namespace %u: ", want->nsid);
+        return rc;
+    }
+    got = cmd.result; /* dw0: the new namespace's NSID */
+    if (got == want->nsid) {
+        LOG(INFO, "nvme: namespace %u created, %llu bytes", got,
+            (unsigned long long)want->size);
+        return 0;
+    }
+    cmd = (struct nvme_admin_cmd){
+        .opcode = NVME_ADMIN_NS_MGMT, .nsid = got, .cdw10 = NS_MGMT_DELETE};
+    rc = admin(fd, &cmd, "namespace delete", NULL);
+    return xenvf_err_set(err, XENVF_ECONFLICT,
+                         "namespace %u: the controller created it as nsid %u "
+                         "(NVMe picks the NSID; number the map's namespaces "
+                         "the way the controller allocates them, or create "
+                         "them beforehand); nsid %u %s",
+                         want->nsid, got, got,
+                         rc ? "could NOT be deleted again" : "deleted again");
+}
+
+static int ns_attach(int fd, uint32_t nsid, uint16_t scid, uint8_t *buf,
+                     xenvf_err *err)
+{
+    struct nvme_admin_cmd cmd = {.opcode = NVME_ADMIN_NS_ATTACH,
+                                 .nsid = nsid,
+                                 .cdw10 = NS_ATTACH,
+                                 .addr = (uint64_t)(uintptr_t)buf,
+                                 .data_len = ID_SIZE};
+    unsigned sc;
+    int rc;
+
+    /* a Controller List: the number of ids, then the ids (16 bits each) */
+    memset(buf, 0, ID_SIZE);
+    buf[0] = 1;
+    buf[2] = scid & 0xff;
+    buf[3] = scid >> 8;
+    if ((rc = admin_sc(fd, &cmd, "namespace attach", &sc, err)))
+        return rc;
+    if (sc == SC_NS_ALREADY_ATTACHED)
+        return 0; /* earlier, or before a restart */
+    if (sc) {
+        status_err(sc, "namespace attach", err);
+        xenvf_err_prepend(err, "namespace %u to controller %u: ", nsid, scid);
+        return XENVF_EIO;
+    }
+    LOG(INFO, "nvme: namespace %u attached to secondary controller %u", nsid,
+        scid);
+    return 0;
+}
+
+int agent_nvme_setup_ns(int fd, uint16_t scid, const xenvf_ns_list *l,
+                        xenvf_err *err)
+{
+    uint8_t *buf = l->nr ? aligned_alloc(4096, ID_SIZE) : NULL;
+    int mgmt = -1, rc = 0;
+
+    if (l->nr && !buf)
+        return xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+    for (size_t i = 0; i < l->nr && !rc; i++) {
+        const xenvf_ns *want = &l->ns[i];
+        uint64_t have;
+
+        if ((rc = ns_bytes(fd, want->nsid, buf, &have, err))) {
+            xenvf_err_prepend(err, "namespace %u: ", want->nsid);
+            break;
+        }
+        if (!have)
+            rc = ns_create(fd, want, buf, &mgmt, err);
+        else if (have < want->size)
+            rc = xenvf_err_set(err, XENVF_ERANGE,
+                               "namespace %u holds %llu bytes, less than the "
+                               "%llu the map asks for",
+                               want->nsid, (unsigned long long)have,
+                               (unsigned long long)want->size);
+        if (!rc)
+            rc = ns_attach(fd, want->nsid, scid, buf, err);
+    }
+    free(buf);
+    return rc;
+}
+
+/* Namespaces the map dropped since the last setup stay attached. */
+static void log_dropped_ns(agent_pf *pf, const xenvf_vf *vf)
+{
+    const xenvf_ns_list *was = &pf->applied[vf->index].ns,
+                        *now = &vf->config.ns;
+
+    for (size_t i = 0, j = 0; i < was->nr; i++) {
+        while (j < now->nr && now->ns[j].nsid < was->ns[i].nsid)
+            j++;
+        if (j == now->nr || now->ns[j].nsid != was->ns[i].nsid)
+            LOG(WARN,
+                "pf %s vf %u: namespace %u left the map, but detaching is "
+                "NOT IMPLEMENTED: it stays attached (docs/status.md)",
+                pf->id, vf->index, was->ns[i].nsid);
+    }
 }
 
 /* The PF's controller node: <pf>/nvme/nvmeN -> <dev_dir>/nvmeN */
@@ -192,11 +485,16 @@ static int nvme_vf_setup(agent *a, agent_pf *pf, const xenvf_vf *vf,
     bool in_use =
         vf->state == XENVF_VF_ACTIVE || vf->state == XENVF_VF_RESERVED;
     int fd = open_controller(a, pf, err), rc;
+    uint16_t scid;
 
     if (fd < 0)
         return fd;
-    rc = agent_nvme_setup_vf(fd, (uint16_t)(vf->index + 1), a->cfg->nvme_vq,
-                             a->cfg->nvme_vi, in_use, err);
+    if (vf->index < pf->nr_vfs)
+        log_dropped_ns(pf, vf);
+    /* namespaces once the controller is online */
+    if (!(rc = setup_vf(fd, (uint16_t)(vf->index + 1), a->cfg->nvme_vq,
+                        a->cfg->nvme_vi, in_use, &scid, err)))
+        rc = agent_nvme_setup_ns(fd, scid, &vf->config.ns, err);
     close(fd);
     if (rc)
         xenvf_err_prepend(err, "pf %s vf %u: ", pf->id, vf->index);

@@ -252,6 +252,29 @@ static void settle(tcb_pf *pf)
     }
 }
 
+static int ns_cmp(const void *a, const void *b)
+{
+    const xenvf_ns *x = a, *y = b;
+
+    return (x->nsid > y->nsid) - (x->nsid < y->nsid);
+}
+
+/* The map's <namespace> elements as the published list: ascending nsid
+ * (a parsed map is sorted already; one built in memory may not be). */
+static int map_namespaces(const xenvf_map_vf *mv, xenvf_ns_list *out,
+                          xenvf_err *err)
+{
+    int rc;
+
+    xenvf_ns_list_dispose(out);
+    for (size_t k = 0; k < mv->nr_ns; k++)
+        if ((rc = xenvf_ns_list_add(out, mv->ns[k].nsid, mv->ns[k].size, err)))
+            return rc;
+    if (out->nr > 1)
+        qsort(out->ns, out->nr, sizeof(*out->ns), ns_cmp);
+    return 0;
+}
+
 int tcb_vf_config(tcb *t, const tcb_pf *pf, unsigned index,
                   xenvf_vf_config *out, xenvf_err *err)
 {
@@ -261,7 +284,8 @@ int tcb_vf_config(tcb *t, const tcb_pf *pf, unsigned index,
     int rc;
 
     xenvf_vf_config_dispose(out);
-    if (mv && (rc = xenvf_vf_config_copy(out, &mv->config, err)))
+    if (mv && ((rc = xenvf_vf_config_copy(out, &mv->config, err)) ||
+               (rc = map_namespaces(mv, &out->ns, err))))
         return rc;
     if (!v || !v->domain)
         return 0;
@@ -314,7 +338,7 @@ static bool config_equal(const xenvf_vf_config *a, const xenvf_vf_config *b)
     return a->has_mac == b->has_mac &&
            (!a->has_mac || !memcmp(a->mac, b->mac, 6)) && a->vlan == b->vlan &&
            a->trust == b->trust && a->spoofchk == b->spoofchk &&
-           a->rate_mbps == b->rate_mbps;
+           a->rate_mbps == b->rate_mbps && xenvf_ns_list_equal(&a->ns, &b->ns);
 }
 
 static bool model_equal(const xenvf_pf *a, const xenvf_pf *b)
@@ -542,13 +566,6 @@ static int reconcile(tcb *t, const xenvf_map *want, bool partial,
         if (t->dw_on && t->pfs[i].present)
             xenvfd_devwatch_add(&t->dw, &t->pfs[i].bdf, NULL);
     }
-    for (size_t i = 0; map_changed && i < t->map.nr_pfs; i++)
-        for (size_t j = 0; j < t->map.pfs[i].nr_vfs; j++)
-            if (t->map.pfs[i].vfs[j].nr_ns)
-                LOG(WARN,
-                    "pf %s vf %u: <namespace> is NOT IMPLEMENTED "
-                    "yet: no namespace is created (docs/status.md)",
-                    t->map.pfs[i].id, t->map.pfs[i].vfs[j].index);
     log_plan(&plan);
     tcb_apply_plan(t, &plan);
     for (size_t i = 0; i < t->nr_pfs; i++)

@@ -85,8 +85,7 @@ static int wait_vfs(tcb *t, tcb_pf *pf, unsigned n, xenvf_err *err)
 
 /* Before NumVFs 0: every VF left its driver. The planner made sure no
  * domain holds one; pciback would otherwise make the PF driver refuse. */
-static int unbind_vfs(const char *root, tcb_pf *pf, unsigned n,
-                      xenvf_err *err)
+static int unbind_vfs(const char *root, tcb_pf *pf, unsigned n, xenvf_err *err)
 {
     xenvf_bdf vf;
     int rc;

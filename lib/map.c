@@ -325,7 +325,8 @@ static bool config_equal(const xenvf_vf_config *a, const xenvf_vf_config *b)
            (!a->has_mac || !memcmp(a->mac, b->mac, sizeof(a->mac))) &&
            a->vlan == b->vlan && a->trust == b->trust &&
            a->spoofchk == b->spoofchk && a->rate_mbps == b->rate_mbps &&
-           str_equal(a->function, b->function) && a->boot == b->boot;
+           str_equal(a->function, b->function) && a->boot == b->boot &&
+           xenvf_ns_list_equal(&a->ns, &b->ns);
 }
 
 static bool vf_equal(const xenvf_map_vf *a, const xenvf_map_vf *b)
@@ -1034,6 +1035,10 @@ static int check_config(const xenvf_map *map, const xenvf_map_pf *pf,
     for (size_t k = 0; k < vf->nr_ns; k++) {
         const xenvf_map_ns *ns = &vf->ns[k];
 
+        if (k == XENVF_MAP_NS_PER_VF_MAX)
+            return MAP_FAIL(map, err, XENVF_ERANGE, ns->line,
+                            "pf '%s': vf %u: more than %d namespaces", pf->id,
+                            vf->index, XENVF_MAP_NS_PER_VF_MAX);
         if (ns->nsid == 0 || ns->nsid > XENVF_MAP_NSID_MAX)
             return MAP_FAIL(map, err, XENVF_ERANGE, ns->line,
                             "pf '%s': vf %u: nsid %u is not in 1-%u", pf->id,

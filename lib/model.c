@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,6 +206,204 @@ bool xenvf_id_valid(const char *id)
     return strspn(id, XENVF_ID_CHARS) == n;
 }
 
+/* ---- namespace lists -------------------------------------------------- */
+
+void xenvf_ns_list_init(xenvf_ns_list *l)
+{
+    l->nr = 0;
+    l->ns = NULL;
+}
+
+void xenvf_ns_list_dispose(xenvf_ns_list *l)
+{
+    free(l->ns);
+    xenvf_ns_list_init(l);
+}
+
+int xenvf_ns_list_copy(xenvf_ns_list *dst, const xenvf_ns_list *src,
+                       xenvf_err *err)
+{
+    xenvf_ns *ns = NULL;
+
+    if (src->nr && !(ns = calloc(src->nr, sizeof(*ns))))
+        return xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+    if (src->nr)
+        memcpy(ns, src->ns, src->nr * sizeof(*ns));
+    xenvf_ns_list_dispose(dst);
+    dst->ns = ns;
+    dst->nr = src->nr;
+    return 0;
+}
+
+int xenvf_ns_list_add(xenvf_ns_list *l, uint32_t nsid, uint64_t size,
+                      xenvf_err *err)
+{
+    xenvf_ns *ns = reallocarray(l->ns, l->nr + 1, sizeof(*ns));
+
+    if (!ns)
+        return xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+    ns[l->nr] = (xenvf_ns){.nsid = nsid, .size = size};
+    l->ns = ns;
+    l->nr++;
+    return 0;
+}
+
+bool xenvf_ns_list_equal(const xenvf_ns_list *a, const xenvf_ns_list *b)
+{
+    if (a->nr != b->nr)
+        return false;
+    for (size_t i = 0; i < a->nr; i++)
+        if (a->ns[i].nsid != b->ns[i].nsid || a->ns[i].size != b->ns[i].size)
+            return false;
+    return true;
+}
+
+static int ns_too_many(size_t i, xenvf_err *err)
+{
+    return xenvf_err_set(err, XENVF_ERANGE,
+                         "entry %zu: more than %d namespaces", i + 1,
+                         XENVF_NS_MAX);
+}
+
+/* Entry i (0-based) after prev (NULL for the first): one rule set for the
+ * parser and the formatter. */
+static int ns_entry_check(size_t i, const xenvf_ns *ns, const xenvf_ns *prev,
+                          xenvf_err *err)
+{
+    if (i >= XENVF_NS_MAX)
+        return ns_too_many(i, err);
+    if (ns->nsid == 0 || ns->nsid > XENVF_NSID_MAX)
+        return xenvf_err_set(err, XENVF_ERANGE,
+                             "entry %zu: nsid %u is reserved by NVMe (use "
+                             "1-%u)",
+                             i + 1, ns->nsid, XENVF_NSID_MAX);
+    if (ns->size == 0 || ns->size % XENVF_NS_SIZE_ALIGN)
+        return xenvf_err_set(err, XENVF_EINVAL,
+                             "entry %zu: namespace %u: size %llu is not a "
+                             "positive multiple of %d",
+                             i + 1, ns->nsid, (unsigned long long)ns->size,
+                             XENVF_NS_SIZE_ALIGN);
+    if (prev && ns->nsid == prev->nsid)
+        return xenvf_err_set(err, XENVF_ECONFLICT,
+                             "entry %zu: nsid %u is listed twice", i + 1,
+                             ns->nsid);
+    if (prev && ns->nsid < prev->nsid)
+        return xenvf_err_set(err, XENVF_EINVAL,
+                             "entry %zu: nsid %u after %u: not in ascending "
+                             "order",
+                             i + 1, ns->nsid, prev->nsid);
+    return 0;
+}
+
+int xenvf_ns_list_check(const xenvf_ns_list *l, xenvf_err *err)
+{
+    for (size_t i = 0; i < l->nr; i++) {
+        int rc = ns_entry_check(i, &l->ns[i], i ? &l->ns[i - 1] : NULL, err);
+        if (rc) {
+            xenvf_err_prepend(err, "namespace list: ");
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* One "NSID:BYTES" token of len bytes at s (not terminated). */
+static int ns_entry_parse(const char *s, size_t len, size_t i, xenvf_ns *out,
+                          xenvf_err *err)
+{
+    char tok[40], *colon;
+    uint64_t nsid, size;
+    int rc;
+
+    if (len >= sizeof(tok) || !(colon = memchr(s, ':', len)))
+        return xenvf_err_set(err, XENVF_EINVAL,
+                             "entry %zu '%.*s': expected NSID:BYTES", i + 1,
+                             (int)(len < 32 ? len : 32), s);
+    memcpy(tok, s, len);
+    tok[len] = '\0';
+    colon = tok + (colon - s);
+    *colon = '\0';
+    if ((rc = xenvf_parse_uint(tok, UINT32_MAX, &nsid, err))) {
+        xenvf_err_prepend(err, "entry %zu: nsid: ", i + 1);
+        return rc;
+    }
+    if ((rc = xenvf_parse_uint(colon + 1, UINT64_MAX, &size, err))) {
+        xenvf_err_prepend(err, "entry %zu: size: ", i + 1);
+        return rc;
+    }
+    *out = (xenvf_ns){.nsid = (uint32_t)nsid, .size = size};
+    return 0;
+}
+
+int xenvf_ns_list_parse(const char *s, xenvf_ns_list *out, xenvf_err *err)
+{
+    xenvf_ns_list l;
+    const char *p = s;
+    int rc = 0;
+
+    xenvf_ns_list_init(&l);
+    if (!s || !*s) {
+        rc = xenvf_err_set(err, XENVF_EINVAL,
+                           "empty (no namespaces is an absent node)");
+        goto out;
+    }
+    for (size_t i = 0;; i++) {
+        const size_t len = strcspn(p, " ");
+        xenvf_ns ns;
+
+        /* the count first: a long list is refused before it is stored */
+        if (i >= XENVF_NS_MAX) {
+            rc = ns_too_many(i, err);
+            goto out;
+        }
+        if ((rc = ns_entry_parse(p, len, i, &ns, err)) ||
+            (rc = ns_entry_check(i, &ns, i ? &l.ns[i - 1] : NULL, err)) ||
+            (rc = xenvf_ns_list_add(&l, ns.nsid, ns.size, err)))
+            goto out;
+        p += len;
+        if (!*p)
+            break;
+        /* one space between entries, none at the end */
+        if (!p[1]) {
+            rc = xenvf_err_set(err, XENVF_EINVAL,
+                               "trailing space at offset %zu", (size_t)(p - s));
+            goto out;
+        }
+        if (p[1] == ' ') {
+            rc = xenvf_err_set(err, XENVF_EINVAL,
+                               "entry %zu: stray space at offset %zu", i + 2,
+                               (size_t)(p - s) + 1);
+            goto out;
+        }
+        p++;
+    }
+    xenvf_ns_list_dispose(out);
+    *out = l;
+    xenvf_ns_list_init(&l);
+out:
+    if (rc)
+        xenvf_err_prepend(err, "namespace list: ");
+    xenvf_ns_list_dispose(&l);
+    return rc;
+}
+
+int xenvf_ns_list_format(const xenvf_ns_list *l,
+                         char buf[XENVF_NS_LIST_STR_MAX], xenvf_err *err)
+{
+    size_t n = 0;
+    int rc = xenvf_ns_list_check(l, err);
+
+    buf[0] = '\0';
+    if (rc)
+        return rc;
+    /* checked: at most XENVF_NS_MAX entries of at most 31 bytes each */
+    for (size_t i = 0; i < l->nr; i++)
+        n += (size_t)snprintf(buf + n, XENVF_NS_LIST_STR_MAX - n,
+                              "%s%" PRIu32 ":%" PRIu64, i ? " " : "",
+                              l->ns[i].nsid, l->ns[i].size);
+    return 0;
+}
+
 /* ---- structs ---------------------------------------------------------- */
 
 void xenvf_vf_config_init(xenvf_vf_config *c)
@@ -219,6 +418,7 @@ void xenvf_vf_config_init(xenvf_vf_config *c)
 void xenvf_vf_config_dispose(xenvf_vf_config *c)
 {
     free(c->function);
+    xenvf_ns_list_dispose(&c->ns);
     xenvf_vf_config_init(c);
 }
 
@@ -226,12 +426,20 @@ int xenvf_vf_config_copy(xenvf_vf_config *dst, const xenvf_vf_config *src,
                          xenvf_err *err)
 {
     char *function = NULL;
+    xenvf_ns_list ns;
+    int rc;
 
+    xenvf_ns_list_init(&ns);
     if (src->function && !(function = strdup(src->function)))
         return xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+    if ((rc = xenvf_ns_list_copy(&ns, &src->ns, err))) {
+        free(function);
+        return rc;
+    }
     xenvf_vf_config_dispose(dst);
     *dst = *src;
     dst->function = function;
+    dst->ns = ns;
     return 0;
 }
 

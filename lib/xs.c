@@ -275,8 +275,29 @@ static int apply_vf_node(xenvf_vf *vf, const char *leaf, const char *value,
     } else if (!strcmp(leaf, "rate")) {
         if (!(rc = parse_bounded(value, INT64_MAX, &v, err)))
             c->rate_mbps = v;
+    } else if (!strcmp(leaf, "namespaces")) {
+        rc = xenvf_ns_list_parse(value, &c->ns, err);
     }
     return rc;
+}
+
+/* A VF setting node was removed: the setting is unset again. */
+static void unset_vf_node(xenvf_vf *vf, const char *leaf)
+{
+    xenvf_vf_config *c = &vf->config;
+
+    if (!strcmp(leaf, "mac"))
+        c->has_mac = false;
+    else if (!strcmp(leaf, "vlan"))
+        c->vlan = -1;
+    else if (!strcmp(leaf, "trust"))
+        c->trust = -1;
+    else if (!strcmp(leaf, "spoofchk"))
+        c->spoofchk = -1;
+    else if (!strcmp(leaf, "rate"))
+        c->rate_mbps = -1;
+    else if (!strcmp(leaf, "namespaces"))
+        xenvf_ns_list_dispose(&c->ns);
 }
 
 int xenvf_xs_apply_pf_node(xenvf_pf *pf, const char *rel_path,
@@ -368,17 +389,39 @@ static int remove_unset_settings(xenvf_xs *xs, xs_transaction_t t,
     if ((rc = xs_dir(xs, t, vf_path, &ents, &nr, err)))
         return rc;
     for (unsigned i = 0; i < nr && !rc; i++) {
-        for (size_t j = 0; j < sizeof(vf_setting_leaves) / sizeof(char *);
-             j++) {
-            if (strcmp(ents[i], vf_setting_leaves[j]) ||
-                vf_setting(c, ents[i], buf))
-                continue;
+        bool stale = !strcmp(ents[i], "namespaces") && !c->ns.nr;
+
+        for (size_t j = 0; j < sizeof(vf_setting_leaves) / sizeof(char *); j++)
+            stale = stale || (!strcmp(ents[i], vf_setting_leaves[j]) &&
+                              !vf_setting(c, ents[i], buf));
+        if (stale) {
             snprintf(path, sizeof(path), "%s/%s", vf_path, ents[i]);
             rc = xs_del(xs, t, path, err);
         }
     }
     free(ents);
     return rc;
+}
+
+/* The namespaces node at path: written when the list changed (formatting
+ * checks it), removed when it became empty. Its value can be 2 KiB, more
+ * than a setting's buffer, and unchanged lists are never formatted. */
+static int publish_ns(xenvf_xs *xs, xs_transaction_t t, const char *path,
+                      const xenvf_vf *vf, const xenvf_vf *prev, bool full,
+                      uint32_t reader, xenvf_err *err)
+{
+    char val[XENVF_NS_LIST_STR_MAX];
+    int rc;
+
+    if (!full && xenvf_ns_list_equal(&vf->config.ns, &prev->config.ns))
+        return 0;
+    if (!vf->config.ns.nr) /* full: remove_unset_settings drops a stale one */
+        return full ? 0 : xs_del(xs, t, path, err);
+    if ((rc = xenvf_ns_list_format(&vf->config.ns, val, err))) {
+        xenvf_err_prepend(err, "vf %u: ", vf->index);
+        return rc;
+    }
+    return put_leaf(xs, t, path, val, NULL, full, reader, err);
 }
 
 static int publish_vf(xenvf_xs *xs, xs_transaction_t t, const xenvf_pf *pf,
@@ -432,6 +475,9 @@ static int publish_vf(xenvf_xs *xs, xs_transaction_t t, const xenvf_pf *pf,
         if (rc)
             return rc;
     }
+    snprintf(path + n, XS_PATH_MAX - n, "/namespaces");
+    if ((rc = publish_ns(xs, t, path, vf, prev, full, reader, err)))
+        return rc;
     if (full) {
         path[n] = '\0';
         rc = remove_unset_settings(xs, t, path, &vf->config, err);
@@ -1007,6 +1053,22 @@ int xenvf_xs_domain_introduced(xenvf_xs *xs, uint32_t domid, bool *out,
     return 0;
 }
 
+/* rel ("/vf/<n>/<leaf>") was removed: unset that VF setting in *pf. */
+static void unset_pf_node(xenvf_pf *pf, const char *rel)
+{
+    const char *slash;
+    char num[8];
+    uint64_t v;
+
+    if (strncmp(rel, "/vf/", 4) || !(slash = strchr(rel + 4, '/')) ||
+        (size_t)(slash - rel - 4) >= sizeof(num))
+        return;
+    memcpy(num, rel + 4, (size_t)(slash - rel - 4));
+    num[slash - rel - 4] = '\0';
+    if (!xenvf_parse_uint(num, UINT16_MAX - 1, &v, NULL) && v < pf->nr_vfs)
+        unset_vf_node(&pf->vfs[v], slash + 1);
+}
+
 int xenvf_xs_read_pf_node(xenvf_xs *xs, const char *path, xenvf_pf *pf,
                           bool *gone, xenvf_err *err)
 {
@@ -1023,6 +1085,7 @@ int xenvf_xs_read_pf_node(xenvf_xs *xs, const char *path, xenvf_pf *pf,
         return rc;
     if (!value) {
         *gone = true;
+        unset_pf_node(pf, path + n);
         return 0;
     }
     rc = path[n] ? xenvf_xs_apply_pf_node(pf, path + n + 1, value, err) : 0;

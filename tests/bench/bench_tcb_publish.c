@@ -23,7 +23,9 @@ static double now_s(void)
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void write_map(const char *path, int numvfs_pf3, bool mac)
+/* mac: pf5's VF 7 gets a MAC; ns: and these <namespace> elements */
+static void write_map(const char *path, int numvfs_pf3, bool mac,
+                      const char *ns)
 {
     char tmp[4200];
     FILE *f;
@@ -35,7 +37,8 @@ static void write_map(const char *path, int numvfs_pf3, bool mac)
         fprintf(f, "<pf id=\"pf%d\" address=\"0000:%02x:00.0\" numvfs=\"%d\">",
                 p, 0x10 * (p + 1), p == 3 ? numvfs_pf3 : NR_VFS);
         if (mac && p == 5)
-            fprintf(f, "<vf index=\"7\" mac=\"00:16:3e:00:00:07\"/>");
+            fprintf(f, "<vf index=\"7\" mac=\"00:16:3e:00:00:07\">%s</vf>",
+                    ns ? ns : "");
         fprintf(f, "</pf>\n");
     }
     fprintf(f, "</vfmap>\n");
@@ -84,7 +87,7 @@ int main(int argc, char **argv)
     snprintf(map, sizeof(map), "%s/xenvf.xml", dir);
     snprintf(state, sizeof(state), "%s/state", dir);
     snprintf(sock, sizeof(sock), "%s/tcb.sock", dir);
-    write_map(map, NR_VFS, false);
+    write_map(map, NR_VFS, false, NULL);
     xenvfd_config_init(&cfg);
     cfg.role_tcb = true;
     cfg.map_path = map;
@@ -120,13 +123,22 @@ int main(int argc, char **argv)
     report("rescan, nothing changed", t.xs.nr_requests - r0, now_s() - t0,
            full);
 
-    write_map(map, NR_VFS, true);
+    write_map(map, NR_VFS, true, NULL);
     r0 = t.xs.nr_requests;
     t0 = now_s();
     tcb_reload(&t, NULL);
     report("map edit: one VF's MAC", t.xs.nr_requests - r0, now_s() - t0, full);
 
-    write_map(map, 128, true);
+    write_map(map, NR_VFS, true,
+              "<namespace nsid=\"1\" size=\"64M\"/>"
+              "<namespace nsid=\"2\" size=\"1G\"/>");
+    r0 = t.xs.nr_requests;
+    t0 = now_s();
+    tcb_reload(&t, NULL);
+    report("map edit: one VF's namespaces", t.xs.nr_requests - r0, now_s() - t0,
+           full);
+
+    write_map(map, 128, true, NULL);
     r0 = t.xs.nr_requests;
     t0 = now_s();
     tcb_reload(&t, NULL);

@@ -1,7 +1,9 @@
 /*
  * Fuzz the xenstore value parsers: the input is lines "relpath=value", as a
  * monitoring tool would read them from /xenvf/pf/<id>. Each is applied to a
- * PF; whatever is accepted must stay within the model's bounds.
+ * PF; whatever is accepted must stay within the model's bounds. Every value
+ * is also tried as a namespace list: an accepted one must pass the checks
+ * and survive format -> parse unchanged.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -10,6 +12,29 @@
 #include <xenvf/xs.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void ns_list_value(const char *value)
+{
+    char buf[XENVF_NS_LIST_STR_MAX];
+    xenvf_ns_list l, back;
+    xenvf_err err;
+
+    xenvf_ns_list_init(&l);
+    xenvf_ns_list_init(&back);
+    xenvf_err_init(&err);
+    if (xenvf_ns_list_parse(value, &l, &err)) {
+        if (err.rc == 0 || err.msg[0] == '\0' || l.nr)
+            abort(); /* refused: said why, and left the list alone */
+        return;
+    }
+    if (!l.nr || l.nr > XENVF_NS_MAX || xenvf_ns_list_check(&l, NULL) ||
+        xenvf_ns_list_format(&l, buf, NULL) ||
+        xenvf_ns_list_parse(buf, &back, NULL) ||
+        !xenvf_ns_list_equal(&l, &back))
+        abort();
+    xenvf_ns_list_dispose(&l);
+    xenvf_ns_list_dispose(&back);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -34,6 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (xenvf_xs_apply_pf_node(&pf, line, eq + 1, &err) &&
             (err.rc == 0 || err.msg[0] == '\0'))
             abort(); /* every failure must say what and why */
+        ns_list_value(eq + 1);
         if (!xenvf_xs_parse_domid(eq + 1, &domid, NULL) &&
             domid != XENVF_DOMID_NONE && domid >= 0x7ff0)
             abort();
@@ -43,7 +69,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     for (size_t i = 0; i < pf.nr_vfs; i++)
         if (pf.vfs[i].index != i || pf.vfs[i].config.vlan > 4094 ||
-            pf.vfs[i].config.trust > 1 || pf.vfs[i].config.spoofchk > 1)
+            pf.vfs[i].config.trust > 1 || pf.vfs[i].config.spoofchk > 1 ||
+            xenvf_ns_list_check(&pf.vfs[i].config.ns, NULL))
             abort();
     xenvf_pf_dispose(&pf);
     free(buf);

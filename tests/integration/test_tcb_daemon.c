@@ -82,6 +82,59 @@ START_TEST(map_change_sets_numvfs_binds_and_publishes)
 }
 END_TEST
 
+/* Wait (bounded) until a node does not exist. */
+static bool xs_absent(const char *path, int ms)
+{
+    for (int waited = 0;; waited += 20) {
+        char *v = NULL;
+
+        ck_assert_int_eq(xenvf_xs_read(&E.xs, path, &v, NULL), 0);
+        free(v);
+        if (!v)
+            return true;
+        if (waited >= ms)
+            return false;
+        sleep_ms(20);
+    }
+}
+
+#define NS_VF1 "/xenvf/pf/nvme0/vf/1/namespaces"
+#define NS_VF2 "/xenvf/pf/nvme0/vf/2/namespaces"
+
+/* The map's <namespace> elements reach the PF agent through xenstore: one
+ * node per VF, ascending nsid, gone with the last namespace. */
+START_TEST(map_namespaces_published)
+{
+    denv_write_map(MAP_PF0(4, "<vf index=\"1\" domain=\"web2\">"
+                              "<namespace nsid=\"3\" size=\"1M\"/>"
+                              "<namespace nsid=\"1\" size=\"64M\"/></vf>")
+                       MAP_PF1(4, ""));
+    denv_start_ready();
+    ASSERT_XS(NS_VF1, "1:67108864 3:1048576");
+    ck_assert(xs_absent(NS_VF2, 0));
+    ck_assert(xs_absent("/xenvf/pf/net0/vf/1/namespaces", 0));
+
+    /* edits: one VF's list shrinks, another VF gets one */
+    denv_write_map(MAP_PF0(4, "<vf index=\"1\" domain=\"web2\">"
+                              "<namespace nsid=\"1\" size=\"64M\"/></vf>"
+                              "<vf index=\"2\">"
+                              "<namespace nsid=\"5\" size=\"512\"/></vf>")
+                       MAP_PF1(4, ""));
+    ASSERT_XS(NS_VF2, "5:512");
+    ASSERT_XS(NS_VF1, "1:67108864");
+
+    /* removed from the map: the nodes go */
+    denv_write_map(MAP_PF0(4, "<vf index=\"1\" domain=\"web2\"/>")
+                       MAP_PF1(4, ""));
+    if (!xs_absent(NS_VF1, 5000) || !xs_absent(NS_VF2, 5000)) {
+        denv_print_log();
+        ck_abort_msg("namespaces nodes left after the map dropped them");
+    }
+    ASSERT_XS("/xenvf/pf/nvme0/vf/1/state", "free");
+    ck_assert(!log_has("NOT IMPLEMENTED"));
+}
+END_TEST
+
 START_TEST(reserve_commit_release)
 {
     xenvf_request req;
@@ -394,6 +447,7 @@ static Suite *suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, map_change_sets_numvfs_binds_and_publishes);
+    tcase_add_test(tc, map_namespaces_published);
     tcase_add_test(tc, reserve_commit_release);
     tcase_add_test(tc, connection_drop_releases_uncommitted);
     tcase_add_test(tc, connection_drop_after_passthrough_adopts);

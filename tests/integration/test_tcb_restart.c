@@ -129,10 +129,11 @@ static void converged_net0(unsigned n)
 
 /* net0 2 -> 4 (through 0) while nvme0 has an active VF. */
 static const char *const CHANGE_STEPS[] = {
-    "intent",   "autoprobe-off",     "vfs-unbound", "numvfs-zero",
-    "numvfs-set", "vfs-wait",        "override",    "override@3",
-    "autoprobe-restore", "bind",     "bind@3",      "state-done",
-    "publish",  "publish@3",
+    "intent",      "autoprobe-off", "vfs-unbound",
+    "numvfs-zero", "numvfs-set",    "vfs-wait",
+    "override",    "override@3",    "autoprobe-restore",
+    "bind",        "bind@3",        "state-done",
+    "publish",     "publish@3",
 };
 
 START_TEST(kill9_at_every_step_converges)

@@ -85,8 +85,102 @@ static void assert_pf_equal(const xenvf_pf *a, const xenvf_pf *b)
         ck_assert_int_eq(x->config.vlan, y->config.vlan);
         ck_assert_int_eq(x->config.trust, y->config.trust);
         ck_assert_int_eq(x->config.rate_mbps, y->config.rate_mbps);
+        ck_assert(xenvf_ns_list_equal(&x->config.ns, &y->config.ns));
     }
 }
+
+static void set_ns(xenvf_pf *pf, size_t vf, const char *list)
+{
+    xenvf_ns_list_dispose(&pf->vfs[vf].config.ns);
+    if (list)
+        ck_assert_int_eq(
+            xenvf_ns_list_parse(list, &pf->vfs[vf].config.ns, NULL), 0);
+}
+
+static char *node(const char *path)
+{
+    char *v = NULL;
+
+    ck_assert_int_eq(xenvf_xs_read(&xs, path, &v, NULL), 0);
+    return v;
+}
+
+#define NS2 "/xenvf/pf/nvme0/vf/2/namespaces"
+#define NS3 "/xenvf/pf/nvme0/vf/3/namespaces"
+
+/* One node per VF with namespaces; a change rewrites or removes only it. */
+START_TEST(namespaces_node_published_by_delta)
+{
+    xenvf_pf prev, pf, back;
+    unsigned long before;
+    bool gone;
+    char *v;
+
+    make_pf(&prev, 0, 4);
+    make_pf(&pf, 0, 4);
+    set_ns(&prev, 2, "1:67108864 3:1048576");
+    set_ns(&pf, 2, "1:67108864 3:1048576");
+    ck_assert_msg(!xenvf_xs_publish_pf(&xs, &prev, NULL, &err), "%s", err.msg);
+    ck_assert_str_eq(v = node(NS2), "1:67108864 3:1048576");
+    free(v);
+    ck_assert_ptr_null(node(NS3)); /* absent when a VF has none */
+
+    before = xs.nr_requests;
+    ck_assert_int_eq(xenvf_xs_publish_pf(&xs, &pf, &prev, &err), 0);
+    ck_assert_uint_eq(xs.nr_requests - before, 2);
+
+    /* one VF's list edited: one write */
+    set_ns(&pf, 2, "1:67108864 3:1048576 5:512");
+    before = xs.nr_requests;
+    ck_assert_int_eq(xenvf_xs_publish_pf(&xs, &pf, &prev, &err), 0);
+    ck_assert_uint_eq(xs.nr_requests - before, 2 + 1);
+    ck_assert_str_eq(v = node(NS2), "1:67108864 3:1048576 5:512");
+    free(v);
+
+    /* a list for another VF: one write; VF 2's gone: one removal */
+    set_ns(&prev, 2, "1:67108864 3:1048576 5:512");
+    set_ns(&pf, 2, NULL);
+    set_ns(&pf, 3, "7:1048576");
+    before = xs.nr_requests;
+    ck_assert_int_eq(xenvf_xs_publish_pf(&xs, &pf, &prev, &err), 0);
+    ck_assert_uint_eq(xs.nr_requests - before, 2 + 2);
+    ck_assert_ptr_null(node(NS2));
+    ck_assert_str_eq(v = node(NS3), "7:1048576");
+    free(v);
+    xenvf_pf_init(&back);
+    ck_assert_int_eq(xenvf_xs_read_pf(&xs, "nvme0", &back, &err), 0);
+    assert_pf_equal(&pf, &back);
+
+    /* the agent's view of a removal: the list is unset */
+    set_ns(&back, 2, "1:512");
+    ck_assert_int_eq(xenvf_xs_read_pf_node(&xs, NS2, &back, &gone, &err), 0);
+    ck_assert(gone);
+    ck_assert_uint_eq(back.vfs[2].config.ns.nr, 0);
+    ck_assert_int_eq(xenvf_xs_read_pf_node(&xs, NS3, &back, &gone, &err), 0);
+    ck_assert(!gone);
+    ck_assert_uint_eq(back.vfs[3].config.ns.ns[0].nsid, 7);
+
+    /* a restart's full publish drops a list the VF no longer has */
+    set_ns(&pf, 3, NULL);
+    ck_assert_int_eq(xenvf_xs_publish_pf(&xs, &pf, NULL, &err), 0);
+    ck_assert_ptr_null(node(NS3));
+
+    /* what readers would refuse is never written */
+    pf.vfs[3].config.ns.nr = 0;
+    ck_assert_int_eq(xenvf_ns_list_add(&pf.vfs[3].config.ns, 4, 512, NULL), 0);
+    ck_assert_int_eq(xenvf_ns_list_add(&pf.vfs[3].config.ns, 4, 512, NULL), 0);
+    ck_assert_int_eq(xenvf_xs_publish_pf(&xs, &pf, &prev, &err),
+                     XENVF_ECONFLICT);
+    ck_assert_msg(strstr(err.msg, "publish PF nvme0: vf 3: namespace list: "
+                                  "entry 2: nsid 4 is listed twice"),
+                  "%s", err.msg);
+    ck_assert_ptr_null(node(NS3));
+
+    xenvf_pf_dispose(&back);
+    xenvf_pf_dispose(&prev);
+    xenvf_pf_dispose(&pf);
+}
+END_TEST
 
 START_TEST(publish_and_read_back)
 {
@@ -441,6 +535,7 @@ static Suite *xs_schema_suite(void)
     tcase_add_test(tc, publish_and_read_back);
     tcase_add_test(tc, delta_publish_writes_only_changes);
     tcase_add_test(tc, full_publish_drops_stale_nodes);
+    tcase_add_test(tc, namespaces_node_published_by_delta);
     tcase_add_test(tc, guest_sees_only_its_own_nodes);
     tcase_add_test(tc, driver_domain_writes_only_state);
     tcase_add_test(tc, wait_ready_before_and_after);

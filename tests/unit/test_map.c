@@ -782,6 +782,8 @@ static const bad_case bad_cases[] = {
         "pf 'nvme1': address 0000:01:00.0 is already used by pf 'nvme0'", 5),
     BAD("duplicate-mac.xml", XENVF_ECONFLICT,
         "MAC 02:16:3e:00:00:01 is already used by pf 'net0' vf 0 (line 4)", 7),
+    BAD("namespace-too-many.xml", XENVF_ERANGE,
+        "pf 'nvme0': vf 0: more than 64 namespaces", 69),
     BAD("duplicate-namespace.xml", XENVF_ECONFLICT,
         "namespace nsid 1 is declared twice (first at line 5)", 8),
     BAD("boot-twice.xml", XENVF_ECONFLICT,

@@ -354,6 +354,179 @@ START_TEST(vf_config_init_copy_dispose)
 }
 END_TEST
 
+/* ---- namespace lists (the /xenvf/pf/<id>/vf/<n>/namespaces value) ------ */
+
+START_TEST(ns_list_round_trip)
+{
+    static const char *const good[] = {
+        "1:512", "1:67108864 3:1048576",
+        "4294967294:18446744073709551104", /* the largest of both */
+    };
+    char buf[XENVF_NS_LIST_STR_MAX], big[XENVF_NS_LIST_STR_MAX];
+    xenvf_ns_list l, back;
+    xenvf_err err;
+    size_t n = 0;
+
+    xenvf_ns_list_init(&l);
+    xenvf_ns_list_init(&back);
+    xenvf_err_init(&err);
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        ck_assert_msg(!xenvf_ns_list_parse(good[i], &l, &err), "%s: %s",
+                      good[i], err.msg);
+        ck_assert_int_eq(xenvf_ns_list_format(&l, buf, &err), 0);
+        ck_assert_str_eq(buf, good[i]);
+        ck_assert_int_eq(xenvf_ns_list_parse(buf, &back, &err), 0);
+        ck_assert(xenvf_ns_list_equal(&l, &back));
+    }
+    ck_assert_uint_eq(l.nr, 1);
+    ck_assert_uint_eq(l.ns[0].nsid, 4294967294u);
+    ck_assert_uint_eq(l.ns[0].size, 18446744073709551104u);
+    ck_assert_int_eq(xenvf_ns_list_parse("1:67108864 3:1048576", &l, &err), 0);
+    ck_assert_uint_eq(l.nr, 2);
+    ck_assert_uint_eq(l.ns[1].nsid, 3);
+    ck_assert_uint_eq(l.ns[1].size, 1048576);
+
+    /* the longest list fits the buffer exactly */
+    xenvf_ns_list_dispose(&l);
+    for (uint32_t k = 0; k < XENVF_NS_MAX; k++) {
+        ck_assert_int_eq(xenvf_ns_list_add(&l, 4294967294u - XENVF_NS_MAX + k,
+                                           18446744073709551104u, &err),
+                         0);
+        n += (size_t)snprintf(big + n, sizeof(big) - n, "%s%u:%s", k ? " " : "",
+                              4294967294u - XENVF_NS_MAX + k,
+                              "18446744073709551104");
+    }
+    ck_assert_uint_eq(n, XENVF_NS_LIST_STR_MAX - 1);
+    ck_assert_int_eq(xenvf_ns_list_format(&l, buf, &err), 0);
+    ck_assert_str_eq(buf, big);
+    ck_assert_int_eq(xenvf_ns_list_parse(big, &back, &err), 0);
+    ck_assert(xenvf_ns_list_equal(&l, &back));
+
+    /* copy is deep, equal compares values, dispose twice is harmless */
+    ck_assert_int_eq(xenvf_ns_list_copy(&back, &l, &err), 0);
+    ck_assert_ptr_ne(back.ns, l.ns);
+    ck_assert(xenvf_ns_list_equal(&l, &back));
+    back.ns[5].size += 512;
+    ck_assert(!xenvf_ns_list_equal(&l, &back));
+    xenvf_ns_list_dispose(&l);
+    xenvf_ns_list_dispose(&l);
+    ck_assert_uint_eq(l.nr, 0);
+    ck_assert_ptr_null(l.ns);
+    xenvf_ns_list_dispose(&back);
+}
+END_TEST
+
+START_TEST(ns_list_rejects)
+{
+    static const struct {
+        const char *s;
+        int rc;
+        const char *want;
+    } bad[] = {
+        {"", XENVF_EINVAL, "namespace list: empty"},
+        {"1", XENVF_EINVAL, "entry 1 '1': expected NSID:BYTES"},
+        {"x:512", XENVF_EINVAL, "entry 1: nsid: 'x' is not a number"},
+        {"1:5l2", XENVF_EINVAL, "entry 1: size: '5l2' is not a number"},
+        {"1:", XENVF_EINVAL, "entry 1: size: empty number"},
+        {"-1:512", XENVF_EINVAL, "entry 1: nsid: '-1' is not a number"},
+        {"4294967296:512", XENVF_ERANGE, "entry 1: nsid: '4294967296' is out"},
+        {"1:18446744073709551616", XENVF_ERANGE, "entry 1: size: "},
+        {"0:512", XENVF_ERANGE, "entry 1: nsid 0 is reserved by NVMe"},
+        {"1:512 4294967295:512", XENVF_ERANGE,
+         "entry 2: nsid 4294967295 is reserved by NVMe (use 1-4294967294)"},
+        {"1:0", XENVF_EINVAL,
+         "entry 1: namespace 1: size 0 is not a positive multiple of 512"},
+        {"1:512 2:1000", XENVF_EINVAL,
+         "entry 2: namespace 2: size 1000 is not a positive multiple"},
+        {"3:512 3:1024", XENVF_ECONFLICT, "entry 2: nsid 3 is listed twice"},
+        {"3:512 2:512", XENVF_EINVAL,
+         "entry 2: nsid 2 after 3: not in ascending order"},
+        {"1:512  2:512", XENVF_EINVAL, "entry 2: stray space at offset 6"},
+        {"1:512 ", XENVF_EINVAL, "trailing space at offset 5"},
+        {" 1:512", XENVF_EINVAL, "entry 1 '': expected NSID:BYTES"},
+        {"1:512\t2:512", XENVF_EINVAL, "entry 1: size: '512\t2:512' is not"},
+        {"1:512,2:512", XENVF_EINVAL, "size: '512,2:512' is not a number"},
+        {"11111111111111111111111111111111111111:512", XENVF_EINVAL,
+         "entry 1 '11111111111111111111111111111111': expected"},
+    };
+    char many[XENVF_NS_LIST_STR_MAX + 64], buf[XENVF_NS_LIST_STR_MAX];
+    xenvf_ns_list l, keep;
+    xenvf_err err;
+    size_t n = 0;
+
+    xenvf_ns_list_init(&l);
+    xenvf_ns_list_init(&keep);
+    xenvf_err_init(&err);
+    ck_assert_int_eq(xenvf_ns_list_parse("9:512", &keep, &err), 0);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int rc;
+
+        xenvf_err_init(&err);
+        rc = xenvf_ns_list_parse(bad[i].s, &keep, &err);
+        ck_assert_msg(rc == bad[i].rc, "'%s' gave %s: %s", bad[i].s,
+                      xenvf_rc_name(rc), err.msg);
+        ck_assert_msg(strstr(err.msg, bad[i].want), "'%s' gave '%s'", bad[i].s,
+                      err.msg);
+        ck_assert_msg(!strncmp(err.msg, "namespace list: ", 16), "%s", err.msg);
+        /* a refused value leaves the list as it was */
+        ck_assert_uint_eq(keep.nr, 1);
+        ck_assert_uint_eq(keep.ns[0].nsid, 9);
+    }
+    ck_assert_int_eq(xenvf_ns_list_parse(NULL, &keep, &err), XENVF_EINVAL);
+
+    /* 65 entries: too many, before the 65th is even stored */
+    for (unsigned k = 1; k <= XENVF_NS_MAX + 1; k++)
+        n += (size_t)snprintf(many + n, sizeof(many) - n, "%s%u:512",
+                              k > 1 ? " " : "", k);
+    ck_assert_int_eq(xenvf_ns_list_parse(many, &keep, &err), XENVF_ERANGE);
+    ck_assert_msg(strstr(err.msg, "entry 65: more than 64 namespaces"), "%s",
+                  err.msg);
+
+    /* the writer applies the same rules: what it formats, readers accept */
+    for (unsigned k = 1; k <= XENVF_NS_MAX + 1; k++)
+        ck_assert_int_eq(xenvf_ns_list_add(&l, k, 512, &err), 0);
+    ck_assert_int_eq(xenvf_ns_list_format(&l, buf, &err), XENVF_ERANGE);
+    ck_assert_str_eq(buf, "");
+    ck_assert_msg(strstr(err.msg, "namespace list: entry 65: more than 64"),
+                  "%s", err.msg);
+    xenvf_ns_list_dispose(&l);
+    ck_assert_int_eq(xenvf_ns_list_add(&l, 2, 512, &err), 0);
+    ck_assert_int_eq(xenvf_ns_list_add(&l, 1, 512, &err), 0);
+    ck_assert_int_eq(xenvf_ns_list_format(&l, buf, &err), XENVF_EINVAL);
+    ck_assert_msg(strstr(err.msg, "not in ascending order"), "%s", err.msg);
+    l.ns[1].nsid = 2;
+    ck_assert_int_eq(xenvf_ns_list_check(&l, &err), XENVF_ECONFLICT);
+    l.ns[1] = (xenvf_ns){.nsid = 0xffffffffu, .size = 512};
+    ck_assert_int_eq(xenvf_ns_list_check(&l, &err), XENVF_ERANGE);
+    l.ns[1] = (xenvf_ns){.nsid = 3, .size = 513};
+    ck_assert_int_eq(xenvf_ns_list_check(&l, &err), XENVF_EINVAL);
+    l.ns[1].size = 1024;
+    ck_assert_int_eq(xenvf_ns_list_check(&l, &err), 0);
+    xenvf_ns_list_dispose(&l);
+    xenvf_ns_list_dispose(&keep);
+}
+END_TEST
+
+START_TEST(vf_config_copies_namespaces)
+{
+    xenvf_vf_config a, b;
+
+    xenvf_vf_config_init(&a);
+    xenvf_vf_config_init(&b);
+    ck_assert_uint_eq(a.ns.nr, 0);
+    ck_assert_int_eq(xenvf_ns_list_parse("1:512 2:1024", &a.ns, NULL), 0);
+    ck_assert_int_eq(xenvf_ns_list_parse("7:512", &b.ns, NULL), 0);
+    ck_assert_int_eq(xenvf_vf_config_copy(&b, &a, NULL), 0);
+    ck_assert_ptr_ne(b.ns.ns, a.ns.ns); /* deep */
+    ck_assert(xenvf_ns_list_equal(&a.ns, &b.ns));
+    xenvf_vf_config_dispose(&a);
+    ck_assert_uint_eq(a.ns.nr, 0);
+    ck_assert_ptr_null(a.ns.ns);
+    ck_assert_uint_eq(b.ns.ns[1].size, 1024);
+    xenvf_vf_config_dispose(&b);
+}
+END_TEST
+
 START_TEST(pf_init_resize_dispose)
 {
     xenvf_pf pf;
@@ -483,10 +656,13 @@ static Suite *model_suite(void)
     tcase_add_test(tc, mac_parse_edges);
     tcase_add_test(tc, id_validation);
     tcase_add_test(tc, err_helpers);
+    tcase_add_test(tc, ns_list_round_trip);
+    tcase_add_test(tc, ns_list_rejects);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("structs");
     tcase_add_test(tc, vf_config_init_copy_dispose);
+    tcase_add_test(tc, vf_config_copies_namespaces);
     tcase_add_test(tc, pf_init_resize_dispose);
     tcase_add_test(tc, vf_and_assignment_init_dispose);
     suite_add_tcase(s, tc);

@@ -44,6 +44,7 @@ START_TEST(pf_nodes_build_the_model)
         {"vf/1/trust", "1"},
         {"vf/1/spoofchk", "0"},
         {"vf/1/rate", "1000"},
+        {"vf/1/namespaces", "1:67108864 3:1048576"},
         {"vf/0/bdf", ""},
         {"vf/0/domain", ""},
         {"vf/0/state", "free"},
@@ -77,6 +78,11 @@ START_TEST(pf_nodes_build_the_model)
     ck_assert_int_eq(pf.vfs[1].config.trust, 1);
     ck_assert_int_eq(pf.vfs[1].config.spoofchk, 0);
     ck_assert_int_eq(pf.vfs[1].config.rate_mbps, 1000);
+    ck_assert_uint_eq(pf.vfs[1].config.ns.nr, 2);
+    ck_assert_uint_eq(pf.vfs[1].config.ns.ns[0].nsid, 1);
+    ck_assert_uint_eq(pf.vfs[1].config.ns.ns[0].size, 67108864);
+    ck_assert_uint_eq(pf.vfs[1].config.ns.ns[1].nsid, 3);
+    ck_assert_uint_eq(pf.vfs[0].config.ns.nr, 0);
     ck_assert_uint_eq(xenvf_pf_active_vfs(&pf), 1);
     xenvf_pf_dispose(&pf);
 }
@@ -98,6 +104,9 @@ START_TEST(bad_pf_nodes_are_named)
         {"vf/0/trust", "2", "vf/0/trust"},
         {"vf/0/mac", "01:00:00:00:00:00", "multicast"},
         {"vf/0/domain", "x", "vf/0/domain: domain id"},
+        {"vf/0/namespaces", "3:512 1:512",
+         "vf/0/namespaces: namespace list: entry 2: nsid 1 after 3"},
+        {"vf/0/namespaces", "", "vf/0/namespaces: namespace list: empty"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         xenvf_pf pf;

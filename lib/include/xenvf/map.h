@@ -39,9 +39,10 @@
 #define XENVF_MAP_NUMVFS_MAX    65535  /* TotalVFs is a 16-bit register */
 #define XENVF_MAP_DOMID_MAX     0x7fef /* DOMID_FIRST_RESERVED - 1 */
 #define XENVF_MAP_BOOT_MAX      65535
-#define XENVF_MAP_RATE_MAX      4294967295LL /* Mbit/s: a u32 in Linux */
-#define XENVF_MAP_NSID_MAX      0xfffffffeu  /* 0 and ~0 are reserved by NVMe */
-#define XENVF_MAP_NS_SIZE_ALIGN 512          /* the smallest NVMe LBA */
+#define XENVF_MAP_RATE_MAX      4294967295LL        /* Mbit/s: a u32 in Linux */
+#define XENVF_MAP_NSID_MAX      XENVF_NSID_MAX      /* 0, ~0: NVMe's */
+#define XENVF_MAP_NS_SIZE_ALIGN XENVF_NS_SIZE_ALIGN /* the smallest LBA */
+#define XENVF_MAP_NS_PER_VF_MAX XENVF_NS_MAX        /* as published */
 
 /* An NVMe namespace (virtual disk) to create and attach to a storage VF. */
 typedef struct xenvf_map_ns {

@@ -56,6 +56,47 @@ int xenvf_vf_state_step(xenvf_vf_state *state, xenvf_vf_state to,
 int xenvf_pf_state_step(xenvf_pf_state *state, xenvf_pf_state to,
                         xenvf_err *err);
 
+/* NVMe namespaces of a storage VF: what the TCB publishes at
+ * /xenvf/pf/<id>/vf/<n>/namespaces for the PF agent, which creates and
+ * attaches them. */
+#define XENVF_NS_MAX        64          /* per VF: bounds the node's value */
+#define XENVF_NSID_MAX      0xfffffffeu /* 0 and ~0 are reserved by NVMe */
+#define XENVF_NS_SIZE_ALIGN 512         /* the smallest NVMe LBA */
+/* "NSID:BYTES" pairs, space-separated: at most 10 + 1 + 20 + 1 each. */
+#define XENVF_NS_LIST_STR_MAX (XENVF_NS_MAX * 32)
+
+typedef struct xenvf_ns {
+    uint32_t nsid; /* 1..XENVF_NSID_MAX */
+    uint64_t size; /* bytes: the least the namespace must hold */
+} xenvf_ns;
+
+typedef struct xenvf_ns_list {
+    size_t nr;
+    xenvf_ns *ns; /* ascending nsid when valid */
+} xenvf_ns_list;
+
+void xenvf_ns_list_init(xenvf_ns_list *l);
+void xenvf_ns_list_dispose(xenvf_ns_list *l);
+int xenvf_ns_list_copy(xenvf_ns_list *dst, const xenvf_ns_list *src,
+                       xenvf_err *err);
+/* Append one entry, unchecked (xenvf_ns_list_check says if it is valid). */
+int xenvf_ns_list_add(xenvf_ns_list *l, uint32_t nsid, uint64_t size,
+                      xenvf_err *err);
+bool xenvf_ns_list_equal(const xenvf_ns_list *a, const xenvf_ns_list *b);
+/* The rules of the published list: at most XENVF_NS_MAX entries, nsid in
+ * 1..XENVF_NSID_MAX, strictly ascending (so no duplicates), size > 0 and a
+ * multiple of XENVF_NS_SIZE_ALIGN. Messages name the entry (1-based). */
+int xenvf_ns_list_check(const xenvf_ns_list *l, xenvf_err *err);
+/*
+ * The xenstore value "1:67108864 3:1048576" <-> a list. Parse is strict
+ * (decimal, single spaces, no empty list: an absent node means none) and
+ * applies xenvf_ns_list_check; *out is replaced only on success. Format
+ * checks first, so the writer never publishes what the reader refuses.
+ */
+int xenvf_ns_list_parse(const char *s, xenvf_ns_list *out, xenvf_err *err);
+int xenvf_ns_list_format(const xenvf_ns_list *l,
+                         char buf[XENVF_NS_LIST_STR_MAX], xenvf_err *err);
+
 /* Per-VF settings, from the map or a vf= entry. "unset" values are -1/NULL. */
 typedef struct xenvf_vf_config {
     bool has_mac;
@@ -66,6 +107,9 @@ typedef struct xenvf_vf_config {
     int64_t rate_mbps; /* max tx rate, -1 unset */
     char *function;    /* function description: which driver the guest loads */
     int boot;          /* boot order 1.., 0 = not a boot device */
+    /* NVMe namespaces; the TCB fills them from the map's <namespace>
+     * elements (a map VF keeps those in xenvf_map_vf.ns, with lines) */
+    xenvf_ns_list ns;
 } xenvf_vf_config;
 
 void xenvf_vf_config_init(xenvf_vf_config *c);

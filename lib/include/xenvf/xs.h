@@ -5,7 +5,8 @@
  * reference for every node.
  *
  *   /xenvf/pf/<id>/{state,owner,bdf,totalvfs,numvfs,active}
- *   /xenvf/pf/<id>/vf/<n>/{bdf,domain,state,mac,vlan,trust,spoofchk,rate}
+ *   /xenvf/pf/<id>/vf/<n>/{bdf,domain,state,mac,vlan,trust,spoofchk,rate,
+ *                          namespaces}
  *   /local/domain/<domid>/xenvf/vf/<local>/{pf,index,bdf,function,boot,mac}
  *
  * Permissions: everything under /xenvf/pf/<id> is owned by dom0 and hidden
@@ -144,7 +145,8 @@ int xenvf_xs_domain_introduced(xenvf_xs *xs, uint32_t domid, bool *out,
 /*
  * Read one node under /xenvf/pf/<pf->id> (a watch event's path) and apply
  * it to *pf (xenvf_xs_apply_pf_node): O(1) requests per event instead of
- * re-reading the PF. *gone is set when the node does not exist (removed).
+ * re-reading the PF. *gone is set when the node does not exist (removed);
+ * a removed VF setting (mac, vlan, ..., namespaces) is unset in *pf.
  */
 int xenvf_xs_read_pf_node(xenvf_xs *xs, const char *path, xenvf_pf *pf,
                           bool *gone, xenvf_err *err);

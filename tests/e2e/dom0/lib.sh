@@ -202,7 +202,15 @@ write_map() {
     {
         echo '<?xml version="1.0" encoding="UTF-8"?>'
         echo '<vfmap xmlns="urn:xenvf:vfmap:1">'
-        echo "  <pf id=\"nvme0\" address=\"$_pf0\" numvfs=\"$1\"/>"
+        if [ "$1" -gt 0 ]; then
+            # VF 0's own disk: namespace 2, detached until the PF agent
+            # attaches it (run-host)
+            echo "  <pf id=\"nvme0\" address=\"$_pf0\" numvfs=\"$1\">"
+            echo "    <vf index=\"0\"><namespace nsid=\"2\" size=\"32M\"/></vf>"
+            echo "  </pf>"
+        else
+            echo "  <pf id=\"nvme0\" address=\"$_pf0\" numvfs=\"$1\"/>"
+        fi
         [ -z "$_pf1" ] || echo "  <pf id=\"nvme1\" address=\"$_pf1\" numvfs=\"$2\"/>"
         echo '</vfmap>'
     } >"$XENVF_MAP.tmp"

@@ -37,13 +37,25 @@ load_nvme() {
     modprobe nvme
 }
 
-# wait_namespaces: one namespace per NVMe function pcifront shows.
+# ns_with NSID: the block devices of namespace NSID (by its nsid, not by
+# the name's instance number, which the kernel hands out in probe order)
+ns_with() {
+    for _d in /dev/nvme*n*; do
+        [ -b "$_d" ] || continue
+        [ "$(cat "/sys/block/${_d#/dev/}/nsid" 2>/dev/null)" = "$1" ] && echo "$_d"
+    done | sort
+}
+# namespaces: the PFs' namespace 1, shared with every VF (run-host);
+# vf_disks: namespace 2, each PF's disk the VF map gives one VF
+namespaces() { ns_with 1; }
+vf_disks() { ns_with 2; }
+
+# wait_namespaces: namespace 1 of each NVMe function pcifront shows.
 wait_namespaces() {
     _want=$(lspci -n | grep -c ' 0108: ')
     _i=0
-    while [ "$(find /dev -name 'nvme*n1' | wc -l)" -lt "$_want" ] && [ $_i -lt 1200 ]; do
-        sleep 0.1
+    while [ "$(namespaces | wc -l)" -lt "$_want" ] && [ $_i -lt 600 ]; do
+        sleep 0.2
         _i=$((_i + 1))
     done
 }
-namespaces() { find /dev -name 'nvme*n1' | sort; }

@@ -106,23 +106,14 @@ gate_holds() {
         test "$(vf_state nvme0 "$_idx")" = active
 }
 
-# agent_left_alone: the PF agent refused to set up a VF because a domain
-# holds it (docs/e2e.md, "Known bugs": the held VF of a gated guest)
-agent_left_alone() { grep -q 'lacks resources .* but a domain holds it: left alone' "$(xenvfd_log agent)"; }
-gate_open_or_stuck() { create_done x1 || agent_left_alone; }
-
 gate_releases() {
     _t0=$(now)
     xenvfd_start agent
-    wait_until 120 gate_open_or_stuck
-    if create_running x1 && agent_left_alone; then
-        e2e_known xenvf-gate-release "the PF agent will not set up the secondary controller of the VF a gated guest holds ('$(grep -m 1 'left alone' "$(xenvfd_log agent)" | sed 's/.*evaluate: //')'), so nvme0 stays '$(xs_pf nvme0 state)' and the gate never opens"
+    if ! wait_until 120 create_done x1; then
+        e2e_fail xenvf-gate-release "xl create still waiting 120 s after the PF agent started"
+        cat /tmp/x1.create.log; xenvfd_tail 30
         cancel_gated
         return 1
-    fi
-    if create_running x1; then
-        e2e_fail xenvf-gate-release "xl create still waiting 120 s after the PF agent started"
-        cat /tmp/x1.create.log; xenvfd_tail 30; return 1
     fi
     e2e_time gate-release "$(since "$_t0")"
     _rc=$(create_rc x1)
@@ -158,19 +149,6 @@ cancel_gated() {
 
 cancel_left_nothing() { [ "$(create_rc x1)" != 0 ] && guest_gone x1 && [ -z "$(guest_nodes_left)" ]; }
 
-# create_after_ready: with nvme0 ready, the gate opens at once
-create_after_ready() {
-    _cfg=$(GUEST_EXTRA="e2e.token=GUEST-x1-$RUN e2e.token_mib=4" \
-        guest_cfg x1 nvme-io 'vf = [ "pf=nvme0" ]')
-    _t0=$(now)
-    if ! xlv create "$_cfg" >/tmp/x1.create.log 2>&1; then
-        e2e_fail xenvf-create "xl create with nvme0 ready failed"; cat /tmp/x1.create.log; return 1
-    fi
-    e2e_time xl-create-vf "$(since "$_t0")"
-    cat /tmp/x1.create.log
-    e2e_pass xenvf-create
-}
-
 guest_io() {
     wait_until 240 guest_gone x1
     stop_guest x1
@@ -187,14 +165,22 @@ guest_io() {
         case $_back in "GUEST-x1-$RUN-"*) true ;; *) false ;; esac && _ok=1
     check xenvf-guest-io "x1 did not read and write nvme0's namespace through its VF (read back '$_back')" \
         test $_ok = 1 || dump_guest x1
+    # the map gives VF 0 (and no other) namespace 2 as its own disk
+    _disk=$(guest_lines x1 VFDISK | tr '\n' ' ')
+    e2e_fact "x1 holds nvme0#$_idx; its own disks: ${_disk:-none}"
+    if [ "$_idx" = 0 ]; then
+        check xenvf-guest-vf-disk "x1 holds VF 0 but does not see its namespace 2: '$_disk'" \
+            guest_said x1 "^GUEST VFDISK .* sector0=QHOST-PF0-NS2"
+    else
+        check xenvf-guest-no-vf-disk "x1 holds VF $_idx but sees VF 0's namespace 2: '$_disk'" \
+            test -z "$_disk"
+    fi
 }
 
 tcb_takes_over || exit 1
 never_ready
-if gate_holds; then
-    if gate_releases || { agent_left_alone && create_after_ready; }; then
-        guest_io
-    fi
+if gate_holds && gate_releases; then
+    guest_io
 fi
 stop_guest x1
 check xenvf-vf-freed "after x1, nvme0 is '$(xenvf_row nvme0)', not all $NVF VFs free" \

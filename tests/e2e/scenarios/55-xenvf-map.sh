@@ -36,6 +36,22 @@ check_pf() {
         test $_ok = 1
 }
 
+# check_vf_disk: the map gives nvme0's VF 0 namespace 2 (lib.sh write_map):
+# the TCB published it and the PF agent attached it to VF 0's secondary
+# controller (cntlid 1) and to nothing else, on the real (emulated) NVMe
+ns2_ctrls() {
+    nvme list-ctrl "/dev/$(pf_ctrl "$PF0")" --namespace-id=2 2>/dev/null |
+        sed -n 's/^\[ *[0-9]*\]: *//p' | tr '\n' ' '
+}
+check_vf_disk() {
+    _node=$(xenstore-read /xenvf/pf/nvme0/vf/0/namespaces 2>/dev/null)
+    check xenvf-map-namespace-node "/xenvf/pf/nvme0/vf/0/namespaces is '$_node', not '2:33554432'" \
+        test "$_node" = 2:33554432
+    e2e_fact "namespace 2 of nvme0 is attached to controller(s): $(ns2_ctrls)"
+    check xenvf-map-namespace-attached "namespace 2 of nvme0 is attached to '$(ns2_ctrls)', not VF 0's controller 0x1 alone" \
+        test "$(ns2_ctrls)" = "0x1 "
+}
+
 edit_at_idle() {
     _t0=$(now)
     xenvf set-numvfs nvme1 2 ||
@@ -47,6 +63,7 @@ edit_at_idle() {
     e2e_time vf-add-at-idle "$(since "$_t0")"
     check_pf nvme1 "$PF1" 2
     check_pf nvme0 "$PF0" 3
+    check_vf_disk
     xenvf list
     xenvf list --json
     xenvfd_tail 12

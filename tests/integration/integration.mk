@@ -9,3 +9,6 @@ $(B)/tests/integration/test_%: $(B)/tests/integration/test_%.o $(LIB_A) \
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(PC_LIBS_LIB) \
 	    $(PC_LIBS_TEST)
+
+# test_agent_net decodes the rtnetlink messages with libnl's own parsers.
+$(B)/tests/integration/test_agent_net.o: ALL_CFLAGS += $(DAEMON_CFLAGS)

@@ -266,6 +266,33 @@ static int add_pf(agent *a, const char *id, xenvf_err *err)
     return 0;
 }
 
+static int xs_read_cb(void *ctx, const char *path, char **value_out,
+                      xenvf_err *err)
+{
+    return xenvf_xs_read(&((agent *)ctx)->xs, path, value_out, err);
+}
+
+/* The record carries the host address; a driver domain's agent works on
+ * the PF where pcifront put it (agent_pcifront.c). */
+static int localize(agent *a, agent_pf *pf, xenvf_err *err)
+{
+    char host[XENVF_BDF_STR_MAX], here[XENVF_BDF_STR_MAX];
+    xenvf_bdf local;
+    int rc;
+
+    if (a->domid == 0)
+        return 0;
+    rc = agent_pcifront_local_bdf(xs_read_cb, a, &pf->rec.bdf, &local, err);
+    if (rc || xenvf_bdf_equal(&local, &pf->rec.bdf))
+        return rc;
+    xenvf_bdf_format(&pf->rec.bdf, host);
+    xenvf_bdf_format(&local, here);
+    LOG(INFO, "pf %s: host address %s is %s in this domain", pf->id, host,
+        here);
+    pf->rec.bdf = local;
+    return 0;
+}
+
 /* Re-read the whole record (first event, or after a removal). */
 static void read_record(agent *a, agent_pf *pf)
 {
@@ -280,6 +307,8 @@ static void read_record(agent *a, agent_pf *pf)
         pf->have_rec = false;
         return;
     }
+    if (!rc)
+        rc = localize(a, pf, &err);
     if (rc) {
         LOG(ERROR, "%s", err.msg);
         return;
@@ -310,7 +339,7 @@ static bool owned(agent *a, const char *id)
         return false;
     xenvf_xs_parse_domid(v, &owner, NULL);
     free(v);
-    return owner == a->cfg->agent_domid;
+    return owner == a->domid;
 }
 
 static void scan_all(agent *a)
@@ -350,7 +379,8 @@ static void on_pf_event(agent *a, agent_pf *pf, const char *path)
         read_record(a, pf);
     } else if (!strcmp(rel, "/state")) {
         return; /* ours */
-    } else if (xenvf_xs_read_pf_node(&a->xs, path, &pf->rec, &gone, &err)) {
+    } else if (xenvf_xs_read_pf_node(&a->xs, path, &pf->rec, &gone, &err) ||
+               (!strcmp(rel, "/bdf") && localize(a, pf, &err))) {
         LOG(ERROR, "%s", err.msg);
         return;
     } else if (gone && !strncmp(rel, "/vf/", 4) && !strchr(rel + 4, '/')) {
@@ -432,11 +462,31 @@ void agent_rescan(agent *a)
     }
 }
 
+/* Without --domid: the "domid" node of our own domain (relative path),
+ * which the toolstack writes for every domain; absent (a bare dom0): 0. */
+static int own_domid(agent *a, xenvf_err *err)
+{
+    char *v = NULL;
+    int rc;
+
+    a->domid = a->cfg->agent_domid;
+    if (a->cfg->agent_domid_given)
+        return 0;
+    if ((rc = xenvf_xs_read(&a->xs, "domid", &v, err)))
+        return rc;
+    if (v && (rc = xenvf_xs_parse_domid(v, &a->domid, err)))
+        xenvf_err_prepend(err, "our xenstore node 'domid' ('%s'): ", v);
+    free(v);
+    return rc;
+}
+
 int agent_start(agent *a, xenvf_err *err)
 {
     int rc;
 
     if ((rc = xenvf_xs_open(&a->xs, err)))
+        return rc;
+    if ((rc = own_domid(a, err)))
         return rc;
     if ((rc = xenvfd_devwatch_init(&a->dw, a->cfg->sysfs_root, a->cfg->uevents,
                                    dev_event, a, err)))
@@ -458,7 +508,7 @@ int agent_start(agent *a, xenvf_err *err)
             return rc;
         }
     }
-    LOG(INFO, "pf-agent ready (domain %u, backend %s)", a->cfg->agent_domid,
+    LOG(INFO, "pf-agent ready (domain %u, backend %s)", a->domid,
         a->cfg->agent_backend);
     return 0;
 }

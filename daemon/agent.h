@@ -49,6 +49,7 @@ struct agent_pf {
 
 struct agent {
     const xenvfd_config *cfg;
+    uint32_t domid; /* --domid, or our xenstore "domid" node */
     xenvf_xs xs;
     size_t nr_pfs;
     agent_pf *pfs;
@@ -103,5 +104,18 @@ int agent_nvme_setup_ns(int fd, uint16_t scid, const xenvf_ns_list *l,
  * alone. */
 int agent_net_apply(const char *ifname, unsigned vf_index,
                     const xenvf_vf_config *c, xenvf_err *err);
+
+/* ---- the PF's address in a driver domain (agent_pcifront.c) ------------- */
+
+/* Read one xenstore node (a relative path is in the caller's domain);
+ * *value_out NULL when absent. xenvf_xs_read in the daemon. */
+typedef int agent_xs_read_fn(void *ctx, const char *path, char **value_out,
+                             xenvf_err *err);
+/* The local address of the PF published at host, from pcifront's backend
+ * nodes: the host address itself in pciback's passthrough mode, XENVF_ENOENT
+ * when the PF is not passed through to this domain. */
+int agent_pcifront_local_bdf(agent_xs_read_fn *read, void *ctx,
+                             const xenvf_bdf *host, xenvf_bdf *local,
+                             xenvf_err *err);
 
 #endif

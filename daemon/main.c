@@ -52,7 +52,8 @@ static void usage(FILE *f)
         "  --pf=ID             a PF this agent serves (repeat; default: "
         "every PF\n"
         "                      published with owner = --domid)\n"
-        "  --domid=N           the agent's own domain id (default 0)\n"
+        "  --domid=N           the agent's own domain id (default: its\n"
+        "                      xenstore 'domid' node, else 0)\n"
         "  --backend=NAME      auto|generic|nvme|net (pf-agent)\n"
         "  --nvme-vq=N --nvme-vi=N   flexible resources per NVMe VF "
         "(2, 1)\n"
@@ -141,6 +142,7 @@ static int parse_args(int argc, char **argv, xenvfd_config *cfg,
             if (parse_uint(optarg, 0x7fef, &u))
                 goto bad;
             cfg->agent_domid = u;
+            cfg->agent_domid_given = true;
             break;
         case 'B':
             if (strcmp(optarg, "auto") && strcmp(optarg, "generic") &&

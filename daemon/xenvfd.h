@@ -35,8 +35,9 @@ typedef struct xenvfd_config {
     const char *agent_backend; /* "auto", "generic", "nvme", "net" */
     char **agent_pfs;          /* PF ids the agent serves; NULL: all */
     size_t nr_agent_pfs;
-    uint32_t agent_domid; /* the agent's own domid (0 in dom0) */
-    bool uevents;         /* listen to kernel uevents */
+    uint32_t agent_domid;   /* the agent's own domid (0 in dom0) */
+    bool agent_domid_given; /* --domid; else read from xenstore ("domid") */
+    bool uevents;           /* listen to kernel uevents */
 } xenvfd_config;
 
 void xenvfd_config_init(xenvfd_config *cfg);

@@ -28,7 +28,8 @@ XENVF_DOM0_FILES := $(B)/daemon/xenvfd:/usr/sbin/xenvfd \
     $(if $(wildcard $(SRCDIR)/libxl-plugin/plugin.mk),\
         $(B)/libxl-plugin/libxenvf-xl.so:/usr/lib/xenvf/libxenvf-xl.so)
 E2E_DOM0_OVERLAY ?= $(strip $(XENVF_DOM0_FILES))
-E2E_GUEST_OVERLAY ?= $(E2E_DIR)/guest:/qhost/jobs
+# The guest image carries xenvfd too: a driver domain runs its PF agent.
+E2E_GUEST_OVERLAY ?= $(E2E_DIR)/guest:/qhost/jobs $(B)/daemon/xenvfd:/usr/sbin/xenvfd
 E2E_PKGS := $(shell sed -e 's/\#.*//' $(SRCDIR)/tools/deps/e2e.list)
 
 overlay_srcs = $(foreach p,$(1),$(firstword $(subst :, ,$(p))))

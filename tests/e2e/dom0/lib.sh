@@ -195,8 +195,9 @@ have_xenvf() {
 # (libxl-plugin/xl-divert): it understands vf= and gates the unpause.
 xlv() { LD_PRELOAD=$XENVF_PLUGIN xl "$@"; }
 
-# write_map PF0-NUMVFS PF1-NUMVFS: the VF map naming the two emulated PFs
-# nvme0 and nvme1, written atomically (the TCB watches for rename-into-place).
+# write_map PF0-NUMVFS PF1-NUMVFS [PF1-OWNER]: the VF map naming the two
+# emulated PFs nvme0 and nvme1 (nvme1's driver in domain PF1-OWNER, default
+# dom0), written atomically (the TCB watches for rename-into-place).
 write_map() {
     _pf0=$(pf_list | sed -n 1p) _pf1=$(pf_list | sed -n 2p)
     {
@@ -211,7 +212,7 @@ write_map() {
         else
             echo "  <pf id=\"nvme0\" address=\"$_pf0\" numvfs=\"$1\"/>"
         fi
-        [ -z "$_pf1" ] || echo "  <pf id=\"nvme1\" address=\"$_pf1\" numvfs=\"$2\"/>"
+        [ -z "$_pf1" ] || echo "  <pf id=\"nvme1\" address=\"$_pf1\" numvfs=\"$2\" owner=\"${3:-0}\"/>"
         echo '</vfmap>'
     } >"$XENVF_MAP.tmp"
     mv "$XENVF_MAP.tmp" "$XENVF_MAP"

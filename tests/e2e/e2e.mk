@@ -105,6 +105,10 @@ E2E_SH := $(filter-out $(QH)/pcifront-fix %.patch,\
               $(wildcard $(QH)/* $(QH)/pcifront-fix/*)) \
           $(wildcard $(E2E_DIR)/dom0/*) \
           $(wildcard $(E2E_DIR)/scenarios/*.sh) $(wildcard $(E2E_DIR)/guest/*) \
-          $(E2E_DIR)/run-e2e $(E2E_DIR)/stress-host $(E2E_DIR)/stress/run
+          $(E2E_DIR)/run-e2e $(E2E_DIR)/stress-host $(E2E_DIR)/stress/run \
+          $(E2E_DIR)/bench-stages
 e2e-lint:
 	$(Q)cd $(SRCDIR) && shellcheck -x $(E2E_SH)
+
+# make bench reports the last run's stage times (tests/e2e/bench-stages).
+BENCH_TARGETS += $(E2E_DIR)/bench-stages

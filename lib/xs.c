@@ -515,12 +515,21 @@ static int publish_pf_tx(xenvf_xs *xs, xs_transaction_t t, void *arg,
     const bool full = prev == NULL;
     const uint32_t reader = pf->owner_domid;
     char path[XS_PATH_MAX], val[24], pval[24] = "", bdf[XENVF_BDF_STR_MAX];
-    char pbdf[XENVF_BDF_STR_MAX] = "", *state = NULL;
+    char pbdf[XENVF_BDF_STR_MAX] = "", *state = NULL, *old_owner = NULL;
+    bool new_owner = false;
     int n, rc;
 
     n = pf_path(path, pf->id, "%s", "");
     if (full && (rc = xs_mkdir_perms(xs, t, path, reader, err)))
         goto out;
+    if (full) {
+        /* the owner in xenstore, before this publish changes it */
+        snprintf(path + n, XS_PATH_MAX - n, "/owner");
+        if ((rc = xs_get(xs, t, path, &old_owner, err)))
+            goto out;
+        fmt_uint(val, pf->owner_domid);
+        new_owner = old_owner && strcmp(old_owner, val);
+    }
 
     xenvf_bdf_format(&pf->bdf, bdf);
     if (prev)
@@ -550,13 +559,15 @@ static int publish_pf_tx(xenvf_xs *xs, xs_transaction_t t, void *arg,
     }
 
     /* `state` belongs to the PF agent: create it (as "unknown") only if it
-     * is missing, but always give the owner the right to write it. */
+     * is missing, but always give the owner the right to write it. A new
+     * owner's agent has not spoken yet: what the old one said is stale. */
     if (full) {
         snprintf(path + n, XS_PATH_MAX - n, "/state");
         if ((rc = xs_get(xs, t, path, &state, err)))
             goto out;
-        if (!state && (rc = xs_put(xs, t, path,
-                                   xenvf_pf_state_name(XENVF_PF_UNKNOWN), err)))
+        if ((!state || new_owner) &&
+            (rc = xs_put(xs, t, path, xenvf_pf_state_name(XENVF_PF_UNKNOWN),
+                         err)))
             goto out;
         if ((rc = xs_perms(xs, t, path, reader, XS_PERM_READ | XS_PERM_WRITE,
                            err)))
@@ -581,6 +592,7 @@ static int publish_pf_tx(xenvf_xs *xs, xs_transaction_t t, void *arg,
     }
 out:
     free(state);
+    free(old_owner);
     return rc;
 }
 

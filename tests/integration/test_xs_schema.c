@@ -282,6 +282,37 @@ START_TEST(full_publish_drops_stale_nodes)
 }
 END_TEST
 
+/* The PF agent's state survives a TCB restart (a full publish, same
+ * owner), but not a new owner: its agent has not spoken yet. */
+START_TEST(new_owner_resets_state)
+{
+    xenvf_pf dom0, dd;
+    xenvf_pf_state st;
+
+    make_pf(&dom0, 0, 2);
+    ck_assert_int_eq(xenvf_xs_publish_pf(&xs, &dom0, NULL, &err), 0);
+    ck_assert_int_eq(xenvf_xs_set_pf_state(&xs, "nvme0", XENVF_PF_READY, &err),
+                     0);
+    ck_assert_int_eq(xenvf_xs_publish_pf(&xs, &dom0, NULL, &err), 0);
+    ck_assert_int_eq(xenvf_xs_get_pf_state(&xs, "nvme0", &st, &err), 0);
+    ck_assert_int_eq(st, XENVF_PF_READY);
+
+    make_pf(&dd, 7, 2);
+    ck_assert_int_eq(xenvf_xs_publish_pf(&xs, &dd, &dom0, &err), 0);
+    ck_assert_int_eq(xenvf_xs_get_pf_state(&xs, "nvme0", &st, &err), 0);
+    ck_assert_int_eq(st, XENVF_PF_UNKNOWN);
+
+    /* and a TCB that starts with the other owner in its map (no prev) */
+    ck_assert_int_eq(xenvf_xs_set_pf_state(&xs, "nvme0", XENVF_PF_READY, &err),
+                     0);
+    ck_assert_int_eq(xenvf_xs_publish_pf(&xs, &dom0, NULL, &err), 0);
+    ck_assert_int_eq(xenvf_xs_get_pf_state(&xs, "nvme0", &st, &err), 0);
+    ck_assert_int_eq(st, XENVF_PF_UNKNOWN);
+    xenvf_pf_dispose(&dd);
+    xenvf_pf_dispose(&dom0);
+}
+END_TEST
+
 /* The issue's check: domain 5 reads its own nodes, and is refused writing
  * PF state or reading another guest's nodes. */
 START_TEST(guest_sees_only_its_own_nodes)
@@ -396,9 +427,9 @@ START_TEST(driver_domain_writes_only_state)
                      EACCES);
     ck_assert_int_eq(xsh_guest_read(dd, "/xenvf/pf/nvme0/vf/1/mac", &v),
                      EACCES);
-    /* the agent's state survived the TCB's republish */
+    /* what the old owner's agent said is stale: dom0's has not spoken */
     ck_assert_int_eq(xenvf_xs_get_pf_state(&xs, "nvme0", &st, &err), 0);
-    ck_assert_int_eq(st, XENVF_PF_READY);
+    ck_assert_int_eq(st, XENVF_PF_UNKNOWN);
 
     xenvf_pf_dispose(&moved);
     xsh_guest_close(dd);
@@ -535,6 +566,7 @@ static Suite *xs_schema_suite(void)
     tcase_add_test(tc, publish_and_read_back);
     tcase_add_test(tc, delta_publish_writes_only_changes);
     tcase_add_test(tc, full_publish_drops_stale_nodes);
+    tcase_add_test(tc, new_owner_resets_state);
     tcase_add_test(tc, namespaces_node_published_by_delta);
     tcase_add_test(tc, guest_sees_only_its_own_nodes);
     tcase_add_test(tc, driver_domain_writes_only_state);

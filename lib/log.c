@@ -21,19 +21,28 @@ void xenvf_log_set_level(xenvf_log_level min_level)
     log_min = min_level;
 }
 
+void xenvf_log_timestamp(char buf[XENVF_LOG_STAMP_MAX])
+{
+    struct timespec ts;
+    struct tm tm;
+    char s[24];
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, XENVF_LOG_STAMP_MAX, "%s.%03dZ", s,
+             (int)(ts.tv_nsec / 1000000));
+}
+
 /* Default sink: "2026-11-22T04:01:28.123Z xenvf info: func: msg". */
 static void log_to_stderr(xenvf_log_level level, const char *func,
                           const char *msg)
 {
-    struct timespec ts;
-    struct tm tm;
-    char stamp[32];
+    char stamp[XENVF_LOG_STAMP_MAX];
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-    fprintf(stderr, "%s.%03ldZ xenvf %s: %s: %s\n", stamp, ts.tv_nsec / 1000000,
-            level_names[level], func, msg);
+    xenvf_log_timestamp(stamp);
+    fprintf(stderr, "%s xenvf %s: %s: %s\n", stamp, level_names[level], func,
+            msg);
 }
 
 void xenvf_logv(xenvf_log_level level, const char *func, const char *fmt,

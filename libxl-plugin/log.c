@@ -9,16 +9,11 @@ static void sink(void *opaque, xenvf_log_level level, const char *func,
                  const char *msg)
 {
     static const char *const prefix[] = {"debug: ", "", "warning: ", "error: "};
-    struct timespec ts;
-    struct tm tm;
-    char stamp[32];
+    char stamp[XENVF_LOG_STAMP_MAX];
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+    xenvf_log_timestamp(stamp);
     /* one fprintf: the line stays whole if xl's threads log too */
-    fprintf(stderr, "%s.%03ldZ xenvf: %s%s\n", stamp, ts.tv_nsec / 1000000,
-            prefix[level], msg);
+    fprintf(stderr, "%s xenvf: %s%s\n", stamp, prefix[level], msg);
 }
 
 void xlp_log_setup(void)

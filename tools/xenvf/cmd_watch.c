@@ -17,8 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <time.h>
 #include <unistd.h>
+
+#include <xenvf/log.h>
 
 #include "xenvf.h"
 
@@ -200,18 +201,6 @@ static void locate(const char *path, where *w)
     }
 }
 
-static void timestamp(char buf[48])
-{
-    struct timespec ts;
-    struct tm tm;
-    char s[32];
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf, 48, "%s.%03dZ", s, (int)(ts.tv_nsec / 1000000));
-}
-
 static const char *quoted(const char *v, char *buf, size_t size)
 {
     char *c = xv_clean(v);
@@ -225,11 +214,11 @@ static const char *quoted(const char *v, char *buf, size_t size)
 static int emit(const xv_ctx *ctx, const char *path, const char *event,
                 const char *old, const char *value)
 {
-    char ts[48], obj[64], ob[256], vb[256];
+    char ts[XENVF_LOG_STAMP_MAX], obj[64], ob[256], vb[256];
     where w;
     xv_json j;
 
-    timestamp(ts);
+    xenvf_log_timestamp(ts);
     locate(path, &w);
     if (ctx->json) {
         int rc;

@@ -26,6 +26,11 @@ void xenvf_logv(xenvf_log_level level, const char *func, const char *fmt,
 void xenvf_log(xenvf_log_level level, const char *func, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The time at the head of every log line, UTC to the millisecond:
+ * "2026-11-22T04:01:28.123Z". */
+#define XENVF_LOG_STAMP_MAX 32
+void xenvf_log_timestamp(char buf[XENVF_LOG_STAMP_MAX]);
+
 /* LOG(INFO, "PF %s ready", id): carries the calling function. */
 #define LOG(lvl, ...) xenvf_log(XENVF_LOG_##lvl, __func__, __VA_ARGS__)
 

@@ -12,41 +12,6 @@
 
 #include "test_daemon_common.h"
 
-/* As denv_start, the TCB role only. */
-static inline void penv_start_tcb(void)
-{
-    const char *build = getenv("XENVF_BUILD");
-    char exe[PATH_MAX], *so = fakesysfs_kernel_so();
-    char a_map[PATH_MAX + 32], a_state[PATH_MAX + 32], a_sock[PATH_MAX + 32],
-        a_sysfs[PATH_MAX + 32];
-
-    ck_assert_msg(build, "XENVF_BUILD is not set (use tests/run-tests)");
-    ck_assert_msg(so, "fakesysfs-kernel.so not found");
-    snprintf(exe, sizeof(exe), "%s/daemon/xenvfd", build);
-    snprintf(a_map, sizeof(a_map), "--map=%s", E.map);
-    snprintf(a_state, sizeof(a_state), "--state-dir=%s", E.state);
-    snprintf(a_sock, sizeof(a_sock), "--socket=%s", E.sock);
-    snprintf(a_sysfs, sizeof(a_sysfs), "--sysfs=%s", fakesysfs_root(E.fs));
-    E.pid = fork();
-    ck_assert_int_ge(E.pid, 0);
-    if (E.pid == 0) {
-        int fd = open(E.log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-
-        if (fd >= 0) {
-            dup2(fd, 2);
-            dup2(fd, 1);
-        }
-        setenv("LD_PRELOAD", so, 1);
-        setenv(FAKESYSFS_ENV_ROOT, fakesysfs_root(E.fs), 1);
-        setenv("ASAN_OPTIONS", "verify_asan_link_order=0", 1);
-        unsetenv("XENVF_FAULT");
-        execl(exe, exe, "--role=tcb", a_map, a_state, a_sock, a_sysfs,
-              "--no-uevents", "--vf-wait-ms=3000", (char *)NULL);
-        _exit(127);
-    }
-    free(so);
-}
-
 static inline void penv_set_state(const char *pf, xenvf_pf_state state)
 {
     ck_assert_int_eq(xenvf_xs_set_pf_state(&E.xs, pf, state, NULL), 0);
@@ -56,7 +21,7 @@ static inline void penv_setup(void)
 {
     denv_setup();
     denv_write_map(MAP_PF0(4, "") MAP_PF1(4, ""));
-    penv_start_tcb();
+    denv_start_role("tcb", NULL);
     if (denv_wait_ready()) {
         denv_print_log();
         ck_abort_msg("xenvfd died at start");

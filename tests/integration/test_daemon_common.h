@@ -98,8 +98,9 @@ static inline void denv_print_log(void)
         perror("tail");
 }
 
-/* Start xenvfd; fault: XENVF_FAULT value or NULL. */
-static inline void denv_start(const char *fault)
+/* Start xenvfd in role (tcb, both, ...) under $XENVFD_WRAPPER if set;
+ * fault: XENVF_FAULT value or NULL. */
+static inline void denv_start_role(const char *role, const char *fault)
 {
     const char *build = getenv("XENVF_BUILD"), *wrap = getenv("XENVFD_WRAPPER");
     char exe[PATH_MAX], *so = fakesysfs_kernel_so();
@@ -116,7 +117,7 @@ static inline void denv_start(const char *fault)
     E.pid = fork();
     ck_assert_int_ge(E.pid, 0);
     if (E.pid == 0) {
-        char *argv[32];
+        char *argv[32], a_role[64];
         int n = 0, fd = open(E.log, O_WRONLY | O_CREAT | O_APPEND, 0644);
         char *w = wrap ? strdup(wrap) : NULL;
 
@@ -135,7 +136,8 @@ static inline void denv_start(const char *fault)
              tok = strtok(NULL, " "))
             argv[n++] = tok;
         argv[n++] = exe;
-        argv[n++] = "--role=both";
+        snprintf(a_role, sizeof(a_role), "--role=%s", role);
+        argv[n++] = a_role;
         argv[n++] = a_map;
         argv[n++] = a_state;
         argv[n++] = a_sock;
@@ -148,6 +150,12 @@ static inline void denv_start(const char *fault)
         _exit(127);
     }
     free(so);
+}
+
+/* Start xenvfd with both roles; fault: XENVF_FAULT value or NULL. */
+static inline void denv_start(const char *fault)
+{
+    denv_start_role("both", fault);
 }
 
 /* 0 when the daemon answers ping; else its wait status (it died). */

@@ -520,9 +520,9 @@ static int publish_pf_tx(xenvf_xs *xs, xs_transaction_t t, void *arg,
     int n, rc;
 
     n = pf_path(path, pf->id, "%s", "");
-    if (full && (rc = xs_mkdir_perms(xs, t, path, reader, err)))
-        goto out;
     if (full) {
+        if ((rc = xs_mkdir_perms(xs, t, path, reader, err)))
+            goto out;
         /* the owner in xenstore, before this publish changes it */
         snprintf(path + n, XS_PATH_MAX - n, "/owner");
         if ((rc = xs_get(xs, t, path, &old_owner, err)))

@@ -122,8 +122,42 @@ static int plan_drop(const xenvf_map_pf *old, const tcb_plan_pf *hw,
     return add_step(plan, TCB_STEP_DROP_PF, old->id, 0, 0, 0, err);
 }
 
-static int plan_pf(const xenvf_map_pf *p, bool known, const tcb_plan_pf *hw,
-                   tcb_plan *plan, xenvf_err *err)
+static bool lists_nsid(const xenvf_map_vf *vf, uint32_t nsid)
+{
+    for (size_t k = 0; vf && k < vf->nr_ns; k++)
+        if (vf->ns[k].nsid == nsid)
+            return true;
+    return false;
+}
+
+/* A held VF keeps its disks: the map may not take a namespace away from
+ * it (the PF agent would detach it from under the guest). */
+static int check_held_ns(const xenvf_map_pf *p, const xenvf_map_pf *old,
+                         const tcb_plan_pf *hw, xenvf_err *err)
+{
+    char who[96];
+
+    for (size_t i = 0; old && i < hw->nr_vfs; i++) {
+        const xenvf_map_vf *was = xenvf_map_find_vf(old, (unsigned)i);
+        const xenvf_map_vf *now = xenvf_map_find_vf(p, (unsigned)i);
+
+        if (!held(&hw->vfs[i]) || !was)
+            continue;
+        for (size_t k = 0; k < was->nr_ns; k++) {
+            if (lists_nsid(now, was->ns[k].nsid))
+                continue;
+            holder_text(&hw->vfs[i], who, sizeof(who));
+            return xenvf_err_set(err, XENVF_EBUSY,
+                                 "pf '%s': taking namespace %u away from vf "
+                                 "%zu is refused: it is held by domain %s",
+                                 p->id, was->ns[k].nsid, i, who);
+        }
+    }
+    return 0;
+}
+
+static int plan_pf(const xenvf_map_pf *p, const xenvf_map_pf *old,
+                   const tcb_plan_pf *hw, tcb_plan *plan, xenvf_err *err)
 {
     char who[96], addr[XENVF_BDF_STR_MAX];
     long h;
@@ -131,7 +165,7 @@ static int plan_pf(const xenvf_map_pf *p, bool known, const tcb_plan_pf *hw,
 
     if (!hw || !hw->present) {
         xenvf_bdf_format(&p->address, addr);
-        if (!known)
+        if (!old)
             return xenvf_err_set(err, XENVF_ENOENT,
                                  "pf '%s': unknown PF: %s is not an SR-IOV "
                                  "physical function on this host",
@@ -162,6 +196,8 @@ static int plan_pf(const xenvf_map_pf *p, bool known, const tcb_plan_pf *hw,
                              "gives it to '%s'",
                              p->id, i, who, mv->domain);
     }
+    if ((rc = check_held_ns(p, old, hw, err)))
+        return rc;
 
     if (p->numvfs != hw->num_vfs) {
         /* any change goes through 0, which would pull every VF away */
@@ -225,7 +261,7 @@ int tcb_plan_compute(const xenvf_map *want, const xenvf_map *have,
          * this one's */
         if (hw && !xenvf_bdf_equal(&hw->bdf, &p->address))
             hw = NULL;
-        rc = plan_pf(p, old != NULL, hw, plan, &why);
+        rc = plan_pf(p, old, hw, plan, &why);
         if (rc && partial && rc != XENVF_ENOMEM)
             rc = skip_pf(plan, first, &why, &why);
     }

@@ -64,9 +64,10 @@ const char *tcb_step_name(tcb_step_kind kind);
  * Plan the change from `have` (NULL: nothing in force) to `want`. `pfs`
  * describes every PF of both maps, found by id. A change that conflicts
  * with what is held is refused as a whole: XENVF_EBUSY (NumVFs change or
- * removal under held VFs), XENVF_ECONFLICT (the map gives a held VF to
- * another domain), XENVF_ENOENT (a new PF that is not there), XENVF_ERANGE
- * (past TotalVFs); the message names the PF, the VF and the holder.
+ * removal under held VFs, a namespace taken from a held VF),
+ * XENVF_ECONFLICT (the map gives a held VF to another domain),
+ * XENVF_ENOENT (a new PF that is not there), XENVF_ERANGE (past TotalVFs);
+ * the message names the PF, the VF and the holder.
  *
  * With partial (a rescan of the map in force, not an edit), a PF whose
  * change conflicts is skipped instead, its reason in plan->skipped, and

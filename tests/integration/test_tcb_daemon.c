@@ -339,6 +339,36 @@ START_TEST(conflicting_map_edit_is_refused)
 }
 END_TEST
 
+/* A held VF keeps its disks: the map may add a namespace to it but not take
+ * one away; once the VF is free it may. */
+START_TEST(namespace_taken_from_held_vf_is_refused)
+{
+#define NS_2   "<namespace nsid=\"2\" size=\"1M\"/>"
+#define NS_2_4 NS_2 "<namespace nsid=\"4\" size=\"1M\"/>"
+    denv_write_map(MAP_PF0(4, "<vf index=\"2\">" NS_2 "</vf>") MAP_PF1(4, ""));
+    denv_start_ready();
+    ASSERT_XS(NS_VF2, "2:1048576");
+    hold("nvme0", 2, 5, "web1");
+
+    denv_write_map(MAP_PF0(4, "<vf index=\"2\">" NS_2_4 "</vf>")
+                       MAP_PF1(4, ""));
+    ASSERT_XS(NS_VF2, "2:1048576 4:1048576");
+    denv_write_map(MAP_PF0(4, "<vf index=\"2\">" NS_2 "</vf>") MAP_PF1(4, ""));
+    ck_assert(log_wait("pf 'nvme0': taking namespace 4 away from vf 2 is "
+                       "refused: it is held by domain web1 (5)",
+                       5000));
+    ck_assert(!xs_wait(NS_VF2, "2:1048576", 200));
+    ASSERT_XS(NS_VF2, "2:1048576 4:1048576");
+
+    ck_assert_int_eq(xsh_domain_kill(E.hs, 5), 0); /* @releaseDomain */
+    ASSERT_XS("/xenvf/pf/nvme0/vf/2/state", "free");
+    denv_write_map(MAP_PF0(4, "<vf index=\"2\">" NS_2 "</vf>") MAP_PF1(4, ""));
+    ASSERT_XS(NS_VF2, "2:1048576");
+#undef NS_2
+#undef NS_2_4
+}
+END_TEST
+
 START_TEST(vanished_pf_goes_failed)
 {
     xenvf_request req;
@@ -453,6 +483,7 @@ static Suite *suite(void)
     tcase_add_test(tc, connection_drop_after_passthrough_adopts);
     tcase_add_test(tc, release_domain_resets_and_frees);
     tcase_add_test(tc, conflicting_map_edit_is_refused);
+    tcase_add_test(tc, namespace_taken_from_held_vf_is_refused);
     tcase_add_test(tc, vanished_pf_goes_failed);
     tcase_add_test(tc, agent_follows_pf_driver);
     tcase_add_test(tc, idle_daemon_makes_no_wakeups);

@@ -155,6 +155,44 @@ START_TEST(dropping_a_pf_with_held_vfs_refused)
 }
 END_TEST
 
+/* map_ns: nvme0 at 2 VFs, VF 1 with the namespaces in `ns` ("" none). */
+static void map_ns(xenvf_map *m, const char *ns)
+{
+    char xml[512];
+
+    snprintf(xml, sizeof(xml),
+             "<vfmap xmlns=\"urn:xenvf:vfmap:1\"><pf id=\"nvme0\" "
+             "address=\"0000:01:00.0\" numvfs=\"2\"><vf index=\"1\">%s</vf>"
+             "</pf></vfmap>",
+             ns);
+    ck_assert_int_eq(xenvf_map_parse_mem("t", xml, strlen(xml), m, &err), 0);
+}
+
+/* a held VF keeps its disks; a free one may lose them, and anyone may get
+ * more */
+START_TEST(namespace_taken_from_held_vf_refused)
+{
+    map_ns(&have, "<namespace nsid=\"2\" size=\"32M\"/>"
+                  "<namespace nsid=\"5\" size=\"1M\"/>");
+    map_ns(&want, "<namespace nsid=\"2\" size=\"32M\"/>");
+    hw.num_vfs = 2;
+    vfs[0].bound = vfs[1].bound = true;
+    ck_assert_int_eq(tcb_plan_compute(&want, &have, &hw, 1, false, &plan, &err),
+                     0);
+    ck_assert_uint_eq(plan.nr_steps, 0);
+    vfs[1].state = XENVF_VF_ACTIVE;
+    vfs[1].holder = "db1";
+    vfs[1].domid = 7;
+    ck_assert_int_eq(tcb_plan_compute(&want, &have, &hw, 1, false, &plan, &err),
+                     XENVF_EBUSY);
+    ck_assert_str_eq(err.msg, "pf 'nvme0': taking namespace 5 away from vf 1 "
+                              "is refused: it is held by domain db1 (7)");
+    /* adding one to a held VF is fine (the PF agent attaches it) */
+    ck_assert_int_eq(tcb_plan_compute(&have, &want, &hw, 1, false, &plan, &err),
+                     0);
+}
+END_TEST
+
 START_TEST(interrupted_reset_is_finished)
 {
     map1(&want, 2, -1, NULL);
@@ -183,6 +221,7 @@ int main(void)
     tcase_add_test(tc, held_vf_given_to_another_domain_refused);
     tcase_add_test(tc, past_totalvfs_and_unknown_pf_refused);
     tcase_add_test(tc, dropping_a_pf_with_held_vfs_refused);
+    tcase_add_test(tc, namespace_taken_from_held_vf_refused);
     tcase_add_test(tc, interrupted_reset_is_finished);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);

@@ -15,8 +15,12 @@
  * created (Namespace Management, 0x0d) when the controller can, one that is
  * smaller than the map asks for is refused (larger is fine), and it is
  * attached (Namespace Attachment, 0x15) to the VF's secondary controller.
- * "Already attached" is success, so a restart repeats nothing. Detaching a
- * namespace the map no longer lists is NOT IMPLEMENTED (logged).
+ * "Already attached" is success, so a restart repeats nothing. A namespace
+ * the map took away since the agent last set the VF up is detached first
+ * ("not attached" is success), so the VF's next holder does not get the
+ * last one's disk; never from a VF a domain holds (the TCB refuses that
+ * edit, tcb_plan.c). What was set up before the agent started is not known
+ * to it: a namespace dropped while no agent ran stays attached.
  *
  * Verified only in the QEMU tier (QEMU's nvme with sriov_max_vfs): there is
  * no NVMe controller here. tests/unit/test_agent_nvme.c checks the command
@@ -49,6 +53,7 @@
 #define NS_MGMT_CREATE       0
 #define NS_MGMT_DELETE       1
 #define NS_ATTACH            0
+#define NS_DETACH            1
 #define ID_SIZE              4096
 #define VM_ACT_OFFLINE       7
 #define VM_ACT_ASSIGN        8
@@ -62,6 +67,7 @@
  * the Status Code Type and Status Code that name the problem. */
 #define SC_MASK                0x7ff
 #define SC_NS_ALREADY_ATTACHED 0x118
+#define SC_NS_NOT_ATTACHED     0x11a
 
 static int ioctl_admin(void *ctx, int fd, struct nvme_admin_cmd *cmd)
 {
@@ -117,6 +123,7 @@ static const struct {
     {0x116, "Namespace Identifier Unavailable"},
     {0x118, "Namespace Already Attached"},
     {0x119, "Namespace Is Private"},
+    {0x11a, "Namespace Not Attached"},
     {0x11c, "Controller List Invalid"},
 };
 
@@ -370,14 +377,18 @@ static int ns_create(int fd, const xenvf_ns *want, uint8_t *buf, int *mgmt,
                          rc ? "could NOT be deleted again" : "deleted again");
 }
 
-static int ns_attach(int fd, uint32_t nsid, uint16_t scid, uint8_t *buf,
-                     xenvf_err *err)
+/* Namespace Attachment, sel NS_ATTACH or NS_DETACH, of nsid and controller
+ * scid. Being there already is success: earlier, or before a restart. */
+static int ns_attachment(int fd, unsigned sel, uint32_t nsid, uint16_t scid,
+                         uint8_t *buf, xenvf_err *err)
 {
     struct nvme_admin_cmd cmd = {.opcode = NVME_ADMIN_NS_ATTACH,
                                  .nsid = nsid,
-                                 .cdw10 = NS_ATTACH,
+                                 .cdw10 = sel,
                                  .addr = (uint64_t)(uintptr_t)buf,
                                  .data_len = ID_SIZE};
+    const char *what =
+        sel == NS_ATTACH ? "namespace attach" : "namespace detach";
     unsigned sc;
     int rc;
 
@@ -386,17 +397,18 @@ static int ns_attach(int fd, uint32_t nsid, uint16_t scid, uint8_t *buf,
     buf[0] = 1;
     buf[2] = scid & 0xff;
     buf[3] = scid >> 8;
-    if ((rc = admin_sc(fd, &cmd, "namespace attach", &sc, err)))
+    if ((rc = admin_sc(fd, &cmd, what, &sc, err)))
         return rc;
-    if (sc == SC_NS_ALREADY_ATTACHED)
-        return 0; /* earlier, or before a restart */
+    if (sc == (sel == NS_ATTACH ? SC_NS_ALREADY_ATTACHED : SC_NS_NOT_ATTACHED))
+        return 0;
     if (sc) {
-        status_err(sc, "namespace attach", err);
-        xenvf_err_prepend(err, "namespace %u to controller %u: ", nsid, scid);
+        status_err(sc, what, err);
+        xenvf_err_prepend(err, "namespace %u %s controller %u: ", nsid,
+                          sel == NS_ATTACH ? "to" : "from", scid);
         return XENVF_EIO;
     }
-    LOG(INFO, "nvme: namespace %u attached to secondary controller %u", nsid,
-        scid);
+    LOG(INFO, "nvme: namespace %u %s secondary controller %u", nsid,
+        sel == NS_ATTACH ? "attached to" : "detached from", scid);
     return 0;
 }
 
@@ -425,27 +437,41 @@ int agent_nvme_setup_ns(int fd, uint16_t scid, const xenvf_ns_list *l,
                                want->nsid, (unsigned long long)have,
                                (unsigned long long)want->size);
         if (!rc)
-            rc = ns_attach(fd, want->nsid, scid, buf, err);
+            rc = ns_attachment(fd, NS_ATTACH, want->nsid, scid, buf, err);
     }
     free(buf);
     return rc;
 }
 
-/* Namespaces the map dropped since the last setup stay attached. */
-static void log_dropped_ns(agent_pf *pf, const xenvf_vf *vf)
+int agent_nvme_detach_dropped_ns(int fd, uint16_t scid,
+                                 const xenvf_ns_list *was,
+                                 const xenvf_ns_list *now, bool held,
+                                 xenvf_err *err)
 {
-    const xenvf_ns_list *was = &pf->applied[vf->index].ns,
-                        *now = &vf->config.ns;
+    uint8_t *buf = NULL;
+    int rc = 0;
 
-    for (size_t i = 0, j = 0; i < was->nr; i++) {
-        while (j < now->nr && now->ns[j].nsid < was->ns[i].nsid)
+    /* both ascending by nsid: one walk finds what `now` lacks */
+    for (size_t i = 0, j = 0; i < was->nr && !rc; i++) {
+        uint32_t nsid = was->ns[i].nsid;
+
+        while (j < now->nr && now->ns[j].nsid < nsid)
             j++;
-        if (j == now->nr || now->ns[j].nsid != was->ns[i].nsid)
-            LOG(WARN,
-                "pf %s vf %u: namespace %u left the map, but detaching is "
-                "NOT IMPLEMENTED: it stays attached (docs/status.md)",
-                pf->id, vf->index, was->ns[i].nsid);
+        if (j < now->nr && now->ns[j].nsid == nsid)
+            continue;
+        if (held) {
+            rc = xenvf_err_set(err, XENVF_EBUSY,
+                               "namespace %u left the map while a domain "
+                               "holds the VF: not detached from under it",
+                               nsid);
+        } else if (!buf && !(buf = aligned_alloc(4096, ID_SIZE))) {
+            rc = xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+        } else {
+            rc = ns_attachment(fd, NS_DETACH, nsid, scid, buf, err);
+        }
     }
+    free(buf);
+    return rc;
 }
 
 /* The PF's controller node: <pf>/nvme/nvmeN -> <dev_dir>/nvmeN */
@@ -489,11 +515,13 @@ static int nvme_vf_setup(agent *a, agent_pf *pf, const xenvf_vf *vf,
 
     if (fd < 0)
         return fd;
-    if (vf->index < pf->nr_vfs)
-        log_dropped_ns(pf, vf);
-    /* namespaces once the controller is online */
+    /* namespaces once the controller is online: the dropped ones first */
     if (!(rc = setup_vf(fd, (uint16_t)(vf->index + 1), a->cfg->nvme_vq,
-                        a->cfg->nvme_vi, in_use, &scid, err)))
+                        a->cfg->nvme_vi, in_use, &scid, err)) &&
+        vf->index < pf->nr_vfs)
+        rc = agent_nvme_detach_dropped_ns(fd, scid, &pf->applied[vf->index].ns,
+                                          &vf->config.ns, in_use, err);
+    if (!rc)
         rc = agent_nvme_setup_ns(fd, scid, &vf->config.ns, err);
     close(fd);
     if (rc)

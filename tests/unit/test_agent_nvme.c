@@ -4,7 +4,8 @@
  * / online (nvme virt-mgmt's sequence) only when it lacks resources; a
  * VF a domain holds is never taken offline, but an offline one is set up.
  * Namespaces: identify, create when missing (and allowed), refuse when too
- * small, attach; "already attached" is success. The real ioctl runs in the
+ * small, attach; "already attached" is success; the ones the map took away
+ * are detached first, never from a held VF. The real ioctl runs in the
  * QEMU tier only.
  */
 #include <check.h>
@@ -121,6 +122,13 @@ static int fake_ns_cmd(struct nvme_admin_cmd *cmd)
     if (attach_status)
         return attach_status;
     ck_assert_ptr_nonnull(ns = find_ns(cmd->nsid));
+    if ((cmd->cdw10 & 0xf) == 1) { /* detach */
+        if (!ns->attached)
+            return 0x411a; /* Namespace Not Attached, with DNR */
+        ns->attached = false;
+        return 0;
+    }
+    ck_assert_uint_eq(cmd->cdw10 & 0xf, 0);
     if (ns->attached)
         return 0x4118; /* as the kernel returns it: with Do Not Retry */
     ns->attached = true;
@@ -152,6 +160,7 @@ static int fake_admin(void *ctx, int fd, struct nvme_admin_cmd *cmd)
         return 0;
     }
     ck_assert_uint_eq(cmd->opcode, 0x1c);
+    ck_assert_int_lt(nr_cmds, 16);
     cmds[nr_cmds][0] = cmd->cdw10;
     cmds[nr_cmds][1] = cmd->cdw11;
     nr_cmds++;
@@ -494,18 +503,46 @@ START_TEST(backend_sets_up_controller_then_namespaces)
     ck_assert_msg(strstr(err.msg, "pf nvme0 vf 0: namespace 4 does not exist"),
                   "%s", err.msg);
 
-    /* a namespace that left the map: detaching is not implemented, said
-     * once, and nothing is detached */
-    ck_assert_int_eq(xenvf_ns_list_copy(&applied.ns, &vf.config.ns, NULL), 0);
+    /* what was set up: namespace 3; the map then drops it */
     xenvf_ns_list_dispose(&vf.config.ns);
-    nr_ops = 0;
+    ns_list(&applied.ns, 3, 1 << 20);
+    nr_ops = nr_cmds = 0;
     ck_assert_msg(!agent_backend_nvme.vf_setup(&a, &pf, &vf, &err), "%s",
                   err.msg);
-    ck_assert_msg(strstr(logged, "pf nvme0 vf 0: namespace 3 left the map, "
-                                 "but detaching is NOT IMPLEMENTED") &&
-                      strstr(logged, "namespace 4 left the map"),
-                  "%s", logged);
+    ck_assert_int_eq(nr_ops, 1);
+    ck_assert_uint_eq(ops[0].opcode, 0x15);
+    ck_assert_uint_eq(ops[0].cdw10, 1); /* detach */
+    ck_assert_uint_eq(ops[0].nsid, 3);
+    ck_assert_uint_eq(ops[0].id, 0x41);
+    ck_assert(!nss[0].attached);
+
+    /* again (a restart, or a retry): "not attached" is success */
+    nr_ops = nr_cmds = 0;
+    ck_assert_msg(!agent_backend_nvme.vf_setup(&a, &pf, &vf, &err), "%s",
+                  err.msg);
+    ck_assert_int_eq(nr_ops, 1);
+
+    /* a VF a domain holds keeps its disk: refused, nothing sent */
+    nss[0].attached = true;
+    vf.state = XENVF_VF_ACTIVE;
+    nr_ops = nr_cmds = 0;
+    ck_assert_int_eq(agent_backend_nvme.vf_setup(&a, &pf, &vf, &err),
+                     XENVF_EBUSY);
+    ck_assert_msg(strstr(err.msg, "pf nvme0 vf 0: namespace 3 left the map "
+                                  "while a domain holds the VF"),
+                  "%s", err.msg);
     ck_assert_int_eq(nr_ops, 0);
+    ck_assert(nss[0].attached);
+
+    /* a detach the controller refuses names the namespace and controller */
+    vf.state = XENVF_VF_FREE;
+    attach_status = 0x410b;
+    nr_ops = nr_cmds = 0;
+    ck_assert_int_eq(agent_backend_nvme.vf_setup(&a, &pf, &vf, &err),
+                     XENVF_EIO);
+    ck_assert_msg(strstr(err.msg, "namespace 3 from controller 65: nvme "
+                                  "namespace detach: NVMe status 0x10b"),
+                  "%s", err.msg);
 
     xenvf_log_set_sink(NULL, NULL);
     xenvf_vf_dispose(&vf);

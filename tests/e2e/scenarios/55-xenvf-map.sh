@@ -6,7 +6,9 @@
 # pciback, the PF agent brings their NVMe secondary controllers online
 # (virtualization management) and reports the PF ready, and `xenvf list`
 # agrees with sysfs and xenstore; nvme0 is untouched. (Changing a count
-# that is not 0 is scenario xenvf-numvfs-change.)
+# that is not 0 is scenario xenvf-numvfs-change.) Then nvme0's VF 0 loses
+# its namespace 2 in the map and the PF agent detaches it; given back, it
+# is attached again.
 # shellcheck source=../dom0/lib.sh
 . /e2e/lib.sh
 have_xenvf xenvf-map || exit 1
@@ -52,6 +54,23 @@ check_vf_disk() {
         test "$(ns2_ctrls)" = "0x1 "
 }
 
+ns2_none() { [ -z "$(ns2_ctrls)" ]; }
+ns2_vf0() { [ "$(ns2_ctrls)" = "0x1 " ]; }
+
+# The map in force (the CLI's edit of it), with and without the namespace.
+set_map() { cp "$1" "$XENVF_MAP.tmp" && mv "$XENVF_MAP.tmp" "$XENVF_MAP"; }
+namespace_dropped_and_back() {
+    cp "$XENVF_MAP" /tmp/map.with-ns
+    sed 's|<namespace [^>]*/>||' /tmp/map.with-ns >/tmp/map.without-ns
+    set_map /tmp/map.without-ns
+    check xenvf-map-namespace-detached "namespace 2 of nvme0 is still attached to '$(ns2_ctrls)' 60 s after the map took it from VF 0" \
+        wait_until 60 ns2_none
+    set_map /tmp/map.with-ns
+    check xenvf-map-namespace-reattached "namespace 2 of nvme0 is attached to '$(ns2_ctrls)', not VF 0's controller 0x1 alone, 60 s after the map gave it back" \
+        wait_until 60 ns2_vf0
+    xenvfd_tail 6
+}
+
 edit_at_idle() {
     _t0=$(now)
     xenvf set-numvfs nvme1 2 ||
@@ -72,4 +91,4 @@ edit_at_idle() {
 if ! xenvf_up 3 || [ "$(xs_pf nvme1 numvfs)" != 0 ]; then
     e2e_fail xenvf-map-setup "needs xenvfd with nvme0 at 3 ready VFs and nvme1 at 0"; xenvfd_tail 30; exit 1
 fi
-edit_at_idle
+edit_at_idle && namespace_dropped_and_back

@@ -98,8 +98,8 @@ int agent_nvme_setup_vf(int fd, uint16_t vfn, unsigned nvq, unsigned nvi,
 int agent_nvme_setup_ns(int fd, uint16_t scid, const xenvf_ns_list *l,
                         xenvf_err *err);
 /* Detach from secondary controller scid every namespace `was` lists and
- * `now` does not ("not attached" is success); with held (a domain holds
- * the VF) refuse instead, sending nothing. */
+ * `now` does not ("not attached" is success); with held (the VF is passed
+ * through to a domain) refuse instead, sending nothing. */
 int agent_nvme_detach_dropped_ns(int fd, uint16_t scid,
                                  const xenvf_ns_list *was,
                                  const xenvf_ns_list *now, bool held,

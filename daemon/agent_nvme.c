@@ -18,9 +18,10 @@
  * "Already attached" is success, so a restart repeats nothing. A namespace
  * the map took away since the agent last set the VF up is detached first
  * ("not attached" is success), so the VF's next holder does not get the
- * last one's disk; never from a VF a domain holds (the TCB refuses that
- * edit, tcb_plan.c). What was set up before the agent started is not known
- * to it: a namespace dropped while no agent ran stays attached.
+ * last one's disk; never from a VF passed through to a domain (the TCB
+ * refuses that edit for any held VF, tcb_plan.c). What was set up before
+ * the agent started is not known to it: a namespace dropped while no agent
+ * ran stays attached.
  *
  * Verified only in the QEMU tier (QEMU's nvme with sriov_max_vfs): there is
  * no NVMe controller here. tests/unit/test_agent_nvme.c checks the command
@@ -519,8 +520,11 @@ static int nvme_vf_setup(agent *a, agent_pf *pf, const xenvf_vf *vf,
     if (!(rc = setup_vf(fd, (uint16_t)(vf->index + 1), a->cfg->nvme_vq,
                         a->cfg->nvme_vi, in_use, &scid, err)) &&
         vf->index < pf->nr_vfs)
+        /* only a VF passed through to a domain has a guest using its disks:
+         * a reserved one is not assigned yet */
         rc = agent_nvme_detach_dropped_ns(fd, scid, &pf->applied[vf->index].ns,
-                                          &vf->config.ns, in_use, err);
+                                          &vf->config.ns,
+                                          vf->state == XENVF_VF_ACTIVE, err);
     if (!rc)
         rc = agent_nvme_setup_ns(fd, scid, &vf->config.ns, err);
     close(fd);

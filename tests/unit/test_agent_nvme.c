@@ -534,6 +534,13 @@ START_TEST(backend_sets_up_controller_then_namespaces)
     ck_assert_int_eq(nr_ops, 0);
     ck_assert(nss[0].attached);
 
+    /* reserved, not passed through yet: no guest uses the disk */
+    vf.state = XENVF_VF_RESERVED;
+    nr_ops = nr_cmds = 0;
+    ck_assert_msg(!agent_backend_nvme.vf_setup(&a, &pf, &vf, &err), "%s",
+                  err.msg);
+    ck_assert(!nss[0].attached);
+
     /* a detach the controller refuses names the namespace and controller */
     vf.state = XENVF_VF_FREE;
     attach_status = 0x410b;

@@ -378,6 +378,17 @@ static int ns_create(int fd, const xenvf_ns *want, uint8_t *buf, int *mgmt,
                          rc ? "could NOT be deleted again" : "deleted again");
 }
 
+/* The two directions of Namespace Attachment, by its select field. */
+static const struct {
+    const char *what, *to, *done;
+    unsigned already; /* the status that says it is so already */
+} attachment[] = {
+    [NS_ATTACH] = {"namespace attach", "to", "attached to",
+                   SC_NS_ALREADY_ATTACHED},
+    [NS_DETACH] = {"namespace detach", "from", "detached from",
+                   SC_NS_NOT_ATTACHED},
+};
+
 /* Namespace Attachment, sel NS_ATTACH or NS_DETACH, of nsid and controller
  * scid. Being there already is success: earlier, or before a restart. */
 static int ns_attachment(int fd, unsigned sel, uint32_t nsid, uint16_t scid,
@@ -388,8 +399,7 @@ static int ns_attachment(int fd, unsigned sel, uint32_t nsid, uint16_t scid,
                                  .cdw10 = sel,
                                  .addr = (uint64_t)(uintptr_t)buf,
                                  .data_len = ID_SIZE};
-    const char *what =
-        sel == NS_ATTACH ? "namespace attach" : "namespace detach";
+    const char *what = attachment[sel].what;
     unsigned sc;
     int rc;
 
@@ -400,16 +410,16 @@ static int ns_attachment(int fd, unsigned sel, uint32_t nsid, uint16_t scid,
     buf[3] = scid >> 8;
     if ((rc = admin_sc(fd, &cmd, what, &sc, err)))
         return rc;
-    if (sc == (sel == NS_ATTACH ? SC_NS_ALREADY_ATTACHED : SC_NS_NOT_ATTACHED))
+    if (sc == attachment[sel].already)
         return 0;
     if (sc) {
         status_err(sc, what, err);
         xenvf_err_prepend(err, "namespace %u %s controller %u: ", nsid,
-                          sel == NS_ATTACH ? "to" : "from", scid);
+                          attachment[sel].to, scid);
         return XENVF_EIO;
     }
     LOG(INFO, "nvme: namespace %u %s secondary controller %u", nsid,
-        sel == NS_ATTACH ? "attached to" : "detached from", scid);
+        attachment[sel].done, scid);
     return 0;
 }
 

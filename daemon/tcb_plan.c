@@ -137,7 +137,9 @@ static int check_held_ns(const xenvf_map_pf *p, const xenvf_map_pf *old,
 {
     char who[96];
 
-    for (size_t i = 0; old && i < hw->nr_vfs; i++) {
+    if (!old) /* a new PF: nobody can hold its VFs' disks yet */
+        return 0;
+    for (size_t i = 0; i < hw->nr_vfs; i++) {
         const xenvf_map_vf *was = xenvf_map_find_vf(old, (unsigned)i);
         const xenvf_map_vf *now = xenvf_map_find_vf(p, (unsigned)i);
 

@@ -16,8 +16,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <xenvf/log.h>
-
 #include "../../daemon/agent.h"
 
 static uint8_t list[4096];
@@ -416,15 +414,7 @@ END_TEST
 
 /* ---- the backend: a VF's controller online, then its namespaces ---------- */
 
-static char tmp[256], logged[4096];
-
-static void capture(void *opaque, xenvf_log_level level, const char *func,
-                    const char *msg)
-{
-    if (level >= XENVF_LOG_WARN)
-        snprintf(logged + strlen(logged), sizeof(logged) - strlen(logged),
-                 "%s\n", msg);
-}
+static char tmp[256];
 
 /* <tmp>/sys/bus/pci/devices/0000:01:00.0/nvme/nvme0 and <tmp>/dev/nvme0 */
 static void fake_controller_node(xenvfd_config *cfg, char *sys, char *dev)
@@ -484,8 +474,6 @@ START_TEST(backend_sets_up_controller_then_namespaces)
     vf.state = XENVF_VF_FREE;
     ns_list(&vf.config.ns, 3, 1 << 20);
     xenvf_err_init(&err);
-    logged[0] = '\0';
-    xenvf_log_set_sink(capture, NULL);
 
     /* online first (three virt-mgmt), then the namespace is attached */
     nss[nr_nss++] = (fake_ns){.nsid = 3, .blocks = 2048};
@@ -551,7 +539,6 @@ START_TEST(backend_sets_up_controller_then_namespaces)
                                   "namespace detach: NVMe status 0x10b"),
                   "%s", err.msg);
 
-    xenvf_log_set_sink(NULL, NULL);
     xenvf_vf_dispose(&vf);
     xenvf_vf_config_dispose(&applied);
     xenvf_pf_dispose(&pf.rec);

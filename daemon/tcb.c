@@ -29,6 +29,7 @@ void tcb_vf_clear_holder(tcb_vf *v)
     v->domain = NULL;
     v->domid = XENVF_DOMID_NONE;
     v->conn = 0;
+    v->seen_in_libxl = false;
     xenvf_vf_config_dispose(&v->req);
 }
 

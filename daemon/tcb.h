@@ -36,6 +36,8 @@ typedef struct tcb_vf {
     bool bdf_known;
     xenvf_bdf bdf;
     bool bound; /* bound to the assignable driver at the last look */
+    /* libxl's PCI backend listed it for its holder (since this start) */
+    bool seen_in_libxl;
     const char *flask_type; /* FLASK label applied, NULL: none yet */
 } tcb_vf;
 
@@ -122,11 +124,14 @@ bool tcb_vf_bound(tcb *t, const tcb_pf *pf, unsigned index);
 int tcb_domains_start(tcb *t, xenvf_err *err);
 /* Every held VF whose domain is gone: reset and free. */
 void tcb_domains_check(tcb *t);
-/* Startup: VFs that domains hold per xenstore but the state file lacks. */
+/* Startup: VFs that domains hold per xenstore but the state file lacks,
+ * then a repair. */
 void tcb_domains_adopt(tcb *t);
-/* VFs that libxl has passed through (its PCI backend nodes) to a live
- * domain we do not count as their holder: count it. */
-void tcb_domains_adopt_assigned(tcb *t);
+/* The books against libxl's PCI nodes (libxl_nodes.h): a VF libxl gave a
+ * live domain is that domain's (adopted); a VF a live domain held and
+ * libxl took back (pci-detach) is reset and free. One log line for each
+ * difference. */
+void tcb_domains_repair(tcb *t);
 /* Release everything domain (name or domid) holds; *nr_out how many. */
 int tcb_release_domain(tcb *t, const char *name, uint32_t domid,
                        unsigned *nr_out, xenvf_err *err);

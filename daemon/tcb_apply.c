@@ -26,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <xenvf/libxl_nodes.h>
 #include <xenvf/sysfs.h>
 
 #include "tcb.h"
@@ -185,17 +186,12 @@ static void finish_intent(tcb *t, tcb_pf *pf)
     pf->intent_autoprobe = -1;
 }
 
-/* libxl's record of the driver a device had (libxl_pci.c, 4.17), so that
+/* libxl's record of the driver a device had, so that
  * `xl pci-assignable-remove -r` gives the VF back to it. */
 static void note_old_driver(tcb *t, const tcb_vf *v, const char *driver)
 {
-    char path[96], value[256], xsbdf[XENVF_BDF_XS_MAX];
-
-    xenvf_bdf_format_xs(&v->bdf, xsbdf);
-    snprintf(path, sizeof(path), "/libxl/pciback/%s/driver_path", xsbdf);
-    snprintf(value, sizeof(value), "/sys/bus/pci/drivers/%s", driver);
-    if (xenvf_xs_write(&t->xs, path, value, NULL))
-        LOG(WARN, "cannot note the old driver in %s", path);
+    if (xenvf_libxl_note_driver(&t->xs, &v->bdf, driver, NULL))
+        LOG(WARN, "cannot note the old driver of a VF where libxl looks");
 }
 
 static int vf_override(tcb *t, tcb_pf *pf, unsigned i, xenvf_err *err)

@@ -14,11 +14,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <xenvf/libxl_nodes.h>
 #include <xenvf/sysfs.h>
 
 #include "tcb.h"
 
 #define TOKEN_RELEASE "xenvfd-release"
+#define TOKEN_LIBXL   "xenvfd-libxl-pci"
+
+/* libxl's nodes that change when a domain gains or loses a PCI device */
+static const char *const libxl_pci_paths[] = {
+    "/local/domain/0/backend/pci",
+    "/libxl/pciback",
+};
 
 /* The domain's name, or NULL when xenstore has none. */
 static char *domain_name(tcb *t, uint32_t domid)
@@ -138,31 +146,19 @@ int tcb_release_domain(tcb *t, const char *name, uint32_t domid,
     return 0;
 }
 
-/* Find the record of the VF at this address. */
-static tcb_vf *vf_by_bdf(tcb *t, const xenvf_bdf *bdf, tcb_pf **pf_out,
-                         size_t *index)
-{
-    for (size_t p = 0; p < t->nr_pfs; p++)
-        for (size_t i = 0; i < t->pfs[p].nr_vfs; i++)
-            if (t->pfs[p].vfs[i].bdf_known &&
-                xenvf_bdf_equal(&t->pfs[p].vfs[i].bdf, bdf)) {
-                *pf_out = &t->pfs[p];
-                *index = i;
-                return &t->pfs[p].vfs[i];
-            }
-    return NULL;
-}
-
+/* Hand VF i to domid: libxl has given it to that domain, whatever the
+ * books said (a restore, a pci-attach without the plugin, a build whose
+ * commit never came, a state file lost). No reset: libxl reset it before
+ * it assigned it. */
 static void adopt(tcb *t, tcb_pf *pf, size_t i, uint32_t domid, const char *why)
 {
     tcb_vf *v = &pf->vfs[i];
-    char *name;
+    char *name = domain_name(t, domid);
+    const char *was = xenvf_vf_state_name(v->state);
 
-    if (v->state == XENVF_VF_ACTIVE && v->domid == domid)
-        return;
-    if (!domain_alive(t, domid, NULL))
-        return;
-    name = domain_name(t, domid);
+    if (v->domid != XENVF_DOMID_NONE)
+        LOG(WARN, "pf %s: vf %zu: its holder %s (%u) is gone", pf->id, i,
+            v->domain ? v->domain : "?", v->domid);
     tcb_vf_clear_holder(v);
     v->domid = domid;
     if (name)
@@ -170,50 +166,136 @@ static void adopt(tcb *t, tcb_pf *pf, size_t i, uint32_t domid, const char *why)
     else if (asprintf(&v->domain, "domid-%u", domid) < 0)
         v->domain = NULL;
     v->state = XENVF_VF_ACTIVE;
-    LOG(WARN, "pf %s: vf %zu adopted as held by domain %s (%u): %s", pf->id, i,
-        v->domain ? v->domain : "?", domid, why);
+    LOG(WARN,
+        "pf %s: vf %zu adopted as held by domain %s (%u): %s (the books "
+        "said %s)",
+        pf->id, i, v->domain ? v->domain : "?", domid, why, was);
 }
 
-/* libxl's PCI backend: /local/domain/0/backend/pci/<domid>/0/dev-<n> */
-static void adopt_backends(tcb *t)
+/* Domain liveness, asked once per domid in one repair. */
+typedef struct alive_cache {
+    size_t nr;
+    uint32_t domid[64];
+    bool alive[64];
+} alive_cache;
+
+static bool alive_cached(tcb *t, alive_cache *c, uint32_t domid)
 {
-    char **doms = NULL, path[128], *val = NULL;
-    unsigned nr = 0;
+    bool alive;
 
-    if (xenvf_xs_directory(&t->xs, "/local/domain/0/backend/pci", &doms, &nr,
-                           NULL))
-        return;
-    for (unsigned d = 0; d < nr; d++) {
-        uint64_t domid, n = 0;
-
-        if (xenvf_parse_uint(doms[d], 0x7fef, &domid, NULL))
-            continue;
-        snprintf(path, sizeof(path),
-                 "/local/domain/0/backend/pci/%s/0/num_devs", doms[d]);
-        if (xenvf_xs_read(&t->xs, path, &val, NULL) || !val ||
-            xenvf_parse_uint(val, 256, &n, NULL))
-            n = 0;
-        free(val);
-        val = NULL;
-        for (uint64_t k = 0; k < n; k++) {
-            xenvf_bdf bdf;
-            tcb_pf *pf;
-            size_t i;
-            tcb_vf *v;
-
-            snprintf(path, sizeof(path),
-                     "/local/domain/0/backend/pci/%s/0/dev-%llu", doms[d],
-                     (unsigned long long)k);
-            if (!xenvf_xs_read(&t->xs, path, &val, NULL) && val &&
-                !xenvf_bdf_parse(val, &bdf, NULL) &&
-                (v = vf_by_bdf(t, &bdf, &pf, &i)) &&
-                v->state != XENVF_VF_ACTIVE)
-                adopt(t, pf, i, (uint32_t)domid, "libxl's pci backend");
-            free(val);
-            val = NULL;
-        }
+    for (size_t k = 0; k < c->nr; k++)
+        if (c->domid[k] == domid)
+            return c->alive[k];
+    alive = domain_alive(t, domid, NULL);
+    if (c->nr < sizeof(c->domid) / sizeof(c->domid[0])) {
+        c->domid[c->nr] = domid;
+        c->alive[c->nr++] = alive;
     }
-    free(doms);
+    return alive;
+}
+
+/* A VF the books give to a live domain that libxl says no longer has it:
+ * `xl pci-detach`. Only where libxl is known to have had it (seen in its
+ * backend, or the domain has a PCI backend at all), and only once libxl
+ * has finished removing it (its own record of the holder is gone). */
+static bool left_domain(tcb *t, const tcb_vf *v, const xenvf_pci_backends *b)
+{
+    uint32_t libxl_domid;
+
+    if (!v->seen_in_libxl && !xenvf_pci_backends_has_domain(b, v->domid))
+        return false;
+    if (xenvf_libxl_pci_domid(&t->xs, &v->bdf, &libxl_domid, NULL))
+        return false;
+    return libxl_domid != v->domid;
+}
+
+static void say_shared(const tcb_pf *pf, size_t i, uint32_t other)
+{
+    const tcb_vf *v = &pf->vfs[i];
+
+    LOG(ERROR,
+        "pf %s: vf %zu is held by domain %s (%u) in the books but libxl's "
+        "PCI backend gives it to domain %u too: two domains must not share "
+        "a VF; destroy one of them",
+        pf->id, i, v->domain ? v->domain : "?", v->domid, other);
+}
+
+static bool repair_vf(tcb *t, tcb_pf *pf, size_t i, const xenvf_pci_backends *b,
+                      alive_cache *alive)
+{
+    tcb_vf *v = &pf->vfs[i];
+    uint32_t other = XENVF_DOMID_NONE;
+    bool held, holder_has = false;
+
+    if (!v->bdf_known || v->state == XENVF_VF_RESERVED)
+        return false; /* a build in progress owns a reserved VF */
+    held = v->domid != XENVF_DOMID_NONE &&
+           (v->state == XENVF_VF_ACTIVE || v->state == XENVF_VF_RESETTING);
+    /* the live domains whose backends list it (a dead one's may linger) */
+    for (size_t k = 0; k < b->nr_devs; k++) {
+        uint32_t d = b->devs[k].domid;
+
+        if (!xenvf_bdf_equal(&b->devs[k].bdf, &v->bdf) ||
+            !alive_cached(t, alive, d))
+            continue;
+        if (held && d == v->domid)
+            holder_has = true;
+        else if (other == XENVF_DOMID_NONE)
+            other = d;
+    }
+    if (holder_has) {
+        v->seen_in_libxl = true;
+        if (other != XENVF_DOMID_NONE)
+            say_shared(pf, i, other);
+        return false;
+    }
+    if (other != XENVF_DOMID_NONE) {
+        if (held && alive_cached(t, alive, v->domid)) {
+            say_shared(pf, i, other);
+            return false;
+        }
+        if (v->state == XENVF_VF_FAILED && v->domid != XENVF_DOMID_NONE)
+            return false; /* failed with its PF: its holder is kept */
+        adopt(t, pf, i, other, "libxl's PCI backend lists it");
+        v->seen_in_libxl = true;
+        return true;
+    }
+    if (held && v->state == XENVF_VF_ACTIVE &&
+        alive_cached(t, alive, v->domid) && left_domain(t, v, b)) {
+        LOG(WARN,
+            "pf %s: vf %zu left domain %s (%u) (xl pci-detach): resetting "
+            "it",
+            pf->id, i, v->domain ? v->domain : "?", v->domid);
+        tcb_apply_reset(t, pf, (unsigned)i, NULL);
+    }
+    return false;
+}
+
+void tcb_domains_repair(tcb *t)
+{
+    xenvf_pci_backends b;
+    alive_cache alive = {0};
+    xenvf_err err;
+
+    xenvf_err_init(&err);
+    if (xenvf_libxl_read_pci_backends(&t->xs, &b, &err)) {
+        LOG(ERROR, "reading libxl's PCI backends: %s", err.msg);
+        return;
+    }
+    for (size_t p = 0; p < t->nr_pfs; p++) {
+        tcb_pf *pf = &t->pfs[p];
+        bool adopted = false;
+
+        for (size_t i = 0; i < pf->nr_vfs; i++)
+            adopted |= repair_vf(t, pf, i, &b, &alive);
+        if (!adopted)
+            continue;
+        /* persisted before anyone is told, as a commit is */
+        if (tcb_state_save(t, &err))
+            LOG(ERROR, "%s", err.msg);
+        tcb_publish(t, pf, NULL);
+    }
+    xenvf_pci_backends_dispose(&b);
 }
 
 /* The TCB's own published nodes, when its state file is lost. */
@@ -227,31 +309,32 @@ static void adopt_published(tcb *t)
 
         if (xenvf_xs_read_pf(&t->xs, pf->id, &pub, NULL))
             continue;
-        for (size_t i = 0; i < pub.nr_vfs && i < pf->nr_vfs; i++)
+        for (size_t i = 0; i < pub.nr_vfs && i < pf->nr_vfs; i++) {
+            tcb_vf *v = &pf->vfs[i];
+            uint32_t domid = pub.vfs[i].domid;
+
             if ((pub.vfs[i].state == XENVF_VF_ACTIVE ||
                  pub.vfs[i].state == XENVF_VF_RESETTING) &&
-                pub.vfs[i].domid != XENVF_DOMID_NONE)
-                adopt(t, pf, i, pub.vfs[i].domid, "published in xenstore");
+                domid != XENVF_DOMID_NONE &&
+                !(v->state == XENVF_VF_ACTIVE && v->domid == domid) &&
+                domain_alive(t, domid, NULL))
+                adopt(t, pf, i, domid, "published in xenstore");
+        }
         xenvf_pf_dispose(&pub);
     }
-}
-
-void tcb_domains_adopt_assigned(tcb *t)
-{
-    adopt_backends(t);
 }
 
 void tcb_domains_adopt(tcb *t)
 {
     if (!t->state_loaded && t->nr_pfs)
         adopt_published(t);
-    adopt_backends(t);
+    tcb_domains_repair(t);
 }
 
 void tcb_xs_event(void *opaque, int fd, short revents)
 {
     tcb *t = opaque;
-    bool release = false;
+    bool release = false, libxl = false;
     xenvf_err err;
 
     xenvf_err_init(&err);
@@ -266,9 +349,15 @@ void tcb_xs_event(void *opaque, int fd, short revents)
             break;
         if (!strcmp(token, TOKEN_RELEASE))
             release = true;
+        else if (!strcmp(token, TOKEN_LIBXL))
+            libxl = true;
         free(path);
         free(token);
     }
+    /* what libxl says first: a VF a dead domain held may already be in a
+     * live one's hands (a restore), and must then not be reset */
+    if (release || libxl)
+        tcb_domains_repair(t);
     if (release)
         tcb_domains_check(t);
 }
@@ -279,5 +368,9 @@ int tcb_domains_start(tcb *t, xenvf_err *err)
 
     if ((rc = xenvf_xs_watch(&t->xs, "@releaseDomain", TOKEN_RELEASE, err)))
         return rc;
+    for (size_t i = 0; i < sizeof(libxl_pci_paths) / sizeof(*libxl_pci_paths);
+         i++)
+        if ((rc = xenvf_xs_watch(&t->xs, libxl_pci_paths[i], TOKEN_LIBXL, err)))
+            return rc;
     return xenvfd_loop_add(fd, POLLIN, tcb_xs_event, t);
 }

@@ -341,7 +341,7 @@ static void release_uncommitted(tcb_client *c)
         return;
     LOG(INFO, "connection %lu closed: %u uncommitted VF(s) released", c->id,
         nr);
-    tcb_domains_adopt_assigned(t);
+    tcb_domains_repair(t);
     xenvf_err_init(&err);
     if (tcb_state_save(t, &err))
         LOG(ERROR, "%s", err.msg);

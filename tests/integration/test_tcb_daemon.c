@@ -297,6 +297,191 @@ START_TEST(release_domain_resets_and_frees)
 }
 END_TEST
 
+/* ---- the books against libxl's PCI nodes (tcb_domains_repair) ---------- */
+
+static void xs_put(const char *path, const char *value)
+{
+    ck_assert_int_eq(xenvf_xs_write(&E.xs, path, value, NULL), 0);
+}
+
+/* What libxl writes when it gives domid the device (libxl_pci.c): its
+ * record of the holder first, then the backend's entry. */
+static void libxl_attach(unsigned domid, const char *bdf, const char *xsbdf)
+{
+    char path[128], v[16];
+
+    snprintf(path, sizeof(path), "/libxl/pciback/%s/domid", xsbdf);
+    snprintf(v, sizeof(v), "%u", domid);
+    xs_put(path, v);
+    snprintf(path, sizeof(path), "/local/domain/0/backend/pci/%u/0/dev-0",
+             domid);
+    xs_put(path, bdf);
+    snprintf(path, sizeof(path), "/local/domain/0/backend/pci/%u/0/num_devs",
+             domid);
+    xs_put(path, "1");
+}
+
+/* xl pci-detach: the backend's entry goes, the directory stays with
+ * num_devs 0; libxl's record of the holder goes last. */
+static void libxl_detach_backend(unsigned domid)
+{
+    char path[128];
+
+    snprintf(path, sizeof(path), "/local/domain/0/backend/pci/%u/0/dev-0",
+             domid);
+    ck_assert_int_eq(xenvf_xs_rm(&E.xs, path, NULL), 0);
+    snprintf(path, sizeof(path), "/local/domain/0/backend/pci/%u/0/num_devs",
+             domid);
+    xs_put(path, "0");
+}
+
+static void libxl_forget(const char *xsbdf)
+{
+    char path[128];
+
+    snprintf(path, sizeof(path), "/libxl/pciback/%s/domid", xsbdf);
+    ck_assert_int_eq(xenvf_xs_rm(&E.xs, path, NULL), 0);
+}
+
+/* Reserve, let libxl pass it through, commit: an xl create with vf=. */
+static void hold_passed_through(const char *pf, int index, unsigned domid,
+                                const char *name, const char *bdf,
+                                const char *xsbdf)
+{
+    xenvf_request req;
+    xenvf_response resp;
+    xenvf_client c;
+
+    xenvf_request_init(&req);
+    xenvf_response_init(&resp);
+    xenvf_client_init(&c);
+    make_domain(domid, name);
+    ck_assert_int_eq(xenvf_client_connect(&c, E.sock, NULL), 0);
+    req_reserve(&req, name, pf, index);
+    ck_assert_int_eq(call(&c, &req, &resp), 0);
+    libxl_attach(domid, bdf, xsbdf);
+    req_commit(&req, name, domid);
+    ck_assert_int_eq(call(&c, &req, &resp), 0);
+    xenvf_client_dispose(&c);
+    xenvf_request_dispose(&req);
+    xenvf_response_dispose(&resp);
+}
+
+/* xl pci-detach of a running guest's VF: reset and free once libxl has
+ * finished, not before. */
+START_TEST(pci_detach_resets_and_frees)
+{
+    denv_write_map(MAP_4_4);
+    denv_start_ready();
+    hold_passed_through("net0", 1, 7, "web7", "0000:02:00.2", "0000-02-00-2");
+    ASSERT_XS("/xenvf/pf/net0/vf/1/state", "active");
+    libxl_detach_backend(7);
+    sleep_ms(300); /* libxl is still removing it: its record says 7 */
+    ASSERT_XS("/xenvf/pf/net0/vf/1/state", "active");
+    ck_assert_uint_eq(resets("0000:02:00.2"), 0);
+    libxl_forget("0000-02-00-2");
+    ASSERT_XS("/xenvf/pf/net0/vf/1/state", "free");
+    ASSERT_XS("/xenvf/pf/net0/vf/1/domain", "");
+    ASSERT_XS("/xenvf/pf/net0/active", "0");
+    ck_assert_uint_eq(resets("0000:02:00.2"), 1);
+    ck_assert(log_has("vf 1 left domain web7 (7) (xl pci-detach)"));
+    /* the domain's later death changes nothing more */
+    ck_assert_int_eq(xsh_domain_kill(E.hs, 7), 0);
+    sleep_ms(300);
+    ck_assert_uint_eq(resets("0000:02:00.2"), 1);
+}
+END_TEST
+
+/* xl pci-attach (or a restore) without the plugin: a free VF libxl gives
+ * a live domain is that domain's. */
+START_TEST(pci_attach_without_plugin_is_adopted)
+{
+    denv_write_map(MAP_4_4);
+    denv_start_ready();
+    make_domain(8, "web8");
+    libxl_attach(8, "0000:02:00.3", "0000-02-00-3");
+    ASSERT_XS("/xenvf/pf/net0/vf/2/state", "active");
+    ASSERT_XS("/xenvf/pf/net0/vf/2/domain", "8");
+    ASSERT_XS("/xenvf/pf/net0/active", "1");
+    ck_assert(log_has("vf 2 adopted as held by domain web8 (8): libxl's PCI "
+                      "backend lists it (the books said free)"));
+    ck_assert_uint_eq(resets("0000:02:00.3"), 0);
+    /* a reserve for anyone else is refused now */
+    {
+        xenvf_request req;
+        xenvf_response resp;
+        xenvf_client c;
+
+        xenvf_request_init(&req);
+        xenvf_response_init(&resp);
+        xenvf_client_init(&c);
+        ck_assert_int_eq(xenvf_client_connect(&c, E.sock, NULL), 0);
+        req_reserve(&req, "web9", "net0", 2);
+        ck_assert_int_eq(xenvf_client_call(&c, &req, &resp, 5000, NULL), 0);
+        ck_assert_int_eq(resp.rc, XENVF_EBUSY);
+        xenvf_client_dispose(&c);
+        xenvf_request_dispose(&req);
+        xenvf_response_dispose(&resp);
+    }
+    /* and its death frees it, with a reset */
+    ck_assert_int_eq(xsh_domain_kill(E.hs, 8), 0);
+    ASSERT_XS("/xenvf/pf/net0/vf/2/state", "free");
+    ck_assert_uint_eq(resets("0000:02:00.3"), 1);
+}
+END_TEST
+
+/* A VF whose holder died while another domain got it from libxl (a save
+ * and a restore, seen together): handed over, never reset under the new
+ * holder. */
+START_TEST(vf_of_dead_domain_in_live_backend_moves)
+{
+    denv_write_map(MAP_4_4);
+    denv_start_ready();
+    hold_passed_through("net0", 0, 5, "web5", "0000:02:00.1", "0000-02-00-1");
+    ASSERT_XS("/xenvf/pf/net0/vf/0/state", "active");
+    denv_kill9(); /* so that both changes are seen at once */
+    ck_assert_int_eq(xsh_domain_kill(E.hs, 5), 0);
+    make_domain(6, "web5");
+    libxl_attach(6, "0000:02:00.1", "0000-02-00-1");
+    denv_start_ready();
+    ASSERT_XS("/xenvf/pf/net0/vf/0/domain", "6");
+    ASSERT_XS("/xenvf/pf/net0/vf/0/state", "active");
+    ck_assert_uint_eq(resets("0000:02:00.1"), 0);
+    ck_assert(log_has("its holder web5 (5) is gone"));
+}
+END_TEST
+
+/* Two live domains' hands, per the books and per libxl: said, not
+ * "repaired" by taking the VF from either. */
+START_TEST(vf_in_two_live_domains_is_reported)
+{
+    denv_write_map(MAP_4_4);
+    denv_start_ready();
+    hold_passed_through("net0", 3, 5, "web5", "0000:02:00.4", "0000-02-00-4");
+    make_domain(6, "web6");
+    libxl_attach(6, "0000:02:00.4", "0000-02-00-4");
+    ck_assert(log_wait("two domains must not share a VF", 5000));
+    ASSERT_XS("/xenvf/pf/net0/vf/3/domain", "5");
+    ck_assert_uint_eq(resets("0000:02:00.4"), 0);
+}
+END_TEST
+
+/* pci-detach while xenvfd was down: the restart frees it. */
+START_TEST(pci_detach_while_down_is_found_at_start)
+{
+    denv_write_map(MAP_4_4);
+    denv_start_ready();
+    hold_passed_through("net0", 1, 7, "web7", "0000:02:00.2", "0000-02-00-2");
+    ASSERT_XS("/xenvf/pf/net0/vf/1/state", "active");
+    denv_kill9();
+    libxl_detach_backend(7);
+    libxl_forget("0000-02-00-2");
+    denv_start_ready();
+    ASSERT_XS("/xenvf/pf/net0/vf/1/state", "free");
+    ck_assert_uint_eq(resets("0000:02:00.2"), 1);
+}
+END_TEST
+
 START_TEST(conflicting_map_edit_is_refused)
 {
     denv_write_map(MAP_4_4);
@@ -482,6 +667,11 @@ static Suite *suite(void)
     tcase_add_test(tc, connection_drop_releases_uncommitted);
     tcase_add_test(tc, connection_drop_after_passthrough_adopts);
     tcase_add_test(tc, release_domain_resets_and_frees);
+    tcase_add_test(tc, pci_detach_resets_and_frees);
+    tcase_add_test(tc, pci_attach_without_plugin_is_adopted);
+    tcase_add_test(tc, vf_of_dead_domain_in_live_backend_moves);
+    tcase_add_test(tc, vf_in_two_live_domains_is_reported);
+    tcase_add_test(tc, pci_detach_while_down_is_found_at_start);
     tcase_add_test(tc, conflicting_map_edit_is_refused);
     tcase_add_test(tc, namespace_taken_from_held_vf_is_refused);
     tcase_add_test(tc, vanished_pf_goes_failed);

@@ -34,9 +34,9 @@
 #define XENVF_MAP_NS "urn:xenvf:vfmap:1"
 /* Larger input is refused before libxml2 sees it. */
 #define XENVF_MAP_MAX_BYTES     (16u * 1024 * 1024)
-#define XENVF_MAP_NAME_MAX      64     /* domain names: [A-Za-z0-9_.-]{1,64} */
-#define XENVF_MAP_FUNCTION_MAX  64     /* function: [A-Za-z0-9_.:+-]{1,64} */
-#define XENVF_MAP_NUMVFS_MAX    65535  /* TotalVFs is a 16-bit register */
+#define XENVF_MAP_NAME_MAX      64    /* domain names: [A-Za-z0-9_.-]{1,64} */
+#define XENVF_MAP_FUNCTION_MAX  64    /* function: [A-Za-z0-9_.:+-]{1,64} */
+#define XENVF_MAP_NUMVFS_MAX    65535 /* TotalVFs is a 16-bit register */
 #define XENVF_MAP_DOMID_MAX     XENVF_DOMID_MAX
 #define XENVF_MAP_BOOT_MAX      65535
 #define XENVF_MAP_RATE_MAX      4294967295LL        /* Mbit/s: a u32 in Linux */

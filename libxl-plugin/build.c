@@ -89,6 +89,19 @@ static int load_conf(xlp *p, xenvf_err *err)
     return 0;
 }
 
+/* Give back what domid held (holding nothing already is fine). */
+static void release_vfs(xlp *p, uint32_t domid)
+{
+    xenvf_err e;
+
+    xenvf_err_init(&e);
+    if (resv_release_domid(&p->conf, domid, &e))
+        LOG(WARN,
+            "domain %u: %s (xenvfd releases them when it sees the "
+            "domain die)",
+            domid, e.msg);
+}
+
 /* Undo a build: nodes, plan, domain, VFs. Each step is tried even if an
  * earlier one failed; what could not be undone is logged. */
 static void teardown(xlp *p, xenvf_xs *xs, uint32_t domid, const char *name)
@@ -105,11 +118,7 @@ static void teardown(xlp *p, xenvf_xs *xs, uint32_t domid, const char *name)
             "could not destroy domain %u (libxl rc %d): destroy it "
             "with xl destroy %u",
             domid, lrc, domid);
-    if (resv_release_domid(&p->conf, domid, &e))
-        LOG(WARN,
-            "domain %u: %s (xenvfd releases them when it sees the "
-            "domain die)",
-            domid, e.msg);
+    release_vfs(p, domid);
     LOG(INFO, "destroyed domain %u (%s) and released its VFs", domid,
         name ? name : "?");
 }
@@ -448,8 +457,21 @@ out:
 
 struct unpause_ctx {
     xlp *p;
+    xenvf_xs *xs;
     int libxl_rc;
 };
+
+static bool gate_domain_alive(void *opaque, uint32_t domid)
+{
+    struct unpause_ctx *u = opaque;
+    bool alive = true;
+    xenvf_err e;
+
+    xenvf_err_init(&e);
+    if (xenvf_xs_domain_introduced(u->xs, domid, &alive, &e))
+        LOG(WARN, "domain %u: %s (assumed alive)", domid, e.msg);
+    return alive;
+}
 
 static void gate_waiting(void *opaque, const gate_plan *gp)
 {
@@ -483,17 +505,18 @@ static int gate_ready(void *opaque, const gate_plan *gp, size_t last,
 
 int xlp_unpause(xlp *p, uint32_t domid, int *libxl_rc, xenvf_err *err)
 {
-    struct unpause_ctx u = {.p = p};
+    xenvf_xs xs;
+    struct unpause_ctx u = {.p = p, .xs = &xs};
     const gate_hooks hooks = {
         .waiting = gate_waiting,
         .ready = gate_ready,
+        .domain_alive = gate_domain_alive,
         .opaque = &u,
         .leave_watches = true, /* xs is this wait's own connection */
     };
     char *text = NULL;
     bool logged = false;
     gate_plan plan;
-    xenvf_xs xs;
     int rc, lrc;
 
     *libxl_rc = 0;
@@ -536,8 +559,14 @@ int xlp_unpause(xlp *p, uint32_t domid, int *libxl_rc, xenvf_err *err)
     xenvf_err_prepend(err, "domain %s (%u): ", plan.domain ? plan.domain : "?",
                       domid);
     LOG(ERROR, "%s", err->msg);
-    teardown(p, &xs, domid, plan.domain);
     logged = true;
+    if (rc == XENVF_ENOENT) {
+        /* destroyed by someone else: nothing of it is left to undo but
+         * its VFs, which xenvfd frees on its death too */
+        release_vfs(p, domid);
+        goto out;
+    }
+    teardown(p, &xs, domid, plan.domain);
 out:
     if (rc && !logged)
         LOG(ERROR, "%s", err->msg);

@@ -209,10 +209,14 @@ static int read_state(xenvf_xs *xs, gate_pf *g, xenvf_err *err)
     return rc;
 }
 
-/* Mark the PFs whose watch fired; events of other tokens (another user of
- * this connection, a previous wait) are not ours and change nothing. */
+#define DEATH_WATCH "@releaseDomain"
+#define DEATH_TOKEN "dead"
+
+/* Mark the PFs whose watch fired, and a domain death; events of other
+ * tokens (another user of this connection, a previous wait) are not ours
+ * and change nothing. */
 static int drain_events(xenvf_xs *xs, const char *prefix, gate_plan *p,
-                        bool *dirty, xenvf_err *err)
+                        bool *dirty, bool *death, xenvf_err *err)
 {
     const size_t plen = strlen(prefix);
 
@@ -223,8 +227,10 @@ static int drain_events(xenvf_xs *xs, const char *prefix, gate_plan *p,
 
         if (rc || !path)
             return rc;
-        if (!strncmp(token, prefix, plen) &&
-            !xenvf_parse_uint(token + plen, p->nr - 1, &i, NULL))
+        if (!strncmp(token, prefix, plen) && !strcmp(token + plen, DEATH_TOKEN))
+            *death = true;
+        else if (!strncmp(token, prefix, plen) &&
+                 !xenvf_parse_uint(token + plen, p->nr - 1, &i, NULL))
             dirty[i] = true;
         free(path);
         free(token);
@@ -247,6 +253,16 @@ static bool all_ready(const gate_plan *p)
     return true;
 }
 
+/* The first PF not ready: the one a message about the wait names. */
+static size_t first_waited(const gate_plan *p)
+{
+    size_t i = 0;
+
+    while (i < p->nr - 1 && p->pfs[i].state == XENVF_PF_READY)
+        i++;
+    return i;
+}
+
 static double secs(int64_t ms)
 {
     return (double)ms / 1000.0;
@@ -258,6 +274,7 @@ int gate_wait(xenvf_xs *xs, gate_plan *p, int cancel_fd,
     const int64_t start = xlp_now_ms();
     char prefix[64], path[128], token[96];
     bool *dirty = NULL, *was_ready = NULL, *newly = NULL, announced = false;
+    bool death = false, death_watched = false;
     size_t watched = 0, last = 0;
     int rc;
 
@@ -283,6 +300,12 @@ int gate_wait(xenvf_xs *xs, gate_plan *p, int cancel_fd,
             goto out;
         dirty[watched] = true;
     }
+    if (hooks && hooks->domain_alive) {
+        snprintf(token, sizeof(token), "%s" DEATH_TOKEN, prefix);
+        if ((rc = xenvf_xs_watch(xs, DEATH_WATCH, token, err)))
+            goto out;
+        death_watched = true;
+    }
 
     for (;;) {
         struct pollfd fds[2] = {
@@ -304,6 +327,16 @@ int gate_wait(xenvf_xs *xs, gate_plan *p, int cancel_fd,
         }
         now = xlp_now_ms();
         p->elapsed_ms = now - start;
+        if (death && !hooks->domain_alive(hooks->opaque, p->domid)) {
+            p->culprit = first_waited(p);
+            rc = xenvf_err_set(err, XENVF_ENOENT,
+                               "the domain was destroyed after %.3f s of "
+                               "waiting for PF %s (last state: %s)",
+                               secs(p->elapsed_ms), p->pfs[p->culprit].pf_id,
+                               state_name(&p->pfs[p->culprit]));
+            goto out;
+        }
+        death = false;
         for (size_t i = 0; i < p->nr; i++) {
             if (p->pfs[i].state != XENVF_PF_FAILED)
                 continue;
@@ -350,9 +383,9 @@ int gate_wait(xenvf_xs *xs, gate_plan *p, int cancel_fd,
         /* handle what is queued (the watches fire once when set, or a
          * change came in) before sleeping: "waiting" means nothing is
          * left to do */
-        if ((rc = drain_events(xs, prefix, p, dirty, err)))
+        if ((rc = drain_events(xs, prefix, p, dirty, &death, err)))
             goto out;
-        if (any(dirty, p->nr))
+        if (any(dirty, p->nr) || death)
             continue;
         if (!announced) {
             for (size_t i = 0; i < p->nr; i++)
@@ -370,9 +403,7 @@ int gate_wait(xenvf_xs *xs, gate_plan *p, int cancel_fd,
             goto out;
         }
         if (cancel_fd >= 0 && fds[1].revents) {
-            for (p->culprit = 0; p->culprit < p->nr - 1; p->culprit++)
-                if (p->pfs[p->culprit].state != XENVF_PF_READY)
-                    break;
+            p->culprit = first_waited(p);
             rc = xenvf_err_set(err, XENVF_EIO,
                                "interrupted after %.3f s of waiting for PF "
                                "%s (last state: %s)",
@@ -381,7 +412,7 @@ int gate_wait(xenvf_xs *xs, gate_plan *p, int cancel_fd,
                                state_name(&p->pfs[p->culprit]));
             goto out;
         }
-        if ((rc = drain_events(xs, prefix, p, dirty, err)))
+        if ((rc = drain_events(xs, prefix, p, dirty, &death, err)))
             goto out;
     }
 out:
@@ -392,6 +423,10 @@ out:
         state_path(path, sizeof(path), p->pfs[i].pf_id);
         snprintf(token, sizeof(token), "%s%zu", prefix, i);
         xenvf_xs_unwatch(xs, path, token, NULL);
+    }
+    if (death_watched && !(hooks && hooks->leave_watches)) {
+        snprintf(token, sizeof(token), "%s" DEATH_TOKEN, prefix);
+        xenvf_xs_unwatch(xs, DEATH_WATCH, token, NULL);
     }
     free(dirty);
     free(was_ready);

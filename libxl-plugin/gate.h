@@ -62,6 +62,10 @@ typedef struct gate_hooks {
      * the domain here (before the watches are dropped): the return value
      * is gate_wait's. */
     int (*ready)(void *opaque, const gate_plan *p, size_t last, xenvf_err *err);
+    /* Optional: is the plan's domain still there? Asked on every
+     * @releaseDomain; a domain destroyed while it waits (xl destroy from
+     * another shell) ends the wait at once. */
+    bool (*domain_alive)(void *opaque, uint32_t domid);
     void *opaque;
     /* The caller closes the connection after the wait: skip the unwatch
      * round trips (xenstored drops a closed connection's watches). */
@@ -72,7 +76,8 @@ typedef struct gate_hooks {
  * Wait until every PF of the plan is `ready` at the same time. cancel_fd
  * (-1: none) ends the wait when it becomes readable. Returns the ready
  * hook's rc, or XENVF_ETIMEDOUT (a PF not ready by its deadline),
- * XENVF_EIO (a PF `failed`, or cancelled), or a xenstore error; on error
+ * XENVF_EIO (a PF `failed`, or cancelled), XENVF_ENOENT (the domain was
+ * destroyed meanwhile), or a xenstore error; on error
  * p->culprit is the PF the message names.
  */
 int gate_wait(xenvf_xs *xs, gate_plan *p, int cancel_fd,

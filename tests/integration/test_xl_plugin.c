@@ -344,6 +344,34 @@ START_TEST(xl_interrupted_while_waiting)
 }
 END_TEST
 
+/* xl destroy from another shell while xl create waits at the gate: the
+ * wait ends at once (not at its timeout), xl says why and exits 1, and
+ * nothing is left held. */
+START_TEST(xl_destroyed_while_waiting)
+{
+    const char *args[] = {"create", "-e", "web1.cfg", NULL};
+    char *calls, *out;
+    pid_t pid;
+
+    set_state("nvme0", XENVF_PF_PROBING);
+    pid = start_xl(args);
+    ck_assert(xl_says("xenvf: waiting for PF nvme0"));
+    ck_assert_int_eq(xsh_domain_kill(E.hs, 5), 0); /* @releaseDomain */
+    ck_assert_int_eq(wait_xl(pid), 1);
+    calls = read_file("calls");
+    out = read_file("xl.out");
+    ASSERT_CONTAINS(out, "xenvf: error: domain web1 (5): the domain was "
+                         "destroyed after ");
+    ASSERT_CONTAINS(out, "of waiting for PF nvme0 (last state: probing)");
+    ck_assert_ptr_null(strstr(out, "could not destroy"));
+    ck_assert_ptr_null(strstr(calls, "unpause"));
+    ck_assert_ptr_null(strstr(calls, "destroy 5"));
+    ck_assert_uint_eq(penv_held_settles_to(0), 0);
+    free(calls);
+    free(out);
+}
+END_TEST
+
 START_TEST(xl_create_fails_in_libxl)
 {
     const char *args[] = {"create", "-e", "web1.cfg", NULL};
@@ -374,6 +402,7 @@ static Suite *xl_suite(void)
     tcase_add_test(tc, xl_gate_timeout_exits_nonzero);
     tcase_add_test(tc, xl_create_paused_then_xl_unpause);
     tcase_add_test(tc, xl_interrupted_while_waiting);
+    tcase_add_test(tc, xl_destroyed_while_waiting);
     tcase_add_test(tc, xl_create_fails_in_libxl);
     suite_add_tcase(s, tc);
     return s;

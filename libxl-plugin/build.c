@@ -575,3 +575,59 @@ out:
     free(text);
     return rc;
 }
+
+/* ---- pci-attach ---------------------------------------------------------- */
+
+int xlp_pci_attach(xlp *p, uint32_t domid, const xenvf_bdf *bdf, xenvf_err *err)
+{
+    char text[XENVF_BDF_STR_MAX];
+    const xenvf_vf *v;
+    xenvf_pf pf;
+    size_t i;
+    xenvf_xs xs;
+    int rc;
+
+    xenvf_xs_init(&xs);
+    xenvf_pf_init(&pf);
+    xenvf_bdf_format(bdf, text);
+    if ((rc = xenvf_xs_open(&xs, err)))
+        goto out;
+    rc = resv_find_vf(&xs, bdf, &pf, &i, err);
+    if (rc == XENVF_ENOENT) { /* not ours to say */
+        rc = 0;
+        goto out;
+    }
+    if (rc)
+        goto out;
+    v = &pf.vfs[i];
+    if (v->state == XENVF_VF_FREE ||
+        (v->domid == domid &&
+         (v->state == XENVF_VF_ACTIVE || v->state == XENVF_VF_RESERVED))) {
+        LOG(INFO,
+            "%s is PF %s VF %zu (%s): xenvfd counts it as domain %u's "
+            "once libxl has attached it",
+            text, pf.id, i, xenvf_vf_state_name(v->state), domid);
+        rc = 0;
+        goto out;
+    }
+    if (v->domid != XENVF_DOMID_NONE)
+        rc = xenvf_err_set(err, XENVF_EBUSY,
+                           "%s is PF %s VF %zu, held by domain %u (%s): not "
+                           "attaching it to domain %u (libxl would reset it "
+                           "under its holder)",
+                           text, pf.id, i, v->domid,
+                           xenvf_vf_state_name(v->state), domid);
+    else
+        rc =
+            xenvf_err_set(err, XENVF_EBUSY,
+                          "%s is PF %s VF %zu, which is %s: not attaching "
+                          "it to domain %u (only a free VF, or one the "
+                          "domain holds, can be attached)",
+                          text, pf.id, i, xenvf_vf_state_name(v->state), domid);
+out:
+    if (rc)
+        LOG(ERROR, "%s", err->msg);
+    xenvf_pf_dispose(&pf);
+    xenvf_xs_dispose(&xs);
+    return rc;
+}

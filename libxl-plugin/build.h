@@ -117,4 +117,14 @@ int xlp_create(xlp *p, libxl_domain_config *d, uint32_t *domid, int *libxl_rc,
  */
 int xlp_unpause(xlp *p, uint32_t domid, int *libxl_rc, xenvf_err *err);
 
+/*
+ * Around libxl_device_pci_add (xl pci-attach): a VF xenvf manages goes
+ * only to the domain that holds it or, free, to any domain (xenvfd adopts
+ * it when libxl's backend lists it). A VF another domain holds is refused
+ * before libxl touches it: libxl would reset it under its holder first.
+ * Returns 0 (go ahead) or XENVF_EBUSY with err saying who holds it.
+ */
+int xlp_pci_attach(xlp *p, uint32_t domid, const xenvf_bdf *bdf,
+                   xenvf_err *err);
+
 #endif

@@ -11,6 +11,7 @@
  *   xlu_cfg_get_long  see xl's own pci_* defaults go by
  *   libxl_domain_create_new   reserve, add the VFs, create, commit, publish
  *   libxl_domain_unpause      the gate
+ *   libxl_device_pci_add      xl pci-attach: no VF another domain holds
  *
  * xl ignores libxl_domain_unpause's return value, so when the gate fails
  * inside xl the plugin ends xl itself, with status 1, after destroying the
@@ -40,6 +41,8 @@ typedef int create_new_fn(libxl_ctx *ctx, libxl_domain_config *d_config,
                           const libxl_asyncprogress_how *aop_console_how);
 typedef int unpause_fn(libxl_ctx *ctx, uint32_t domid,
                        const libxl_asyncop_how *ao_how);
+typedef int pci_add_fn(libxl_ctx *ctx, uint32_t domid, libxl_device_pci *pci,
+                       const libxl_asyncop_how *ao_how);
 typedef XLU_Config *cfg_init_fn(FILE *report, const char *report_filename);
 typedef int cfg_readdata_fn(XLU_Config *cfg, const char *data, int length);
 typedef int cfg_get_long_fn(const XLU_Config *cfg, const char *n, long *value_r,
@@ -48,6 +51,7 @@ typedef int cfg_get_long_fn(const XLU_Config *cfg, const char *n, long *value_r,
 static struct {
     create_new_fn *create_new;
     unpause_fn *unpause;
+    pci_add_fn *pci_add;
     cfg_init_fn *cfg_init;
     cfg_readdata_fn *cfg_readdata;
     cfg_get_long_fn *cfg_get_long;
@@ -190,6 +194,7 @@ static void setup(void)
         return;
     real.create_new = (create_new_fn *)next_symbol("libxl_domain_create_new");
     real.unpause = (unpause_fn *)next_symbol("libxl_domain_unpause");
+    real.pci_add = (pci_add_fn *)next_symbol("libxl_device_pci_add");
     real.cfg_init = (cfg_init_fn *)next_symbol("xlu_cfg_init");
     real.cfg_readdata = (cfg_readdata_fn *)next_symbol("xlu_cfg_readdata");
     real.cfg_get_long = (cfg_get_long_fn *)next_symbol("xlu_cfg_get_long");
@@ -305,6 +310,24 @@ EXPORT int libxl_domain_unpause(libxl_ctx *ctx, uint32_t domid,
     if (in_xl)
         exit(EXIT_FAILURE);
     return to_libxl_rc(rc);
+}
+
+EXPORT int libxl_device_pci_add(libxl_ctx *ctx, uint32_t domid,
+                                libxl_device_pci *pci,
+                                const libxl_asyncop_how *ao_how)
+{
+    xenvf_bdf bdf = {.seg = (uint16_t)pci->domain,
+                     .bus = (uint8_t)pci->bus,
+                     .dev = (uint8_t)pci->dev,
+                     .func = (uint8_t)pci->func};
+    xenvf_err err;
+
+    setup();
+    xenvf_err_init(&err);
+    /* a device named by pci->name has no address yet: libxl's own */
+    if (!pci->name && xlp_pci_attach(&plugin, domid, &bdf, &err))
+        return ERROR_FAIL;
+    return real.pci_add(ctx, domid, pci, ao_how);
 }
 
 /* ---- loading --------------------------------------------------------------

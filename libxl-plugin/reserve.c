@@ -354,3 +354,34 @@ out:
     xenvf_response_dispose(&resp);
     return rc;
 }
+
+int resv_find_vf(xenvf_xs *xs, const xenvf_bdf *bdf, xenvf_pf *pf_out,
+                 size_t *index, xenvf_err *err)
+{
+    char **ids = NULL;
+    unsigned nr = 0;
+    int rc;
+
+    if ((rc = xenvf_xs_list_pfs(xs, &ids, &nr, err)))
+        return rc;
+    rc = XENVF_ENOENT;
+    for (unsigned p = 0; p < nr && rc == XENVF_ENOENT; p++) {
+        xenvf_pf_init(pf_out);
+        if (xenvf_xs_read_pf(xs, ids[p], pf_out, NULL))
+            continue; /* unpublished meanwhile */
+        for (size_t i = 0; i < pf_out->nr_vfs && rc == XENVF_ENOENT; i++)
+            if (pf_out->vfs[i].bdf_known &&
+                xenvf_bdf_equal(&pf_out->vfs[i].bdf, bdf)) {
+                *index = i;
+                rc = 0;
+            }
+        if (rc)
+            xenvf_pf_dispose(pf_out);
+    }
+    for (unsigned p = 0; p < nr; p++)
+        free(ids[p]);
+    free(ids);
+    if (rc == XENVF_ENOENT)
+        xenvf_err_set(err, rc, "not a VF xenvf manages");
+    return rc;
+}

@@ -58,6 +58,11 @@ int resv_reserve(resv *r, const plugin_conf *conf, const char *domain,
 int resv_commit(resv *r, const plugin_conf *conf, uint32_t domid,
                 xenvf_err *err);
 
+/* Which managed VF is at bdf: its PF (*pf_out, disposed by the caller)
+ * and *index; XENVF_ENOENT when no PF xenvf manages has a VF there. */
+int resv_find_vf(xenvf_xs *xs, const xenvf_bdf *bdf, xenvf_pf *pf_out,
+                 size_t *index, xenvf_err *err);
+
 /* Give back what domid holds, on a connection of its own; "holds nothing"
  * is success. */
 int resv_release_domid(const plugin_conf *conf, uint32_t domid, xenvf_err *err);

@@ -243,6 +243,34 @@ EXPORT char *libxl_domid_to_name(libxl_ctx *ctx, uint32_t domid)
     return strdup("web1");
 }
 
+/* xl pci-attach: what libxl records once the device is the domain's
+ * (libxl_nodes.h): its holder, then the domain's PCI backend entry. */
+EXPORT int libxl_device_pci_add(libxl_ctx *ctx, uint32_t domid,
+                                libxl_device_pci *pci,
+                                const libxl_asyncop_how *ao_how)
+{
+    char path[128], val[32];
+    struct xs_handle *xs = xs_open(0);
+
+    if (!xs)
+        return ERROR_FAIL;
+    snprintf(path, sizeof(path), "/libxl/pciback/%04x-%02x-%02x-%x/domid",
+             pci->domain, pci->bus, pci->dev, pci->func);
+    snprintf(val, sizeof(val), "%u", domid);
+    xs_write(xs, XBT_NULL, path, val, strlen(val));
+    snprintf(path, sizeof(path), "/local/domain/0/backend/pci/%u/0/dev-0",
+             domid);
+    snprintf(val, sizeof(val), "%04x:%02x:%02x.%x", pci->domain, pci->bus,
+             pci->dev, pci->func);
+    xs_write(xs, XBT_NULL, path, val, strlen(val));
+    snprintf(path, sizeof(path), "/local/domain/0/backend/pci/%u/0/num_devs",
+             domid);
+    xs_write(xs, XBT_NULL, path, "1", 1);
+    xs_close(xs);
+    logcall("pci-add %u %s", domid, val);
+    return 0;
+}
+
 /* ---- userdata: files, as libxl keeps them -----------------------------------
  */
 

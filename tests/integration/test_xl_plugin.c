@@ -372,6 +372,39 @@ START_TEST(xl_destroyed_while_waiting)
 }
 END_TEST
 
+/* xl pci-attach of a VF xenvf manages: a free one is attached and
+ * xenvfd counts it as the domain's; one another domain holds is refused
+ * before libxl touches it. */
+START_TEST(xl_pci_attach_follows_the_books)
+{
+    const char *create[] = {"create", "-e", "web1.cfg",
+                            "vf=['pf=nvme0,index=1']", NULL};
+    const char *attach_free[] = {"pci-attach", "6", "0000:01:00.3", NULL};
+    const char *attach_held[] = {"pci-attach", "6", "0000:01:00.2", NULL};
+    char *calls, *out;
+
+    set_state("nvme0", XENVF_PF_READY);
+    ck_assert_int_eq(run_xl(create), 0); /* web1 is 5, with VF 1 */
+    ck_assert_int_eq(penv_held_settles_to(1), 1);
+
+    ck_assert_int_ne(run_xl(attach_held), 0);
+    out = read_file("xl.out");
+    ASSERT_CONTAINS(out, "0000:01:00.2 is PF nvme0 VF 1, held by domain 5 "
+                         "(active): not attaching it to domain 6");
+    calls = read_file("calls");
+    ck_assert_ptr_null(strstr(calls, "pci-add"));
+    free(calls);
+    free(out);
+
+    ck_assert_int_eq(run_xl(attach_free), 0);
+    calls = read_file("calls");
+    ASSERT_CONTAINS(calls, "pci-add 6 0000:01:00.3");
+    free(calls);
+    /* xenvfd saw libxl's backend list it: domain 6 holds VF 2 now */
+    ck_assert_uint_eq(penv_held_settles_to(2), 2);
+}
+END_TEST
+
 START_TEST(xl_create_fails_in_libxl)
 {
     const char *args[] = {"create", "-e", "web1.cfg", NULL};
@@ -403,6 +436,7 @@ static Suite *xl_suite(void)
     tcase_add_test(tc, xl_create_paused_then_xl_unpause);
     tcase_add_test(tc, xl_interrupted_while_waiting);
     tcase_add_test(tc, xl_destroyed_while_waiting);
+    tcase_add_test(tc, xl_pci_attach_follows_the_books);
     tcase_add_test(tc, xl_create_fails_in_libxl);
     suite_add_tcase(s, tc);
     return s;

@@ -1,0 +1,151 @@
+#!/bin/sh
+# Scenario xenvf-follow (issue 10): VFs follow their domains through the
+# libxl paths an administrator takes besides xl create, and xenvfd's books
+# (`xenvf list`, /xenvf/pf/*/vf/*) say the truth after each:
+#  1. xl destroy from another shell while xl create waits at the gate: xl
+#     create ends at once, says so, exits non-zero; the VF is free.
+#  2. xl pci-detach of a running guest's VF: the TCB resets it and frees it.
+#  3. xl pci-attach of that free VF to the guest: the TCB counts it as the
+#     guest's (adopted from libxl's PCI backend).
+#  4. xl pci-attach of a VF another guest holds: refused before libxl
+#     touches it (libxl resets a device before assigning it), the holder
+#     keeps it, unreset.
+#  5. xl save, then xl restore: the VF is free while the guest is saved and
+#     the restored domain's once it is back.
+# Each step's books are printed as E2E FACT lines (before and after).
+# shellcheck source=../dom0/lib.sh
+. /e2e/lib.sh
+have_xenvf xenvf-follow plugin || exit 1
+
+NVF=3
+RUN=$(date +%s)
+
+books() { e2e_fact "$1: nvme0 $(xenvf_row nvme0); $(vf_line 0) $(vf_line 1) $(vf_line 2)"; }
+vf_line() { echo "vf$1=$(vf_state nvme0 "$1")@$(xs_pf nvme0 "vf/$1/domain")"; }
+vf_bdf_of() { xs_pf nvme0 "vf/$1/bdf"; }
+vf_holder() { xs_pf nvme0 "vf/$1/domain"; }
+held_by() { [ "$(vf_state nvme0 "$1")" = active ] && [ "$(vf_holder "$1")" = "$2" ]; }
+vf_free() { [ "$(vf_state nvme0 "$1")" = free ]; }
+tcb_said() { grep -q "$1" "$(xenvfd_log tcb)"; }
+# a guest that keeps its VF busy for the whole scenario
+loop_guest() {
+    GUEST_EXTRA="e2e.token=LOOP-$1-$RUN e2e.secs=900" guest_cfg "$1" io-loop "$2"
+}
+
+destroy_while_gated() {
+    xenvfd_kill agent TERM
+    xenstore-write /xenvf/pf/nvme0/state probing
+    books "gated, before"
+    start_create f0 "$(guest_cfg f0 nvme-io 'vf = [ "pf=nvme0" ]')"
+    if ! wait_until 90 grep -q "waiting for PF nvme0" /tmp/f0.create.log; then
+        e2e_fail follow-destroy-gated "xl create of f0 never waited at the gate"
+        cat /tmp/f0.create.log; return 1
+    fi
+    _idx=$(guest_vf_index f0)
+    _t0=$(now)
+    xl destroy f0
+    e2e_time follow-destroy-gated-destroy "$(since "$_t0")"
+    _t1=$(now)
+    wait_until 60 create_done f0
+    e2e_time follow-destroy-gated-exit-after-destroy "$(since "$_t1")"
+    cat /tmp/f0.create.log
+    e2e_fact "destroyed while gated, xl create says: $(grep -m 1 'destroyed after' /tmp/f0.create.log)"
+    check follow-destroy-gated "xl create did not end at once with a message after f0 was destroyed (rc $(create_rc f0))" \
+        sh -c "[ \"\$(cat /tmp/f0.create.rc)\" != 0 ] && grep -q 'the domain was destroyed after' /tmp/f0.create.log"
+    check follow-destroy-gated-vf-free "nvme0#$_idx is '$(vf_state nvme0 "$_idx")' after f0 was destroyed" \
+        wait_until 60 vf_free "$_idx"
+    books "gated, after"
+    xenvfd_start agent
+    wait_until 60 pf_ready nvme0
+}
+
+pci_detach() {
+    xlv create "$(loop_guest f1 'vf = [ "pf=nvme0" ]')" >/tmp/f1.create.log 2>&1 ||
+        { e2e_fail follow-pci-detach "xl create f1 failed"; cat /tmp/f1.create.log; return 1; }
+    F1=$(xl domid f1) I1=$(guest_vf_index f1)
+    B1=$(vf_bdf_of "$I1")
+    wait_until 120 guest_said f1 "^GUEST TICK 1 ok"
+    books "f1 ($F1) running with nvme0#$I1 ($B1), before pci-detach"
+    _t0=$(now)
+    timeout 120 xl pci-detach f1 "$B1"
+    _rc=$?
+    e2e_time follow-pci-detach "$(since "$_t0")"
+    e2e_fact "xl pci-detach f1 $B1 exited $_rc; xl pci-list f1: $(xl pci-list f1 | tail -n +2 | tr '\n' ' ')"
+    check follow-pci-detach "nvme0#$I1 is '$(vf_line "$I1")' after xl pci-detach f1, not free" \
+        wait_until 60 vf_free "$I1"
+    check follow-pci-detach-reset "the TCB did not say it reset nvme0#$I1 after the detach" \
+        tcb_said "vf $I1 left domain f1"
+    books "after pci-detach"
+}
+
+pci_attach_free() {
+    books "before pci-attach of a free VF"
+    xlv pci-attach f1 "$B1" >/tmp/f1.attach.log 2>&1
+    _rc=$?
+    cat /tmp/f1.attach.log
+    check follow-pci-attach-free "xl pci-attach f1 $B1 (a free VF) exited $_rc" test "$_rc" = 0 || return 1
+    check follow-pci-attach-free-books "nvme0#$I1 is '$(vf_line "$I1")', not active for f1 ($F1)" \
+        wait_until 30 held_by "$I1" "$F1"
+    books "after pci-attach of a free VF"
+}
+
+pci_attach_held() {
+    xlv create "$(loop_guest f2 'vf = [ "pf=nvme0" ]')" >/tmp/f2.create.log 2>&1 ||
+        { e2e_fail follow-pci-attach-held "xl create f2 failed"; cat /tmp/f2.create.log; return 1; }
+    F2=$(xl domid f2) I2=$(guest_vf_index f2)
+    B2=$(vf_bdf_of "$I2")
+    _resets=$(grep -c "vf $I2 ($B2) reset" "$(xenvfd_log tcb)")
+    books "f2 ($F2) holds nvme0#$I2, before f1 asks for it"
+    xlv pci-attach f1 "$B2" >/tmp/f1.attach2.log 2>&1
+    _rc=$?
+    cat /tmp/f1.attach2.log
+    e2e_fact "pci-attach of f2's VF to f1, xl says: $(grep -m 1 'held by' /tmp/f1.attach2.log)"
+    check follow-pci-attach-held "xl pci-attach f1 $B2 (f2's VF) exited 0 or said nothing of its holder" \
+        sh -c "[ $_rc != 0 ] && grep -q 'held by domain $F2' /tmp/f1.attach2.log"
+    check follow-pci-attach-held-books "nvme0#$I2 is '$(vf_line "$I2")' after the refusal, not f2's" \
+        held_by "$I2" "$F2"
+    check follow-pci-attach-held-no-reset "nvme0#$I2 was reset under f2" \
+        test "$(grep -c "vf $I2 ($B2) reset" "$(xenvfd_log tcb)")" = "$_resets"
+    books "after the refused pci-attach"
+    stop_guest f2
+    wait_until 60 vf_free "$I2"
+}
+
+save_restore() {
+    books "before xl save f1"
+    _t0=$(now)
+    xl save f1 /tmp/f1.save >/tmp/f1.save.log 2>&1
+    _rc=$?
+    e2e_time follow-save "$(since "$_t0")"
+    cat /tmp/f1.save.log
+    check follow-save "xl save f1 exited $_rc" test "$_rc" = 0 || return 1
+    check follow-save-vf-free "nvme0#$I1 is '$(vf_line "$I1")' while f1 is saved, not free" \
+        wait_until 60 vf_free "$I1"
+    books "f1 saved"
+    _t0=$(now)
+    xlv restore /tmp/f1.save >/tmp/f1.restore.log 2>&1
+    _rc=$?
+    e2e_time follow-restore "$(since "$_t0")"
+    cat /tmp/f1.restore.log
+    rm -f /tmp/f1.save
+    check follow-restore "xl restore exited $_rc" test "$_rc" = 0 || return 1
+    F1=$(xl domid f1)
+    check follow-restore-books "nvme0#$I1 is '$(vf_line "$I1")' after the restore, not active for f1 ($F1)" \
+        wait_until 30 held_by "$I1" "$F1"
+    books "f1 restored as $F1"
+    sleep 10
+    e2e_fact "the restored f1's last console lines: $(tail -n 3 "$(guest_log f1)" | tr '\n' '|')"
+}
+
+if ! xenvf_up $NVF; then
+    e2e_fail follow-setup "xenvfd did not bring nvme0 to $NVF ready VFs"; xenvfd_tail 30; exit 1
+fi
+destroy_while_gated
+if pci_detach; then
+    pci_attach_free && pci_attach_held
+    save_restore
+fi
+stop_guest f0; stop_guest f1; stop_guest f2
+check follow-vfs-freed "after the guests, nvme0 is '$(xenvf_row nvme0)', not all $NVF VFs free" \
+    wait_until 60 pf_all_free nvme0 $NVF
+books "end"

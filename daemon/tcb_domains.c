@@ -38,6 +38,30 @@ static char *domain_name(tcb *t, uint32_t domid)
     return name;
 }
 
+/* xl renames a guest around a migration (xl_migrate.c): "<name>--incoming"
+ * on the receiving side until it runs, "<name>--migratedaway" on the
+ * sending side until it is destroyed. Either is still that guest. */
+static size_t guest_name_len(const char *name)
+{
+    static const char *const suffixes[] = {"--incoming", "--migratedaway"};
+    size_t n = strlen(name);
+
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(*suffixes); i++) {
+        size_t s = strlen(suffixes[i]);
+
+        if (n > s && !strcmp(name + n - s, suffixes[i]))
+            return n - s;
+    }
+    return n;
+}
+
+static bool same_guest(const char *a, const char *b)
+{
+    size_t n = guest_name_len(a);
+
+    return n == guest_name_len(b) && !strncmp(a, b, n);
+}
+
 static bool domain_alive(tcb *t, uint32_t domid, const char *expect_name)
 {
     xenvf_err err;
@@ -53,7 +77,7 @@ static bool domain_alive(tcb *t, uint32_t domid, const char *expect_name)
         return alive;
     /* a domid that came back as another domain (host restarted) */
     name = domain_name(t, domid);
-    alive = !name || !strcmp(name, expect_name);
+    alive = !name || same_guest(name, expect_name);
     if (!alive)
         LOG(INFO, "domain %u is now '%s', not '%s'", domid, name, expect_name);
     free(name);

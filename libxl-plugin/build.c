@@ -306,11 +306,35 @@ static void list_pfs(char *const *ids, size_t nr, char *buf, size_t len)
     }
 }
 
+/* libxl has built the domain with its VFs: commit them to the domid,
+ * publish the guest's nodes, store the gate plan, remember it for a
+ * reboot. The caller tears the domain down if this fails. */
+static int adopt_built(xlp *p, xenvf_xs *xs, resv *r, const char *name,
+                       uint32_t domid, char *const *ids, xenvf_err *err)
+{
+    char pfs[256];
+    int rc;
+
+    if ((rc = resv_commit(r, &p->conf, domid, err)) ||
+        (rc = publish_guest(p, xs, domid, ids, r, err)) ||
+        (rc = store_plan(p, name, domid, ids, err)))
+        return rc;
+    if ((rc = remember(p, name, domid, ids, r)))
+        return xenvf_err_set(err, rc, "out of memory");
+    list_pfs(ids, p->cfg.nr, pfs, sizeof(pfs));
+    LOG(INFO,
+        "domain %s is domain %u with %zu VF%s, paused until PF %s %s "
+        "ready",
+        name, domid, r->nr, r->nr > 1 ? "s" : "", pfs,
+        strchr(pfs, ',') ? "are" : "is");
+    return 0;
+}
+
 int xlp_create(xlp *p, libxl_domain_config *d, uint32_t *domid, int *libxl_rc,
                xenvf_err *err)
 {
     const char *name = d->c_info.name;
-    char **ids = NULL, **labels = NULL, text[XENVF_BDF_STR_MAX], pfs[256];
+    char **ids = NULL, **labels = NULL, text[XENVF_BDF_STR_MAX];
     int *pins = NULL, old_pcidevs = -1;
     xenvf_bdf *bdfs = NULL;
     bool created = false;
@@ -415,21 +439,7 @@ int xlp_create(xlp *p, libxl_domain_config *d, uint32_t *domid, int *libxl_rc,
         goto out;
     }
     created = true;
-    if ((rc = resv_commit(&r, &p->conf, *domid, err)) ||
-        (rc = publish_guest(p, &xs, *domid, ids, &r, err)) ||
-        (rc = store_plan(p, name, *domid, ids, err)))
-        goto out;
-    if ((rc = remember(p, name, *domid, ids, &r))) {
-        rc = xenvf_err_set(err, rc, "out of memory");
-        goto out;
-    }
-    list_pfs(ids, p->cfg.nr, pfs, sizeof(pfs));
-    LOG(INFO,
-        "domain %s is domain %u with %zu VF%s, paused until PF %s %s "
-        "ready",
-        name, *domid, r.nr, r.nr > 1 ? "s" : "", pfs,
-        strchr(pfs, ',') ? "are" : "is");
-    rc = 0;
+    rc = adopt_built(p, &xs, &r, name, *domid, ids, err);
 out:
     if (rc && created)
         xenvf_err_prepend(err, "domain %s (%u): ", name, *domid);
@@ -449,6 +459,191 @@ out:
     free(labels);
     free(pins);
     free(bdfs);
+    return rc;
+}
+
+/* ---- restore ------------------------------------------------------------- */
+
+/* xl migrate-receive builds the incoming domain as "<name>--incoming" and
+ * renames it once it runs (xl_migrate.c): the VFs are the guest's. */
+#define XL_INCOMING_SUFFIX "--incoming"
+
+static char *guest_name(const char *name)
+{
+    size_t n = strlen(name), s = strlen(XL_INCOMING_SUFFIX);
+
+    if (n > s && !strcmp(name + n - s, XL_INCOMING_SUFFIX))
+        return strndup(name, n - s);
+    return strdup(name);
+}
+
+/*
+ * The saved config's PCI devices that are VFs xenvf manages, as vf=
+ * entries naming each VF ("pf=nvme0,index=1", pinned) or only its PF
+ * (any free VF); *at_out[k] is entry k's place in d->pcidevs.
+ */
+static int managed_pcidevs(xenvf_xs *xs, const libxl_domain_config *d,
+                           bool pinned, vfcfg *out, int **at_out,
+                           xenvf_err *err)
+{
+    int *at = calloc(d->num_pcidevs ? (size_t)d->num_pcidevs : 1, sizeof(*at));
+    int rc = 0;
+
+    vfcfg_init(out);
+    if (!at ||
+        !(out->entries = calloc(d->num_pcidevs ? (size_t)d->num_pcidevs : 1,
+                                sizeof(*out->entries))) ||
+        !(out->source = strdup("the saved domain config"))) {
+        rc = xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (int k = 0; k < d->num_pcidevs && !rc; k++) {
+        char text[XENVF_ID_MAX + 32];
+        xenvf_bdf bdf;
+        xenvf_pf pf;
+        size_t i;
+
+        xenvf_pf_init(&pf);
+        pcidev_bdf(&d->pcidevs[k], &bdf);
+        rc = resv_find_vf(xs, &bdf, &pf, &i, err);
+        if (rc == XENVF_ENOENT) {
+            rc = 0;
+            continue;
+        }
+        if (!rc) {
+            if (pinned)
+                snprintf(text, sizeof(text), "pf=%s,index=%zu", pf.id, i);
+            else
+                snprintf(text, sizeof(text), "pf=%s", pf.id);
+            vfcfg_entry_init(&out->entries[out->nr]);
+            rc = vfcfg_parse_entry(text, (unsigned)out->nr,
+                                   &out->entries[out->nr], err);
+        }
+        if (!rc)
+            at[out->nr++] = k;
+        xenvf_pf_dispose(&pf);
+    }
+out:
+    if (rc) {
+        vfcfg_dispose(out);
+        free(at);
+        at = NULL;
+    }
+    *at_out = at;
+    return rc;
+}
+
+/* The plugin's vf= for this build is the saved config's managed VFs. */
+static void take_cfg(xlp *p, vfcfg *cfg)
+{
+    vfcfg_dispose(&p->cfg);
+    p->cfg = *cfg;
+    vfcfg_init(cfg);
+    p->have_cfg = true;
+    p->cfg_rc = 0;
+    p->cfg_handle = NULL;
+}
+
+int xlp_restore(xlp *p, libxl_domain_config *d, uint32_t *domid, int *libxl_rc,
+                xenvf_err *err)
+{
+    char **ids = NULL, *name = NULL, text[XENVF_BDF_STR_MAX];
+    bool created = false, incoming;
+    vfcfg cfg;
+    int *at = NULL;
+    xenvf_xs xs;
+    resv r;
+    int rc;
+
+    *libxl_rc = 0;
+    *domid = XLP_NO_DOMID;
+    xenvf_xs_init(&xs);
+    resv_init(&r);
+    vfcfg_init(&cfg);
+    if (!d->num_pcidevs) {
+        *libxl_rc = p->ops.restore(p->ops.opaque, d, domid);
+        return 0;
+    }
+    if (!d->c_info.name || !(name = guest_name(d->c_info.name))) {
+        rc = xenvf_err_set(err, XENVF_EINVAL, "the domain has no name");
+        goto out;
+    }
+    incoming = strcmp(name, d->c_info.name) != 0;
+    if ((rc = load_conf(p, err)) || (rc = xenvf_xs_open(&xs, err)) ||
+        (rc = managed_pcidevs(&xs, d, true, &cfg, &at, err)))
+        goto out;
+    if (!cfg.nr) { /* no VF of ours */
+        forget(p, name);
+        *libxl_rc = p->ops.restore(p->ops.opaque, d, domid);
+        goto out;
+    }
+    if (p->have_cfg && p->cfg.nr)
+        LOG(WARN,
+            "%s: vf= is not applied on restore: the saved domain's "
+            "VFs are",
+            p->cfg.source ? p->cfg.source : "config");
+    take_cfg(p, &cfg);
+    if ((rc = resv_resolve(&xs, &p->cfg, &ids, err)))
+        goto out;
+    LOG(INFO, "restoring domain %s: reserving the %zu VF%s it had from xenvfd",
+        name, p->cfg.nr, p->cfg.nr > 1 ? "s" : "");
+    rc = resv_reserve(&r, &p->conf, name, &p->cfg, ids, NULL, err);
+    if (rc == XENVF_EBUSY && incoming) {
+        /* the source of the migration still holds them: other VFs of
+         * the same PFs, put in place of the saved ones */
+        LOG(INFO, "%s; the incoming domain takes other VFs of the same PF",
+            err->msg);
+        resv_free_ids(ids, p->cfg.nr);
+        ids = NULL;
+        free(at);
+        if ((rc = managed_pcidevs(&xs, d, false, &cfg, &at, err)))
+            goto out;
+        take_cfg(p, &cfg);
+        if ((rc = resv_resolve(&xs, &p->cfg, &ids, err)))
+            goto out;
+        rc = resv_reserve(&r, &p->conf, name, &p->cfg, ids, NULL, err);
+    }
+    if (rc) {
+        xenvf_err_prepend(err, "cannot restore domain %s: ", name);
+        goto out;
+    }
+    for (size_t k = 0; k < r.nr; k++) {
+        libxl_device_pci *pci = &d->pcidevs[at[k]];
+
+        xenvf_bdf_format(&r.grants[k].bdf, text);
+        LOG(INFO, "PF %s VF %u at %s", r.grants[k].pf, r.grants[k].index, text);
+        pci->domain = r.grants[k].bdf.seg;
+        pci->bus = r.grants[k].bdf.bus;
+        pci->dev = r.grants[k].bdf.dev;
+        pci->func = r.grants[k].bdf.func;
+    }
+    *libxl_rc = p->ops.restore(p->ops.opaque, d, domid);
+    if (*libxl_rc) {
+        rc = xenvf_err_set(err, XENVF_EIO,
+                           "libxl could not restore domain %s (rc %d); its "
+                           "VFs go back to xenvfd",
+                           name, *libxl_rc);
+        *domid = XLP_NO_DOMID;
+        goto out;
+    }
+    created = true;
+    rc = adopt_built(p, &xs, &r, name, *domid, ids, err);
+out:
+    if (rc && created)
+        xenvf_err_prepend(err, "domain %s (%u): ", name, *domid);
+    if (rc)
+        LOG(ERROR, "%s", err->msg);
+    if (rc && created) {
+        teardown(p, &xs, *domid, name);
+        *domid = XLP_NO_DOMID;
+    }
+    resv_dispose(&r);
+    xenvf_xs_dispose(&xs);
+    if (ids)
+        resv_free_ids(ids, p->cfg.nr);
+    vfcfg_dispose(&cfg);
+    free(at);
+    free(name);
     return rc;
 }
 

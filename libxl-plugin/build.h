@@ -40,6 +40,9 @@
 typedef struct xlp_ops {
     /* the real, synchronous libxl_domain_create_new */
     int (*create)(void *opaque, libxl_domain_config *d, uint32_t *domid);
+    /* the real, synchronous libxl_domain_create_restore (the saved image
+     * and its parameters are the interposer's) */
+    int (*restore)(void *opaque, libxl_domain_config *d, uint32_t *domid);
     int (*unpause)(void *opaque, uint32_t domid);
     int (*destroy)(void *opaque, uint32_t domid);
     /* the gate plan, kept with the domain (removed when it is destroyed) */
@@ -107,6 +110,18 @@ bool xlp_has_work(const xlp *p, const libxl_domain_config *d);
  */
 int xlp_create(xlp *p, libxl_domain_config *d, uint32_t *domid, int *libxl_rc,
                xenvf_err *err);
+
+/*
+ * Around libxl_domain_create_restore (xl restore, xl migrate-receive):
+ * the saved config's PCI devices that are VFs xenvf manages are reserved
+ * for the domain before libxl touches them (a VF taken meanwhile: a clear
+ * error and no domain), committed once it exists, published, and gated
+ * as at create. An incoming migration (a "<name>--incoming" domain) whose
+ * source still holds its VFs gets other free VFs of the same PFs. Returns
+ * as xlp_create.
+ */
+int xlp_restore(xlp *p, libxl_domain_config *d, uint32_t *domid, int *libxl_rc,
+                xenvf_err *err);
 
 /*
  * Around libxl_domain_unpause: a domain with a gate plan is unpaused only

@@ -10,6 +10,8 @@
  *                     command-line key=value lines): take vf= from it
  *   xlu_cfg_get_long  see xl's own pci_* defaults go by
  *   libxl_domain_create_new   reserve, add the VFs, create, commit, publish
+ *   libxl_domain_create_restore   xl restore, migrate-receive: the saved
+ *                     config's VFs reserved, committed, published, gated
  *   libxl_domain_unpause      the gate
  *   libxl_device_pci_add      xl pci-attach: no VF another domain holds
  *
@@ -32,6 +34,7 @@
 
 #include "build.h"
 #include "log.h"
+#include "pcidev.h"
 
 #define XL_SYMVER "VERS_4.17.0"
 #define EXPORT    __attribute__((visibility("default")))
@@ -39,6 +42,11 @@
 typedef int create_new_fn(libxl_ctx *ctx, libxl_domain_config *d_config,
                           uint32_t *domid, const libxl_asyncop_how *ao_how,
                           const libxl_asyncprogress_how *aop_console_how);
+typedef int create_restore_fn(libxl_ctx *ctx, libxl_domain_config *d_config,
+                              uint32_t *domid, int restore_fd, int send_back_fd,
+                              const libxl_domain_restore_params *params,
+                              const libxl_asyncop_how *ao_how,
+                              const libxl_asyncprogress_how *aop_console_how);
 typedef int unpause_fn(libxl_ctx *ctx, uint32_t domid,
                        const libxl_asyncop_how *ao_how);
 typedef int pci_add_fn(libxl_ctx *ctx, uint32_t domid, libxl_device_pci *pci,
@@ -50,6 +58,7 @@ typedef int cfg_get_long_fn(const XLU_Config *cfg, const char *n, long *value_r,
 
 static struct {
     create_new_fn *create_new;
+    create_restore_fn *create_restore;
     unpause_fn *unpause;
     pci_add_fn *pci_add;
     cfg_init_fn *cfg_init;
@@ -62,6 +71,9 @@ static struct {
     libxl_ctx *ctx;
     const libxl_asyncprogress_how *console_how;
     const libxl_asyncop_how *ao_how;
+    /* libxl_domain_create_restore's own arguments */
+    int restore_fd, send_back_fd;
+    const libxl_domain_restore_params *restore_params;
 } call;
 
 static xlp plugin;
@@ -75,6 +87,13 @@ static char *last_source;
 static int op_create(void *opaque, libxl_domain_config *d, uint32_t *domid)
 {
     return real.create_new(call.ctx, d, domid, NULL, call.console_how);
+}
+
+static int op_restore(void *opaque, libxl_domain_config *d, uint32_t *domid)
+{
+    return real.create_restore(call.ctx, d, domid, call.restore_fd,
+                               call.send_back_fd, call.restore_params, NULL,
+                               call.console_how);
 }
 
 static int op_unpause(void *opaque, uint32_t domid)
@@ -161,6 +180,7 @@ static void op_wait_end(void *opaque)
 
 static const xlp_ops libxl_ops = {
     .create = op_create,
+    .restore = op_restore,
     .unpause = op_unpause,
     .destroy = op_destroy,
     .plan_store = op_plan_store,
@@ -193,6 +213,8 @@ static void setup(void)
     if (plugin_ready)
         return;
     real.create_new = (create_new_fn *)next_symbol("libxl_domain_create_new");
+    real.create_restore =
+        (create_restore_fn *)next_symbol("libxl_domain_create_restore");
     real.unpause = (unpause_fn *)next_symbol("libxl_domain_unpause");
     real.pci_add = (pci_add_fn *)next_symbol("libxl_device_pci_add");
     real.cfg_init = (cfg_init_fn *)next_symbol("xlu_cfg_init");
@@ -289,6 +311,35 @@ libxl_domain_create_new(libxl_ctx *ctx, libxl_domain_config *d_config,
     return lrc;
 }
 
+EXPORT int
+libxl_domain_create_restore(libxl_ctx *ctx, libxl_domain_config *d_config,
+                            uint32_t *domid, int restore_fd, int send_back_fd,
+                            const libxl_domain_restore_params *params,
+                            const libxl_asyncop_how *ao_how,
+                            const libxl_asyncprogress_how *aop_console_how)
+{
+    xenvf_err err;
+    int rc, lrc;
+
+    setup();
+    if (ao_how || !d_config->num_pcidevs)
+        return real.create_restore(ctx, d_config, domid, restore_fd,
+                                   send_back_fd, params, ao_how,
+                                   aop_console_how);
+    xenvf_err_init(&err);
+    call.ctx = ctx;
+    call.console_how = aop_console_how;
+    call.restore_fd = restore_fd;
+    call.send_back_fd = send_back_fd;
+    call.restore_params = params;
+    rc = xlp_restore(&plugin, d_config, domid, &lrc, &err);
+    call.ctx = NULL;
+    call.restore_params = NULL;
+    if (rc)
+        return lrc ? lrc : to_libxl_rc(rc);
+    return lrc;
+}
+
 EXPORT int libxl_domain_unpause(libxl_ctx *ctx, uint32_t domid,
                                 const libxl_asyncop_how *ao_how)
 {
@@ -316,14 +367,12 @@ EXPORT int libxl_device_pci_add(libxl_ctx *ctx, uint32_t domid,
                                 libxl_device_pci *pci,
                                 const libxl_asyncop_how *ao_how)
 {
-    xenvf_bdf bdf = {.seg = (uint16_t)pci->domain,
-                     .bus = (uint8_t)pci->bus,
-                     .dev = (uint8_t)pci->dev,
-                     .func = (uint8_t)pci->func};
+    xenvf_bdf bdf;
     xenvf_err err;
 
     setup();
     xenvf_err_init(&err);
+    pcidev_bdf(pci, &bdf);
     /* a device named by pci->name has no address yet: libxl's own */
     if (!pci->name && xlp_pci_attach(&plugin, domid, &bdf, &err))
         return ERROR_FAIL;

@@ -160,10 +160,8 @@ EXPORT int libxl_read_file_contents(libxl_ctx *ctx, const char *filename,
 /* ---- domains ----------------------------------------------------------------
  */
 
-EXPORT int libxl_domain_create_new(libxl_ctx *ctx, libxl_domain_config *d,
-                                   uint32_t *domid,
-                                   const libxl_asyncop_how *ao_how,
-                                   const libxl_asyncprogress_how *aop)
+/* A domain "built": the next domid, its home in xenstore, a log line. */
+static int fake_build(const char *what, libxl_domain_config *d, uint32_t *domid)
 {
     struct xs_permissions perm;
     const char *preload = getenv("LD_PRELOAD");
@@ -178,7 +176,7 @@ EXPORT int libxl_domain_create_new(libxl_ctx *ctx, libxl_domain_config *d,
             d->pcidevs[i].domain, d->pcidevs[i].bus, d->pcidevs[i].dev,
             d->pcidevs[i].func, d->pcidevs[i].permissive ? "+permissive" : "");
     if (read_int("fail-create", 0)) {
-        logcall("create-failed %s pcidevs:%s", d->c_info.name, devs);
+        logcall("%s-failed %s pcidevs:%s", what, d->c_info.name, devs);
         return ERROR_FAIL;
     }
     id = read_int("next-domid", 5);
@@ -194,9 +192,25 @@ EXPORT int libxl_domain_create_new(libxl_ctx *ctx, libxl_domain_config *d,
     xs_write(xs, XBT_NULL, path, d->c_info.name, strlen(d->c_info.name));
     xs_close(xs);
     *domid = (uint32_t)id;
-    logcall("create %d %s pcidevs:%s preload:%s", id, d->c_info.name, devs,
+    logcall("%s %d %s pcidevs:%s preload:%s", what, id, d->c_info.name, devs,
             preload ? preload : "");
     return 0;
+}
+
+EXPORT int libxl_domain_create_new(libxl_ctx *ctx, libxl_domain_config *d,
+                                   uint32_t *domid,
+                                   const libxl_asyncop_how *ao_how,
+                                   const libxl_asyncprogress_how *aop)
+{
+    return fake_build("create", d, domid);
+}
+
+EXPORT int libxl_domain_create_restore(
+    libxl_ctx *ctx, libxl_domain_config *d, uint32_t *domid, int restore_fd,
+    int send_back_fd, const libxl_domain_restore_params *params,
+    const libxl_asyncop_how *ao_how, const libxl_asyncprogress_how *aop)
+{
+    return fake_build("restore", d, domid);
 }
 
 EXPORT int libxl_domain_unpause(libxl_ctx *ctx, uint32_t domid,

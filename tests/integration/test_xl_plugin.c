@@ -405,6 +405,114 @@ START_TEST(xl_pci_attach_follows_the_books)
 }
 END_TEST
 
+/* An xl save file (tools/xl/xl.h, save_domain_core_writeconfig): the
+ * header, then the config with its length, in xl's own syntax (what xl
+ * wrote before JSON; xl still reads it, and the fake libxl cannot parse
+ * JSON); no memory image, which only libxl (faked) would read. */
+static void write_save(const char *file, const char *name, const char *pci)
+{
+    static const char magic[32] = "Xen saved domain, xl format\n \0 \r";
+    struct {
+        char magic[32];
+        uint32_t byteorder, mandatory_flags, optional_flags, optional_len;
+    } hdr;
+    char cfg[1024], path[2 * PATH_MAX];
+    uint32_t len;
+    FILE *f;
+
+    snprintf(cfg, sizeof(cfg),
+             "name = \"%s\"\ntype = \"pv\"\nkernel = \"/boot/vmlinuz\"\n"
+             "memory = 128\npci = [ \"%s\" ]\n",
+             name, pci);
+    len = (uint32_t)strlen(cfg);
+    memcpy(hdr.magic, magic, sizeof(magic));
+    hdr.byteorder = 0x01020304u;
+    hdr.mandatory_flags = 2; /* stream v2, config not JSON */
+    hdr.optional_flags = 0;
+    hdr.optional_len = 4 + len;
+    snprintf(path, sizeof(path), "%s/%s", dir, file);
+    ck_assert_ptr_nonnull(f = fopen(path, "w"));
+    fwrite(&hdr, sizeof(hdr), 1, f);
+    fwrite(&len, 4, 1, f);
+    fwrite(cfg, 1, len, f);
+    fclose(f);
+}
+
+/* xl restore of a guest saved with VF 1 of nvme0: reserved before libxl
+ * restores it, committed, gated, its nodes published. */
+START_TEST(xl_restore_reserves_and_gates)
+{
+    const char *args[] = {"restore", "-e", "web1.save", NULL};
+    char *calls, *out;
+    pid_t pid;
+
+    write_save("web1.save", "web1", "0000:01:00.2");
+    set_state("nvme0", XENVF_PF_PROBING);
+    pid = start_xl(args);
+    ck_assert(xl_says("xenvf: waiting for PF nvme0"));
+    calls = read_file("calls");
+    ASSERT_CONTAINS(calls, "restore 5 web1 pcidevs: 0000:01:00.2");
+    ck_assert_ptr_null(strstr(calls, "unpause"));
+    free(calls);
+    ck_assert_uint_eq(penv_held_settles_to(1), 1);
+    set_state("nvme0", XENVF_PF_READY);
+    ck_assert_int_eq(wait_xl(pid), 0);
+    out = read_file("xl.out");
+    ASSERT_CONTAINS(out, "xenvf: restoring domain web1: reserving the 1 VF "
+                         "it had from xenvfd");
+    ASSERT_CONTAINS(out, "xenvf: PF nvme0 VF 1 at 0000:01:00.2");
+    ASSERT_CONTAINS(out, ", unpausing domain 5");
+    free(out);
+    ck_assert(xs_wait("/xenvf/pf/nvme0/vf/1/domain", "5", 5000));
+    ck_assert(xs_wait("/local/domain/5/xenvf/vf/0/bdf", "0000:01:00.2", 5000));
+}
+END_TEST
+
+/* The saved guest's VF went to another domain meanwhile: no domain, a
+ * message naming the VF and its holder. */
+START_TEST(xl_restore_refuses_a_taken_vf)
+{
+    const char *args[] = {"restore", "-e", "web1.save", NULL};
+    xenvf_client other;
+    char *calls, *out;
+
+    write_save("web1.save", "web1", "0000:01:00.2");
+    set_state("nvme0", XENVF_PF_READY);
+    penv_hold(&other, "web9", "nvme0", 1);
+    ck_assert_int_ne(run_xl(args), 0);
+    out = read_file("xl.out");
+    calls = read_file("calls");
+    ASSERT_CONTAINS(out, "cannot restore domain web1: ");
+    ASSERT_CONTAINS(out, "web9");
+    ck_assert_ptr_null(strstr(calls, "restore 5"));
+    xenvf_client_dispose(&other);
+    ck_assert_uint_eq(penv_held_settles_to(0), 0);
+    free(out);
+    free(calls);
+}
+END_TEST
+
+/* The receiving side of xl migrate (localhost): the source still holds
+ * the VF, so the incoming domain gets another VF of the same PF in its
+ * place. */
+START_TEST(xl_migrate_receive_takes_another_vf)
+{
+    const char *args[] = {"restore", "-e", "web1.save", NULL};
+    xenvf_client other;
+    char *calls;
+
+    write_save("web1.save", "web1--incoming", "0000:01:00.2");
+    set_state("nvme0", XENVF_PF_READY);
+    penv_hold(&other, "web1", "nvme0", 1); /* the source */
+    ck_assert_int_eq(run_xl(args), 0);
+    calls = read_file("calls");
+    ASSERT_CONTAINS(calls, "restore 5 web1--incoming pcidevs: 0000:01:00.1");
+    free(calls);
+    ck_assert(xs_wait("/xenvf/pf/nvme0/vf/0/domain", "5", 5000));
+    xenvf_client_dispose(&other);
+}
+END_TEST
+
 START_TEST(xl_create_fails_in_libxl)
 {
     const char *args[] = {"create", "-e", "web1.cfg", NULL};
@@ -437,6 +545,9 @@ static Suite *xl_suite(void)
     tcase_add_test(tc, xl_interrupted_while_waiting);
     tcase_add_test(tc, xl_destroyed_while_waiting);
     tcase_add_test(tc, xl_pci_attach_follows_the_books);
+    tcase_add_test(tc, xl_restore_reserves_and_gates);
+    tcase_add_test(tc, xl_restore_refuses_a_taken_vf);
+    tcase_add_test(tc, xl_migrate_receive_takes_another_vf);
     tcase_add_test(tc, xl_create_fails_in_libxl);
     suite_add_tcase(s, tc);
     return s;

@@ -10,8 +10,14 @@
 #  4. xl pci-attach of a VF another guest holds: refused before libxl
 #     touches it (libxl resets a device before assigning it), the holder
 #     keeps it, unreset.
-#  5. xl save, then xl restore: the VF is free while the guest is saved and
-#     the restored domain's once it is back.
+#  5. xl save, then xl restore: the VF is free while the guest is saved;
+#     the restore reserves it through xenvfd before libxl restores the
+#     guest, and the gate applies (the plugin says so), so it is the
+#     restored domain's once it is back.
+#  6. xl migrate to localhost (the receiver run locally, with the plugin):
+#     the source holds its VF until it is gone, so the incoming domain gets
+#     another VF of nvme0; afterwards the guest's new domain holds that one
+#     and the source's VF is reset and free: no VF held by a dead domain.
 # Each step's books are printed as E2E FACT lines (before and after).
 # shellcheck source=../dom0/lib.sh
 . /e2e/lib.sh
@@ -132,9 +138,36 @@ save_restore() {
     F1=$(xl domid f1)
     check follow-restore-books "nvme0#$I1 is '$(vf_line "$I1")' after the restore, not active for f1 ($F1)" \
         wait_until 30 held_by "$I1" "$F1"
+    check follow-restore-reserved "the plugin did not reserve f1's VF through xenvfd before the restore" \
+        grep -q "restoring domain f1: reserving the 1 VF it had from xenvfd" /tmp/f1.restore.log
+    check follow-restore-gated "the restored f1 did not pass the gate" \
+        grep -q "PF nvme0 ready after .*unpausing domain $F1" /tmp/f1.restore.log
     books "f1 restored as $F1"
     sleep 10
     e2e_fact "the restored f1's last console lines: $(tail -n 3 "$(guest_log f1)" | tr '\n' '|')"
+}
+
+migrate_localhost() {
+    _old=$(xl domid f1)
+    books "before xl migrate f1 localhost"
+    _t0=$(now)
+    # the receiver is run here (-s "": the host argument is the command)
+    timeout 300 env LD_PRELOAD="$XENVF_PLUGIN" xl migrate -s "" f1 \
+        "env LD_PRELOAD=$XENVF_PLUGIN xl migrate-receive" >/tmp/f1.migrate.log 2>&1
+    _rc=$?
+    e2e_time follow-migrate "$(since "$_t0")"
+    grep -E "xenvf|migrat|error" /tmp/f1.migrate.log | tail -n 20
+    check follow-migrate "xl migrate f1 localhost exited $_rc" test "$_rc" = 0 || return 1
+    _new=$(xl domid f1)
+    check follow-migrate-new-domain "f1 is still domain $_old after the migration" \
+        test -n "$_new" -a "$_new" != "$_old"
+    _i=$(for _k in 0 1 2; do held_by "$_k" "$_new" && echo "$_k"; done | head -n 1)
+    e2e_fact "migrated: f1 $_old (nvme0#$I1) -> $_new (nvme0#${_i:-none}); xl says: $(grep -m 1 'takes other VFs' /tmp/f1.migrate.log)"
+    check follow-migrate-books "f1's new domain $_new holds no VF of nvme0: $(vf_line 0) $(vf_line 1) $(vf_line 2)" \
+        test -n "$_i"
+    check follow-migrate-source-freed "the source's nvme0#$I1 is '$(vf_line "$I1")', not free, once domain $_old is gone" \
+        wait_until 60 vf_free "$I1"
+    books "after xl migrate"
 }
 
 if ! xenvf_up $NVF; then
@@ -143,7 +176,7 @@ fi
 destroy_while_gated
 if pci_detach; then
     pci_attach_free && pci_attach_held
-    save_restore
+    save_restore && migrate_localhost
 fi
 stop_guest f0; stop_guest f1; stop_guest f2
 check follow-vfs-freed "after the guests, nvme0 is '$(xenvf_row nvme0)', not all $NVF VFs free" \

@@ -306,6 +306,91 @@ static void list_pfs(char *const *ids, size_t nr, char *buf, size_t len)
     }
 }
 
+/* ---- PCI devices libxl is given directly -------------------------------- */
+
+/*
+ * bdf goes to domain domid (XLP_NO_DOMID: the one a create builds) through
+ * libxl itself: a pci= line, xl pci-attach. libxl resets a device before
+ * it assigns it, so a VF xenvf manages must not be in another live
+ * domain's hands, nor reserved for a build in progress. Anything else is
+ * not ours to say; xenvfd counts the VF as the domain's once libxl's
+ * backend lists it.
+ */
+static int check_direct_vf(xenvf_xs *xs, uint32_t domid, const char *what,
+                           const xenvf_bdf *bdf, xenvf_err *err)
+{
+    char text[XENVF_BDF_STR_MAX], target[32];
+    const xenvf_vf *v;
+    bool alive = true;
+    xenvf_pf pf;
+    size_t i;
+    int rc;
+
+    xenvf_pf_init(&pf);
+    xenvf_bdf_format(bdf, text);
+    rc = resv_find_vf(xs, bdf, &pf, &i, err);
+    if (rc == XENVF_ENOENT) {
+        rc = 0;
+        goto out;
+    }
+    if (rc)
+        goto out;
+    v = &pf.vfs[i];
+    if (domid == XLP_NO_DOMID)
+        snprintf(target, sizeof(target), "the new domain");
+    else
+        snprintf(target, sizeof(target), "domain %u", domid);
+    if (v->domid != XENVF_DOMID_NONE && v->domid != domid &&
+        xenvf_xs_domain_introduced(xs, v->domid, &alive, NULL))
+        alive = true; /* cannot tell: as if alive */
+    if (v->state == XENVF_VF_FREE ||
+        (v->domid != XENVF_DOMID_NONE && (v->domid == domid || !alive))) {
+        LOG(INFO, "%s: %s is PF %s VF %zu (%s): xenvfd counts it as %s's", what,
+            text, pf.id, i, xenvf_vf_state_name(v->state), target);
+        goto out;
+    }
+    if (v->domid != XENVF_DOMID_NONE)
+        rc = xenvf_err_set(err, XENVF_EBUSY,
+                           "%s: %s is PF %s VF %zu, held by domain %u (%s): "
+                           "not giving it to %s (libxl would reset it under "
+                           "its holder)",
+                           what, text, pf.id, i, v->domid,
+                           xenvf_vf_state_name(v->state), target);
+    else
+        rc = xenvf_err_set(err, XENVF_EBUSY,
+                           "%s: %s is PF %s VF %zu, which is %s: not giving "
+                           "it to %s (only a free VF, or one the domain "
+                           "holds, can be)",
+                           what, text, pf.id, i, xenvf_vf_state_name(v->state),
+                           target);
+out:
+    xenvf_pf_dispose(&pf);
+    return rc;
+}
+
+/* The config's own PCI devices (pci=; on a reboot also the VFs the plugin
+ * added last time, whose holder is the dead domain). */
+static int check_config_pcidevs(const libxl_domain_config *d, xenvf_err *err)
+{
+    xenvf_xs xs;
+    int rc;
+
+    if (!d->num_pcidevs)
+        return 0;
+    xenvf_xs_init(&xs);
+    rc = xenvf_xs_open(&xs, err);
+    for (int k = 0; k < d->num_pcidevs && !rc; k++) {
+        xenvf_bdf bdf;
+
+        pcidev_bdf(&d->pcidevs[k], &bdf);
+        rc = check_direct_vf(&xs, XLP_NO_DOMID, "pci=", &bdf, err);
+    }
+    xenvf_xs_dispose(&xs);
+    if (rc)
+        LOG(ERROR, "%s", err->msg);
+    return rc;
+}
+
 /* libxl has built the domain with its VFs: commit them to the domid,
  * publish the guest's nodes, store the gate plan, remember it for a
  * reboot. The caller tears the domain down if this fails. */
@@ -347,11 +432,13 @@ int xlp_create(xlp *p, libxl_domain_config *d, uint32_t *domid, int *libxl_rc,
     *libxl_rc = 0;
     xenvf_xs_init(&xs);
     resv_init(&r);
+    *domid = XLP_NO_DOMID;
     if (!xlp_has_work(p, d)) {
+        if ((rc = check_config_pcidevs(d, err)))
+            return rc;
         *libxl_rc = p->ops.create(p->ops.opaque, d, domid);
         return 0;
     }
-    *domid = XLP_NO_DOMID;
     if (!name) {
         rc = xenvf_err_set(err, XENVF_EINVAL, "the domain has no name");
         goto out;
@@ -372,6 +459,9 @@ int xlp_create(xlp *p, libxl_domain_config *d, uint32_t *domid, int *libxl_rc,
         if (resv_release_domid(&p->conf, prev->domid, &e))
             LOG(WARN, "%s", e.msg);
     }
+    /* pci= (the VFs added last time are stripped: they are the plugin's) */
+    if ((rc = check_config_pcidevs(d, err)))
+        goto out;
     if (p->cfg_rc) {
         if (err)
             *err = p->cfg_err;
@@ -771,58 +861,16 @@ out:
     return rc;
 }
 
-/* ---- pci-attach ---------------------------------------------------------- */
-
 int xlp_pci_attach(xlp *p, uint32_t domid, const xenvf_bdf *bdf, xenvf_err *err)
 {
-    char text[XENVF_BDF_STR_MAX];
-    const xenvf_vf *v;
-    xenvf_pf pf;
-    size_t i;
     xenvf_xs xs;
     int rc;
 
     xenvf_xs_init(&xs);
-    xenvf_pf_init(&pf);
-    xenvf_bdf_format(bdf, text);
-    if ((rc = xenvf_xs_open(&xs, err)))
-        goto out;
-    rc = resv_find_vf(&xs, bdf, &pf, &i, err);
-    if (rc == XENVF_ENOENT) { /* not ours to say */
-        rc = 0;
-        goto out;
-    }
-    if (rc)
-        goto out;
-    v = &pf.vfs[i];
-    if (v->state == XENVF_VF_FREE ||
-        (v->domid == domid &&
-         (v->state == XENVF_VF_ACTIVE || v->state == XENVF_VF_RESERVED))) {
-        LOG(INFO,
-            "%s is PF %s VF %zu (%s): xenvfd counts it as domain %u's "
-            "once libxl has attached it",
-            text, pf.id, i, xenvf_vf_state_name(v->state), domid);
-        rc = 0;
-        goto out;
-    }
-    if (v->domid != XENVF_DOMID_NONE)
-        rc = xenvf_err_set(err, XENVF_EBUSY,
-                           "%s is PF %s VF %zu, held by domain %u (%s): not "
-                           "attaching it to domain %u (libxl would reset it "
-                           "under its holder)",
-                           text, pf.id, i, v->domid,
-                           xenvf_vf_state_name(v->state), domid);
-    else
-        rc =
-            xenvf_err_set(err, XENVF_EBUSY,
-                          "%s is PF %s VF %zu, which is %s: not attaching "
-                          "it to domain %u (only a free VF, or one the "
-                          "domain holds, can be attached)",
-                          text, pf.id, i, xenvf_vf_state_name(v->state), domid);
-out:
+    if (!(rc = xenvf_xs_open(&xs, err)))
+        rc = check_direct_vf(&xs, domid, "pci-attach", bdf, err);
     if (rc)
         LOG(ERROR, "%s", err->msg);
-    xenvf_pf_dispose(&pf);
     xenvf_xs_dispose(&xs);
     return rc;
 }

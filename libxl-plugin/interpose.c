@@ -294,7 +294,9 @@ libxl_domain_create_new(libxl_ctx *ctx, libxl_domain_config *d_config,
     int rc, lrc;
 
     setup();
-    if (!xlp_has_work(&plugin, d_config))
+    /* pci= alone, or another toolstack's asynchronous build: xenvfd's
+     * repair counts the VFs libxl gives it */
+    if (!xlp_has_work(&plugin, d_config) && (!d_config->num_pcidevs || ao_how))
         return real.create_new(ctx, d_config, domid, ao_how, aop_console_how);
     if (ao_how) {
         /* xl creates synchronously; committing needs the domid at once */

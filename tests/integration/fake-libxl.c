@@ -160,7 +160,53 @@ EXPORT int libxl_read_file_contents(libxl_ctx *ctx, const char *filename,
 /* ---- domains ----------------------------------------------------------------
  */
 
-/* A domain "built": the next domid, its home in xenstore, a log line. */
+/* What libxl records when it gives domid a PCI device (libxl_nodes.h):
+ * its holder, then the domain's PCI backend entry number n. */
+static void pci_nodes(struct xs_handle *xs, uint32_t domid, int n,
+                      const libxl_device_pci *pci)
+{
+    char path[128], val[32];
+
+    snprintf(path, sizeof(path), "/libxl/pciback/%04x-%02x-%02x-%x/domid",
+             pci->domain, pci->bus, pci->dev, pci->func);
+    snprintf(val, sizeof(val), "%u", domid);
+    xs_write(xs, XBT_NULL, path, val, strlen(val));
+    snprintf(path, sizeof(path), "/local/domain/0/backend/pci/%u/0/dev-%d",
+             domid, n);
+    snprintf(val, sizeof(val), "%04x:%02x:%02x.%x", pci->domain, pci->bus,
+             pci->dev, pci->func);
+    xs_write(xs, XBT_NULL, path, val, strlen(val));
+    snprintf(path, sizeof(path), "/local/domain/0/backend/pci/%u/0/num_devs",
+             domid);
+    snprintf(val, sizeof(val), "%d", n + 1);
+    xs_write(xs, XBT_NULL, path, val, strlen(val));
+}
+
+static void remove_pci_nodes(struct xs_handle *xs, uint32_t domid)
+{
+    char path[128], *val;
+
+    for (int n = 0; n < 256; n++) {
+        unsigned dom, bus, dev, fn;
+
+        snprintf(path, sizeof(path), "/local/domain/0/backend/pci/%u/0/dev-%d",
+                 domid, n);
+        if (!(val = xs_read(xs, XBT_NULL, path, NULL)))
+            break;
+        if (sscanf(val, "%x:%x:%x.%x", &dom, &bus, &dev, &fn) == 4) {
+            snprintf(path, sizeof(path),
+                     "/libxl/pciback/%04x-%02x-%02x-%x/domid", dom, bus, dev,
+                     fn);
+            xs_rm(xs, XBT_NULL, path);
+        }
+        free(val);
+    }
+    snprintf(path, sizeof(path), "/local/domain/0/backend/pci/%u", domid);
+    xs_rm(xs, XBT_NULL, path);
+}
+
+/* A domain "built": the next domid, its home in xenstore, its PCI
+ * devices' nodes, a log line. */
 static int fake_build(const char *what, libxl_domain_config *d, uint32_t *domid)
 {
     struct xs_permissions perm;
@@ -190,6 +236,8 @@ static int fake_build(const char *what, libxl_domain_config *d, uint32_t *domid)
     xs_set_permissions(xs, XBT_NULL, path, &perm, 1);
     snprintf(path, sizeof(path), "/local/domain/%d/name", id);
     xs_write(xs, XBT_NULL, path, d->c_info.name, strlen(d->c_info.name));
+    for (int i = 0; i < d->num_pcidevs; i++)
+        pci_nodes(xs, (uint32_t)id, i, &d->pcidevs[i]);
     xs_close(xs);
     *domid = (uint32_t)id;
     logcall("%s %d %s pcidevs:%s preload:%s", what, id, d->c_info.name, devs,
@@ -229,6 +277,8 @@ EXPORT int libxl_domain_destroy(libxl_ctx *ctx, uint32_t domid,
     snprintf(path, sizeof(path), "/local/domain/%u", domid);
     if (xs) {
         xs_rm(xs, XBT_NULL, path);
+        /* libxl removes each PCI device, then the backend */
+        remove_pci_nodes(xs, domid);
         xs_close(xs);
     }
     state_path(path, sizeof(path), "userdata-%u-xenvf-gate", domid);
@@ -263,25 +313,21 @@ EXPORT int libxl_device_pci_add(libxl_ctx *ctx, uint32_t domid,
                                 libxl_device_pci *pci,
                                 const libxl_asyncop_how *ao_how)
 {
-    char path[128], val[32];
+    char path[128], *num;
     struct xs_handle *xs = xs_open(0);
+    int n;
 
     if (!xs)
         return ERROR_FAIL;
-    snprintf(path, sizeof(path), "/libxl/pciback/%04x-%02x-%02x-%x/domid",
-             pci->domain, pci->bus, pci->dev, pci->func);
-    snprintf(val, sizeof(val), "%u", domid);
-    xs_write(xs, XBT_NULL, path, val, strlen(val));
-    snprintf(path, sizeof(path), "/local/domain/0/backend/pci/%u/0/dev-0",
-             domid);
-    snprintf(val, sizeof(val), "%04x:%02x:%02x.%x", pci->domain, pci->bus,
-             pci->dev, pci->func);
-    xs_write(xs, XBT_NULL, path, val, strlen(val));
     snprintf(path, sizeof(path), "/local/domain/0/backend/pci/%u/0/num_devs",
              domid);
-    xs_write(xs, XBT_NULL, path, "1", 1);
+    num = xs_read(xs, XBT_NULL, path, NULL);
+    n = num ? atoi(num) : 0;
+    free(num);
+    pci_nodes(xs, domid, n, pci);
     xs_close(xs);
-    logcall("pci-add %u %s", domid, val);
+    logcall("pci-add %u %04x:%02x:%02x.%x", domid, pci->domain, pci->bus,
+            pci->dev, pci->func);
     return 0;
 }
 

@@ -389,8 +389,8 @@ START_TEST(xl_pci_attach_follows_the_books)
 
     ck_assert_int_ne(run_xl(attach_held), 0);
     out = read_file("xl.out");
-    ASSERT_CONTAINS(out, "0000:01:00.2 is PF nvme0 VF 1, held by domain 5 "
-                         "(active): not attaching it to domain 6");
+    ASSERT_CONTAINS(out, "pci-attach: 0000:01:00.2 is PF nvme0 VF 1, held by "
+                         "domain 5 (active): not giving it to domain 6");
     calls = read_file("calls");
     ck_assert_ptr_null(strstr(calls, "pci-add"));
     free(calls);
@@ -513,6 +513,39 @@ START_TEST(xl_migrate_receive_takes_another_vf)
 }
 END_TEST
 
+/* pci= naming a VF xenvf manages: refused while another domain holds
+ * it (libxl would reset it under that domain), counted as the new
+ * domain's when free. */
+START_TEST(xl_create_with_pci_vf_follows_the_books)
+{
+    const char *held[] = {"create", "-e", "plain.cfg", "pci=['0000:01:00.2']",
+                          NULL};
+    const char *free_vf[] = {"create", "-e", "plain.cfg",
+                             "pci=['0000:01:00.3']", NULL};
+    xenvf_client other;
+    char *calls, *out;
+
+    set_state("nvme0", XENVF_PF_READY);
+    penv_hold(&other, "web9", "nvme0", 1);
+    ck_assert_int_ne(run_xl(held), 0);
+    out = read_file("xl.out");
+    ASSERT_CONTAINS(out, "pci=: 0000:01:00.2 is PF nvme0 VF 1, which is "
+                         "reserved: not giving it to the new domain");
+    calls = read_file("calls");
+    ck_assert_ptr_null(strstr(calls, "create 5"));
+    free(calls);
+    free(out);
+
+    ck_assert_int_eq(run_xl(free_vf), 0);
+    calls = read_file("calls");
+    ASSERT_CONTAINS(calls, "create 5 plain pcidevs: 0000:01:00.3");
+    free(calls);
+    ck_assert(xs_wait("/xenvf/pf/nvme0/vf/2/domain", "5", 5000));
+    ck_assert(xs_wait("/xenvf/pf/nvme0/vf/2/state", "active", 5000));
+    xenvf_client_dispose(&other);
+}
+END_TEST
+
 START_TEST(xl_create_fails_in_libxl)
 {
     const char *args[] = {"create", "-e", "web1.cfg", NULL};
@@ -548,6 +581,7 @@ static Suite *xl_suite(void)
     tcase_add_test(tc, xl_restore_reserves_and_gates);
     tcase_add_test(tc, xl_restore_refuses_a_taken_vf);
     tcase_add_test(tc, xl_migrate_receive_takes_another_vf);
+    tcase_add_test(tc, xl_create_with_pci_vf_follows_the_books);
     tcase_add_test(tc, xl_create_fails_in_libxl);
     suite_add_tcase(s, tc);
     return s;

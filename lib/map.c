@@ -131,6 +131,7 @@ void xenvf_map_pf_init(xenvf_map_pf *pf)
 void xenvf_map_pf_dispose(xenvf_map_pf *pf)
 {
     free(pf->id);
+    free(pf->owner_name);
     for (size_t i = 0; i < pf->nr_vfs; i++)
         xenvf_map_vf_dispose(&pf->vfs[i]);
     free(pf->vfs);
@@ -196,6 +197,22 @@ int xenvf_map_vf_set_domain(xenvf_map_vf *vf, const char *domain,
                              "_ . -",
                              q(domain).s, XENVF_MAP_NAME_MAX);
     return dup_string(&vf->domain, domain, err);
+}
+
+int xenvf_map_pf_set_owner_name(xenvf_map_pf *pf, const char *name,
+                                xenvf_err *err)
+{
+    if (name && !token_valid(name, XENVF_MAP_NAME_MAX, NAME_CHARS))
+        return xenvf_err_set(err, XENVF_EINVAL,
+                             "bad owner name '%s': use 1-%d of A-Z a-z 0-9 "
+                             "_ . -",
+                             q(name).s, XENVF_MAP_NAME_MAX);
+    return dup_string(&pf->owner_name, name, err);
+}
+
+bool xenvf_map_pf_driver_domain(const xenvf_map_pf *pf)
+{
+    return pf->owner_name || pf->owner;
 }
 
 int xenvf_map_vf_add_ns(xenvf_map_vf *vf, xenvf_map_ns **out, xenvf_err *err)
@@ -296,6 +313,9 @@ int xenvf_map_copy(xenvf_map *dst, const xenvf_map *src, xenvf_err *err)
         pf->address = s->address;
         pf->numvfs = s->numvfs;
         pf->owner = s->owner;
+        rc = dup_string(&pf->owner_name, s->owner_name, err);
+        if (rc)
+            goto out;
         pf->line = s->line;
         for (size_t j = 0; j < s->nr_vfs; j++) {
             rc = xenvf_map_pf_add_vf(pf, s->vfs[j].index, &vf, err);
@@ -350,6 +370,7 @@ bool xenvf_map_equal(const xenvf_map *a, const xenvf_map *b)
         if (!str_equal(p->id, r->id) ||
             !xenvf_bdf_equal(&p->address, &r->address) ||
             p->numvfs != r->numvfs || p->owner != r->owner ||
+            !str_equal(p->owner_name, r->owner_name) ||
             p->nr_vfs != r->nr_vfs)
             return false;
         for (size_t j = 0; j < p->nr_vfs; j++)
@@ -735,13 +756,25 @@ static int conv_pf_attrs(conv *cv, xmlNode *n, xenvf_map_pf *pf)
         return rc;
     pf->numvfs = (unsigned)num;
 
-    num = 0;
-    rc = attr_uint(cv, n, where, "owner", false, 0, XENVF_MAP_DOMID_MAX, &num,
-                   NULL);
+    /* a domain name, or (deprecated) a domid: all digits */
+    rc = attr_fetch(cv, n, where, "owner", false, &v);
+    if (rc || !v)
+        return rc;
+    if (*v && strspn(v, "0123456789") == strlen(v)) {
+        rc = attr_uint(cv, n, where, "owner", false, 0, XENVF_MAP_DOMID_MAX,
+                       &num, NULL);
+        if (!rc)
+            pf->owner = (uint32_t)num;
+        return rc;
+    }
+    rc = attr_token(cv, n, where, "owner", false, XENVF_MAP_NAME_MAX,
+                    NAME_CHARS, "A-Z a-z 0-9 _ . -", &v);
     if (rc)
         return rc;
-    pf->owner = (uint32_t)num;
-    return 0;
+    /* dom0 by its name is dom0 */
+    if (!strcmp(v, XENVF_DOM0_NAME))
+        return 0;
+    return dup_string(&pf->owner_name, v, cv->err);
 }
 
 static int conv_ns(conv *cv, xmlNode *n, const char *vf_where, xenvf_map_ns *ns)
@@ -1698,7 +1731,10 @@ static int format_pf(xmlTextWriterPtr w, const xenvf_map_pf *pf, xenvf_err *err)
     xenvf_bdf_format(&pf->address, addr);
     W(xmlTextWriterWriteAttribute(w, BAD_CAST "address", BAD_CAST addr));
     W(write_attr(w, "numvfs", "%u", pf->numvfs));
-    if (pf->owner)
+    if (pf->owner_name)
+        W(xmlTextWriterWriteAttribute(w, BAD_CAST "owner",
+                                      BAD_CAST pf->owner_name));
+    else if (pf->owner)
         W(write_attr(w, "owner", "%u", pf->owner));
     if (pf->nr_vfs) {
         vfs = calloc(pf->nr_vfs, sizeof(*vfs));

@@ -181,6 +181,7 @@ static void assert_maps_equal(const xenvf_map *a, const xenvf_map *b,
                       "%s: pf %s address", what, p->id);
         ck_assert_uint_eq(p->numvfs, r->numvfs);
         ck_assert_uint_eq(p->owner, r->owner);
+        ck_assert_pstr_eq(p->owner_name, r->owner_name);
         ck_assert_uint_eq(p->nr_vfs, r->nr_vfs);
         for (size_t j = 0; j < p->nr_vfs; j++) {
             const xenvf_map_vf *v = &p->vfs[j], *w = &r->vfs[j];
@@ -225,6 +226,29 @@ static void parse_good(const char *name, xenvf_map *map)
 }
 
 /* ---- good maps --------------------------------------------------------- */
+
+/* owner by name (a driver domain), dom0 by its name, a domid (deprecated) */
+START_TEST(test_owner_names)
+{
+    xenvf_map m;
+
+    xenvf_map_init(&m);
+    parse_good("owner-names.xml", &m);
+    ck_assert_uint_eq(m.nr_pfs, 3);
+    ck_assert_str_eq(m.pfs[0].owner_name, "dd-storage.1");
+    ck_assert_uint_eq(m.pfs[0].owner, 0);
+    ck_assert(xenvf_map_pf_driver_domain(&m.pfs[0]));
+    ck_assert_ptr_null(m.pfs[1].owner_name);
+    ck_assert_uint_eq(m.pfs[1].owner, 0);
+    ck_assert(!xenvf_map_pf_driver_domain(&m.pfs[1]));
+    ck_assert_ptr_null(m.pfs[2].owner_name);
+    ck_assert_uint_eq(m.pfs[2].owner, 7);
+    ck_assert(xenvf_map_pf_driver_domain(&m.pfs[2]));
+    ck_assert_int_eq(xenvf_map_pf_set_owner_name(&m.pfs[1], "dd 3", NULL),
+                     XENVF_EINVAL);
+    xenvf_map_dispose(&m);
+}
+END_TEST
 
 /* parse -> format -> parse is the identity, and formatting is stable. */
 START_TEST(test_round_trip)
@@ -764,6 +788,8 @@ static const bad_case bad_cases[] = {
         "rate '9999999999' is out of range (max 4294967295)", 4),
     BAD("trust-yes.xml", XENVF_EINVAL, "trust 'yes' must be 'on' or 'off'", 4),
     BAD("boot-zero.xml", XENVF_ERANGE, "boot 0 is below the minimum 1", 4),
+    BAD("bad-owner-name.xml", XENVF_EINVAL,
+        "pf 'nvme0': owner 'dd 2' has characters outside A-Z a-z 0-9 _ . -", 3),
     BAD("bad-domain-name.xml", XENVF_EINVAL,
         "domain 'web 1' has characters outside", 4),
     BAD("namespace-unaligned.xml", XENVF_EINVAL,
@@ -1267,6 +1293,7 @@ static Suite *map_suite(void)
 
     tc = tcase_create("good");
     tcase_add_test(tc, test_round_trip);
+    tcase_add_test(tc, test_owner_names);
     tcase_add_test(tc, test_example_content);
     tcase_add_test(tc, test_canonical_text);
     tcase_add_test(tc, test_spellings);

@@ -75,7 +75,12 @@ typedef struct xenvf_map_pf {
     char *id;          /* [A-Za-z0-9_-]{1,32}, unique within the map */
     xenvf_bdf address; /* unique within the map */
     unsigned numvfs;   /* NumVFs the TCB sets, 0..65535 */
-    uint32_t owner;    /* domid running the PF driver; 0 = dom0 (default) */
+    /* Who runs the PF driver: a driver domain by name (owner_name, stable
+     * across its restarts), or a domid (owner; 0 = dom0, the default;
+     * a non-zero domid is deprecated: it changes when the domain is
+     * re-created). owner is 0 whenever owner_name is set. */
+    char *owner_name;
+    uint32_t owner;
     size_t nr_vfs;
     xenvf_map_vf *vfs; /* listed VFs; parsed maps: ascending index */
     unsigned line;
@@ -84,6 +89,11 @@ typedef struct xenvf_map_pf {
 void xenvf_map_pf_init(xenvf_map_pf *pf);
 void xenvf_map_pf_dispose(xenvf_map_pf *pf);
 int xenvf_map_pf_set_id(xenvf_map_pf *pf, const char *id, xenvf_err *err);
+/* Set (validated copy) or clear (NULL) the owner's name. */
+int xenvf_map_pf_set_owner_name(xenvf_map_pf *pf, const char *name,
+                                xenvf_err *err);
+/* Is the PF's driver meant to run in a domain other than dom0? */
+bool xenvf_map_pf_driver_domain(const xenvf_map_pf *pf);
 /* Append an init'ed VF with this index; *out stays valid until the next
  * append. Index range and duplicates are xenvf_map_check's business. */
 int xenvf_map_pf_add_vf(xenvf_map_pf *pf, unsigned index, xenvf_map_vf **out,

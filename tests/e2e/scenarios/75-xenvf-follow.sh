@@ -18,6 +18,9 @@
 #     the source holds its VF until it is gone, so the incoming domain gets
 #     another VF of nvme0; afterwards the guest's new domain holds that one
 #     and the source's VF is reset and free: no VF held by a dead domain.
+#  7. A guest crashes: with on_crash="preserve" the crashed domain keeps
+#     its VF until it is destroyed; with on_crash="restart" xl builds it
+#     again and the new domain holds the same VF.
 # Each step's books are printed as E2E FACT lines (before and after).
 # shellcheck source=../dom0/lib.sh
 . /e2e/lib.sh
@@ -170,6 +173,42 @@ migrate_localhost() {
     books "after xl migrate"
 }
 
+crashed() { case $(xl_state "$1") in *c*) true ;; *) false ;; esac; }
+
+crash_preserve() {
+    xlv create "$(GUEST_EXTRA="e2e.token=C3-$RUN" guest_cfg c3 crash-once 'vf = [ "pf=nvme0" ]' 'on_crash = "preserve"')" \
+        >/tmp/c3.create.log 2>&1 ||
+        { e2e_fail follow-crash-preserve "xl create c3 failed"; cat /tmp/c3.create.log; return 1; }
+    _d=$(xl domid c3) _i=$(guest_vf_index c3)
+    if ! wait_until 180 crashed c3; then
+        e2e_fail follow-crash-preserve "c3 did not crash: $(xl list c3 | tail -n 1)"; dump_guest c3; return 1
+    fi
+    books "c3 ($_d) crashed, preserved"
+    check follow-crash-preserve "the crashed, preserved c3 ($_d) does not hold nvme0#$_i: $(vf_line "$_i")" \
+        held_by "$_i" "$_d"
+    xl destroy c3
+    check follow-crash-preserve-freed "nvme0#$_i is '$(vf_line "$_i")' after the crashed c3 was destroyed" \
+        wait_until 60 vf_free "$_i"
+}
+
+crash_restart() {
+    # no -e: xl stays to follow the domain, as for a reboot
+    xlv create "$(GUEST_EXTRA="e2e.token=C4-$RUN qhost.stay=1" guest_cfg c4 crash-once 'vf = [ "pf=nvme0" ]' 'on_crash = "restart"')" \
+        >/tmp/c4.create.log 2>&1 ||
+        { e2e_fail follow-crash-restart "xl create c4 failed"; cat /tmp/c4.create.log; return 1; }
+    _d=$(xl domid c4) _i=$(guest_vf_index c4)
+    if ! wait_until 240 guest_said c4 "^GUEST BOOT 2"; then
+        e2e_fail follow-crash-restart "c4 did not come back after its crash"; dump_guest c4; return 1
+    fi
+    _n=$(xl domid c4)
+    books "c4 crashed as $_d and was restarted as $_n"
+    check follow-crash-restart "the restarted c4 ($_n, was $_d) does not hold nvme0#$_i: $(vf_line "$_i")" \
+        test "$_n" != "$_d" -a "$(guest_vf_index c4)" = "$_i"
+    check follow-crash-restart-books "nvme0#$_i is '$(vf_line "$_i")', not active for c4's new domain $_n" \
+        wait_until 30 held_by "$_i" "$_n"
+    stop_guest c4
+}
+
 if ! xenvf_up $NVF; then
     e2e_fail follow-setup "xenvfd did not bring nvme0 to $NVF ready VFs"; xenvfd_tail 30; exit 1
 fi
@@ -179,6 +218,9 @@ if pci_detach; then
     save_restore && migrate_localhost
 fi
 stop_guest f0; stop_guest f1; stop_guest f2
+crash_preserve
+crash_restart
+stop_guest c3; stop_guest c4
 check follow-vfs-freed "after the guests, nvme0 is '$(xenvf_row nvme0)', not all $NVF VFs free" \
     wait_until 60 pf_all_free nvme0 $NVF
 books "end"

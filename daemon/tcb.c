@@ -308,7 +308,6 @@ int tcb_vf_config(tcb *t, const tcb_pf *pf, unsigned index,
 
 int tcb_pf_model(tcb *t, const tcb_pf *pf, xenvf_pf *out, xenvf_err *err)
 {
-    const xenvf_map_pf *mp = xenvf_map_find_pf(&t->map, pf->id);
     size_t nr = pf->present ? pf->total_vfs : pf->nr_vfs;
     int rc;
 
@@ -317,7 +316,7 @@ int tcb_pf_model(tcb *t, const tcb_pf *pf, xenvf_pf *out, xenvf_err *err)
         (rc = xenvf_pf_resize_vfs(out, nr, err)))
         return rc;
     out->bdf = pf->bdf;
-    out->owner_domid = mp ? mp->owner : 0;
+    out->owner_domid = pf->owner_domid;
     out->total_vfs = pf->total_vfs;
     out->num_vfs = pf->present ? pf->num_vfs : 0;
     for (size_t i = 0; i < nr; i++) {
@@ -521,6 +520,17 @@ static void log_plan(const tcb_plan *plan)
  * nothing changes. A rescan (partial true, want is the map in force) skips
  * what conflicts and does the rest.
  */
+static void warn_domid_owners(const tcb *t)
+{
+    for (size_t i = 0; i < t->map.nr_pfs; i++)
+        if (t->map.pfs[i].owner)
+            LOG(WARN,
+                "pf %s: owner=\"%u\" names a domid, which changes when the "
+                "domain is re-created: deprecated, name the driver domain "
+                "instead (owner=\"NAME\")",
+                t->map.pfs[i].id, t->map.pfs[i].owner);
+}
+
 static int reconcile(tcb *t, const xenvf_map *want, bool partial,
                      xenvf_err *err)
 {
@@ -559,6 +569,9 @@ static int reconcile(tcb *t, const xenvf_map *want, bool partial,
     }
     if ((rc = sync_records(t, want, err)))
         goto out;
+    if (map_changed)
+        warn_domid_owners(t);
+    tcb_owners_resolve(t, false);
     for (size_t i = 0; i < t->nr_pfs; i++) {
         if (tcb_probe_pf(t, &t->pfs[i], &e))
             LOG(ERROR, "%s", e.msg);

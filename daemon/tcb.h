@@ -46,6 +46,9 @@ typedef struct tcb_pf {
     char *id;
     xenvf_bdf bdf;
     bool present;
+    /* the domain running its driver now: the map's owner, a name followed
+     * to its domid (XENVF_DOMID_NONE while that domain is not running) */
+    uint32_t owner_domid;
     unsigned total_vfs, num_vfs;
     size_t nr_vfs; /* TotalVFs entries once discovered */
     tcb_vf *vfs;
@@ -136,6 +139,10 @@ void tcb_domains_repair(tcb *t);
 int tcb_release_domain(tcb *t, const char *name, uint32_t domid,
                        unsigned *nr_out, xenvf_err *err);
 void tcb_xs_event(void *opaque, int fd, short revents);
+/* Follow each map owner given by name to the domid it runs as now; a PF
+ * whose owner changed is published (its state goes back to unknown).
+ * publish: publish the PFs that changed here (false: the caller will). */
+void tcb_owners_resolve(tcb *t, bool publish);
 
 /* tcb_server.c */
 int tcb_server_start(tcb *t, xenvf_err *err);

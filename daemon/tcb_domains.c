@@ -21,6 +21,7 @@
 
 #define TOKEN_RELEASE "xenvfd-release"
 #define TOKEN_LIBXL   "xenvfd-libxl-pci"
+#define TOKEN_INTRO   "xenvfd-introduce"
 
 /* libxl's nodes that change when a domain gains or loses a PCI device */
 static const char *const libxl_pci_paths[] = {
@@ -358,7 +359,7 @@ void tcb_domains_adopt(tcb *t)
 void tcb_xs_event(void *opaque, int fd, short revents)
 {
     tcb *t = opaque;
-    bool release = false, libxl = false;
+    bool release = false, libxl = false, intro = false;
     xenvf_err err;
 
     xenvf_err_init(&err);
@@ -375,6 +376,8 @@ void tcb_xs_event(void *opaque, int fd, short revents)
             release = true;
         else if (!strcmp(token, TOKEN_LIBXL))
             libxl = true;
+        else if (!strcmp(token, TOKEN_INTRO))
+            intro = true;
         free(path);
         free(token);
     }
@@ -384,17 +387,74 @@ void tcb_xs_event(void *opaque, int fd, short revents)
         tcb_domains_repair(t);
     if (release)
         tcb_domains_check(t);
+    if (release || intro)
+        tcb_owners_resolve(t, true);
 }
 
 int tcb_domains_start(tcb *t, xenvf_err *err)
 {
     int fd = xenvf_xs_fileno(&t->xs), rc;
 
-    if ((rc = xenvf_xs_watch(&t->xs, "@releaseDomain", TOKEN_RELEASE, err)))
+    if ((rc = xenvf_xs_watch(&t->xs, "@releaseDomain", TOKEN_RELEASE, err)) ||
+        (rc = xenvf_xs_watch(&t->xs, "@introduceDomain", TOKEN_INTRO, err)))
         return rc;
     for (size_t i = 0; i < sizeof(libxl_pci_paths) / sizeof(*libxl_pci_paths);
          i++)
         if ((rc = xenvf_xs_watch(&t->xs, libxl_pci_paths[i], TOKEN_LIBXL, err)))
             return rc;
     return xenvfd_loop_add(fd, POLLIN, tcb_xs_event, t);
+}
+
+/* ---- owners by name ------------------------------------------------------ */
+
+/* The live domain called name, or XENVF_DOMID_NONE. */
+static uint32_t domid_of(tcb *t, const char *name)
+{
+    uint32_t found = XENVF_DOMID_NONE;
+    char **doms = NULL;
+    unsigned nr = 0;
+
+    if (xenvf_xs_directory(&t->xs, "/local/domain", &doms, &nr, NULL))
+        return found;
+    for (unsigned i = 0; i < nr && found == XENVF_DOMID_NONE; i++) {
+        uint64_t domid;
+        char *n;
+
+        if (xenvf_parse_uint(doms[i], XENVF_DOMID_MAX, &domid, NULL))
+            continue;
+        n = domain_name(t, (uint32_t)domid);
+        if (n && !strcmp(n, name) && domain_alive(t, (uint32_t)domid, NULL))
+            found = (uint32_t)domid;
+        free(n);
+    }
+    free(doms);
+    return found;
+}
+
+void tcb_owners_resolve(tcb *t, bool publish)
+{
+    for (size_t p = 0; p < t->nr_pfs; p++) {
+        tcb_pf *pf = &t->pfs[p];
+        const xenvf_map_pf *mp = xenvf_map_find_pf(&t->map, pf->id);
+        uint32_t now;
+
+        if (!mp)
+            continue;
+        now = mp->owner_name ? domid_of(t, mp->owner_name) : mp->owner;
+        if (now == pf->owner_domid)
+            continue;
+        if (!mp->owner_name)
+            ;
+        else if (now == XENVF_DOMID_NONE)
+            LOG(WARN,
+                "pf %s: its driver domain %s is not running: nobody "
+                "serves it until it is",
+                pf->id, mp->owner_name);
+        else
+            LOG(INFO, "pf %s: its driver domain %s is domain %u", pf->id,
+                mp->owner_name, now);
+        pf->owner_domid = now;
+        if (publish)
+            tcb_publish(t, pf, NULL);
+    }
 }

@@ -49,8 +49,9 @@ static int label(tcb *t, const xenvf_bdf *bdf, const char *type, xenvf_err *err)
 int tcb_flask_sync(tcb *t, tcb_pf *pf, xenvf_err *err)
 {
     const xenvf_map_pf *mp = xenvf_map_find_pf(&t->map, pf->id);
-    const char *type =
-        mp && mp->owner ? XENVF_FLASK_DRV_PF_TYPE : XENVF_FLASK_PF_TYPE;
+    const char *type = mp && xenvf_map_pf_driver_domain(mp)
+                           ? XENVF_FLASK_DRV_PF_TYPE
+                           : XENVF_FLASK_PF_TYPE;
     int rc = 0;
 
     if (!xenvf_flask_active(&t->flask))

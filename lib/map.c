@@ -370,8 +370,7 @@ bool xenvf_map_equal(const xenvf_map *a, const xenvf_map *b)
         if (!str_equal(p->id, r->id) ||
             !xenvf_bdf_equal(&p->address, &r->address) ||
             p->numvfs != r->numvfs || p->owner != r->owner ||
-            !str_equal(p->owner_name, r->owner_name) ||
-            p->nr_vfs != r->nr_vfs)
+            !str_equal(p->owner_name, r->owner_name) || p->nr_vfs != r->nr_vfs)
             return false;
         for (size_t j = 0; j < p->nr_vfs; j++)
             if (!vf_equal(&p->vfs[j], &r->vfs[j]))

@@ -309,9 +309,8 @@ int xenvf_xs_apply_pf_node(xenvf_pf *pf, const char *rel_path,
     if (!strcmp(rel_path, "state")) {
         rc = xenvf_pf_state_parse(value, &pf->state, err);
     } else if (!strcmp(rel_path, "owner")) {
+        /* empty: its driver domain is not running; no agent serves it */
         rc = xenvf_xs_parse_domid(value, &pf->owner_domid, err);
-        if (!rc && pf->owner_domid == XENVF_DOMID_NONE)
-            rc = xenvf_err_set(err, XENVF_EINVAL, "empty owner");
     } else if (!strcmp(rel_path, "bdf")) {
         rc = xenvf_bdf_parse(value, &pf->bdf, err);
     } else if (!strcmp(rel_path, "totalvfs") || !strcmp(rel_path, "numvfs")) {
@@ -527,7 +526,7 @@ static int publish_pf_tx(xenvf_xs *xs, xs_transaction_t t, void *arg,
         snprintf(path + n, XS_PATH_MAX - n, "/owner");
         if ((rc = xs_get(xs, t, path, &old_owner, err)))
             goto out;
-        fmt_uint(val, pf->owner_domid);
+        fmt_domid(val, pf->owner_domid);
         new_owner = old_owner && strcmp(old_owner, val);
     }
 
@@ -538,12 +537,17 @@ static int publish_pf_tx(xenvf_xs *xs, xs_transaction_t t, void *arg,
     if ((rc =
              put_leaf(xs, t, path, bdf, prev ? pbdf : NULL, full, reader, err)))
         goto out;
+    fmt_domid(val, pf->owner_domid);
+    fmt_domid(pval, prev ? prev->owner_domid : 0);
+    snprintf(path + n, XS_PATH_MAX - n, "/owner");
+    if ((rc =
+             put_leaf(xs, t, path, val, prev ? pval : NULL, full, reader, err)))
+        goto out;
 
     struct {
         const char *leaf;
         uint64_t v, pv;
     } nums[] = {
-        {"owner", pf->owner_domid, prev ? prev->owner_domid : 0},
         {"totalvfs", pf->total_vfs, prev ? prev->total_vfs : 0},
         {"numvfs", pf->num_vfs, prev ? prev->num_vfs : 0},
         {"active", xenvf_pf_active_vfs(pf),

@@ -268,6 +268,9 @@ START_TEST(set_numvfs_adds_a_pf)
     ck_assert_uint_eq(p->numvfs, 4);
     ck_assert_uint_eq(p->owner, 3);
     xenvf_map_dispose(&m);
+    /* its driver domain by name is another owner than domid 3 */
+    ck_refused(1, "the map already has it with another owner", "set-numvfs",
+               "--id", "mlx0", "--owner", "dd2", "0000:03:00.0", "4");
 
     /* no map at all yet: the first PF creates it */
     ck_assert_int_eq(unlink(map_path), 0);

@@ -403,5 +403,9 @@ static inline ino_t dev_ino(const char *bdf)
 #define MAP_PF1(numvfs, vfs)                                                   \
     "  <pf id=\"net0\" address=\"" PF1 "\" numvfs=\"" #numvfs "\">" vfs        \
     "</pf>\n"
+/* net0 with its driver in domain `owner` (a name, or a domid) */
+#define MAP_PF1_OWNER(numvfs, owner, vfs)                                      \
+    "  <pf id=\"net0\" address=\"" PF1 "\" numvfs=\"" #numvfs                  \
+    "\" owner=\"" owner "\">" vfs "</pf>\n"
 
 #endif

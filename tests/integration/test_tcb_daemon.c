@@ -482,6 +482,55 @@ START_TEST(pci_detach_while_down_is_found_at_start)
 }
 END_TEST
 
+/* ---- driver domains by name -------------------------------------------- */
+
+/* A domain as libxl makes one: its name first, then XS_INTRODUCE (which
+ * fires @introduceDomain). */
+static void start_domain(unsigned domid, const char *name)
+{
+    char path[64];
+
+    snprintf(path, sizeof(path), "/local/domain/%u/name", domid);
+    xs_put(path, name);
+    ck_assert_int_eq(xsh_domain_create(E.hs, domid, NULL), 0);
+}
+
+/* The map names net0's driver domain: the TCB follows the name to each
+ * domid it runs as, and nobody serves the PF while it is down. */
+START_TEST(owner_by_name_follows_the_domain)
+{
+    denv_write_map(MAP_PF0(4, "") MAP_PF1_OWNER(4, "dd2", ""));
+    denv_start_ready();
+    ASSERT_XS("/xenvf/pf/net0/owner", "");
+    ASSERT_XS("/xenvf/pf/net0/state", "unknown");
+    ck_assert(log_has("pf net0: its driver domain dd2 is not running"));
+    ASSERT_XS("/xenvf/pf/nvme0/owner", "0");
+
+    start_domain(9, "dd2");
+    ASSERT_XS("/xenvf/pf/net0/owner", "9");
+    ck_assert(log_wait("pf net0: its driver domain dd2 is domain 9", 5000));
+    /* its agent says ready; the domain dies: unknown again, nobody's */
+    xs_put("/xenvf/pf/net0/state", "ready");
+    ck_assert_int_eq(xsh_domain_kill(E.hs, 9), 0);
+    ASSERT_XS("/xenvf/pf/net0/owner", "");
+    ASSERT_XS("/xenvf/pf/net0/state", "unknown");
+    /* it comes back as another domid: followed, with no map edit */
+    start_domain(10, "dd2");
+    ASSERT_XS("/xenvf/pf/net0/owner", "10");
+    ASSERT_XS("/xenvf/pf/net0/state", "unknown");
+}
+END_TEST
+
+/* A domid in owner still works, with a warning. */
+START_TEST(owner_domid_is_deprecated)
+{
+    denv_write_map(MAP_PF0(4, "") MAP_PF1_OWNER(4, "7", ""));
+    denv_start_ready();
+    ASSERT_XS("/xenvf/pf/net0/owner", "7");
+    ck_assert(log_has("pf net0: owner=\"7\" names a domid"));
+}
+END_TEST
+
 START_TEST(conflicting_map_edit_is_refused)
 {
     denv_write_map(MAP_4_4);
@@ -672,6 +721,8 @@ static Suite *suite(void)
     tcase_add_test(tc, vf_of_dead_domain_in_live_backend_moves);
     tcase_add_test(tc, vf_in_two_live_domains_is_reported);
     tcase_add_test(tc, pci_detach_while_down_is_found_at_start);
+    tcase_add_test(tc, owner_by_name_follows_the_domain);
+    tcase_add_test(tc, owner_domid_is_deprecated);
     tcase_add_test(tc, conflicting_map_edit_is_refused);
     tcase_add_test(tc, namespace_taken_from_held_vf_is_refused);
     tcase_add_test(tc, vanished_pf_goes_failed);

@@ -88,13 +88,27 @@ START_TEST(pf_nodes_build_the_model)
 }
 END_TEST
 
+/* An empty owner: the PF's driver domain is not running, nobody's PF. */
+START_TEST(empty_owner_is_nobody)
+{
+    xenvf_pf pf;
+
+    xenvf_pf_init(&pf);
+    ck_assert_int_eq(xenvf_xs_apply_pf_node(&pf, "owner", "", NULL), 0);
+    ck_assert_uint_eq(pf.owner_domid, XENVF_DOMID_NONE);
+    ck_assert_int_eq(xenvf_xs_apply_pf_node(&pf, "owner", "5", NULL), 0);
+    ck_assert_uint_eq(pf.owner_domid, 5);
+    xenvf_pf_dispose(&pf);
+}
+END_TEST
+
 START_TEST(bad_pf_nodes_are_named)
 {
     static const struct {
         const char *node, *value, *want;
     } bad[] = {
         {"state", "readyish", "state: unknown PF state"},
-        {"owner", "", "owner: empty owner"},
+        {"owner", "x", "owner: domain id"},
         {"bdf", "01:00", "bdf: bad PCI address"},
         {"numvfs", "65536", "numvfs: '65536' is out of range"},
         {"vf/x/state", "free", "vf/x/state: 'x' is not a number"},
@@ -131,6 +145,7 @@ static Suite *xs_values_suite(void)
 
     tcase_add_test(tc, domid_values);
     tcase_add_test(tc, pf_nodes_build_the_model);
+    tcase_add_test(tc, empty_owner_is_nobody);
     tcase_add_test(tc, bad_pf_nodes_are_named);
     suite_add_tcase(s, tc);
     return s;

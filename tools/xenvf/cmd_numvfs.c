@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /*
- * xenvf set-numvfs [--force] [--id ID [--owner DOMID]] PF N: how many VFs a
+ * xenvf set-numvfs [--force] [--id ID [--owner NAME]] PF N: how many VFs a
  * PF has, in the map. xenvfd makes the change (through 0, all or nothing)
  * and refuses it while any VF of the PF is in use, so we refuse that
  * early too, unless --force asks for the map to say it anyway.
@@ -69,6 +69,7 @@ int xv_cmd_set_numvfs(xv_ctx *ctx, int argc, char **argv)
     };
     const char *id = NULL, *owner_arg = NULL, *pf_arg;
     uint64_t n, owner = 0;
+    const char *owner_name = NULL;
     bool force = false;
     xv_edit e;
     xenvf_map_pf *pf;
@@ -124,9 +125,13 @@ int xv_cmd_set_numvfs(xv_ctx *ctx, int argc, char **argv)
         return xv_usage_error("set-numvfs",
                               "set-numvfs: --owner goes with --id (it is set "
                               "when a PF is added)");
-    if (owner_arg && (rc = xv_parse_number("set-numvfs", "--owner", owner_arg,
-                                           XENVF_MAP_DOMID_MAX, &owner)))
+    /* a driver domain's name; digits: a domid (deprecated, as in the map) */
+    if (owner_arg && strspn(owner_arg, "0123456789") == strlen(owner_arg) &&
+        (rc = xv_parse_number("set-numvfs", "--owner", owner_arg,
+                              XENVF_MAP_DOMID_MAX, &owner)))
         return rc;
+    if (owner_arg && strspn(owner_arg, "0123456789") != strlen(owner_arg))
+        owner_name = owner_arg;
     if (id && xenvf_bdf_parse(pf_arg, &bdf, NULL))
         return xv_usage_error("set-numvfs",
                               "set-numvfs: with --id, PF must be a PCI address "
@@ -150,10 +155,14 @@ int xv_cmd_set_numvfs(xv_ctx *ctx, int argc, char **argv)
             xv_error("pf %s: the map already has it as pf %s", pf_arg, pf->id);
             goto out;
         }
-        if (pf && owner_arg && pf->owner != owner) {
-            xv_error("pf %s: the map already has it with owner %u; edit the "
-                     "map to move the PF to another driver domain",
-                     pf->id, pf->owner);
+        if (pf && owner_arg &&
+            (pf->owner != owner ||
+             !(owner_name
+                   ? pf->owner_name && !strcmp(pf->owner_name, owner_name)
+                   : !pf->owner_name))) {
+            xv_error("pf %s: the map already has it with another owner; edit "
+                     "the map to move the PF to another driver domain",
+                     pf->id);
             goto out;
         }
         if (!pf && xenvf_map_find_pf(&e.map, id)) {
@@ -169,6 +178,11 @@ int xv_cmd_set_numvfs(xv_ctx *ctx, int argc, char **argv)
             }
             pf->address = bdf;
             pf->owner = (uint32_t)owner;
+            if (owner_name &&
+                xenvf_map_pf_set_owner_name(pf, owner_name, &err)) {
+                xv_error("pf %s: %s", id, err.msg);
+                goto out;
+            }
             pf->numvfs = (unsigned)n;
             if ((rc = xv_edit_commit(&e, pf)))
                 goto out;

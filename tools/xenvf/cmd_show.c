@@ -16,9 +16,7 @@ static const char *num_text(long v, char buf[24])
 static void print_pf(const xv_ctx *ctx, const xv_pf *pf)
 {
     char b[XENVF_BDF_STR_MAX], n1[24], n2[24], n3[24];
-    long owner = pf->map_pf  ? (long)pf->map_pf->owner
-                 : pf->xs_pf ? (long)pf->xs_pf->owner_domid
-                             : -1;
+    const char *owner_name = xv_pf_owner_name(pf);
 
     xenvf_bdf_format(&pf->bdf, b);
     xv_kv(stdout, "id", "%s", pf->id ? pf->id : "-");
@@ -38,7 +36,12 @@ static void print_pf(const xv_ctx *ctx, const xv_pf *pf)
     xv_kv(stdout, "totalvfs", "%s", num_text(pf->totalvfs, n1));
     xv_kv(stdout, "numvfs", "%s", num_text(pf->numvfs, n1));
     xv_kv(stdout, "map numvfs", "%s", num_text(pf->map_numvfs, n1));
-    xv_kv(stdout, "owner", "%s", num_text(owner, n1));
+    if (owner_name)
+        xv_kv(stdout, "owner", "%s (%s)", owner_name,
+              xv_pf_owner_domid(pf) < 0 ? "not running"
+                                        : num_text(xv_pf_owner_domid(pf), n1));
+    else
+        xv_kv(stdout, "owner", "%s", num_text(xv_pf_owner_domid(pf), n1));
     if (pf->xs_pf)
         xv_kv(stdout, "state", "%s", xv_pf_state_text(pf));
     else

@@ -54,7 +54,7 @@ static const xv_command commands[] = {
      "running domain still uses stays with it until the domain is gone; you\n"
      "are warned.\n"},
     {"set-numvfs", xv_cmd_set_numvfs,
-     "set-numvfs [--force] [--id ID [--owner DOMID]] PF N",
+     "set-numvfs [--force] [--id ID [--owner NAME]] PF N",
      "set how many VFs a PF has, in the map",
      "Sets the number of VFs of PF in the map; xenvfd applies it by writing\n"
      "sriov_numvfs. Refused if a VF at or past N is assigned in the map, if N\n"
@@ -64,7 +64,7 @@ static const xv_command commands[] = {
      "                     applies it once they are released\n"
      "  -i, --id ID        PF is a PCI address the map does not have yet: add\n"
      "                     it under this id (the map is created if needed)\n"
-     "  -o, --owner DOMID  with --id: the domain running the PF driver\n"
+     "  -o, --owner NAME   with --id: the driver domain running the PF driver\n"
      "                     (default 0, dom0)\n"},
     {"status", xv_cmd_status, "status [--json]",
      "is xenvfd up, is the map valid, each PF's state",

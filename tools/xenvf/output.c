@@ -256,6 +256,22 @@ const char *xv_pf_state_text(const xv_pf *pf)
     return pf->xs_pf ? xenvf_pf_state_name(pf->xs_pf->state) : "-";
 }
 
+long xv_pf_owner_domid(const xv_pf *pf)
+{
+    if (pf->xs_pf)
+        return pf->xs_pf->owner_domid == XENVF_DOMID_NONE
+                   ? -1
+                   : (long)pf->xs_pf->owner_domid;
+    if (pf->map_pf && !pf->map_pf->owner_name)
+        return (long)pf->map_pf->owner;
+    return -1;
+}
+
+const char *xv_pf_owner_name(const xv_pf *pf)
+{
+    return pf->map_pf ? pf->map_pf->owner_name : NULL;
+}
+
 /* The settings a VF has: the map's when it lists the VF, else what
  * xenstore has (a vf= entry's, published at reservation). */
 static const xenvf_vf_config *vf_config(const xv_vf *vf)
@@ -393,10 +409,6 @@ static void json_known_bool(xv_json *j, const char *key, bool known, bool v)
 void xv_json_pf(xv_json *j, const xv_view *v, const xv_pf *pf, bool with_vfs)
 {
     char b[XENVF_BDF_STR_MAX], hex[8];
-    long owner = pf->map_pf  ? (long)pf->map_pf->owner
-                 : pf->xs_pf ? (long)pf->xs_pf->owner_domid
-                             : -1;
-
     xv_json_open_map(j, NULL);
     xv_json_str(j, "id", pf->id);
     xenvf_bdf_format(&pf->bdf, b);
@@ -418,7 +430,8 @@ void xv_json_pf(xv_json *j, const xv_view *v, const xv_pf *pf, bool with_vfs)
     xv_json_int_or_null(j, "totalvfs", pf->totalvfs);
     xv_json_int_or_null(j, "numvfs", pf->numvfs);
     xv_json_int_or_null(j, "map_numvfs", pf->map_numvfs);
-    xv_json_int_or_null(j, "owner", owner);
+    xv_json_int_or_null(j, "owner", xv_pf_owner_domid(pf));
+    xv_json_str(j, "owner_name", xv_pf_owner_name(pf));
     xv_json_str(j, "state",
                 pf->xs_pf ? xenvf_pf_state_name(pf->xs_pf->state) : NULL);
     xv_json_int_or_null(j, "free", pf->nr_free);

@@ -261,6 +261,11 @@ void xv_json_pf(xv_json *j, const xv_view *v, const xv_pf *pf, bool with_vfs);
 
 /* Text helpers shared by list and show. */
 const char *xv_pf_state_text(const xv_pf *pf); /* "ready", "-" */
+/* The domid running the PF's driver now: what xenstore says (the TCB
+ * follows a named owner), else the map's domid; -1: nobody or unknown. */
+long xv_pf_owner_domid(const xv_pf *pf);
+/* The driver domain the map names, or NULL. */
+const char *xv_pf_owner_name(const xv_pf *pf);
 /* A VF's settings as "mac=.. vlan=.. function=.. boot=.. ns=1:64M"; "" if
  * none. Writes into buf. */
 const char *xv_vf_settings_text(const xv_vf *vf, char *buf, size_t size);

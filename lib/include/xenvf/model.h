@@ -20,9 +20,9 @@
 
 #define XENVF_DOMID_NONE UINT32_MAX
 #define XENVF_DOMID_MAX                                                        \
-    0x7fefu             /* DOMID_FIRST_RESERVED - 1: the last real domid */
-#define XENVF_DOM0_NAME  "Domain-0" /* what xl calls dom0 */
-#define XENVF_ID_MAX 32 /* PF ids: [A-Za-z0-9_-]{1,32}, safe in xenstore */
+    0x7fefu /* DOMID_FIRST_RESERVED - 1: the last real domid */
+#define XENVF_DOM0_NAME "Domain-0" /* what xl calls dom0 */
+#define XENVF_ID_MAX    32 /* PF ids: [A-Za-z0-9_-]{1,32}, safe in xenstore */
 
 /* PF lifecycle, published by the PF agent at /xenvf/pf/<id>/state. */
 typedef enum xenvf_pf_state {

@@ -581,7 +581,13 @@ static int reconcile(tcb *t, const xenvf_map *want, bool partial,
             xenvfd_devwatch_add(&t->dw, &t->pfs[i].bdf, NULL);
     }
     log_plan(&plan);
+    /* a PF given back to dom0 first (its driver may change NumVFs), one
+     * handed to a driver domain once NumVFs is set */
+    for (size_t i = 0; i < t->nr_pfs; i++)
+        tcb_apply_owner(t, &t->pfs[i]);
     tcb_apply_plan(t, &plan);
+    for (size_t i = 0; i < t->nr_pfs; i++)
+        tcb_apply_owner(t, &t->pfs[i]);
     for (size_t i = 0; i < t->nr_pfs; i++)
         settle(&t->pfs[i]);
     if (tcb_state_save(t, &e))

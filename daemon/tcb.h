@@ -120,6 +120,12 @@ int tcb_apply_bind(tcb *t, tcb_pf *pf, unsigned index, xenvf_err *err);
 int tcb_apply_reset(tcb *t, tcb_pf *pf, unsigned index, xenvf_err *err);
 /* Re-read a PF's hardware: presence, TotalVFs, NumVFs, VF addresses. */
 int tcb_probe_pf(tcb *t, tcb_pf *pf, xenvf_err *err);
+/* The PF's driver where the map's owner says: a PF whose driver runs in a
+ * driver domain is handed to the assignable driver once NumVFs is set (as
+ * xl pci-assignable-add would, with its reset methods off), one whose
+ * owner is dom0 again is given back to the driver it had. Logs what it
+ * does or why it cannot yet. */
+void tcb_apply_owner(tcb *t, tcb_pf *pf);
 /* Is VF index bound to the assignable driver now? */
 bool tcb_vf_bound(tcb *t, const tcb_pf *pf, unsigned index);
 

@@ -103,6 +103,18 @@ static int unbind_vfs(const char *root, tcb_pf *pf, unsigned n, xenvf_err *err)
     return 0;
 }
 
+static bool tcb_pf_on_assignable(tcb *t, const tcb_pf *pf)
+{
+    char *drv = NULL;
+    bool on;
+
+    if (xenvf_sysfs_read_driver(t->cfg->sysfs_root, &pf->bdf, &drv, NULL))
+        return false;
+    on = drv && !strcmp(drv, t->cfg->bind_driver);
+    free(drv);
+    return on;
+}
+
 int tcb_apply_numvfs(tcb *t, tcb_pf *pf, unsigned from, unsigned to,
                      xenvf_err *err)
 {
@@ -111,6 +123,13 @@ int tcb_apply_numvfs(tcb *t, tcb_pf *pf, unsigned from, unsigned to,
     unsigned cur;
     int rc;
 
+    /* pciback has no sriov_configure: only dom0's driver changes NumVFs */
+    if (!pf->intent && tcb_pf_on_assignable(t, pf))
+        return xenvf_err_set(err, XENVF_EBUSY,
+                             "pf %s: NumVFs %u -> %u refused: the PF is "
+                             "bound to %s for its driver domain; give it "
+                             "back to dom0 (the map's owner) first",
+                             pf->id, from, to, t->cfg->bind_driver);
     /* the autoprobe value to restore is the one before the first try */
     if (!pf->intent) {
         pf->intent_autoprobe =
@@ -369,4 +388,110 @@ int tcb_apply_plan(tcb *t, const tcb_plan *plan)
     }
     free(idx);
     return failures;
+}
+
+/* ---- the PF's driver: dom0's, or pciback for a driver domain ------------ */
+
+static void hand_over(tcb *t, tcb_pf *pf, const xenvf_map_pf *mp,
+                      const char *drv)
+{
+    const char *root = t->cfg->sysfs_root, *to = t->cfg->bind_driver;
+    uint64_t numvfs = 0;
+    xenvf_err err;
+    int rc;
+
+    xenvf_err_init(&err);
+    /* NumVFs needs dom0's driver (pciback has no sriov_configure) */
+    if (xenvf_sysfs_read_uint(root, &pf->bdf, "sriov_numvfs", UINT16_MAX,
+                              &numvfs, NULL) ||
+        numvfs != mp->numvfs) {
+        LOG(WARN,
+            "pf %s: not handed to %s for its driver domain yet: NumVFs is "
+            "%llu, the map says %u",
+            pf->id, to, (unsigned long long)numvfs, mp->numvfs);
+        return;
+    }
+    /* pciback resets what it seizes, and a PF's reset clears VF Enable */
+    rc = xenvf_sysfs_set_reset_methods(root, &pf->bdf, "", &err);
+    if (rc && rc != XENVF_ENOENT)
+        goto fail;
+    if (drv) {
+        if (xenvf_libxl_note_driver(&t->xs, &pf->bdf, drv, NULL))
+            LOG(WARN, "pf %s: cannot note its driver %s where libxl looks",
+                pf->id, drv);
+        if ((rc = xenvf_sysfs_driver_unbind(root, &pf->bdf, &err)))
+            goto fail;
+    }
+    if ((rc = xenvf_sysfs_set_driver_override(root, &pf->bdf, to, &err)) ||
+        (rc = xenvf_sysfs_driver_bind(root, &pf->bdf, to, &err)))
+        goto fail;
+    LOG(INFO,
+        "pf %s: handed to %s for its driver domain %s (%s unbound, reset "
+        "methods off so that its VFs survive)",
+        pf->id, to, mp->owner_name ? mp->owner_name : "(by domid)",
+        drv ? drv : "no driver");
+    return;
+fail:
+    LOG(ERROR, "pf %s: handing it to %s for its driver domain: %s", pf->id, to,
+        err.msg);
+}
+
+static void give_back(tcb *t, tcb_pf *pf)
+{
+    const char *root = t->cfg->sysfs_root;
+    char *old = NULL;
+    uint32_t holder;
+    bool alive = false;
+    xenvf_err err;
+    int rc;
+
+    xenvf_err_init(&err);
+    if (!xenvf_libxl_pci_domid(&t->xs, &pf->bdf, &holder, NULL) &&
+        holder != XENVF_DOMID_NONE &&
+        (xenvf_xs_domain_introduced(&t->xs, holder, &alive, NULL) || alive)) {
+        LOG(WARN,
+            "pf %s: the map gives its driver back to dom0, but domain %u "
+            "still has the PF: not before it is gone",
+            pf->id, holder);
+        return;
+    }
+    if ((rc = xenvf_libxl_read_driver(&t->xs, &pf->bdf, &old, &err)))
+        goto fail;
+    if (!old) {
+        LOG(WARN,
+            "pf %s: bound to %s with no driver noted to give it back to: "
+            "left as it is",
+            pf->id, t->cfg->bind_driver);
+        return;
+    }
+    if ((rc = xenvf_sysfs_set_driver_override(root, &pf->bdf, NULL, &err)) ||
+        (rc = xenvf_sysfs_driver_unbind(root, &pf->bdf, &err)) ||
+        (rc = xenvf_sysfs_set_reset_methods(root, &pf->bdf, "default", &err)) ||
+        (rc = xenvf_sysfs_driver_bind(root, &pf->bdf, old, &err)))
+        goto fail;
+    LOG(INFO, "pf %s: given back to dom0's %s (reset methods back)", pf->id,
+        old);
+    free(old);
+    return;
+fail:
+    LOG(ERROR, "pf %s: giving it back to dom0's %s: %s", pf->id,
+        old ? old : "driver", err.msg);
+    free(old);
+}
+
+void tcb_apply_owner(tcb *t, tcb_pf *pf)
+{
+    const xenvf_map_pf *mp = xenvf_map_find_pf(&t->map, pf->id);
+    char *drv = NULL;
+    bool on_assignable;
+
+    if (!mp || !pf->present ||
+        xenvf_sysfs_read_driver(t->cfg->sysfs_root, &pf->bdf, &drv, NULL))
+        return;
+    on_assignable = drv && !strcmp(drv, t->cfg->bind_driver);
+    if (xenvf_map_pf_driver_domain(mp) && !on_assignable)
+        hand_over(t, pf, mp, drv);
+    else if (!xenvf_map_pf_driver_domain(mp) && on_assignable)
+        give_back(t, pf);
+    free(drv);
 }

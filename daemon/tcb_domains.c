@@ -389,6 +389,9 @@ void tcb_xs_event(void *opaque, int fd, short revents)
         tcb_domains_check(t);
     if (release || intro)
         tcb_owners_resolve(t, true);
+    /* a PF the map gives back to dom0 waits for its driver domain's end */
+    for (size_t p = 0; release && p < t->nr_pfs; p++)
+        tcb_apply_owner(t, &t->pfs[p]);
 }
 
 int tcb_domains_start(tcb *t, xenvf_err *err)

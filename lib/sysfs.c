@@ -592,6 +592,14 @@ int xenvf_sysfs_set_driver_override(const char *root, const xenvf_bdf *bdf,
                                   driver && *driver ? driver : "\n", err);
 }
 
+int xenvf_sysfs_set_reset_methods(const char *root, const xenvf_bdf *bdf,
+                                  const char *methods, xenvf_err *err)
+{
+    /* the kernel reads an empty line as "none" */
+    return xenvf_sysfs_write_attr(root, bdf, "reset_method",
+                                  *methods ? methods : "\n", err);
+}
+
 int xenvf_sysfs_reset(const char *root, const xenvf_bdf *bdf, xenvf_err *err)
 {
     return xenvf_sysfs_write_attr(root, bdf, "reset", "1", err);

@@ -50,8 +50,9 @@ static void remove_leftovers(void)
             rm_rf(fs->root);
 }
 
-#define STATE_DIR  ".fakesysfs"
-#define PAGE_SIZE_ 4096
+#define DEFAULT_RESET_METHODS "flr bus" /* what a PCIe function offers */
+#define STATE_DIR             ".fakesysfs"
+#define PAGE_SIZE_            4096
 
 /* PCI registers we build and parse (pci_regs.h values). */
 #define CFG_VENDOR        0x00
@@ -880,6 +881,8 @@ static int create_device(const tree *t, const char *dir, const char *bdf,
     if (!e)
         e = put_file(dir, "reset", "", 0, 0200);
     if (!e)
+        e = put_str(dir, "reset_method", 0644, "%s\n", DEFAULT_RESET_METHODS);
+    if (!e)
         e = put_file(dir, "remove", "", 0, 0200);
     if (!e && (link = xasprintf("%sbus/pci", up)))
         e = put_link(dir, "subsystem", link);
@@ -1359,6 +1362,42 @@ static ssize_t store_override(const tree *t, const char *dev, const char *buf,
     return e ? -e : (ssize_t)count;
 }
 
+/* reset_method_store(): "" (an empty line) turns every method off,
+ * "default" gives the device's back, else a list of known methods. */
+static ssize_t store_reset_method(const tree *t, const char *dev,
+                                  const char *buf, size_t count)
+{
+    static const char *const known[] = {
+        "device_specific", "acpi", "flr", "af_flr", "pm", "bus", "cxl_bus"};
+    size_t len = strcspn(buf, "\n");
+    char list[256];
+    int e;
+
+    if (len >= sizeof(list))
+        return -EINVAL;
+    memcpy(list, buf, len);
+    list[len] = '\0';
+    if (!strcmp(list, "default")) {
+        snprintf(list, sizeof(list), "%s", DEFAULT_RESET_METHODS);
+    } else {
+        char copy[256], *save = NULL;
+
+        memcpy(copy, list, len + 1);
+        for (char *w = strtok_r(copy, " ", &save); w;
+             w = strtok_r(NULL, " ", &save)) {
+            bool ok = false;
+
+            for (size_t i = 0; i < sizeof(known) / sizeof(*known); i++)
+                ok |= !strcmp(w, known[i]);
+            if (!ok)
+                return -EINVAL;
+        }
+    }
+    e = *list ? write_attr(t, dev, "reset_method", 0644, "%s\n", list)
+              : write_attr(t, dev, "reset_method", 0644, "%s", "");
+    return e ? -e : (ssize_t)count;
+}
+
 /* reset_store(): "1" resets; we log it. */
 static ssize_t store_reset(const tree *t, const char *dev, const char *buf,
                            size_t count)
@@ -1495,9 +1534,13 @@ out:
 bool fakesysfs_kernel_is_store(const char *attr)
 {
     static const char *const stores[] = {
-        "sriov_numvfs",    "sriov_drivers_autoprobe",
-        "driver_override", "reset",
-        "remove",          "bind",
+        "sriov_numvfs",
+        "sriov_drivers_autoprobe",
+        "driver_override",
+        "reset",
+        "reset_method",
+        "remove",
+        "bind",
         "unbind",
     };
 
@@ -1557,6 +1600,8 @@ ssize_t fakesysfs_kernel_store(const char *root, const char *dir,
         ret = store_override(&t, base, copy, len);
     } else if (!strcmp(attr, "reset")) {
         ret = store_reset(&t, base, copy, len);
+    } else if (!strcmp(attr, "reset_method")) {
+        ret = store_reset_method(&t, base, copy, len);
     } else if (!strcmp(attr, "remove")) {
         ret = store_remove(&t, base, copy, len);
     } else {

@@ -28,8 +28,9 @@
 #include "../harness/fakesysfs.h"
 #include "../harness/xs-harness.h"
 
-#define PF0 "0000:01:00.0" /* nvme0: 8 VFs at 01:00.1.. */
-#define PF1 "0000:02:00.0" /* net0: 8 VFs at 02:00.1.. */
+#define PF0    "0000:01:00.0" /* nvme0: 8 VFs at 01:00.1.. */
+#define PF1    "0000:02:00.0" /* net0: 8 VFs at 02:00.1.. */
+#define PF1_XS "0000-02-00-0" /* as libxl writes it in xenstore paths */
 
 typedef struct denv {
     xs_harness *hs;

@@ -521,6 +521,66 @@ START_TEST(owner_by_name_follows_the_domain)
 }
 END_TEST
 
+static char *sysfs_attr(const char *bdf, const char *attr)
+{
+    char p[PATH_MAX + 64];
+    FILE *f;
+    char buf[128] = "";
+
+    snprintf(p, sizeof(p), "%s/bus/pci/devices/%s/%s", fakesysfs_root(E.fs),
+             bdf, attr);
+    if ((f = fopen(p, "r"))) {
+        if (!fgets(buf, sizeof(buf), f))
+            buf[0] = '\0';
+        fclose(f);
+    }
+    buf[strcspn(buf, "\n")] = '\0';
+    return strdup(buf);
+}
+
+/* The TCB hands a driver domain's PF to pciback once NumVFs is set (reset
+ * methods off, its old driver noted where libxl looks), and gives it back
+ * to dom0's driver when the map's owner is dom0 again. */
+START_TEST(driver_domain_pf_handed_over_and_back)
+{
+    char *drv, *rm, *before = sysfs_driver(PF1);
+
+    denv_write_map(MAP_PF0(4, "") MAP_PF1_OWNER(2, "dd2", ""));
+    denv_start_ready();
+    ck_assert(
+        log_wait("pf net0: handed to pciback for its driver domain dd2", 5000));
+    ck_assert_uint_eq(sysfs_uint(PF1, "sriov_numvfs"), 2);
+    drv = sysfs_driver(PF1);
+    ck_assert_str_eq(drv, "pciback");
+    free(drv);
+    rm = sysfs_attr(PF1, "reset_method");
+    ck_assert_str_eq(rm, "");
+    free(rm);
+    {
+        char path[96], want[128];
+
+        snprintf(path, sizeof(path), "/libxl/pciback/%s/driver_path", PF1_XS);
+        snprintf(want, sizeof(want), "/sys/bus/pci/drivers/%s", before);
+        ASSERT_XS(path, want);
+    }
+    /* NumVFs cannot change while the driver domain's driver holds it */
+    denv_write_map(MAP_PF0(4, "") MAP_PF1_OWNER(3, "dd2", ""));
+    ck_assert(
+        log_wait("NumVFs 2 -> 3 refused: the PF is bound to pciback", 5000));
+    ck_assert_uint_eq(sysfs_uint(PF1, "sriov_numvfs"), 2);
+    /* dom0's again: given back, reset methods back */
+    denv_write_map(MAP_PF0(4, "") MAP_PF1(2, ""));
+    ck_assert(log_wait("pf net0: given back to dom0's", 5000));
+    drv = sysfs_driver(PF1);
+    ck_assert_str_eq(drv, before);
+    free(drv);
+    rm = sysfs_attr(PF1, "reset_method");
+    ck_assert_str_eq(rm, "flr bus");
+    free(rm);
+    free(before);
+}
+END_TEST
+
 /* A domid in owner still works, with a warning. */
 START_TEST(owner_domid_is_deprecated)
 {
@@ -723,6 +783,7 @@ static Suite *suite(void)
     tcase_add_test(tc, pci_detach_while_down_is_found_at_start);
     tcase_add_test(tc, owner_by_name_follows_the_domain);
     tcase_add_test(tc, owner_domid_is_deprecated);
+    tcase_add_test(tc, driver_domain_pf_handed_over_and_back);
     tcase_add_test(tc, conflicting_map_edit_is_refused);
     tcase_add_test(tc, namespace_taken_from_held_vf_is_refused);
     tcase_add_test(tc, vanished_pf_goes_failed);

@@ -148,6 +148,11 @@ int xenvf_sysfs_driver_unbind(const char *root, const xenvf_bdf *bdf,
 /* driver_override: the only driver that may bind; NULL or "" clears it. */
 int xenvf_sysfs_set_driver_override(const char *root, const xenvf_bdf *bdf,
                                     const char *driver, xenvf_err *err);
+/* The device's reset methods (`reset_method`): "" turns every one off
+ * (a PF handed to a driver domain must survive pciback's resets with its
+ * VFs), "default" gives the kernel's back. */
+int xenvf_sysfs_set_reset_methods(const char *root, const xenvf_bdf *bdf,
+                                  const char *methods, xenvf_err *err);
 /* Function-level reset: write "1" to `reset`. XENVF_ENOENT when the device
  * has no reset method (no `reset` file). */
 int xenvf_sysfs_reset(const char *root, const xenvf_bdf *bdf, xenvf_err *err);

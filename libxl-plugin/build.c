@@ -415,6 +415,27 @@ static int adopt_built(xlp *p, xenvf_xs *xs, resv *r, const char *name,
     return 0;
 }
 
+/* libxl builds the domain (a create, or a restore) with the VFs r holds,
+ * which then become the domain's. *created: there is a domain to tear
+ * down if this failed. */
+static int build_and_adopt(xlp *p, xenvf_xs *xs, resv *r, const char *name,
+                           char *const *ids, libxl_domain_config *d,
+                           bool restore, uint32_t *domid, int *libxl_rc,
+                           bool *created, xenvf_err *err)
+{
+    *libxl_rc = restore ? p->ops.restore(p->ops.opaque, d, domid)
+                        : p->ops.create(p->ops.opaque, d, domid);
+    if (*libxl_rc) {
+        *domid = XLP_NO_DOMID;
+        return xenvf_err_set(err, XENVF_EIO,
+                             "libxl could not %s domain %s (rc %d); its VFs "
+                             "go back to xenvfd",
+                             restore ? "restore" : "build", name, *libxl_rc);
+    }
+    *created = true;
+    return adopt_built(p, xs, r, name, *domid, ids, err);
+}
+
 int xlp_create(xlp *p, libxl_domain_config *d, uint32_t *domid, int *libxl_rc,
                xenvf_err *err)
 {
@@ -520,16 +541,8 @@ int xlp_create(xlp *p, libxl_domain_config *d, uint32_t *domid, int *libxl_rc,
         goto out;
     }
 
-    *libxl_rc = p->ops.create(p->ops.opaque, d, domid);
-    if (*libxl_rc) {
-        rc = xenvf_err_set(err, XENVF_EIO,
-                           "libxl could not build domain %s (rc %d); its "
-                           "VFs go back to xenvfd",
-                           name, *libxl_rc);
-        goto out;
-    }
-    created = true;
-    rc = adopt_built(p, &xs, &r, name, *domid, ids, err);
+    rc = build_and_adopt(p, &xs, &r, name, ids, d, false, domid, libxl_rc,
+                         &created, err);
 out:
     if (rc && created)
         xenvf_err_prepend(err, "domain %s (%u): ", name, *domid);
@@ -707,17 +720,8 @@ int xlp_restore(xlp *p, libxl_domain_config *d, uint32_t *domid, int *libxl_rc,
         pci->dev = r.grants[k].bdf.dev;
         pci->func = r.grants[k].bdf.func;
     }
-    *libxl_rc = p->ops.restore(p->ops.opaque, d, domid);
-    if (*libxl_rc) {
-        rc = xenvf_err_set(err, XENVF_EIO,
-                           "libxl could not restore domain %s (rc %d); its "
-                           "VFs go back to xenvfd",
-                           name, *libxl_rc);
-        *domid = XLP_NO_DOMID;
-        goto out;
-    }
-    created = true;
-    rc = adopt_built(p, &xs, &r, name, *domid, ids, err);
+    rc = build_and_adopt(p, &xs, &r, name, ids, d, true, domid, libxl_rc,
+                         &created, err);
 out:
     if (rc && created)
         xenvf_err_prepend(err, "domain %s (%u): ", name, *domid);

@@ -10,6 +10,8 @@
 
 #include <xenstore.h>
 
+#include <xenvf/libxl_nodes.h>
+
 #include "test_daemon_common.h"
 
 static inline void penv_set_state(const char *pf, xenvf_pf_state state)
@@ -98,6 +100,77 @@ static inline unsigned penv_held_settles_to(unsigned want)
     }
     return n;
 }
+
+/* Issue 10's invariant, one VF: a VF that a live domain has by libxl's
+ * PCI backend is held by that domain in xenvfd's books, and a VF the books
+ * show active is in its live holder's backend. NULL, or why not. */
+static inline const char *penv_books_disagree(const xenvf_pci_backends *b,
+                                              const char *pf, unsigned index,
+                                              char *why, size_t len)
+{
+    char path[128], *state, *bdf_s;
+    long holder = penv_holder(pf, index);
+    xenvf_bdf bdf;
+    bool listed = false, alive;
+
+    snprintf(path, sizeof(path), "/xenvf/pf/%s/vf/%u/state", pf, index);
+    state = xs_get(path);
+    snprintf(path, sizeof(path), "/xenvf/pf/%s/vf/%u/bdf", pf, index);
+    bdf_s = xs_get(path);
+    why[0] = '\0';
+    if (!xenvf_bdf_parse(bdf_s, &bdf, NULL)) {
+        for (size_t k = 0; k < b->nr_devs; k++) {
+            if (!xenvf_bdf_equal(&b->devs[k].bdf, &bdf) ||
+                xenvf_xs_domain_introduced(&E.xs, b->devs[k].domid, &alive,
+                                           NULL) ||
+                !alive)
+                continue;
+            listed = true;
+            if (holder != (long)b->devs[k].domid)
+                snprintf(why, len,
+                         "%s vf %u (%s): domain %u has it, the "
+                         "books say '%s' held by %ld",
+                         pf, index, bdf_s, b->devs[k].domid, state, holder);
+        }
+        if (!listed && !strcmp(state, "active"))
+            snprintf(why, len,
+                     "%s vf %u (%s): active for %ld, which has "
+                     "it not",
+                     pf, index, bdf_s, holder);
+    }
+    free(state);
+    free(bdf_s);
+    return why[0] ? why : NULL;
+}
+
+/* Wait, bounded (xenvfd follows libxl a moment later), until the books
+ * agree with libxl for every VF; the first disagreement, or NULL. */
+static inline char *penv_books_settle(void)
+{
+    static const char *const pfs[] = {"nvme0", "net0"};
+    static char why[256];
+
+    for (int tries = 0; tries < 250; tries++) {
+        xenvf_pci_backends b;
+        bool ok = true;
+
+        ck_assert_int_eq(xenvf_libxl_read_pci_backends(&E.xs, &b, NULL), 0);
+        for (int p = 0; p < 2 && ok; p++)
+            for (unsigned i = 0; i < 4 && ok; i++)
+                ok = !penv_books_disagree(&b, pfs[p], i, why, sizeof(why));
+        xenvf_pci_backends_dispose(&b);
+        if (ok)
+            return NULL;
+        sleep_ms(20);
+    }
+    return why;
+}
+
+#define ASSERT_BOOKS_AGREE()                                                   \
+    do {                                                                       \
+        const char *why_ = penv_books_settle();                                \
+        ck_assert_msg(!why_, "the books disagree with libxl: %s", why_);       \
+    } while (0)
 
 /* Another party's reservation, held on its own connection until closed. */
 static inline void penv_hold(xenvf_client *c, const char *domain,

@@ -203,6 +203,7 @@ START_TEST(xl_create_with_vf)
     free(v);
     free(calls);
     free(out);
+    ASSERT_BOOKS_AGREE();
 }
 END_TEST
 
@@ -291,6 +292,7 @@ START_TEST(xl_gate_timeout_exits_nonzero)
     ck_assert_uint_eq(penv_held_settles_to(0), 0);
     free(calls);
     free(out);
+    ASSERT_BOOKS_AGREE();
 }
 END_TEST
 
@@ -341,6 +343,7 @@ START_TEST(xl_interrupted_while_waiting)
     ck_assert_uint_eq(penv_held_settles_to(0), 0);
     free(calls);
     free(out);
+    ASSERT_BOOKS_AGREE();
 }
 END_TEST
 
@@ -369,6 +372,7 @@ START_TEST(xl_destroyed_while_waiting)
     ck_assert_uint_eq(penv_held_settles_to(0), 0);
     free(calls);
     free(out);
+    ASSERT_BOOKS_AGREE();
 }
 END_TEST
 
@@ -395,6 +399,7 @@ START_TEST(xl_pci_attach_follows_the_books)
     ck_assert_ptr_null(strstr(calls, "pci-add"));
     free(calls);
     free(out);
+    ASSERT_BOOKS_AGREE();
 
     ck_assert_int_eq(run_xl(attach_free), 0);
     calls = read_file("calls");
@@ -402,6 +407,7 @@ START_TEST(xl_pci_attach_follows_the_books)
     free(calls);
     /* xenvfd saw libxl's backend list it: domain 6 holds VF 2 now */
     ck_assert_uint_eq(penv_held_settles_to(2), 2);
+    ASSERT_BOOKS_AGREE();
 }
 END_TEST
 
@@ -465,6 +471,7 @@ START_TEST(xl_restore_reserves_and_gates)
     free(out);
     ck_assert(xs_wait("/xenvf/pf/nvme0/vf/1/domain", "5", 5000));
     ck_assert(xs_wait("/local/domain/5/xenvf/vf/0/bdf", "0000:01:00.2", 5000));
+    ASSERT_BOOKS_AGREE();
 }
 END_TEST
 
@@ -489,6 +496,7 @@ START_TEST(xl_restore_refuses_a_taken_vf)
     ck_assert_uint_eq(penv_held_settles_to(0), 0);
     free(out);
     free(calls);
+    ASSERT_BOOKS_AGREE();
 }
 END_TEST
 
@@ -510,6 +518,7 @@ START_TEST(xl_migrate_receive_takes_another_vf)
     free(calls);
     ck_assert(xs_wait("/xenvf/pf/nvme0/vf/0/domain", "5", 5000));
     xenvf_client_dispose(&other);
+    ASSERT_BOOKS_AGREE();
 }
 END_TEST
 
@@ -543,6 +552,7 @@ START_TEST(xl_create_with_pci_vf_follows_the_books)
     ck_assert(xs_wait("/xenvf/pf/nvme0/vf/2/domain", "5", 5000));
     ck_assert(xs_wait("/xenvf/pf/nvme0/vf/2/state", "active", 5000));
     xenvf_client_dispose(&other);
+    ASSERT_BOOKS_AGREE();
 }
 END_TEST
 

@@ -416,11 +416,15 @@ static void hand_over(tcb *t, tcb_pf *pf, const xenvf_map_pf *mp,
     if (rc && rc != XENVF_ENOENT)
         goto fail;
     if (drv) {
+        /* ours, to give it back; libxl's, for xl pci-assignable-remove -r */
+        if ((rc = xenvf_xs_note_handover(&t->xs, pf->id, drv, &err)))
+            goto fail;
         if (xenvf_libxl_note_driver(&t->xs, &pf->bdf, drv, NULL))
             LOG(WARN, "pf %s: cannot note its driver %s where libxl looks",
                 pf->id, drv);
         if ((rc = xenvf_sysfs_driver_unbind(root, &pf->bdf, &err)))
             goto fail;
+        xenvfd_fault_point("handover");
     }
     if ((rc = xenvf_sysfs_set_driver_override(root, &pf->bdf, to, &err)) ||
         (rc = xenvf_sysfs_driver_bind(root, &pf->bdf, to, &err)))
@@ -446,6 +450,10 @@ static void give_back(tcb *t, tcb_pf *pf)
     int rc;
 
     xenvf_err_init(&err);
+    if ((rc = xenvf_xs_read_handover(&t->xs, pf->id, &old, &err)))
+        goto fail;
+    if (!old) /* not handed over by the TCB: not its to give back */
+        return;
     if (!xenvf_libxl_pci_domid(&t->xs, &pf->bdf, &holder, NULL) &&
         holder != XENVF_DOMID_NONE &&
         (xenvf_xs_domain_introduced(&t->xs, holder, &alive, NULL) || alive)) {
@@ -453,22 +461,19 @@ static void give_back(tcb *t, tcb_pf *pf)
             "pf %s: the map gives its driver back to dom0, but domain %u "
             "still has the PF: not before it is gone",
             pf->id, holder);
-        return;
-    }
-    if ((rc = xenvf_libxl_read_driver(&t->xs, &pf->bdf, &old, &err)))
-        goto fail;
-    if (!old) {
-        LOG(WARN,
-            "pf %s: bound to %s with no driver noted to give it back to: "
-            "left as it is",
-            pf->id, t->cfg->bind_driver);
+        free(old);
         return;
     }
     if ((rc = xenvf_sysfs_set_driver_override(root, &pf->bdf, NULL, &err)) ||
-        (rc = xenvf_sysfs_driver_unbind(root, &pf->bdf, &err)) ||
-        (rc = xenvf_sysfs_set_reset_methods(root, &pf->bdf, "default", &err)) ||
+        (rc = xenvf_sysfs_driver_unbind(root, &pf->bdf, &err)))
+        goto fail;
+    xenvfd_fault_point("give-back");
+    if ((rc = xenvf_sysfs_set_reset_methods(root, &pf->bdf, "default", &err)) ||
         (rc = xenvf_sysfs_driver_bind(root, &pf->bdf, old, &err)))
         goto fail;
+    /* back with it: a later unbind is the administrator's, not the TCB's */
+    if (xenvf_xs_forget_handover(&t->xs, pf->id, &err))
+        LOG(WARN, "pf %s: %s", pf->id, err.msg);
     LOG(INFO, "pf %s: given back to dom0's %s (reset methods back)", pf->id,
         old);
     free(old);
@@ -491,7 +496,9 @@ void tcb_apply_owner(tcb *t, tcb_pf *pf)
     on_assignable = drv && !strcmp(drv, t->cfg->bind_driver);
     if (xenvf_map_pf_driver_domain(mp) && !on_assignable)
         hand_over(t, pf, mp, drv);
-    else if (!xenvf_map_pf_driver_domain(mp) && on_assignable)
+    /* no driver at all: a give-back interrupted half way (give_back acts
+     * only on a PF the TCB handed over itself) */
+    else if (!xenvf_map_pf_driver_domain(mp) && (on_assignable || !drv))
         give_back(t, pf);
     free(drv);
 }

@@ -283,6 +283,7 @@ static bool repair_vf(tcb *t, tcb_pf *pf, size_t i, const xenvf_pci_backends *b,
             return false; /* failed with its PF: its holder is kept */
         adopt(t, pf, i, other, "libxl's PCI backend lists it");
         v->seen_in_libxl = true;
+        xenvfd_fault_point("adopt");
         return true;
     }
     if (held && v->state == XENVF_VF_ACTIVE &&

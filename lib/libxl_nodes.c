@@ -132,25 +132,6 @@ int xenvf_libxl_pci_domid(xenvf_xs *xs, const xenvf_bdf *bdf,
     return 0;
 }
 
-int xenvf_libxl_read_driver(xenvf_xs *xs, const xenvf_bdf *bdf,
-                            char **driver_out, xenvf_err *err)
-{
-    char path[96], *val = NULL;
-    const char *base;
-    int rc;
-
-    *driver_out = NULL;
-    info_path(path, sizeof(path), bdf, "driver_path");
-    if ((rc = xenvf_xs_read(xs, path, &val, err)) || !val)
-        return rc;
-    base = strrchr(val, '/');
-    base = base ? base + 1 : val;
-    if (*base && !(*driver_out = strdup(base)))
-        rc = xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
-    free(val);
-    return rc;
-}
-
 int xenvf_libxl_note_driver(xenvf_xs *xs, const xenvf_bdf *bdf,
                             const char *driver, xenvf_err *err)
 {

@@ -1057,6 +1057,37 @@ int xenvf_xs_rm(xenvf_xs *xs, const char *path, xenvf_err *err)
     return xs_del(xs, XBT_NULL, path, err);
 }
 
+static void handover_path(char *buf, size_t len, const char *pf_id)
+{
+    snprintf(buf, len, XENVF_XS_ROOT "/handover/%s", pf_id);
+}
+
+int xenvf_xs_note_handover(xenvf_xs *xs, const char *pf_id, const char *driver,
+                           xenvf_err *err)
+{
+    char path[XS_PATH_MAX];
+
+    handover_path(path, sizeof(path), pf_id);
+    return xs_put(xs, XBT_NULL, path, driver, err);
+}
+
+int xenvf_xs_read_handover(xenvf_xs *xs, const char *pf_id, char **driver_out,
+                           xenvf_err *err)
+{
+    char path[XS_PATH_MAX];
+
+    handover_path(path, sizeof(path), pf_id);
+    return xs_get(xs, XBT_NULL, path, driver_out, err);
+}
+
+int xenvf_xs_forget_handover(xenvf_xs *xs, const char *pf_id, xenvf_err *err)
+{
+    char path[XS_PATH_MAX];
+
+    handover_path(path, sizeof(path), pf_id);
+    return xs_del(xs, XBT_NULL, path, err);
+}
+
 int xenvf_xs_domain_introduced(xenvf_xs *xs, uint32_t domid, bool *out,
                                xenvf_err *err)
 {

@@ -209,6 +209,61 @@ START_TEST(kill9_during_reset_finishes_it)
 }
 END_TEST
 
+/* kill -9 half way through handing a driver domain's PF over, and half
+ * way through giving it back: the restart finishes each. */
+START_TEST(kill9_in_pf_handover_converges)
+{
+    char *drv, *before = sysfs_driver(PF1);
+
+    denv_write_map(MAP_PF0(4, "") MAP_PF1_OWNER(2, "dd2", ""));
+    start_and_die("handover");
+    drv = sysfs_driver(PF1);
+    ck_assert_str_eq(drv, ""); /* unbound, not yet bound to pciback */
+    free(drv);
+    denv_start_ready();
+    ck_assert(log_wait("pf net0: handed to pciback", 5000));
+    drv = sysfs_driver(PF1);
+    ck_assert_str_eq(drv, "pciback");
+    free(drv);
+    ck_assert_int_eq(denv_stop(), 0);
+
+    denv_write_map(MAP_PF0(4, "") MAP_PF1(2, ""));
+    start_and_die("give-back");
+    denv_start_ready();
+    ck_assert(log_wait("pf net0: given back to dom0's", 5000));
+    drv = sysfs_driver(PF1);
+    ck_assert_str_eq(drv, before);
+    free(drv);
+    ck_assert_uint_eq(sysfs_uint(PF1, "sriov_numvfs"), 2);
+    free(before);
+}
+END_TEST
+
+/* kill -9 right after the repair adopted a VF libxl gave a domain: the
+ * restart adopts it again. */
+START_TEST(kill9_after_adopt_converges)
+{
+    denv_write_map(MAP_PF0(4, "") MAP_PF1(2, ""));
+    denv_start("adopt");
+    ck_assert_int_eq(denv_wait_ready(), 0);
+    make_domain(6, "web6");
+    ck_assert_int_eq(xenvf_xs_write(&E.xs,
+                                    "/local/domain/0/backend/pci/6/0/dev-0",
+                                    "0000:01:00.3", NULL),
+                     0);
+    ck_assert_int_eq(xenvf_xs_write(&E.xs,
+                                    "/local/domain/0/backend/pci/6/0/num_devs",
+                                    "1", NULL),
+                     0);
+    waitpid(E.pid, NULL, 0); /* died after adopting, before persisting */
+    E.pid = 0;
+    denv_start_ready();
+    ASSERT_XS("/xenvf/pf/nvme0/vf/2/state", "active");
+    ASSERT_XS("/xenvf/pf/nvme0/vf/2/domain", "6");
+    ck_assert_uint_eq(resets(VF0[2]), 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("tcb_restart");
@@ -222,6 +277,8 @@ static Suite *suite(void)
     tcase_add_test(tc, kill9_at_unbind_converges);
     tcase_add_test(tc, kill9_after_commit_keeps_it);
     tcase_add_test(tc, kill9_during_reset_finishes_it);
+    tcase_add_test(tc, kill9_in_pf_handover_converges);
+    tcase_add_test(tc, kill9_after_adopt_converges);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -53,10 +53,6 @@ bool xenvf_pci_backends_has_domain(const xenvf_pci_backends *b, uint32_t domid);
 int xenvf_libxl_pci_domid(xenvf_xs *xs, const xenvf_bdf *bdf,
                           uint32_t *domid_out, xenvf_err *err);
 
-/* The driver libxl noted for a device (the name only), or NULL. */
-int xenvf_libxl_read_driver(xenvf_xs *xs, const xenvf_bdf *bdf,
-                            char **driver_out, xenvf_err *err);
-
 /* Note the driver a device had before pciback, where libxl looks. */
 int xenvf_libxl_note_driver(xenvf_xs *xs, const xenvf_bdf *bdf,
                             const char *driver, xenvf_err *err);

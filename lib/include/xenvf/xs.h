@@ -138,6 +138,19 @@ int xenvf_xs_write(xenvf_xs *xs, const char *path, const char *value,
                    xenvf_err *err);
 /* Remove a node and its children; a missing node is not an error. */
 int xenvf_xs_rm(xenvf_xs *xs, const char *path, xenvf_err *err);
+/*
+ * /xenvf/handover/<pf id>: the driver dom0 had on a PF the TCB handed to
+ * the assignable driver for its driver domain (dom0 only). It lives as
+ * long as that binding (xenstore, like the binding, does not survive a
+ * host restart): the TCB gives a PF back only if it handed it over.
+ * Reading a missing note gives *driver_out NULL.
+ */
+int xenvf_xs_note_handover(xenvf_xs *xs, const char *pf_id, const char *driver,
+                           xenvf_err *err);
+int xenvf_xs_read_handover(xenvf_xs *xs, const char *pf_id, char **driver_out,
+                           xenvf_err *err);
+int xenvf_xs_forget_handover(xenvf_xs *xs, const char *pf_id, xenvf_err *err);
+
 /* Does xenstored still know domain domid (XS_IS_DOMAIN_INTRODUCED)? A
  * destroyed domain is not; a shut-down one that is not yet destroyed is. */
 int xenvf_xs_domain_introduced(xenvf_xs *xs, uint32_t domid, bool *out,

@@ -158,6 +158,21 @@ static int check_held_ns(const xenvf_map_pf *p, const xenvf_map_pf *old,
     return 0;
 }
 
+static bool owner_changed(const xenvf_map_pf *p, const xenvf_map_pf *old)
+{
+    if (p->owner_name || old->owner_name)
+        return !p->owner_name || !old->owner_name ||
+               strcmp(p->owner_name, old->owner_name);
+    return p->owner != old->owner;
+}
+
+static const char *owner_text(const xenvf_map_pf *p)
+{
+    return p->owner_name ? p->owner_name
+           : p->owner    ? "a driver domain (by domid)"
+                         : "dom0";
+}
+
 static int plan_pf(const xenvf_map_pf *p, const xenvf_map_pf *old,
                    const tcb_plan_pf *hw, tcb_plan *plan, xenvf_err *err)
 {
@@ -200,6 +215,15 @@ static int plan_pf(const xenvf_map_pf *p, const xenvf_map_pf *old,
     }
     if ((rc = check_held_ns(p, old, hw, err)))
         return rc;
+    /* moving the PF's driver to another domain resets the PF, and with it
+     * every VF's resources: not under a guest */
+    if (old && owner_changed(p, old) && (h = first_held(hw)) >= 0) {
+        holder_text(&hw->vfs[h], who, sizeof(who));
+        return xenvf_err_set(err, XENVF_EBUSY,
+                             "pf '%s': moving its driver to %s is refused: "
+                             "vf %ld is held by domain %s",
+                             p->id, owner_text(p), h, who);
+    }
 
     if (p->numvfs != hw->num_vfs) {
         /* any change goes through 0, which would pull every VF away */

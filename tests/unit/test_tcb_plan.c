@@ -104,6 +104,35 @@ START_TEST(numvfs_change_under_held_vf_refused)
 }
 END_TEST
 
+/* Moving the PF's driver to a driver domain resets the PF under the
+ * guests: refused while a VF is held, planned when none is. */
+START_TEST(owner_change_under_held_vf_refused)
+{
+    const char *xml =
+        "<vfmap xmlns=\"urn:xenvf:vfmap:1\"><pf id=\"nvme0\" "
+        "address=\"0000:01:00.0\" numvfs=\"3\" owner=\"dd2\"/></vfmap>";
+
+    ck_assert_int_eq(xenvf_map_parse_mem("t", xml, strlen(xml), &want, &err),
+                     0);
+    map1(&have, 3, -1, NULL);
+    hw.num_vfs = 3;
+    vfs[0].bound = vfs[1].bound = vfs[2].bound = true;
+    vfs[2].state = XENVF_VF_ACTIVE;
+    vfs[2].holder = "web1";
+    vfs[2].domid = 5;
+    ck_assert_int_eq(tcb_plan_compute(&want, &have, &hw, 1, false, &plan, &err),
+                     XENVF_EBUSY);
+    ck_assert_str_eq(err.msg, "pf 'nvme0': moving its driver to dd2 is "
+                              "refused: vf 2 is held by domain web1 (5)");
+    vfs[2].state = XENVF_VF_FREE;
+    vfs[2].holder = NULL;
+    vfs[2].domid = XENVF_DOMID_NONE;
+    tcb_plan_dispose(&plan);
+    ck_assert_int_eq(tcb_plan_compute(&want, &have, &hw, 1, false, &plan, &err),
+                     0);
+}
+END_TEST
+
 START_TEST(held_vf_given_to_another_domain_refused)
 {
     map1(&want, 3, 1, "web2");
@@ -218,6 +247,7 @@ int main(void)
     tcase_add_test(tc, new_pf_sets_numvfs_then_binds);
     tcase_add_test(tc, same_count_binds_only_unbound_free_vfs);
     tcase_add_test(tc, numvfs_change_under_held_vf_refused);
+    tcase_add_test(tc, owner_change_under_held_vf_refused);
     tcase_add_test(tc, held_vf_given_to_another_domain_refused);
     tcase_add_test(tc, past_totalvfs_and_unknown_pf_refused);
     tcase_add_test(tc, dropping_a_pf_with_held_vfs_refused);

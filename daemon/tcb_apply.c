@@ -392,6 +392,29 @@ int tcb_apply_plan(tcb *t, const tcb_plan *plan)
 
 /* ---- the PF's driver: dom0's, or pciback for a driver domain ------------ */
 
+/* pciback lets go of a PF's VFs when the PF's driver is unbound (its bus
+ * notifier, pci_stub.c): bind them again. */
+static void rebind_vfs(tcb *t, tcb_pf *pf)
+{
+    xenvf_err err;
+    unsigned ok = 0, n;
+
+    xenvf_err_init(&err);
+    if (tcb_probe_pf(t, pf, &err))
+        LOG(ERROR, "%s", err.msg);
+    n = pf->num_vfs < pf->nr_vfs ? pf->num_vfs : (unsigned)pf->nr_vfs;
+    for (unsigned i = 0; i < n; i++) {
+        if (tcb_vf_bound(t, pf, i))
+            ok++;
+        else if (tcb_apply_bind(t, pf, i, &err))
+            LOG(ERROR, "pf %s: vf %u: %s", pf->id, i, err.msg);
+        else
+            ok++;
+    }
+    LOG(INFO, "pf %s: %u of %u VF(s) bound to %s after its driver changed",
+        pf->id, ok, n, t->cfg->bind_driver);
+}
+
 static void hand_over(tcb *t, tcb_pf *pf, const xenvf_map_pf *mp,
                       const char *drv)
 {
@@ -429,6 +452,7 @@ static void hand_over(tcb *t, tcb_pf *pf, const xenvf_map_pf *mp,
     if ((rc = xenvf_sysfs_set_driver_override(root, &pf->bdf, to, &err)) ||
         (rc = xenvf_sysfs_driver_bind(root, &pf->bdf, to, &err)))
         goto fail;
+    rebind_vfs(t, pf);
     LOG(INFO,
         "pf %s: handed to %s for its driver domain %s (%s unbound, reset "
         "methods off so that its VFs survive)",
@@ -471,6 +495,7 @@ static void give_back(tcb *t, tcb_pf *pf)
     if ((rc = xenvf_sysfs_set_reset_methods(root, &pf->bdf, "default", &err)) ||
         (rc = xenvf_sysfs_driver_bind(root, &pf->bdf, old, &err)))
         goto fail;
+    rebind_vfs(t, pf);
     /* back with it: a later unbind is the administrator's, not the TCB's */
     if (xenvf_xs_forget_handover(&t->xs, pf->id, &err))
         LOG(WARN, "pf %s: %s", pf->id, err.msg);

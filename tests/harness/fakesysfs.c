@@ -1479,6 +1479,22 @@ static ssize_t store_bind(const tree *t, const char *driver, const char *buf,
 
 /* unbind_store(): only from the driver that holds it. A PF driver that
  * leaves SR-IOV enabled on remove leaves the VFs (the kernel warns). */
+/* xen-pciback's bus notifier (pci_stub.c, pci_stub_notifier): when a PF's
+ * driver is unbound, pciback releases every VF of that PF it holds. */
+static void pciback_lets_go_of_vfs(const tree *t, const char *pf)
+{
+    for (unsigned i = 0; i < 0x10000; i++) {
+        char link[32], vf[64], drv[128];
+
+        snprintf(link, sizeof(link), "virtfn%u", i);
+        if (read_link_name(t, pf, link, vf, sizeof(vf)))
+            break;
+        if (!read_link_name(t, vf, "driver", drv, sizeof(drv)) &&
+            !strcmp(drv, "pciback"))
+            detach(t, vf);
+    }
+}
+
 static ssize_t store_unbind(const tree *t, const char *driver, const char *buf,
                             size_t count)
 {
@@ -1490,6 +1506,8 @@ static ssize_t store_unbind(const tree *t, const char *driver, const char *buf,
         strcmp(cur, driver))
         return -ENODEV;
     e = detach(t, dev);
+    if (!e)
+        pciback_lets_go_of_vfs(t, dev);
     return e ? -e : (ssize_t)count;
 }
 

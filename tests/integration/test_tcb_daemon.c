@@ -538,6 +538,19 @@ static char *sysfs_attr(const char *bdf, const char *attr)
     return strdup(buf);
 }
 
+static void assert_vfs_on_pciback(void)
+{
+    static const char *const vfs[] = {"0000:02:00.1", "0000:02:00.2"};
+
+    for (int i = 0; i < 2; i++) {
+        char *d = sysfs_driver(vfs[i]);
+
+        ck_assert_msg(!strcmp(d, "pciback"), "%s is on '%s', not pciback",
+                      vfs[i], d);
+        free(d);
+    }
+}
+
 /* The TCB hands a driver domain's PF to pciback once NumVFs is set (reset
  * methods off, its old driver noted where libxl looks), and gives it back
  * to dom0's driver when the map's owner is dom0 again. */
@@ -556,6 +569,9 @@ START_TEST(driver_domain_pf_handed_over_and_back)
     rm = sysfs_attr(PF1, "reset_method");
     ck_assert_str_eq(rm, "");
     free(rm);
+    /* pciback let go of the VFs when the PF's driver was unbound: bound
+     * again */
+    assert_vfs_on_pciback();
     {
         char path[96], want[128];
 
@@ -577,6 +593,7 @@ START_TEST(driver_domain_pf_handed_over_and_back)
     rm = sysfs_attr(PF1, "reset_method");
     ck_assert_str_eq(rm, "flr bus");
     free(rm);
+    assert_vfs_on_pciback();
     free(before);
 }
 END_TEST

@@ -16,6 +16,11 @@ CONSOLE_DIR=/var/log/xen/console
 # polled completions need short NVMe timeouts in the guests (docs/e2e.md)
 GUEST_NVME_TIMEOUT=${GUEST_NVME_TIMEOUT:-1}
 
+# expect_guest_crash NAME: the scenario crashes guest NAME on purpose, so
+# the runner's crash check (dom0/run) does not count its kernel panic.
+EXPECTED_CRASHES=/run/e2e-expected-crashes
+expect_guest_crash() { mkdir -p "$EXPECTED_CRASHES" && : >"$EXPECTED_CRASHES/$1"; }
+
 e2e_pass() { echo "E2E PASS $1"; }
 e2e_fail() { _n=$1; shift; echo "E2E FAIL $_n: $*"; }
 e2e_time() { echo "E2E TIME $1 $2"; }

@@ -33,6 +33,40 @@ void tcb_vf_clear_holder(tcb_vf *v)
     xenvf_vf_config_dispose(&v->req);
 }
 
+bool tcb_vf_step(tcb_pf *pf, size_t index, xenvf_vf_state to)
+{
+    tcb_vf *v = &pf->vfs[index];
+
+    if (v->state == to)
+        return true;
+    if (!xenvf_vf_state_step_ok(v->state, to)) {
+        LOG(ERROR,
+            "pf %s: vf %zu: %s -> %s is not a step of the VF state machine: "
+            "refused (a bug)",
+            pf->id, index, xenvf_vf_state_name(v->state),
+            xenvf_vf_state_name(to));
+        return false;
+    }
+    LOG(DEBUG, "pf %s: vf %zu: %s -> %s", pf->id, index,
+        xenvf_vf_state_name(v->state), xenvf_vf_state_name(to));
+    v->state = to;
+    return true;
+}
+
+void tcb_vf_recover(tcb_pf *pf, size_t index, xenvf_vf_state to,
+                    const char *why)
+{
+    tcb_vf *v = &pf->vfs[index];
+
+    if (v->state == to || xenvf_vf_state_step_ok(v->state, to)) {
+        tcb_vf_step(pf, index, to);
+        return;
+    }
+    LOG(WARN, "pf %s: vf %zu: %s -> %s, outside the state machine: %s", pf->id,
+        index, xenvf_vf_state_name(v->state), xenvf_vf_state_name(to), why);
+    v->state = to;
+}
+
 static void tcb_vf_dispose(tcb_vf *v)
 {
     tcb_vf_clear_holder(v);
@@ -237,18 +271,22 @@ static void settle(tcb_pf *pf)
 
         if (!pf->present) {
             if (v->state != XENVF_VF_ABSENT || v->domain)
-                v->state = XENVF_VF_FAILED;
+                tcb_vf_step(pf, i, XENVF_VF_FAILED);
             continue;
         }
         if (vf_held(v))
             continue;
         if (i >= pf->num_vfs || !v->bdf_known) {
-            v->state = XENVF_VF_ABSENT;
+            tcb_vf_step(pf, i, XENVF_VF_ABSENT);
             tcb_vf_clear_holder(v);
         } else if (v->state == XENVF_VF_FAILED && v->domain) {
             /* its domain is still to be released (domains check) */
+        } else if (v->bound) {
+            /* a failed VF its PF brought back, bound again, is free */
+            tcb_vf_recover(pf, i, XENVF_VF_FREE,
+                           "bound to the assignable driver again");
         } else {
-            v->state = v->bound ? XENVF_VF_FREE : XENVF_VF_FAILED;
+            tcb_vf_step(pf, i, XENVF_VF_FAILED);
         }
     }
 }

@@ -102,6 +102,14 @@ int tcb_pf_model(tcb *t, const tcb_pf *pf, xenvf_pf *out, xenvf_err *err);
 int tcb_vf_config(tcb *t, const tcb_pf *pf, unsigned index,
                   xenvf_vf_config *out, xenvf_err *err);
 void tcb_vf_clear_holder(tcb_vf *vf);
+/* The one place a VF's state changes (loading the state file aside). A
+ * step of the model's state machine (lib/model.c) is taken and logged at
+ * debug level; any other is refused and logged as the bug it is. */
+bool tcb_vf_step(tcb_pf *pf, size_t index, xenvf_vf_state to);
+/* A state the machine has no step to, taken because what is there says
+ * so (a repair, an undo): logged with why. A legal step is just taken. */
+void tcb_vf_recover(tcb_pf *pf, size_t index, xenvf_vf_state to,
+                    const char *why);
 /* A device event from devwatch. */
 void tcb_device_event(void *opaque, const char *bdf, const char *action);
 

@@ -153,7 +153,7 @@ int tcb_apply_numvfs(tcb *t, tcb_pf *pf, unsigned from, unsigned to,
             LOG(WARN, "pf %s: vf %zu of domain %s is gone with the change",
                 pf->id, i, v->domain);
         tcb_vf_clear_holder(v);
-        v->state = XENVF_VF_ABSENT;
+        tcb_vf_step(pf, i, XENVF_VF_ABSENT);
         v->bound = false;
     }
     if (to > 0 && pf->intent_autoprobe == 1) {
@@ -305,7 +305,7 @@ int tcb_apply_reset(tcb *t, tcb_pf *pf, unsigned index, xenvf_err *err)
     char bdf[XENVF_BDF_STR_MAX];
     int rc;
 
-    v->state = XENVF_VF_RESETTING;
+    tcb_vf_step(pf, index, XENVF_VF_RESETTING);
     save_or_log(t);
     tcb_publish(t, pf, NULL);
     xenvf_bdf_format(&v->bdf, bdf);
@@ -319,11 +319,11 @@ int tcb_apply_reset(tcb *t, tcb_pf *pf, unsigned index, xenvf_err *err)
         LOG(INFO, "pf %s: vf %u (%s) reset (FLR), held by %s before: free",
             pf->id, index, bdf, v->domain ? v->domain : "?");
         v->bound = tcb_vf_bound(t, pf, index);
-        v->state = v->bound ? XENVF_VF_FREE : XENVF_VF_FAILED;
+        tcb_vf_step(pf, index, v->bound ? XENVF_VF_FREE : XENVF_VF_FAILED);
     } else {
         LOG(ERROR, "pf %s: vf %u: reset failed: %s", pf->id, index,
             err ? err->msg : "");
-        v->state = XENVF_VF_FAILED;
+        tcb_vf_step(pf, index, XENVF_VF_FAILED);
     }
     tcb_vf_clear_holder(v);
     save_or_log(t);

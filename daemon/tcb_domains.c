@@ -141,7 +141,7 @@ int tcb_release_domain(tcb *t, const char *name, uint32_t domid,
                 LOG(INFO, "pf %s: vf %zu released by %s (not committed)",
                     pf->id, i, v->domain);
                 tcb_vf_clear_holder(v);
-                v->state = v->bound ? XENVF_VF_FREE : XENVF_VF_FAILED;
+                tcb_vf_step(pf, i, v->bound ? XENVF_VF_FREE : XENVF_VF_FAILED);
                 changed = true;
                 tcb_publish(t, pf, NULL);
             } else if (v->state == XENVF_VF_ACTIVE ||
@@ -190,7 +190,8 @@ static void adopt(tcb *t, tcb_pf *pf, size_t i, uint32_t domid, const char *why)
         v->domain = name;
     else if (asprintf(&v->domain, "domid-%u", domid) < 0)
         v->domain = NULL;
-    v->state = XENVF_VF_ACTIVE;
+    /* free, failed or absent in the books: libxl's word is the truth */
+    tcb_vf_recover(pf, i, XENVF_VF_ACTIVE, "adopted from what libxl shows");
     LOG(WARN,
         "pf %s: vf %zu adopted as held by domain %s (%u): %s (the books "
         "said %s)",

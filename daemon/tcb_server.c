@@ -173,11 +173,11 @@ static int do_reserve(tcb_client *c, const xenvf_request *req,
             tcb_vf_clear_holder(v);
             for (size_t j = 0; j < k; j++) {
                 tcb_vf_clear_holder(&pfs[j]->vfs[idx[j]]);
-                pfs[j]->vfs[idx[j]].state = XENVF_VF_FREE;
+                tcb_vf_step(pfs[j], idx[j], XENVF_VF_FREE);
             }
             goto out;
         }
-        v->state = XENVF_VF_RESERVED;
+        tcb_vf_step(pfs[k], idx[k], XENVF_VF_RESERVED);
         v->conn = c->id;
         g->index = idx[k];
         g->bdf = v->bdf;
@@ -215,7 +215,7 @@ static int do_commit(tcb_client *c, const xenvf_request *req, xenvf_err *err)
             tcb_vf *v = &t->pfs[p].vfs[i];
             if (v->state == XENVF_VF_RESERVED && v->conn == c->id &&
                 !strcmp(v->domain, req->domain)) {
-                v->state = XENVF_VF_ACTIVE;
+                tcb_vf_step(&t->pfs[p], i, XENVF_VF_ACTIVE);
                 v->domid = req->domid;
                 v->conn = 0;
                 nr++;
@@ -233,7 +233,9 @@ static int do_commit(tcb_client *c, const xenvf_request *req, xenvf_err *err)
                 tcb_vf *v = &t->pfs[p].vfs[i];
                 if (v->state == XENVF_VF_ACTIVE && v->domid == req->domid &&
                     !strcmp(v->domain, req->domain)) {
-                    v->state = XENVF_VF_RESERVED;
+                    tcb_vf_recover(&t->pfs[p], i, XENVF_VF_RESERVED,
+                                   "the commit could not be persisted: "
+                                   "undone");
                     v->domid = XENVF_DOMID_NONE;
                     v->conn = c->id;
                 }
@@ -333,7 +335,8 @@ static void release_uncommitted(tcb_client *c)
                 "connection",
                 t->pfs[p].id, i, v->domain);
             tcb_vf_clear_holder(v);
-            v->state = v->bound ? XENVF_VF_FREE : XENVF_VF_FAILED;
+            tcb_vf_step(&t->pfs[p], i,
+                        v->bound ? XENVF_VF_FREE : XENVF_VF_FAILED);
             nr++;
         }
     }

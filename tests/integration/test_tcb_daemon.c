@@ -405,6 +405,9 @@ START_TEST(pci_attach_without_plugin_is_adopted)
     ASSERT_XS("/xenvf/pf/net0/active", "1");
     ck_assert(log_has("vf 2 adopted as held by domain web8 (8): libxl's PCI "
                       "backend lists it (the books said free)"));
+    /* free -> active is no step of the state machine: a logged recovery */
+    ck_assert(log_has("pf net0: vf 2: free -> active, outside the state "
+                      "machine: adopted from what libxl shows"));
     ck_assert_uint_eq(resets("0000:02:00.3"), 0);
     /* a reserve for anyone else is refused now */
     {

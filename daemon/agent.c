@@ -236,9 +236,9 @@ static void evaluate(agent *a, agent_pf *pf)
 
 static int watch_pf(agent *a, agent_pf *pf, xenvf_err *err)
 {
-    char path[128], token[64];
+    char path[XENVF_XS_PATH_MAX], token[64];
 
-    snprintf(path, sizeof(path), XENVF_XS_ROOT "/pf/%s", pf->id);
+    xenvf_xs_pf_path(path, pf->id, "%s", "");
     snprintf(token, sizeof(token), TOKEN_PREFIX "%s", pf->id);
     return xenvf_xs_watch(&a->xs, path, token, err);
 }
@@ -331,10 +331,10 @@ static void read_record(agent *a, agent_pf *pf)
 
 static bool owned(agent *a, const char *id)
 {
-    char path[128], *v = NULL;
+    char path[XENVF_XS_PATH_MAX], *v = NULL;
     uint32_t owner = 0;
 
-    snprintf(path, sizeof(path), XENVF_XS_ROOT "/pf/%s/owner", id);
+    xenvf_xs_pf_path(path, id, "/owner");
     if (xenvf_xs_read(&a->xs, path, &v, NULL) || !v)
         return false;
     xenvf_xs_parse_domid(v, &owner, NULL);
@@ -363,9 +363,8 @@ static void scan_all(agent *a)
 
 static void on_pf_event(agent *a, agent_pf *pf, const char *path)
 {
-    char base[128];
-    size_t n =
-        (size_t)snprintf(base, sizeof(base), XENVF_XS_ROOT "/pf/%s", pf->id);
+    char base[XENVF_XS_PATH_MAX];
+    size_t n = (size_t)xenvf_xs_pf_path(base, pf->id, "%s", "");
     const char *rel = path + n;
     bool gone = false;
     unsigned long vf;
@@ -415,7 +414,7 @@ static void xs_event(void *opaque, int fd, short revents)
         if (!strcmp(token, TOKEN_ALL)) {
             /* only /xenvf/pf itself or a PF appearing: VF churn is the
              * per-PF watches' business */
-            const char *rel = path + strlen(XENVF_XS_ROOT "/pf");
+            const char *rel = path + strlen(XENVF_XS_PFS);
             if (!*rel || (rel[0] == '/' && !strchr(rel + 1, '/') &&
                           !find_pf(a, rel + 1)))
                 scan_all(a);
@@ -501,8 +500,7 @@ int agent_start(agent *a, xenvf_err *err)
     } else {
         /* dom0 can list /xenvf/pf; a driver domain names its PFs (--pf) */
         a->all_pfs = true;
-        if ((rc =
-                 xenvf_xs_watch(&a->xs, XENVF_XS_ROOT "/pf", TOKEN_ALL, err))) {
+        if ((rc = xenvf_xs_watch(&a->xs, XENVF_XS_PFS, TOKEN_ALL, err))) {
             xenvf_err_prepend(err, "a driver domain must name its PFs "
                                    "(--pf): ");
             return rc;

@@ -17,7 +17,7 @@
 
 #include <xenvf/xs.h>
 
-#define XS_PATH_MAX   256
+#define XS_PATH_MAX   XENVF_XS_PATH_MAX
 #define XS_TX_RETRIES 16
 #define DOMID_LIMIT   0x7ff0u /* DOMID_FIRST_RESERVED in xen.h */
 
@@ -178,7 +178,7 @@ int xenvf_xs_setup_root(xenvf_xs *xs, xenvf_err *err)
 {
     int rc = xs_mkdir_perms(xs, XBT_NULL, XENVF_XS_ROOT, 0, err);
 
-    return rc ? rc : xs_mkdir_perms(xs, XBT_NULL, XENVF_XS_ROOT "/pf", 0, err);
+    return rc ? rc : xs_mkdir_perms(xs, XBT_NULL, XENVF_XS_PFS, 0, err);
 }
 
 /* ---- values ------------------------------------------------------------ */
@@ -341,18 +341,18 @@ int xenvf_xs_apply_pf_node(xenvf_pf *pf, const char *rel_path,
 
 /* ---- publishing PFs ----------------------------------------------------- */
 
-static int pf_path(char *buf, const char *pf_id, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int pf_path(char *buf, const char *pf_id, const char *fmt, ...)
+int xenvf_xs_pf_path(char buf[XENVF_XS_PATH_MAX], const char *pf_id,
+                     const char *fmt, ...)
 {
     va_list ap;
-    int n = snprintf(buf, XS_PATH_MAX, XENVF_XS_ROOT "/pf/%s", pf_id);
+    int n = snprintf(buf, XS_PATH_MAX, XENVF_XS_PFS "/%s", pf_id);
 
+    if (n < 0 || n >= XS_PATH_MAX)
+        return XS_PATH_MAX - 1;
     va_start(ap, fmt);
-    n += vsnprintf(buf + n, XS_PATH_MAX - n, fmt, ap);
+    n += vsnprintf(buf + n, XS_PATH_MAX - (size_t)n, fmt, ap);
     va_end(ap);
-    return n;
+    return n < XS_PATH_MAX ? n : XS_PATH_MAX - 1;
 }
 
 struct publish_args {
@@ -433,7 +433,7 @@ static int publish_vf(xenvf_xs *xs, xs_transaction_t t, const xenvf_pf *pf,
     int n, rc;
 
     full = full || !prev;
-    n = pf_path(path, pf->id, "/vf/%u", vf->index);
+    n = xenvf_xs_pf_path(path, pf->id, "/vf/%u", vf->index);
     if (full && (rc = xs_mkdir_perms(xs, t, path, reader, err)))
         return rc;
 
@@ -492,13 +492,13 @@ static int remove_stale_vfs(xenvf_xs *xs, xs_transaction_t t,
     unsigned nr;
     int rc;
 
-    pf_path(path, pf->id, "/vf");
+    xenvf_xs_pf_path(path, pf->id, "/vf");
     if ((rc = xs_dir(xs, t, path, &ents, &nr, err)))
         return rc;
     for (unsigned i = 0; i < nr && !rc; i++) {
         uint64_t idx;
         if (xenvf_parse_uint(ents[i], UINT16_MAX, &idx, NULL) || idx >= from) {
-            pf_path(path, pf->id, "/vf/%s", ents[i]);
+            xenvf_xs_pf_path(path, pf->id, "/vf/%s", ents[i]);
             rc = xs_del(xs, t, path, err);
         }
     }
@@ -518,7 +518,7 @@ static int publish_pf_tx(xenvf_xs *xs, xs_transaction_t t, void *arg,
     bool new_owner = false;
     int n, rc;
 
-    n = pf_path(path, pf->id, "%s", "");
+    n = xenvf_xs_pf_path(path, pf->id, "%s", "");
     if (full) {
         if ((rc = xs_mkdir_perms(xs, t, path, reader, err)))
             goto out;
@@ -590,7 +590,7 @@ static int publish_pf_tx(xenvf_xs *xs, xs_transaction_t t, void *arg,
         rc = remove_stale_vfs(xs, t, pf, pf->nr_vfs, err);
     } else {
         for (size_t i = pf->nr_vfs; i < prev->nr_vfs && !rc; i++) {
-            pf_path(path, pf->id, "/vf/%zu", i);
+            xenvf_xs_pf_path(path, pf->id, "/vf/%zu", i);
             rc = xs_del(xs, t, path, err);
         }
     }
@@ -626,7 +626,7 @@ int xenvf_xs_remove_pf(xenvf_xs *xs, const char *pf_id, xenvf_err *err)
     if (!xenvf_id_valid(pf_id))
         return xenvf_err_set(err, XENVF_EINVAL, "bad PF id '%.40s'",
                              pf_id ? pf_id : "");
-    pf_path(path, pf_id, "%s", "");
+    xenvf_xs_pf_path(path, pf_id, "%s", "");
     return xs_del(xs, XBT_NULL, path, err);
 }
 
@@ -639,7 +639,7 @@ int xenvf_xs_set_pf_state(xenvf_xs *xs, const char *pf_id, xenvf_pf_state state,
     if (!xenvf_id_valid(pf_id))
         return xenvf_err_set(err, XENVF_EINVAL, "bad PF id '%.40s'",
                              pf_id ? pf_id : "");
-    pf_path(path, pf_id, "/state");
+    xenvf_xs_pf_path(path, pf_id, "/state");
     rc = xs_put(xs, XBT_NULL, path, xenvf_pf_state_name(state), err);
     if (rc)
         xenvf_err_prepend(err, "PF %s: set state %s: ", pf_id,
@@ -656,7 +656,7 @@ int xenvf_xs_get_pf_state(xenvf_xs *xs, const char *pf_id, xenvf_pf_state *out,
     if (!xenvf_id_valid(pf_id))
         return xenvf_err_set(err, XENVF_EINVAL, "bad PF id '%.40s'",
                              pf_id ? pf_id : "");
-    pf_path(path, pf_id, "/state");
+    xenvf_xs_pf_path(path, pf_id, "/state");
     if ((rc = xs_get(xs, XBT_NULL, path, &value, err)))
         return rc;
     if (!value)
@@ -707,16 +707,16 @@ static int read_pf_nodes(xenvf_xs *xs, xs_transaction_t t, xenvf_pf *pf,
     unsigned nr;
     int rc;
 
-    pf_path(dir, pf->id, "%s", "");
+    xenvf_xs_pf_path(dir, pf->id, "%s", "");
     if ((rc = read_leaves(xs, t, pf, dir, "", err)))
         return rc;
-    pf_path(dir, pf->id, "/vf");
+    xenvf_xs_pf_path(dir, pf->id, "/vf");
     if ((rc = xs_dir(xs, t, dir, &vfs, &nr, err)))
         return rc;
     for (unsigned i = 0; i < nr && !rc; i++) {
         if (strlen(vfs[i]) > 8)
             continue; /* not a VF index; apply_pf_node would refuse it */
-        pf_path(dir, pf->id, "/vf/%s", vfs[i]);
+        xenvf_xs_pf_path(dir, pf->id, "/vf/%s", vfs[i]);
         snprintf(prefix, sizeof(prefix), "vf/%s/", vfs[i]);
         rc = read_leaves(xs, t, pf, dir, prefix, err);
     }
@@ -732,7 +732,7 @@ static int read_pf_tx(xenvf_xs *xs, xs_transaction_t t, void *arg,
     int rc;
 
     xenvf_pf_dispose(a->pf);
-    pf_path(base, a->pf_id, "%s", "");
+    xenvf_xs_pf_path(base, a->pf_id, "%s", "");
     xs->nr_requests++;
     head = xs_read(xs->h, t, base, &(unsigned){0});
     if (!head && errno == ENOENT)
@@ -782,7 +782,7 @@ int xenvf_xs_list_pfs(xenvf_xs *xs, char ***ids_out, unsigned *nr_out,
 
     *ids_out = NULL;
     *nr_out = 0;
-    if ((rc = xs_dir(xs, XBT_NULL, XENVF_XS_ROOT "/pf", &ents, &nr, err)))
+    if ((rc = xs_dir(xs, XBT_NULL, XENVF_XS_PFS, &ents, &nr, err)))
         return rc;
     if (nr && !(ids = calloc(nr, sizeof(*ids)))) {
         rc = xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
@@ -990,7 +990,7 @@ int xenvf_xs_wait_pf_state(xenvf_xs *xs, const char *pf_id,
     if (!xenvf_id_valid(pf_id))
         return xenvf_err_set(err, XENVF_EINVAL, "bad PF id '%.40s'",
                              pf_id ? pf_id : "");
-    pf_path(path, pf_id, "/state");
+    xenvf_xs_pf_path(path, pf_id, "/state");
     snprintf(token, sizeof(token), "xenvf-wait-%s", pf_id);
     if ((rc = xenvf_xs_watch(xs, path, token, err)))
         return rc;
@@ -1124,7 +1124,7 @@ int xenvf_xs_read_pf_node(xenvf_xs *xs, const char *path, xenvf_pf *pf,
     int rc;
 
     *gone = false;
-    n = (size_t)pf_path(base, pf->id, "%s", "");
+    n = (size_t)xenvf_xs_pf_path(base, pf->id, "%s", "");
     if (strncmp(path, base, n) || (path[n] && path[n] != '/'))
         return xenvf_err_set(err, XENVF_EINVAL, "%s is not under %s", path,
                              base);

@@ -177,7 +177,7 @@ static int reserve_vfs(xlp *p, xenvf_xs *xs, resv *r, const char *name,
                        xenvf_err *err)
 {
     const int64_t deadline = xlp_now_ms() + p->conf.reboot_wait_ms;
-    char path[128], token[64];
+    char path[XENVF_XS_PATH_MAX], token[64];
     size_t watched = 0;
     bool pinned = false;
     int rc;
@@ -188,8 +188,8 @@ static int reserve_vfs(xlp *p, xenvf_xs *xs, resv *r, const char *name,
     LOG(INFO, "%s; waiting up to %.3f s for the VFs domain %s had", err->msg,
         (double)p->conf.reboot_wait_ms / 1000.0, name);
     for (; watched < prev->nr; watched++) {
-        snprintf(path, sizeof(path), XENVF_XS_ROOT "/pf/%s/vf/%d",
-                 prev->pf_ids[watched], prev->indexes[watched]);
+        xenvf_xs_pf_path(path, prev->pf_ids[watched], "/vf/%d",
+                         prev->indexes[watched]);
         snprintf(token, sizeof(token), "xenvf-reboot-%zu", watched);
         if ((rc = xenvf_xs_watch(xs, path, token, err)))
             goto out;
@@ -225,8 +225,7 @@ static int reserve_vfs(xlp *p, xenvf_xs *xs, resv *r, const char *name,
     }
 out:
     for (size_t i = 0; i < watched; i++) {
-        snprintf(path, sizeof(path), XENVF_XS_ROOT "/pf/%s/vf/%d",
-                 prev->pf_ids[i], prev->indexes[i]);
+        xenvf_xs_pf_path(path, prev->pf_ids[i], "/vf/%d", prev->indexes[i]);
         snprintf(token, sizeof(token), "xenvf-reboot-%zu", i);
         xenvf_xs_unwatch(xs, path, token, NULL);
     }

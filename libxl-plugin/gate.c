@@ -180,9 +180,9 @@ out:
 
 static unsigned gate_serial; /* tells this wait's tokens from older ones */
 
-static void state_path(char *buf, size_t len, const char *pf_id)
+static void state_path(char buf[XENVF_XS_PATH_MAX], const char *pf_id)
 {
-    snprintf(buf, len, XENVF_XS_ROOT "/pf/%s/state", pf_id);
+    xenvf_xs_pf_path(buf, pf_id, "/state");
 }
 
 static const char *state_name(const gate_pf *g)
@@ -272,7 +272,7 @@ int gate_wait(xenvf_xs *xs, gate_plan *p, int cancel_fd,
               const gate_hooks *hooks, xenvf_err *err)
 {
     const int64_t start = xlp_now_ms();
-    char prefix[64], path[128], token[96];
+    char prefix[64], path[XENVF_XS_PATH_MAX], token[96];
     bool *dirty = NULL, *was_ready = NULL, *newly = NULL, announced = false;
     bool death = false, death_watched = false;
     size_t watched = 0, last = 0;
@@ -294,7 +294,7 @@ int gate_wait(xenvf_xs *xs, gate_plan *p, int cancel_fd,
              ++gate_serial);
     /* watch first, then read: a change between the two is not lost */
     for (; watched < p->nr; watched++) {
-        state_path(path, sizeof(path), p->pfs[watched].pf_id);
+        state_path(path, p->pfs[watched].pf_id);
         snprintf(token, sizeof(token), "%s%zu", prefix, watched);
         if ((rc = xenvf_xs_watch(xs, path, token, err)))
             goto out;
@@ -420,7 +420,7 @@ out:
     if (hooks && hooks->leave_watches)
         watched = 0;
     for (size_t i = 0; i < watched; i++) {
-        state_path(path, sizeof(path), p->pfs[i].pf_id);
+        state_path(path, p->pfs[i].pf_id);
         snprintf(token, sizeof(token), "%s%zu", prefix, i);
         xenvf_xs_unwatch(xs, path, token, NULL);
     }

@@ -168,7 +168,7 @@ typedef struct where {
 /* /xenvf/pf/<id>[/vf/<n>][/<leaf>] */
 static void locate(const char *path, where *w)
 {
-    static const char pfx[] = XENVF_XS_ROOT "/pf/";
+    static const char pfx[] = XENVF_XS_PFS "/";
     const char *p = path + sizeof(pfx) - 1, *slash;
     size_t len;
 
@@ -265,7 +265,7 @@ static bool structural(const char *path)
 {
     where w;
 
-    if (!strcmp(path, XENVF_XS_ROOT) || !strcmp(path, XENVF_XS_ROOT "/pf"))
+    if (!strcmp(path, XENVF_XS_ROOT) || !strcmp(path, XENVF_XS_PFS))
         return true;
     locate(path, &w);
     return w.pf[0] && w.vf < 0 && !strcmp(w.leaf, "vf");
@@ -346,7 +346,7 @@ static int first_event(xenvf_xs *xs, xenvf_err *err)
 
 int xv_cmd_watch(xv_ctx *ctx, int argc, char **argv)
 {
-    char path[64 + XENVF_ID_MAX], *ev_path = NULL, *ev_token = NULL;
+    char path[XENVF_XS_PATH_MAX], *ev_path = NULL, *ev_token = NULL;
     xenvf_xs xs;
     xenvf_err err;
     cache c = {0};
@@ -363,7 +363,7 @@ int xv_cmd_watch(xv_ctx *ctx, int argc, char **argv)
         return xv_usage_error("watch", "watch: '%s' is not a PF id",
                               argv[first]);
     if (argc - first == 1)
-        snprintf(path, sizeof(path), XENVF_XS_ROOT "/pf/%s", argv[first]);
+        xenvf_xs_pf_path(path, argv[first], "%s", "");
     else
         snprintf(path, sizeof(path), XENVF_XS_ROOT);
 

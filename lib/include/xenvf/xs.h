@@ -25,7 +25,15 @@
 
 struct xs_handle;
 
-#define XENVF_XS_ROOT "/xenvf"
+#define XENVF_XS_ROOT     "/xenvf"
+#define XENVF_XS_PFS      XENVF_XS_ROOT "/pf" /* one directory per PF */
+#define XENVF_XS_PATH_MAX 256
+
+/* The path of a PF's node: /xenvf/pf/<id> followed by what fmt adds (""
+ * for the PF itself, "/state", "/vf/%u"); returns its length. */
+int xenvf_xs_pf_path(char buf[XENVF_XS_PATH_MAX], const char *pf_id,
+                     const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* A xenstore connection plus a count of the requests made through it
  * (benchmarks and tests use it to show publishing costs O(changes)). */

@@ -9,8 +9,8 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include <xenvf/file.h>
 #include <xenvf/proto.h>
 
 #include "xenvfd.h"
@@ -26,14 +26,6 @@ static loop_ent *ents;
 static size_t nr_ents, cap_ents;
 static bool stopping;
 static int stop_code;
-
-int64_t xenvfd_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int xenvfd_loop_add(int fd, short events, xenvfd_fd_cb *cb, void *opaque)
 {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <xenvf/file.h>
 #include <xenvf/sriov.h>
 #include <xenvf/sysfs.h>
 
@@ -572,7 +573,7 @@ static void warn_domid_owners(const tcb *t)
 static int reconcile(tcb *t, const xenvf_map *want, bool partial,
                      xenvf_err *err)
 {
-    const int64_t t0 = xenvfd_now_ms();
+    const int64_t t0 = xenvf_now_ms();
     probe_set ps;
     tcb_plan plan;
     xenvf_err e;
@@ -633,7 +634,7 @@ static int reconcile(tcb *t, const xenvf_map *want, bool partial,
     xenvfd_fault_point("state-done");
     publish_all(t);
     LOG(INFO, "reconciled %zu PF(s) in %lld ms (%zu step(s))", t->nr_pfs,
-        (long long)(xenvfd_now_ms() - t0), plan.nr_steps);
+        (long long)(xenvf_now_ms() - t0), plan.nr_steps);
 out:
     probe_set_dispose(&ps);
     tcb_plan_dispose(&plan);

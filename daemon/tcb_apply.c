@@ -26,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <xenvf/file.h>
 #include <xenvf/libxl_nodes.h>
 #include <xenvf/sysfs.h>
 
@@ -55,7 +56,7 @@ static void save_or_log(tcb *t)
  * entries (and a slow PF driver's own work) may trail it. */
 static int wait_vfs(tcb *t, tcb_pf *pf, unsigned n, xenvf_err *err)
 {
-    const int64_t start = xenvfd_now_ms();
+    const int64_t start = xenvf_now_ms();
     int64_t next_log = start + WAIT_PROGRESS_MS;
 
     for (;;) {
@@ -67,17 +68,17 @@ static int wait_vfs(tcb *t, tcb_pf *pf, unsigned n, xenvf_err *err)
             have++;
         if (have == n) {
             LOG(INFO, "pf %s: %u VF(s) present after %lld ms", pf->id, n,
-                (long long)(xenvfd_now_ms() - start));
+                (long long)(xenvf_now_ms() - start));
             return 0;
         }
-        if (xenvfd_now_ms() - start >= t->cfg->vf_wait_ms)
+        if (xenvf_now_ms() - start >= t->cfg->vf_wait_ms)
             return xenvf_err_set(err, XENVF_ETIMEDOUT,
                                  "pf %s: only %u of %u VFs appeared within "
                                  "%d ms",
                                  pf->id, have, n, t->cfg->vf_wait_ms);
-        if (xenvfd_now_ms() >= next_log) {
+        if (xenvf_now_ms() >= next_log) {
             LOG(INFO, "pf %s: waiting for VFs: %u of %u after %lld ms", pf->id,
-                have, n, (long long)(xenvfd_now_ms() - start));
+                have, n, (long long)(xenvf_now_ms() - start));
             next_log += WAIT_PROGRESS_MS;
         }
         sleep_ms(WAIT_STEP_MS);

@@ -20,31 +20,14 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
+#include <xenvf/file.h>
+
 #include "tcb.h"
 
 #define STATE_FILE   "tcb-state.json"
 #define MAP_FILE     "map.xml"
 #define STATE_MAX    (64u << 20)
 #define STATE_FORMAT 1
-
-static int mkdir_p(const char *dir, xenvf_err *err)
-{
-    char path[PATH_MAX];
-
-    if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path))
-        return xenvf_err_set(err, XENVF_EINVAL, "path too long: %s", dir);
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(path, 0755) && errno != EEXIST)
-            return xenvf_err_set_errno(err, XENVF_EIO, errno, "mkdir %s", path);
-        *p = '/';
-    }
-    if (mkdir(path, 0700) && errno != EEXIST)
-        return xenvf_err_set_errno(err, XENVF_EIO, errno, "mkdir %s", path);
-    return 0;
-}
 
 static void gen_str(yajl_gen g, const char *s)
 {
@@ -155,52 +138,17 @@ static int state_json(tcb *t, char **out, size_t *len, xenvf_err *err)
     return rc;
 }
 
-/* temp file in the same directory, fsync, rename, fsync the directory */
+/* the state directory's file name, replaced atomically (file.h) */
 static int write_atomic(const char *dir, const char *name, const char *data,
                         size_t len, xenvf_err *err)
 {
-    char path[PATH_MAX], tmp[PATH_MAX];
-    int fd = -1, dfd = -1, rc = 0;
-    size_t off = 0;
+    char path[PATH_MAX];
+    int rc;
 
-    if ((rc = mkdir_p(dir, err)))
+    if ((rc = xenvf_mkdir_p(dir, 0700, err)))
         return rc;
     snprintf(path, sizeof(path), "%s/%s", dir, name);
-    snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, name);
-    fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0)
-        return xenvf_err_set_errno(err, XENVF_EIO, errno, "create %s", tmp);
-    while (off < len) {
-        ssize_t n = write(fd, data + off, len - off);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = xenvf_err_set_errno(err, XENVF_EIO, errno, "write %s", tmp);
-            goto out;
-        }
-        off += (size_t)n;
-    }
-    if (fchmod(fd, 0600) || fsync(fd)) {
-        rc = xenvf_err_set_errno(err, XENVF_EIO, errno, "fsync %s", tmp);
-        goto out;
-    }
-    if (rename(tmp, path)) {
-        rc = xenvf_err_set_errno(err, XENVF_EIO, errno, "rename to %s", path);
-        goto out;
-    }
-    tmp[0] = '\0';
-    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || fsync(dfd))
-        rc = xenvf_err_set_errno(err, XENVF_EIO, errno, "fsync %s", dir);
-out:
-    if (fd >= 0)
-        close(fd);
-    if (dfd >= 0)
-        close(dfd);
-    if (tmp[0])
-        unlink(tmp);
-    return rc;
+    return xenvf_file_replace(path, data, len, 0600, err);
 }
 
 int tcb_state_save(tcb *t, xenvf_err *err)
@@ -237,45 +185,6 @@ int tcb_state_load_map(tcb *t, xenvf_map *out, xenvf_err *err)
 
     snprintf(path, sizeof(path), "%s/%s", t->cfg->state_dir, MAP_FILE);
     return xenvf_map_parse_file(path, out, err);
-}
-
-static int read_all(const char *path, char **out, xenvf_err *err)
-{
-    FILE *f = fopen(path, "re");
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    int rc = 0;
-
-    if (!f)
-        return xenvf_err_set_errno(err,
-                                   errno == ENOENT ? XENVF_ENOENT : XENVF_EIO,
-                                   errno, "open %s", path);
-    for (;;) {
-        if (len + 4097 > cap) {
-            char *n;
-            cap = cap ? cap * 2 : 8192;
-            if (cap > STATE_MAX || !(n = realloc(buf, cap))) {
-                rc = xenvf_err_set(err, XENVF_ENOMEM, "%s: too large", path);
-                goto out;
-            }
-            buf = n;
-        }
-        size_t r = fread(buf + len, 1, 4096, f);
-        len += r;
-        if (r < 4096)
-            break;
-    }
-    if (ferror(f))
-        rc = xenvf_err_set_errno(err, XENVF_EIO, errno, "read %s", path);
-    else
-        buf[len] = '\0';
-out:
-    fclose(f);
-    if (rc)
-        free(buf);
-    else
-        *out = buf;
-    return rc;
 }
 
 static long long get_int(yajl_val obj, const char *key, long long dflt)
@@ -359,7 +268,7 @@ int tcb_state_load(tcb *t, xenvf_err *err)
     int rc;
 
     snprintf(path, sizeof(path), "%s/%s", t->cfg->state_dir, STATE_FILE);
-    if ((rc = read_all(path, &text, err)))
+    if ((rc = xenvf_file_read(path, STATE_MAX, &text, NULL, err)))
         return rc;
     rc = tcb_state_load_text(t, path, text, err);
     free(text);

@@ -100,7 +100,4 @@ int xenvfd_devwatch_add(xenvfd_devwatch *dw, const xenvf_bdf *bdf,
                         xenvf_err *err);
 void xenvfd_devwatch_dispose(xenvfd_devwatch *dw);
 
-/* monotonic milliseconds, for durations in logs */
-int64_t xenvfd_now_ms(void);
-
 #endif

@@ -5,9 +5,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
+#include <xenvf/file.h>
 #include <xenvf/client.h>
 
 void xenvf_client_init(xenvf_client *c)
@@ -52,21 +52,13 @@ int xenvf_client_connect(xenvf_client *c, const char *path, xenvf_err *err)
     return 0;
 }
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Wait for fd to be ready for `events` until deadline (-1: forever). */
 static int wait_fd(int fd, short events, long long deadline, xenvf_err *err)
 {
     struct pollfd p = {.fd = fd, .events = events};
 
     for (;;) {
-        int left = deadline < 0 ? -1 : (int)(deadline - now_ms());
+        int left = deadline < 0 ? -1 : (int)(deadline - xenvf_now_ms());
         if (deadline >= 0 && left <= 0)
             return xenvf_err_set(err, XENVF_ETIMEDOUT,
                                  "xenvfd did not answer in time");
@@ -147,7 +139,8 @@ static int recv_line(xenvf_client *c, char **line_out, size_t *len_out,
 int xenvf_client_call(xenvf_client *c, const xenvf_request *req,
                       xenvf_response *resp, int timeout_ms, xenvf_err *err)
 {
-    const long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+    const long long deadline =
+        timeout_ms < 0 ? -1 : xenvf_now_ms() + timeout_ms;
     char *out = NULL, *in = NULL;
     size_t in_len;
     int rc;

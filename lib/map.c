@@ -3,10 +3,8 @@
  * The VF map: parse (libxml2 + the embedded RELAX NG schema), check, format
  * and write atomically. docs/vfmap.md describes the format and the rules.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,6 +21,7 @@
 #include <libxml/xmlerror.h>
 #include <libxml/xmlwriter.h>
 
+#include <xenvf/file.h>
 #include <xenvf/map.h>
 
 /* Generated from lib/vfmap.rng by tools/embed-file (lib/lib.mk). */
@@ -1529,70 +1528,6 @@ out:
     return rc;
 }
 
-/* The whole of a regular file, at most XENVF_MAP_MAX_BYTES. */
-static int read_file(const char *path, char **out, size_t *len, xenvf_err *err)
-{
-    size_t cap = 0, n = 0;
-    char *buf = NULL, *p;
-    struct stat st;
-    ssize_t r;
-    int fd, rc;
-
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0) {
-        rc =
-            xenvf_err_set_errno(err, errno == ENOENT ? XENVF_ENOENT : XENVF_EIO,
-                                errno, "%s: cannot open", path);
-        goto out;
-    }
-    if (fstat(fd, &st) < 0) {
-        rc = xenvf_err_set_errno(err, XENVF_EIO, errno, "%s: fstat", path);
-        goto out;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        rc = map_fail(err, XENVF_EINVAL, path, 0, "not a regular file");
-        goto out;
-    }
-    for (;;) {
-        /* checked as we go: the file may grow while we read it */
-        if (n > XENVF_MAP_MAX_BYTES || st.st_size > XENVF_MAP_MAX_BYTES) {
-            rc =
-                map_fail(err, XENVF_ERANGE, path, 0,
-                         "too large (more than %u bytes)", XENVF_MAP_MAX_BYTES);
-            goto out;
-        }
-        if (n == cap) {
-            cap = cap ? cap * 2 : (size_t)st.st_size + 4096;
-            p = realloc(buf, cap + 1);
-            if (!p) {
-                rc = xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
-                goto out;
-            }
-            buf = p;
-        }
-        r = read(fd, buf + n, cap - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            rc = xenvf_err_set_errno(err, XENVF_EIO, errno, "%s: read", path);
-            goto out;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
-    buf[n] = '\0';
-    *out = buf;
-    *len = n;
-    buf = NULL;
-    rc = 0;
-out:
-    free(buf);
-    if (fd >= 0)
-        close(fd);
-    return rc;
-}
-
 int xenvf_map_parse_file(const char *path, xenvf_map *map, xenvf_err *err)
 {
     char *buf = NULL;
@@ -1600,7 +1535,7 @@ int xenvf_map_parse_file(const char *path, xenvf_map *map, xenvf_err *err)
     int rc;
 
     xenvf_map_dispose(map);
-    rc = read_file(path, &buf, &len, err);
+    rc = xenvf_file_read(path, XENVF_MAP_MAX_BYTES, &buf, &len, err);
     if (rc)
         goto out;
     rc = xenvf_map_parse_mem(path, buf, len, map, err);
@@ -1893,119 +1828,6 @@ out:
     return rc;
 }
 
-/*
- * Temp files of writers that died: "<base>.tmp.XXXXXX". Only called with
- * the lock held, so no live writer owns one.
- */
-static void remove_stale_temps(int dfd, const char *base)
-{
-    size_t blen = strlen(base);
-    struct dirent *de;
-    DIR *d;
-    int fd = dup(dfd);
-
-    if (fd < 0 || !(d = fdopendir(fd))) {
-        if (fd >= 0)
-            close(fd);
-        return;
-    }
-    while ((de = readdir(d))) {
-        if (strlen(de->d_name) == blen + 11 &&
-            !strncmp(de->d_name, base, blen) &&
-            !strncmp(de->d_name + blen, ".tmp.", 5))
-            unlinkat(dfd, de->d_name, 0);
-    }
-    closedir(d);
-}
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-    while (len) {
-        ssize_t r = write(fd, buf, len);
-
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -1;
-        buf += r;
-        len -= (size_t)r;
-    }
-    return 0;
-}
-
-static int write_text(const char *path, const char *text, size_t len,
-                      xenvf_err *err)
-{
-    char *dcopy = NULL, *bcopy = NULL, *tmp = NULL;
-    const char *dir, *base;
-    mode_t mode = 0644;
-    struct stat st;
-    int fd = -1, dfd = -1, rc;
-
-    if (!(dcopy = strdup(path)) || !(bcopy = strdup(path)) ||
-        asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0) {
-        tmp = NULL;
-        rc = xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
-        goto out;
-    }
-    dir = dirname(dcopy);
-    base = basename(bcopy);
-    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) {
-        rc = xenvf_err_set_errno(err, XENVF_EIO, errno, "%s: cannot open", dir);
-        goto out;
-    }
-    remove_stale_temps(dfd, base);
-    if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
-        mode = st.st_mode & 07777;
-
-    fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        rc = xenvf_err_set_errno(err, XENVF_EIO, errno, "%s: cannot create",
-                                 tmp);
-        free(tmp);
-        tmp = NULL; /* nothing to remove */
-        goto out;
-    }
-    if (fchmod(fd, mode) < 0 || write_all(fd, text, len) < 0 || fsync(fd) < 0) {
-        rc =
-            xenvf_err_set_errno(err, XENVF_EIO, errno, "%s: cannot write", tmp);
-        goto out;
-    }
-    rc = close(fd);
-    fd = -1;
-    if (rc < 0) {
-        rc = xenvf_err_set_errno(err, XENVF_EIO, errno, "%s: close", tmp);
-        goto out;
-    }
-    if (rename(tmp, path) < 0) {
-        rc = xenvf_err_set_errno(err, XENVF_EIO, errno,
-                                 "%s: cannot rename over %s", tmp, path);
-        goto out;
-    }
-    free(tmp);
-    tmp = NULL; /* renamed: nothing to remove */
-    /* Make the rename itself durable. */
-    if (fsync(dfd) < 0) {
-        rc = xenvf_err_set_errno(err, XENVF_EIO, errno,
-                                 "%s: written, but fsync of %s failed", path,
-                                 dir);
-        goto out;
-    }
-    rc = 0;
-out:
-    if (fd >= 0)
-        close(fd);
-    if (tmp)
-        unlink(tmp);
-    if (dfd >= 0)
-        close(dfd);
-    free(tmp);
-    free(bcopy);
-    free(dcopy);
-    return rc;
-}
-
 int xenvf_map_write_file_locked(const char *path, const xenvf_map *map,
                                 const xenvf_map_lock *lock, xenvf_err *err)
 {
@@ -2019,7 +1841,7 @@ int xenvf_map_write_file_locked(const char *path, const xenvf_map *map,
     rc = map_prepare(path, map, &text, &len, err);
     if (rc)
         goto out;
-    rc = write_text(path, text, len, err);
+    rc = xenvf_file_replace(path, text, len, -1, err);
 out:
     free(text);
     return rc;
@@ -2040,7 +1862,7 @@ int xenvf_map_write_file(const char *path, const xenvf_map *map, xenvf_err *err)
     rc = xenvf_map_lock_acquire(&lock, path, true, err);
     if (rc)
         goto out;
-    rc = write_text(path, text, len, err);
+    rc = xenvf_file_replace(path, text, len, -1, err);
 out:
     xenvf_map_lock_dispose(&lock);
     free(text);

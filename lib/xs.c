@@ -11,10 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <xenstore.h>
 
+#include <xenvf/file.h>
 #include <xenvf/xs.h>
 
 #define XS_PATH_MAX   XENVF_XS_PATH_MAX
@@ -929,18 +929,10 @@ int xenvf_xs_unwatch(xenvf_xs *xs, const char *path, const char *token,
     return 0;
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int xenvf_xs_wait_event(xenvf_xs *xs, int timeout_ms, char **path_out,
                         char **token_out, xenvf_err *err)
 {
-    const int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+    const int64_t deadline = timeout_ms < 0 ? -1 : xenvf_now_ms() + timeout_ms;
     struct pollfd pfd = {.fd = xs_fileno(xs->h), .events = POLLIN};
 
     if (pfd.fd < 0)
@@ -962,7 +954,7 @@ int xenvf_xs_wait_event(xenvf_xs *xs, int timeout_ms, char **path_out,
         }
         if (errno != EAGAIN)
             return xs_fail(err, "read watch", "");
-        wait = deadline < 0 ? -1 : (int)(deadline - now_ms());
+        wait = deadline < 0 ? -1 : (int)(deadline - xenvf_now_ms());
         if (deadline >= 0 && wait <= 0)
             return xenvf_err_set(err, XENVF_ETIMEDOUT,
                                  "no xenstore event within %d ms", timeout_ms);
@@ -982,7 +974,7 @@ int xenvf_xs_wait_pf_state(xenvf_xs *xs, const char *pf_id,
                            unsigned wanted_mask, int timeout_ms,
                            xenvf_pf_state *last, xenvf_err *err)
 {
-    const int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+    const int64_t deadline = timeout_ms < 0 ? -1 : xenvf_now_ms() + timeout_ms;
     char path[XS_PATH_MAX], token[64];
     int rc;
 
@@ -1005,7 +997,7 @@ int xenvf_xs_wait_pf_state(xenvf_xs *xs, const char *pf_id,
             break;
         if (wanted_mask & XENVF_PF_STATE_BIT(*last))
             break;
-        wait = deadline < 0 ? -1 : (int)(deadline - now_ms());
+        wait = deadline < 0 ? -1 : (int)(deadline - xenvf_now_ms());
         if (deadline >= 0 && wait <= 0) {
             rc = xenvf_err_set(err, XENVF_ETIMEDOUT,
                                "PF %s not ready after %d ms (state %s)", pf_id,

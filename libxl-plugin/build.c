@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <xenvf/file.h>
 #include <xenvf/xs.h>
 
 #include "build.h"
@@ -176,7 +177,7 @@ static int reserve_vfs(xlp *p, xenvf_xs *xs, resv *r, const char *name,
                        char *const *ids, const int *pins, const xlp_dom *prev,
                        xenvf_err *err)
 {
-    const int64_t deadline = xlp_now_ms() + p->conf.reboot_wait_ms;
+    const int64_t deadline = xenvf_now_ms() + p->conf.reboot_wait_ms;
     char path[XENVF_XS_PATH_MAX], token[64];
     size_t watched = 0;
     bool pinned = false;
@@ -196,7 +197,7 @@ static int reserve_vfs(xlp *p, xenvf_xs *xs, resv *r, const char *name,
     }
     rc = XENVF_EBUSY;
     while (rc == XENVF_EBUSY) {
-        int64_t left = deadline - xlp_now_ms();
+        int64_t left = deadline - xenvf_now_ms();
         char *ev_path = NULL, *ev_token = NULL;
         xenvf_err e;
 

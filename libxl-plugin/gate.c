@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <xenvf/file.h>
 #include "gate.h"
 #include "log.h"
 
@@ -271,7 +272,7 @@ static double secs(int64_t ms)
 int gate_wait(xenvf_xs *xs, gate_plan *p, int cancel_fd,
               const gate_hooks *hooks, xenvf_err *err)
 {
-    const int64_t start = xlp_now_ms();
+    const int64_t start = xenvf_now_ms();
     char prefix[64], path[XENVF_XS_PATH_MAX], token[96];
     bool *dirty = NULL, *was_ready = NULL, *newly = NULL, announced = false;
     bool death = false, death_watched = false;
@@ -325,7 +326,7 @@ int gate_wait(xenvf_xs *xs, gate_plan *p, int cancel_fd,
                 last = i;
             was_ready[i] = p->pfs[i].state == XENVF_PF_READY;
         }
-        now = xlp_now_ms();
+        now = xenvf_now_ms();
         p->elapsed_ms = now - start;
         if (death && !hooks->domain_alive(hooks->opaque, p->domid)) {
             p->culprit = first_waited(p);
@@ -407,7 +408,7 @@ int gate_wait(xenvf_xs *xs, gate_plan *p, int cancel_fd,
             rc = xenvf_err_set(err, XENVF_EIO,
                                "interrupted after %.3f s of waiting for PF "
                                "%s (last state: %s)",
-                               secs(xlp_now_ms() - start),
+                               secs(xenvf_now_ms() - start),
                                p->pfs[p->culprit].pf_id,
                                state_name(&p->pfs[p->culprit]));
             goto out;

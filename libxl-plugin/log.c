@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /* The plugin's log sink (see log.h). */
 #include <stdio.h>
-#include <time.h>
 
+#include <xenvf/file.h>
 #include "log.h"
 
 static void sink(void *opaque, xenvf_log_level level, const char *func,
@@ -19,12 +19,4 @@ static void sink(void *opaque, xenvf_log_level level, const char *func,
 void xlp_log_setup(void)
 {
     xenvf_log_set_sink(sink, NULL);
-}
-
-int64_t xlp_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

@@ -21,7 +21,4 @@
 /* Install the sink for the process (idempotent). */
 void xlp_log_setup(void);
 
-/* Monotonic milliseconds, for "after 1.234 s". */
-int64_t xlp_now_ms(void);
-
 #endif

@@ -19,6 +19,7 @@
 
 #include <xenstore.h>
 
+#include <xenvf/file.h>
 #include <xenvf/xs.h>
 
 #include "../../libxl-plugin/gate.h"
@@ -99,7 +100,7 @@ static void *agent_main(void *arg)
         const struct step *s = &a->steps[i];
 
         usleep((useconds_t)s->delay_ms * 1000);
-        a->last_write_ms = xlp_now_ms();
+        a->last_write_ms = xenvf_now_ms();
         if (!s->path) {
             if (write(a->cancel_fd, "c", 1) != 1)
                 break;
@@ -265,7 +266,7 @@ START_TEST(unrelated_watch_events)
                               sizeof(steps) / sizeof(steps[0]), -1),
                      0);
     /* released by the last write, not before */
-    ck_assert_int_ge(xlp_now_ms(), agent.last_write_ms);
+    ck_assert_int_ge(xenvf_now_ms(), agent.last_write_ms);
     ck_assert_int_ge(p.elapsed_ms, 200);
     ck_assert_uint_eq(nr_ready, 1);
     ck_assert_ptr_nonnull(strstr(logbuf, "treating it as unknown"));

@@ -16,6 +16,7 @@
  */
 #include <pthread.h>
 
+#include <xenvf/file.h>
 #include "../../libxl-plugin/build.h"
 #include "../../libxl-plugin/log.h"
 #include "plugin_env.h"
@@ -651,10 +652,10 @@ START_TEST(reboot_waits_for_its_vf)
 
     penv_hold(&late, "intruder", "nvme0", 0);
     ck_assert_int_eq(pthread_create(&t, NULL, let_go_later, NULL), 0);
-    t0 = xlp_now_ms();
+    t0 = xenvf_now_ms();
     ck_assert_msg(!xlp_create(&p, &d, &second, &lrc, &err), "%s", err.msg);
     pthread_join(t, NULL);
-    ck_assert_int_ge(xlp_now_ms() - t0, 290);
+    ck_assert_int_ge(xenvf_now_ms() - t0, 290);
     ck_assert_int_eq(penv_holder("nvme0", 0), second);
     ck_assert_ptr_nonnull(strstr(logbuf, "waiting up to 2.000 s for the VFs "
                                          "domain web1 had"));

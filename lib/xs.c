@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /*
- * The xenstore schema (see xs.h and docs/xenstore-paths.md). Every request
- * goes through the small wrappers at the top, which count it and turn
- * libxenstore's errno into an rc and a message naming the path.
+ * The xenstore schema (see xs.h and docs/xenstore-paths.md): what xenvf
+ * keeps where, published and read back. Every request goes through the
+ * transport's wrappers (xs_conn.c, xs_internal.h).
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,168 +16,17 @@
 #include <xenvf/file.h>
 #include <xenvf/xs.h>
 
-#define XS_PATH_MAX   XENVF_XS_PATH_MAX
-#define XS_TX_RETRIES 16
-#define DOMID_LIMIT   0x7ff0u /* DOMID_FIRST_RESERVED in xen.h */
+#include "xs_internal.h"
 
-/* ---- request wrappers -------------------------------------------------- */
+#define DOMID_LIMIT 0x7ff0u /* DOMID_FIRST_RESERVED in xen.h */
 
-static int xs_errno_rc(int errnum)
-{
-    switch (errnum) {
-    case EACCES:
-    case EPERM:
-        return XENVF_EPERM;
-    case ENOENT:
-        return XENVF_ENOENT;
-    case ENOMEM:
-        return XENVF_ENOMEM;
-    default:
-        return XENVF_EXS;
-    }
-}
-
-static int xs_fail(xenvf_err *err, const char *op, const char *path)
-{
-    int errnum = errno ? errno : EIO;
-
-    return xenvf_err_set_errno(err, xs_errno_rc(errnum), errnum,
-                               "xenstore %s %s", op, path);
-}
-
-static int xs_put(xenvf_xs *xs, xs_transaction_t t, const char *path,
-                  const char *value, xenvf_err *err)
-{
-    xs->nr_requests++;
-    if (!xs_write(xs->h, t, path, value, strlen(value)))
-        return xs_fail(err, "write", path);
-    return 0;
-}
-
-/* Read path; *value_out is NULL (and rc 0) when the node does not exist. */
-static int xs_get(xenvf_xs *xs, xs_transaction_t t, const char *path,
-                  char **value_out, xenvf_err *err)
-{
-    unsigned len;
-
-    xs->nr_requests++;
-    *value_out = xs_read(xs->h, t, path, &len);
-    if (!*value_out && errno != ENOENT)
-        return xs_fail(err, "read", path);
-    return 0;
-}
-
-static int xs_del(xenvf_xs *xs, xs_transaction_t t, const char *path,
-                  xenvf_err *err)
-{
-    xs->nr_requests++;
-    if (!xs_rm(xs->h, t, path) && errno != ENOENT)
-        return xs_fail(err, "rm", path);
-    return 0;
-}
-
-static int xs_dir(xenvf_xs *xs, xs_transaction_t t, const char *path,
-                  char ***ents_out, unsigned *nr_out, xenvf_err *err)
-{
-    xs->nr_requests++;
-    *ents_out = xs_directory(xs->h, t, path, nr_out);
-    if (!*ents_out) {
-        *nr_out = 0;
-        if (errno != ENOENT)
-            return xs_fail(err, "directory", path);
-    }
-    return 0;
-}
-
-/* Who may see a node: dom0 owns it; `reader` (if any) gets `reader_perm`. */
-static int xs_perms(xenvf_xs *xs, xs_transaction_t t, const char *path,
-                    uint32_t reader, unsigned reader_perm, xenvf_err *err)
-{
-    struct xs_permissions perms[2] = {
-        {.id = 0, .perms = XS_PERM_NONE},
-        {.id = reader, .perms = reader_perm},
-    };
-    unsigned nr = reader == 0 || reader == XENVF_DOMID_NONE ? 1 : 2;
-
-    xs->nr_requests++;
-    if (!xs_set_permissions(xs->h, t, path, perms, nr))
-        return xs_fail(err, "set permissions on", path);
-    return 0;
-}
-
-static int xs_mkdir_perms(xenvf_xs *xs, xs_transaction_t t, const char *path,
-                          uint32_t reader, xenvf_err *err)
-{
-    xs->nr_requests++;
-    if (!xs_mkdir(xs->h, t, path))
-        return xs_fail(err, "mkdir", path);
-    return xs_perms(xs, t, path, reader, XS_PERM_READ, err);
-}
-
-/*
- * Run body(xs, t, arg, err) in a transaction, retrying while xenstored
- * says EAGAIN (another transaction touched the same nodes).
- */
-typedef int xs_tx_body(xenvf_xs *xs, xs_transaction_t t, void *arg,
-                       xenvf_err *err);
-
-static int xs_in_transaction(xenvf_xs *xs, xs_tx_body *body, void *arg,
-                             xenvf_err *err)
-{
-    for (int attempt = 0; attempt < XS_TX_RETRIES; attempt++) {
-        xs_transaction_t t;
-        int rc;
-
-        xs->nr_requests++;
-        t = xs_transaction_start(xs->h);
-        if (t == XBT_NULL)
-            return xs_fail(err, "transaction start", "");
-        rc = body(xs, t, arg, err);
-        xs->nr_requests++;
-        if (rc) {
-            xs_transaction_end(xs->h, t, true);
-            return rc;
-        }
-        if (xs_transaction_end(xs->h, t, false))
-            return 0;
-        if (errno != EAGAIN)
-            return xs_fail(err, "transaction end", "");
-    }
-    return xenvf_err_set(err, XENVF_EBUSY,
-                         "xenstore transaction kept conflicting (%d tries)",
-                         XS_TX_RETRIES);
-}
-
-/* ---- handle ------------------------------------------------------------ */
-
-void xenvf_xs_init(xenvf_xs *xs)
-{
-    xs->h = NULL;
-    xs->nr_requests = 0;
-}
-
-int xenvf_xs_open(xenvf_xs *xs, xenvf_err *err)
-{
-    xenvf_xs_init(xs);
-    xs->h = xs_open(0);
-    if (!xs->h)
-        return xenvf_err_set_errno(err, XENVF_EXS, errno,
-                                   "cannot connect to xenstore");
-    return 0;
-}
-
-void xenvf_xs_dispose(xenvf_xs *xs)
-{
-    if (xs->h)
-        xs_close(xs->h);
-    xenvf_xs_init(xs);
-}
+/* ---- the root ----------------------------------------------------------- */
 
 int xenvf_xs_setup_root(xenvf_xs *xs, xenvf_err *err)
 {
-    int rc = xs_mkdir_perms(xs, XBT_NULL, XENVF_XS_ROOT, 0, err);
+    int rc = xsi_mkdir_perms(xs, XBT_NULL, XENVF_XS_ROOT, 0, err);
 
-    return rc ? rc : xs_mkdir_perms(xs, XBT_NULL, XENVF_XS_PFS, 0, err);
+    return rc ? rc : xsi_mkdir_perms(xs, XBT_NULL, XENVF_XS_PFS, 0, err);
 }
 
 /* ---- values ------------------------------------------------------------ */
@@ -369,9 +217,9 @@ static int put_leaf(xenvf_xs *xs, xs_transaction_t t, const char *path,
 
     if (!full && prev_value && !strcmp(value, prev_value))
         return 0;
-    rc = xs_put(xs, t, path, value, err);
+    rc = xsi_put(xs, t, path, value, err);
     if (!rc && full)
-        rc = xs_perms(xs, t, path, reader, XS_PERM_READ, err);
+        rc = xsi_perms(xs, t, path, reader, XS_PERM_READ, err);
     return rc;
 }
 
@@ -385,7 +233,7 @@ static int remove_unset_settings(xenvf_xs *xs, xs_transaction_t t,
     unsigned nr;
     int rc;
 
-    if ((rc = xs_dir(xs, t, vf_path, &ents, &nr, err)))
+    if ((rc = xsi_dir(xs, t, vf_path, &ents, &nr, err)))
         return rc;
     for (unsigned i = 0; i < nr && !rc; i++) {
         bool stale = !strcmp(ents[i], "namespaces") && !c->ns.nr;
@@ -395,7 +243,7 @@ static int remove_unset_settings(xenvf_xs *xs, xs_transaction_t t,
                               !vf_setting(c, ents[i], buf));
         if (stale) {
             snprintf(path, sizeof(path), "%s/%s", vf_path, ents[i]);
-            rc = xs_del(xs, t, path, err);
+            rc = xsi_del(xs, t, path, err);
         }
     }
     free(ents);
@@ -415,7 +263,7 @@ static int publish_ns(xenvf_xs *xs, xs_transaction_t t, const char *path,
     if (!full && xenvf_ns_list_equal(&vf->config.ns, &prev->config.ns))
         return 0;
     if (!vf->config.ns.nr) /* full: remove_unset_settings drops a stale one */
-        return full ? 0 : xs_del(xs, t, path, err);
+        return full ? 0 : xsi_del(xs, t, path, err);
     if ((rc = xenvf_ns_list_format(&vf->config.ns, val, err))) {
         xenvf_err_prepend(err, "vf %u: ", vf->index);
         return rc;
@@ -434,7 +282,7 @@ static int publish_vf(xenvf_xs *xs, xs_transaction_t t, const xenvf_pf *pf,
 
     full = full || !prev;
     n = xenvf_xs_pf_path(path, pf->id, "/vf/%u", vf->index);
-    if (full && (rc = xs_mkdir_perms(xs, t, path, reader, err)))
+    if (full && (rc = xsi_mkdir_perms(xs, t, path, reader, err)))
         return rc;
 
     bdf[0] = pbdf[0] = '\0';
@@ -470,7 +318,7 @@ static int publish_vf(xenvf_xs *xs, xs_transaction_t t, const xenvf_pf *pf,
         if (v)
             rc = put_leaf(xs, t, path, v, pv, full, reader, err);
         else if (pv && !full)
-            rc = xs_del(xs, t, path, err); /* a setting was cleared */
+            rc = xsi_del(xs, t, path, err); /* a setting was cleared */
         if (rc)
             return rc;
     }
@@ -493,13 +341,13 @@ static int remove_stale_vfs(xenvf_xs *xs, xs_transaction_t t,
     int rc;
 
     xenvf_xs_pf_path(path, pf->id, "/vf");
-    if ((rc = xs_dir(xs, t, path, &ents, &nr, err)))
+    if ((rc = xsi_dir(xs, t, path, &ents, &nr, err)))
         return rc;
     for (unsigned i = 0; i < nr && !rc; i++) {
         uint64_t idx;
         if (xenvf_parse_uint(ents[i], UINT16_MAX, &idx, NULL) || idx >= from) {
             xenvf_xs_pf_path(path, pf->id, "/vf/%s", ents[i]);
-            rc = xs_del(xs, t, path, err);
+            rc = xsi_del(xs, t, path, err);
         }
     }
     free(ents);
@@ -520,11 +368,11 @@ static int publish_pf_tx(xenvf_xs *xs, xs_transaction_t t, void *arg,
 
     n = xenvf_xs_pf_path(path, pf->id, "%s", "");
     if (full) {
-        if ((rc = xs_mkdir_perms(xs, t, path, reader, err)))
+        if ((rc = xsi_mkdir_perms(xs, t, path, reader, err)))
             goto out;
         /* the owner in xenstore, before this publish changes it */
         snprintf(path + n, XS_PATH_MAX - n, "/owner");
-        if ((rc = xs_get(xs, t, path, &old_owner, err)))
+        if ((rc = xsi_get(xs, t, path, &old_owner, err)))
             goto out;
         fmt_domid(val, pf->owner_domid);
         new_owner = old_owner && strcmp(old_owner, val);
@@ -567,17 +415,17 @@ static int publish_pf_tx(xenvf_xs *xs, xs_transaction_t t, void *arg,
      * owner's agent has not spoken yet: what the old one said is stale. */
     if (full) {
         snprintf(path + n, XS_PATH_MAX - n, "/state");
-        if ((rc = xs_get(xs, t, path, &state, err)))
+        if ((rc = xsi_get(xs, t, path, &state, err)))
             goto out;
         if ((!state || new_owner) &&
-            (rc = xs_put(xs, t, path, xenvf_pf_state_name(XENVF_PF_UNKNOWN),
-                         err)))
+            (rc = xsi_put(xs, t, path, xenvf_pf_state_name(XENVF_PF_UNKNOWN),
+                          err)))
             goto out;
-        if ((rc = xs_perms(xs, t, path, reader, XS_PERM_READ | XS_PERM_WRITE,
-                           err)))
+        if ((rc = xsi_perms(xs, t, path, reader, XS_PERM_READ | XS_PERM_WRITE,
+                            err)))
             goto out;
         snprintf(path + n, XS_PATH_MAX - n, "/vf");
-        if ((rc = xs_mkdir_perms(xs, t, path, reader, err)))
+        if ((rc = xsi_mkdir_perms(xs, t, path, reader, err)))
             goto out;
     }
 
@@ -591,7 +439,7 @@ static int publish_pf_tx(xenvf_xs *xs, xs_transaction_t t, void *arg,
     } else {
         for (size_t i = pf->nr_vfs; i < prev->nr_vfs && !rc; i++) {
             xenvf_xs_pf_path(path, pf->id, "/vf/%zu", i);
-            rc = xs_del(xs, t, path, err);
+            rc = xsi_del(xs, t, path, err);
         }
     }
 out:
@@ -613,7 +461,7 @@ int xenvf_xs_publish_pf(xenvf_xs *xs, const xenvf_pf *pf, const xenvf_pf *prev,
     if (prev && (prev->owner_domid != pf->owner_domid || !prev->id ||
                  strcmp(prev->id, pf->id)))
         a.prev = NULL;
-    rc = xs_in_transaction(xs, publish_pf_tx, &a, err);
+    rc = xsi_in_transaction(xs, publish_pf_tx, &a, err);
     if (rc)
         xenvf_err_prepend(err, "publish PF %s: ", pf->id);
     return rc;
@@ -627,7 +475,7 @@ int xenvf_xs_remove_pf(xenvf_xs *xs, const char *pf_id, xenvf_err *err)
         return xenvf_err_set(err, XENVF_EINVAL, "bad PF id '%.40s'",
                              pf_id ? pf_id : "");
     xenvf_xs_pf_path(path, pf_id, "%s", "");
-    return xs_del(xs, XBT_NULL, path, err);
+    return xsi_del(xs, XBT_NULL, path, err);
 }
 
 int xenvf_xs_set_pf_state(xenvf_xs *xs, const char *pf_id, xenvf_pf_state state,
@@ -640,7 +488,7 @@ int xenvf_xs_set_pf_state(xenvf_xs *xs, const char *pf_id, xenvf_pf_state state,
         return xenvf_err_set(err, XENVF_EINVAL, "bad PF id '%.40s'",
                              pf_id ? pf_id : "");
     xenvf_xs_pf_path(path, pf_id, "/state");
-    rc = xs_put(xs, XBT_NULL, path, xenvf_pf_state_name(state), err);
+    rc = xsi_put(xs, XBT_NULL, path, xenvf_pf_state_name(state), err);
     if (rc)
         xenvf_err_prepend(err, "PF %s: set state %s: ", pf_id,
                           xenvf_pf_state_name(state));
@@ -657,7 +505,7 @@ int xenvf_xs_get_pf_state(xenvf_xs *xs, const char *pf_id, xenvf_pf_state *out,
         return xenvf_err_set(err, XENVF_EINVAL, "bad PF id '%.40s'",
                              pf_id ? pf_id : "");
     xenvf_xs_pf_path(path, pf_id, "/state");
-    if ((rc = xs_get(xs, XBT_NULL, path, &value, err)))
+    if ((rc = xsi_get(xs, XBT_NULL, path, &value, err)))
         return rc;
     if (!value)
         *out = XENVF_PF_UNKNOWN;
@@ -684,12 +532,12 @@ static int read_leaves(xenvf_xs *xs, xs_transaction_t t, xenvf_pf *pf,
     unsigned nr;
     int rc;
 
-    if ((rc = xs_dir(xs, t, dir, &ents, &nr, err)))
+    if ((rc = xsi_dir(xs, t, dir, &ents, &nr, err)))
         return rc;
     for (unsigned i = 0; i < nr && !rc; i++) {
         snprintf(path, sizeof(path), "%s/%s", dir, ents[i]);
         snprintf(rel, sizeof(rel), "%s%s", prefix, ents[i]);
-        if ((rc = xs_get(xs, t, path, &value, err)) || !value)
+        if ((rc = xsi_get(xs, t, path, &value, err)) || !value)
             continue;
         rc = xenvf_xs_apply_pf_node(pf, rel, value, err);
         free(value);
@@ -711,7 +559,7 @@ static int read_pf_nodes(xenvf_xs *xs, xs_transaction_t t, xenvf_pf *pf,
     if ((rc = read_leaves(xs, t, pf, dir, "", err)))
         return rc;
     xenvf_xs_pf_path(dir, pf->id, "/vf");
-    if ((rc = xs_dir(xs, t, dir, &vfs, &nr, err)))
+    if ((rc = xsi_dir(xs, t, dir, &vfs, &nr, err)))
         return rc;
     for (unsigned i = 0; i < nr && !rc; i++) {
         if (strlen(vfs[i]) > 8)
@@ -754,7 +602,7 @@ int xenvf_xs_read_pf(xenvf_xs *xs, const char *pf_id, xenvf_pf *out,
     if (!xenvf_id_valid(pf_id))
         return xenvf_err_set(err, XENVF_EINVAL, "bad PF id '%.40s'",
                              pf_id ? pf_id : "");
-    return xs_in_transaction(xs, read_pf_tx, &a, err);
+    return xsi_in_transaction(xs, read_pf_tx, &a, err);
 }
 
 int xenvf_xs_read_pf_head(xenvf_xs *xs, const char *pf_id, xenvf_pf *out,
@@ -765,7 +613,7 @@ int xenvf_xs_read_pf_head(xenvf_xs *xs, const char *pf_id, xenvf_pf *out,
     if (!xenvf_id_valid(pf_id))
         return xenvf_err_set(err, XENVF_EINVAL, "bad PF id '%.40s'",
                              pf_id ? pf_id : "");
-    return xs_in_transaction(xs, read_pf_tx, &a, err);
+    return xsi_in_transaction(xs, read_pf_tx, &a, err);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -782,7 +630,7 @@ int xenvf_xs_list_pfs(xenvf_xs *xs, char ***ids_out, unsigned *nr_out,
 
     *ids_out = NULL;
     *nr_out = 0;
-    if ((rc = xs_dir(xs, XBT_NULL, XENVF_XS_PFS, &ents, &nr, err)))
+    if ((rc = xsi_dir(xs, XBT_NULL, XENVF_XS_PFS, &ents, &nr, err)))
         return rc;
     if (nr && !(ids = calloc(nr, sizeof(*ids)))) {
         rc = xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
@@ -805,18 +653,6 @@ out:
     free(ids);
     free(ents);
     return rc;
-}
-
-int xenvf_xs_read(xenvf_xs *xs, const char *path, char **value_out,
-                  xenvf_err *err)
-{
-    return xs_get(xs, XBT_NULL, path, value_out, err);
-}
-
-int xenvf_xs_directory(xenvf_xs *xs, const char *path, char ***ents_out,
-                       unsigned *nr_out, xenvf_err *err)
-{
-    return xs_dir(xs, XBT_NULL, path, ents_out, nr_out, err);
 }
 
 /* ---- guest nodes ----------------------------------------------------------
@@ -850,13 +686,13 @@ static int publish_guest_tx(xenvf_xs *xs, xs_transaction_t t, void *arg,
 
     /* Parents first, so the guest can list its own xenvf directory. */
     n = snprintf(path, sizeof(path), "/local/domain/%u/xenvf", a->domid);
-    if ((rc = xs_mkdir_perms(xs, t, path, a->domid, err)))
+    if ((rc = xsi_mkdir_perms(xs, t, path, a->domid, err)))
         return rc;
     n += snprintf(path + n, sizeof(path) - n, "/vf");
-    if ((rc = xs_mkdir_perms(xs, t, path, a->domid, err)))
+    if ((rc = xsi_mkdir_perms(xs, t, path, a->domid, err)))
         return rc;
     n += snprintf(path + n, sizeof(path) - n, "/%u", g->local_index);
-    if ((rc = xs_mkdir_perms(xs, t, path, a->domid, err)))
+    if ((rc = xsi_mkdir_perms(xs, t, path, a->domid, err)))
         return rc;
 
     xenvf_bdf_format(&g->bdf, bdf);
@@ -895,7 +731,7 @@ int xenvf_xs_publish_guest_vf(xenvf_xs *xs, uint32_t domid,
     if (domid == 0 || domid >= DOMID_LIMIT || !xenvf_id_valid(g->pf_id))
         return xenvf_err_set(err, XENVF_EINVAL,
                              "guest VF: bad domain %u or PF id", domid);
-    rc = xs_in_transaction(xs, publish_guest_tx, &a, err);
+    rc = xsi_in_transaction(xs, publish_guest_tx, &a, err);
     if (rc)
         xenvf_err_prepend(err, "domain %u vf %u: ", domid, g->local_index);
     return rc;
@@ -906,69 +742,10 @@ int xenvf_xs_remove_guest(xenvf_xs *xs, uint32_t domid, xenvf_err *err)
     char path[XS_PATH_MAX];
 
     snprintf(path, sizeof(path), "/local/domain/%u/xenvf", domid);
-    return xs_del(xs, XBT_NULL, path, err);
+    return xsi_del(xs, XBT_NULL, path, err);
 }
 
-/* ---- watches ------------------------------------------------------------- */
-
-int xenvf_xs_watch(xenvf_xs *xs, const char *path, const char *token,
-                   xenvf_err *err)
-{
-    xs->nr_requests++;
-    if (!xs_watch(xs->h, path, token))
-        return xs_fail(err, "watch", path);
-    return 0;
-}
-
-int xenvf_xs_unwatch(xenvf_xs *xs, const char *path, const char *token,
-                     xenvf_err *err)
-{
-    xs->nr_requests++;
-    if (!xs_unwatch(xs->h, path, token))
-        return xs_fail(err, "unwatch", path);
-    return 0;
-}
-
-int xenvf_xs_wait_event(xenvf_xs *xs, int timeout_ms, char **path_out,
-                        char **token_out, xenvf_err *err)
-{
-    const int64_t deadline = timeout_ms < 0 ? -1 : xenvf_now_ms() + timeout_ms;
-    struct pollfd pfd = {.fd = xs_fileno(xs->h), .events = POLLIN};
-
-    if (pfd.fd < 0)
-        return xs_fail(err, "fileno", "");
-    for (;;) {
-        char **ev = xs_check_watch(xs->h);
-        int wait, r;
-
-        if (ev) {
-            *path_out = strdup(ev[XS_WATCH_PATH]);
-            *token_out = strdup(ev[XS_WATCH_TOKEN]);
-            free(ev);
-            if (!*path_out || !*token_out) {
-                free(*path_out);
-                free(*token_out);
-                return xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
-            }
-            return 0;
-        }
-        if (errno != EAGAIN)
-            return xs_fail(err, "read watch", "");
-        wait = deadline < 0 ? -1 : (int)(deadline - xenvf_now_ms());
-        if (deadline >= 0 && wait <= 0)
-            return xenvf_err_set(err, XENVF_ETIMEDOUT,
-                                 "no xenstore event within %d ms", timeout_ms);
-        r = poll(&pfd, 1, wait);
-        if (r < 0 && errno != EINTR)
-            return xenvf_err_set_errno(err, XENVF_EXS, errno,
-                                       "poll on xenstore");
-    }
-}
-
-int xenvf_xs_fileno(xenvf_xs *xs)
-{
-    return xs->h ? xs_fileno(xs->h) : -1;
-}
+/* ---- waiting for a PF's state ------------------------------------------- */
 
 int xenvf_xs_wait_pf_state(xenvf_xs *xs, const char *pf_id,
                            unsigned wanted_mask, int timeout_ms,
@@ -1016,38 +793,7 @@ int xenvf_xs_wait_pf_state(xenvf_xs *xs, const char *pf_id,
     return rc;
 }
 
-/* ---- small generic helpers (the daemon's rescans and event loop) -------- */
-
-int xenvf_xs_next_event(xenvf_xs *xs, char **path_out, char **token_out,
-                        xenvf_err *err)
-{
-    char **ev = xs_check_watch(xs->h);
-
-    *path_out = *token_out = NULL;
-    if (!ev)
-        return errno == EAGAIN ? 0 : xs_fail(err, "read watch", "");
-    *path_out = strdup(ev[XS_WATCH_PATH]);
-    *token_out = strdup(ev[XS_WATCH_TOKEN]);
-    free(ev);
-    if (!*path_out || !*token_out) {
-        free(*path_out);
-        free(*token_out);
-        *path_out = *token_out = NULL;
-        return xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
-    }
-    return 0;
-}
-
-int xenvf_xs_write(xenvf_xs *xs, const char *path, const char *value,
-                   xenvf_err *err)
-{
-    return xs_put(xs, XBT_NULL, path, value, err);
-}
-
-int xenvf_xs_rm(xenvf_xs *xs, const char *path, xenvf_err *err)
-{
-    return xs_del(xs, XBT_NULL, path, err);
-}
+/* ---- the TCB's note of a PF it handed over ------------------------------ */
 
 static void handover_path(char *buf, size_t len, const char *pf_id)
 {
@@ -1060,7 +806,7 @@ int xenvf_xs_note_handover(xenvf_xs *xs, const char *pf_id, const char *driver,
     char path[XS_PATH_MAX];
 
     handover_path(path, sizeof(path), pf_id);
-    return xs_put(xs, XBT_NULL, path, driver, err);
+    return xsi_put(xs, XBT_NULL, path, driver, err);
 }
 
 int xenvf_xs_read_handover(xenvf_xs *xs, const char *pf_id, char **driver_out,
@@ -1069,7 +815,7 @@ int xenvf_xs_read_handover(xenvf_xs *xs, const char *pf_id, char **driver_out,
     char path[XS_PATH_MAX];
 
     handover_path(path, sizeof(path), pf_id);
-    return xs_get(xs, XBT_NULL, path, driver_out, err);
+    return xsi_get(xs, XBT_NULL, path, driver_out, err);
 }
 
 int xenvf_xs_forget_handover(xenvf_xs *xs, const char *pf_id, xenvf_err *err)
@@ -1077,19 +823,7 @@ int xenvf_xs_forget_handover(xenvf_xs *xs, const char *pf_id, xenvf_err *err)
     char path[XS_PATH_MAX];
 
     handover_path(path, sizeof(path), pf_id);
-    return xs_del(xs, XBT_NULL, path, err);
-}
-
-int xenvf_xs_domain_introduced(xenvf_xs *xs, uint32_t domid, bool *out,
-                               xenvf_err *err)
-{
-    xs->nr_requests++;
-    errno = 0;
-    *out = xs_is_domain_introduced(xs->h, domid);
-    /* false with an errno other than "no" is a transport failure */
-    if (!*out && errno && errno != ENOENT && errno != EINVAL && errno != ESRCH)
-        return xs_fail(err, "is-domain-introduced", "");
-    return 0;
+    return xsi_del(xs, XBT_NULL, path, err);
 }
 
 /* rel ("/vf/<n>/<leaf>") was removed: unset that VF setting in *pf. */
@@ -1120,7 +854,7 @@ int xenvf_xs_read_pf_node(xenvf_xs *xs, const char *path, xenvf_pf *pf,
     if (strncmp(path, base, n) || (path[n] && path[n] != '/'))
         return xenvf_err_set(err, XENVF_EINVAL, "%s is not under %s", path,
                              base);
-    if ((rc = xs_get(xs, XBT_NULL, path, &value, err)))
+    if ((rc = xsi_get(xs, XBT_NULL, path, &value, err)))
         return rc;
     if (!value) {
         *gone = true;

@@ -21,6 +21,7 @@
 #include <yajl/yajl_tree.h>
 
 #include <xenvf/file.h>
+#include <xenvf/json.h>
 
 #include "tcb.h"
 
@@ -28,23 +29,6 @@
 #define MAP_FILE     "map.xml"
 #define STATE_MAX    (64u << 20)
 #define STATE_FORMAT 1
-
-static void gen_str(yajl_gen g, const char *s)
-{
-    yajl_gen_string(g, (const unsigned char *)s, strlen(s));
-}
-
-static void gen_kv_str(yajl_gen g, const char *k, const char *v)
-{
-    gen_str(g, k);
-    gen_str(g, v);
-}
-
-static void gen_kv_int(yajl_gen g, const char *k, long long v)
-{
-    gen_str(g, k);
-    yajl_gen_integer(g, v);
-}
 
 /* Held VFs (a failed one keeps its holder: the assignment is not lost
  * because its PF went away) and what pciback replaced. */
@@ -65,36 +49,35 @@ static void gen_vf(yajl_gen g, const tcb_vf *v, unsigned index)
     char mac[18];
 
     yajl_gen_map_open(g);
-    gen_kv_int(g, "index", index);
+    xenvf_json_kv_int(g, "index", index);
     /* only held VFs outlive a restart; the others restart as free */
     if (vf_kept(v)) {
-        gen_kv_str(g, "state", xenvf_vf_state_name(v->state));
+        xenvf_json_kv_str(g, "state", xenvf_vf_state_name(v->state));
         if (v->domain)
-            gen_kv_str(g, "domain", v->domain);
+            xenvf_json_kv_str(g, "domain", v->domain);
         if (v->domid != XENVF_DOMID_NONE)
-            gen_kv_int(g, "domid", v->domid);
+            xenvf_json_kv_int(g, "domid", v->domid);
         if (c->has_mac) {
             xenvf_mac_format(c->mac, mac);
-            gen_kv_str(g, "mac", mac);
+            xenvf_json_kv_str(g, "mac", mac);
         }
         if (c->vlan >= 0)
-            gen_kv_int(g, "vlan", c->vlan);
+            xenvf_json_kv_int(g, "vlan", c->vlan);
         if (c->trust >= 0)
-            gen_kv_int(g, "trust", c->trust);
+            xenvf_json_kv_int(g, "trust", c->trust);
         if (c->spoofchk >= 0)
-            gen_kv_int(g, "spoofchk", c->spoofchk);
+            xenvf_json_kv_int(g, "spoofchk", c->spoofchk);
         if (c->rate_mbps >= 0)
-            gen_kv_int(g, "rate", c->rate_mbps);
+            xenvf_json_kv_int(g, "rate", c->rate_mbps);
     }
     if (v->old_driver)
-        gen_kv_str(g, "driver", v->old_driver);
+        xenvf_json_kv_str(g, "driver", v->old_driver);
     yajl_gen_map_close(g);
 }
 
 static int state_json(tcb *t, char **out, size_t *len, xenvf_err *err)
 {
     yajl_gen g = yajl_gen_alloc(NULL);
-    const unsigned char *buf;
     char bdf[XENVF_BDF_STR_MAX];
     int rc = 0;
 
@@ -102,25 +85,25 @@ static int state_json(tcb *t, char **out, size_t *len, xenvf_err *err)
         return xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
     yajl_gen_config(g, yajl_gen_beautify, 1);
     yajl_gen_map_open(g);
-    gen_kv_int(g, "version", STATE_FORMAT);
-    gen_str(g, "pfs");
+    xenvf_json_kv_int(g, "version", STATE_FORMAT);
+    xenvf_json_str(g, "pfs");
     yajl_gen_array_open(g);
     for (size_t i = 0; i < t->nr_pfs; i++) {
         const tcb_pf *pf = &t->pfs[i];
 
         yajl_gen_map_open(g);
-        gen_kv_str(g, "id", pf->id);
+        xenvf_json_kv_str(g, "id", pf->id);
         xenvf_bdf_format(&pf->bdf, bdf);
-        gen_kv_str(g, "bdf", bdf);
+        xenvf_json_kv_str(g, "bdf", bdf);
         if (pf->intent) {
-            gen_str(g, "intent");
+            xenvf_json_str(g, "intent");
             yajl_gen_map_open(g);
-            gen_kv_int(g, "from", pf->intent_from);
-            gen_kv_int(g, "to", pf->intent_to);
-            gen_kv_int(g, "autoprobe", pf->intent_autoprobe);
+            xenvf_json_kv_int(g, "from", pf->intent_from);
+            xenvf_json_kv_int(g, "to", pf->intent_to);
+            xenvf_json_kv_int(g, "autoprobe", pf->intent_autoprobe);
             yajl_gen_map_close(g);
         }
-        gen_str(g, "vfs");
+        xenvf_json_str(g, "vfs");
         yajl_gen_array_open(g);
         for (size_t j = 0; j < pf->nr_vfs; j++)
             if (vf_persisted(&pf->vfs[j]))
@@ -130,10 +113,7 @@ static int state_json(tcb *t, char **out, size_t *len, xenvf_err *err)
     }
     yajl_gen_array_close(g);
     yajl_gen_map_close(g);
-    if (yajl_gen_get_buf(g, &buf, len) != yajl_gen_status_ok)
-        rc = xenvf_err_set(err, XENVF_EINVAL, "cannot encode the state");
-    else if (!(*out = strndup((const char *)buf, *len)))
-        rc = xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+    rc = xenvf_json_finish(g, out, len, err);
     yajl_gen_free(g);
     return rc;
 }
@@ -187,27 +167,11 @@ int tcb_state_load_map(tcb *t, xenvf_map *out, xenvf_err *err)
     return xenvf_map_parse_file(path, out, err);
 }
 
-static long long get_int(yajl_val obj, const char *key, long long dflt)
-{
-    const char *path[] = {key, NULL};
-    yajl_val v = yajl_tree_get(obj, path, yajl_t_number);
-
-    return v && YAJL_IS_INTEGER(v) ? YAJL_GET_INTEGER(v) : dflt;
-}
-
-static const char *get_str(yajl_val obj, const char *key)
-{
-    const char *path[] = {key, NULL};
-    yajl_val v = yajl_tree_get(obj, path, yajl_t_string);
-
-    return v ? YAJL_GET_STRING(v) : NULL;
-}
-
 /* An integer field within [min, max], or dflt when absent. */
 static int get_bounded(yajl_val obj, const char *key, long long dflt,
                        long long min, long long max, long long *out)
 {
-    *out = get_int(obj, key, dflt);
+    *out = xenvf_json_get_int(obj, key, dflt);
     return *out == dflt || (*out >= min && *out <= max) ? 0 : -1;
 }
 
@@ -215,8 +179,9 @@ static int get_bounded(yajl_val obj, const char *key, long long dflt,
  * edit may have damaged it: every field is checked before it is used. */
 static int load_vf(tcb_pf *pf, yajl_val o, xenvf_err *err)
 {
-    long long index = get_int(o, "index", -1), domid, vlan, trust, spoof, rate;
-    const char *state = get_str(o, "state"), *s;
+    long long index = xenvf_json_get_int(o, "index", -1), domid, vlan, trust,
+              spoof, rate;
+    const char *state = xenvf_json_get_str(o, "state"), *s;
     tcb_vf *v;
 
     if (index < 0 || index >= UINT16_MAX)
@@ -248,12 +213,13 @@ static int load_vf(tcb_pf *pf, yajl_val o, xenvf_err *err)
     if (state && xenvf_vf_state_parse(state, &v->state, err))
         return xenvf_err_set(err, XENVF_EINVAL, "pf %s vf %lld: bad state",
                              pf->id, index);
-    if ((s = get_str(o, "domain")) && !(v->domain = strdup(s)))
+    if ((s = xenvf_json_get_str(o, "domain")) && !(v->domain = strdup(s)))
         return xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
     v->domid = (uint32_t)domid;
-    if ((s = get_str(o, "driver")) && !(v->old_driver = strdup(s)))
+    if ((s = xenvf_json_get_str(o, "driver")) && !(v->old_driver = strdup(s)))
         return xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
-    if ((s = get_str(o, "mac")) && !xenvf_mac_parse(s, v->req.mac, NULL))
+    if ((s = xenvf_json_get_str(o, "mac")) &&
+        !xenvf_mac_parse(s, v->req.mac, NULL))
         v->req.has_mac = true;
     v->req.vlan = (int)vlan;
     v->req.trust = (int)trust;
@@ -289,7 +255,7 @@ int tcb_state_load_text(tcb *t, const char *path, const char *text,
         rc = xenvf_err_set(err, XENVF_EINVAL, "%s: %s", path, errbuf);
         goto out;
     }
-    if (get_int(root, "version", 0) != STATE_FORMAT) {
+    if (xenvf_json_get_int(root, "version", 0) != STATE_FORMAT) {
         rc = xenvf_err_set(err, XENVF_EINVAL, "%s: unknown format", path);
         goto out;
     }
@@ -297,7 +263,8 @@ int tcb_state_load_text(tcb *t, const char *path, const char *text,
     for (size_t i = 0; pfs && i < pfs->u.array.len && !rc; i++) {
         yajl_val o = pfs->u.array.values[i], vfs, intent;
         const char *vfs_path[] = {"vfs", NULL}, *in_path[] = {"intent", NULL};
-        const char *id = get_str(o, "id"), *bdf = get_str(o, "bdf");
+        const char *id = xenvf_json_get_str(o, "id"),
+                   *bdf = xenvf_json_get_str(o, "bdf");
         tcb_pf *pf = id ? tcb_find_pf(t, id) : NULL;
         xenvf_bdf b;
 
@@ -311,9 +278,10 @@ int tcb_state_load_text(tcb *t, const char *path, const char *text,
         }
         if ((intent = yajl_tree_get(o, in_path, yajl_t_object))) {
             pf->intent = true;
-            pf->intent_from = (unsigned)get_int(intent, "from", 0);
-            pf->intent_to = (unsigned)get_int(intent, "to", 0);
-            pf->intent_autoprobe = (int)get_int(intent, "autoprobe", -1);
+            pf->intent_from = (unsigned)xenvf_json_get_int(intent, "from", 0);
+            pf->intent_to = (unsigned)xenvf_json_get_int(intent, "to", 0);
+            pf->intent_autoprobe =
+                (int)xenvf_json_get_int(intent, "autoprobe", -1);
         }
         vfs = yajl_tree_get(o, vfs_path, yajl_t_array);
         for (size_t j = 0; vfs && j < vfs->u.array.len && !rc; j++)

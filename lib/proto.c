@@ -10,6 +10,7 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
+#include <xenvf/json.h>
 #include <xenvf/proto.h>
 
 #define FUNCTION_MAX 64
@@ -104,63 +105,30 @@ xenvf_vf_grant *xenvf_response_add_vf(xenvf_response *r)
     return &vfs[r->nr_vfs++];
 }
 
-/* ---- encoding ------------------------------------------------------------ */
-
-static void gen_str(yajl_gen g, const char *s)
-{
-    yajl_gen_string(g, (const unsigned char *)s, strlen(s));
-}
-
-static void gen_key_str(yajl_gen g, const char *key, const char *value)
-{
-    gen_str(g, key);
-    gen_str(g, value);
-}
-
-static void gen_key_int(yajl_gen g, const char *key, long long value)
-{
-    gen_str(g, key);
-    yajl_gen_integer(g, value);
-}
-
 static void gen_vf_config(yajl_gen g, const xenvf_vf_config *c)
 {
     char mac[18];
 
     if (c->has_mac) {
         xenvf_mac_format(c->mac, mac);
-        gen_key_str(g, "mac", mac);
+        xenvf_json_kv_str(g, "mac", mac);
     }
     if (c->vlan >= 0)
-        gen_key_int(g, "vlan", c->vlan);
+        xenvf_json_kv_int(g, "vlan", c->vlan);
     if (c->trust >= 0) {
-        gen_str(g, "trust");
+        xenvf_json_str(g, "trust");
         yajl_gen_bool(g, c->trust);
     }
     if (c->spoofchk >= 0) {
-        gen_str(g, "spoofchk");
+        xenvf_json_str(g, "spoofchk");
         yajl_gen_bool(g, c->spoofchk);
     }
     if (c->rate_mbps >= 0)
-        gen_key_int(g, "rate", c->rate_mbps);
+        xenvf_json_kv_int(g, "rate", c->rate_mbps);
     if (c->function)
-        gen_key_str(g, "function", c->function);
+        xenvf_json_kv_str(g, "function", c->function);
     if (c->boot > 0)
-        gen_key_int(g, "boot", c->boot);
-}
-
-/* Hand the generator's buffer to the caller as a C string. */
-static int gen_finish(yajl_gen g, char **json_out, xenvf_err *err)
-{
-    const unsigned char *buf;
-    size_t len;
-
-    if (yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok)
-        return xenvf_err_set(err, XENVF_EINVAL, "cannot encode message");
-    *json_out = strndup((const char *)buf, len);
-    if (!*json_out)
-        return xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
-    return 0;
+        xenvf_json_kv_int(g, "boot", c->boot);
 }
 
 int xenvf_request_encode(const xenvf_request *r, char **json_out,
@@ -173,26 +141,26 @@ int xenvf_request_encode(const xenvf_request *r, char **json_out,
         return xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
     yajl_gen_config(g, yajl_gen_validate_utf8, 1);
     yajl_gen_map_open(g);
-    gen_key_str(g, "op", xenvf_op_name(r->op));
+    xenvf_json_kv_str(g, "op", xenvf_op_name(r->op));
     if (r->domain)
-        gen_key_str(g, "domain", r->domain);
+        xenvf_json_kv_str(g, "domain", r->domain);
     if (r->domid != XENVF_DOMID_NONE)
-        gen_key_int(g, "domid", r->domid);
+        xenvf_json_kv_int(g, "domid", r->domid);
     if (r->nr_vfs) {
-        gen_str(g, "vfs");
+        xenvf_json_str(g, "vfs");
         yajl_gen_array_open(g);
         for (size_t i = 0; i < r->nr_vfs; i++) {
             yajl_gen_map_open(g);
-            gen_key_str(g, "pf", r->vfs[i].pf ? r->vfs[i].pf : "");
+            xenvf_json_kv_str(g, "pf", r->vfs[i].pf ? r->vfs[i].pf : "");
             if (r->vfs[i].index >= 0)
-                gen_key_int(g, "index", r->vfs[i].index);
+                xenvf_json_kv_int(g, "index", r->vfs[i].index);
             gen_vf_config(g, &r->vfs[i].config);
             yajl_gen_map_close(g);
         }
         yajl_gen_array_close(g);
     }
     yajl_gen_map_close(g);
-    rc = gen_finish(g, json_out, err);
+    rc = xenvf_json_finish(g, json_out, NULL, err);
     yajl_gen_free(g);
     return rc;
 }
@@ -207,27 +175,27 @@ int xenvf_response_encode(const xenvf_response *r, char **json_out,
     if (!g)
         return xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
     yajl_gen_map_open(g);
-    gen_str(g, "ok");
+    xenvf_json_str(g, "ok");
     yajl_gen_bool(g, r->rc == 0);
     if (r->rc) {
-        gen_key_str(g, "code", xenvf_rc_name(r->rc));
-        gen_key_str(g, "error", r->error ? r->error : "");
+        xenvf_json_kv_str(g, "code", xenvf_rc_name(r->rc));
+        xenvf_json_kv_str(g, "error", r->error ? r->error : "");
     }
     if (r->nr_vfs) {
-        gen_str(g, "vfs");
+        xenvf_json_str(g, "vfs");
         yajl_gen_array_open(g);
         for (size_t i = 0; i < r->nr_vfs; i++) {
             yajl_gen_map_open(g);
-            gen_key_str(g, "pf", r->vfs[i].pf ? r->vfs[i].pf : "");
-            gen_key_int(g, "index", r->vfs[i].index);
+            xenvf_json_kv_str(g, "pf", r->vfs[i].pf ? r->vfs[i].pf : "");
+            xenvf_json_kv_int(g, "index", r->vfs[i].index);
             xenvf_bdf_format(&r->vfs[i].bdf, bdf);
-            gen_key_str(g, "bdf", bdf);
+            xenvf_json_kv_str(g, "bdf", bdf);
             yajl_gen_map_close(g);
         }
         yajl_gen_array_close(g);
     }
     yajl_gen_map_close(g);
-    rc = gen_finish(g, json_out, err);
+    rc = xenvf_json_finish(g, json_out, NULL, err);
     yajl_gen_free(g);
     return rc;
 }

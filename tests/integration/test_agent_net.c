@@ -41,6 +41,7 @@
 #include <netlink/netlink.h>
 
 #include "../../daemon/agent.h"
+#include "../harness/check-main.h"
 
 /* ---- what crosses the netlink socket ------------------------------------- */
 
@@ -439,8 +440,6 @@ int main(void)
 {
     Suite *s = suite_create("agent_net");
     TCase *tc = tcase_create("net");
-    SRunner *sr;
-    int failed;
 
     netns_errno = unshare(CLONE_NEWNET) ? errno : 0;
     if (netns_errno)
@@ -456,9 +455,5 @@ int main(void)
     tcase_add_test(tc, unset_config_sends_nothing);
     tcase_add_test(tc, backend_applies_to_the_pf_netdev);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return xenvf_check_run(s);
 }

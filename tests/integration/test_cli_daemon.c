@@ -8,6 +8,7 @@
 #define TEST_CLI_NO_FIXTURE
 #include "test_cli_common.h"
 #include "test_daemon_common.h"
+#include "../harness/check-main.h"
 
 static void setup(void)
 {
@@ -217,13 +218,4 @@ static Suite *cli_daemon_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(cli_daemon_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+XENVF_CHECK_MAIN(cli_daemon_suite)

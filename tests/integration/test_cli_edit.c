@@ -5,6 +5,7 @@
  * across read-modify-write.
  */
 #include "test_cli_common.h"
+#include "../harness/check-main.h"
 
 /* Parse the map file as xenvfd would. */
 static void load_map(xenvf_map *m)
@@ -378,13 +379,4 @@ static Suite *cli_edit_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(cli_edit_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+XENVF_CHECK_MAIN(cli_edit_suite)

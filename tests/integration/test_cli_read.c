@@ -4,6 +4,7 @@
  * with and without something answering on the TCB socket.
  */
 #include "test_cli_common.h"
+#include "../harness/check-main.h"
 
 static yajl_val list_json(cli_run *r)
 {
@@ -410,13 +411,4 @@ static Suite *cli_read_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(cli_read_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+XENVF_CHECK_MAIN(cli_read_suite)

@@ -6,6 +6,7 @@
 #include <dirent.h>
 
 #include "test_cli_common.h"
+#include "../harness/check-main.h"
 
 typedef struct watcher {
     pid_t pid;
@@ -236,13 +237,4 @@ static Suite *cli_watch_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(cli_watch_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+XENVF_CHECK_MAIN(cli_watch_suite)

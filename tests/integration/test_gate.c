@@ -25,6 +25,7 @@
 #include "../../libxl-plugin/gate.h"
 #include "../../libxl-plugin/log.h"
 #include "../harness/xs-harness.h"
+#include "../harness/check-main.h"
 
 static xs_harness *hs;
 static xenvf_xs xs;
@@ -444,13 +445,4 @@ static Suite *gate_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(gate_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+XENVF_CHECK_MAIN(gate_suite)

@@ -20,6 +20,7 @@
 #include "../../libxl-plugin/build.h"
 #include "../../libxl-plugin/log.h"
 #include "plugin_env.h"
+#include "../harness/check-main.h"
 
 #define MAX_DOMS 64
 
@@ -733,13 +734,4 @@ static Suite *build_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(build_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+XENVF_CHECK_MAIN(build_suite)

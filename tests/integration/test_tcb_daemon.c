@@ -6,6 +6,7 @@
 #include <dirent.h>
 
 #include "test_daemon_common.h"
+#include "../harness/check-main.h"
 
 static void setup(void)
 {
@@ -813,13 +814,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+XENVF_CHECK_MAIN(suite)

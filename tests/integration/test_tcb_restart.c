@@ -6,6 +6,7 @@
  * directories keep their inodes, and no VF has a reset it should not.
  */
 #include "test_daemon_common.h"
+#include "../harness/check-main.h"
 
 static const char *const VF0[] = {"0000:01:00.1", "0000:01:00.2",
                                   "0000:01:00.3", "0000:01:00.4"};
@@ -283,13 +284,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+XENVF_CHECK_MAIN(suite)

@@ -16,6 +16,7 @@
  * and that xl's children do not inherit the plugin.
  */
 #include "plugin_env.h"
+#include "../harness/check-main.h"
 
 #ifndef XL_BINARY
 #define XL_BINARY "/usr/lib/xen-4.17/bin/xl"
@@ -599,16 +600,10 @@ static Suite *xl_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(xl_suite());
-    int failed;
-
     if (access(XL_BINARY, X_OK)) {
         /* xen-utils-4.17 is in tools/deps/base.list; say so if missing */
         fprintf(stderr, "test_xl_plugin: %s: %s\n", XL_BINARY, strerror(errno));
         return EXIT_FAILURE;
     }
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return xenvf_check_run(xl_suite());
 }

@@ -17,6 +17,7 @@
 #include <xenstore.h>
 
 #include "../harness/xs-harness.h"
+#include "../harness/check-main.h"
 
 static xs_harness *h;
 static struct xs_handle *xs; /* dom0 */
@@ -518,8 +519,6 @@ int main(void)
     Suite *s = suite_create("xs_harness");
     TCase *tc = tcase_create("xenstored");
     TCase *bare = tcase_create("lifecycle");
-    SRunner *sr;
-    int failed;
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_dom0_write_read);
@@ -537,9 +536,5 @@ int main(void)
     tcase_add_test(bare, test_sequential_harnesses);
     suite_add_tcase(s, bare);
 
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return xenvf_check_run(s);
 }

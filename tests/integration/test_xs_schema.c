@@ -16,6 +16,7 @@
 #include <xenvf/xs.h>
 
 #include "../harness/xs-harness.h"
+#include "../harness/check-main.h"
 
 static xs_harness *hs;
 static xenvf_xs xs;
@@ -577,13 +578,4 @@ static Suite *xs_schema_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(xs_schema_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+XENVF_CHECK_MAIN(xs_schema_suite)

@@ -20,6 +20,7 @@
 #include <xenvf/map.h>
 
 #include "../harness/fakesysfs.h"
+#include "../harness/check-main.h"
 
 /* ---- a stand-in hypervisor ------------------------------------------ */
 
@@ -745,13 +746,6 @@ static Suite *flask_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(flask_suite());
-    int failed;
-
     xenvf_log_set_sink(capture, NULL);
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return xenvf_check_run(flask_suite());
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "../../daemon/agent.h"
+#include "../harness/check-main.h"
 
 static uint8_t list[4096];
 static uint32_t cmds[16][2]; /* cdw10, cdw11 of each virt-mgmt */
@@ -550,8 +551,6 @@ int main(void)
 {
     Suite *s = suite_create("agent_nvme");
     TCase *tc = tcase_create("nvme");
-    SRunner *sr;
-    int failed;
 
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_test(tc, parses_secondary_list);
@@ -567,9 +566,5 @@ int main(void)
     tcase_add_test(tc, ns_too_small_fails);
     tcase_add_test(tc, backend_sets_up_controller_then_namespaces);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return xenvf_check_run(s);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../../daemon/agent.h"
+#include "../harness/check-main.h"
 
 #define BE "/local/domain/0/backend/pci/7/0"
 
@@ -128,17 +129,11 @@ int main(void)
 {
     Suite *s = suite_create("agent_pcifront");
     TCase *tc = tcase_create("pcifront");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, vpci_mode_translates);
     tcase_add_test(tc, passthrough_mode_keeps_the_address);
     tcase_add_test(tc, not_passed_through_is_named);
     tcase_add_test(tc, bad_backend_nodes_are_errors);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return xenvf_check_run(s);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <xenvf/bdf.h>
+#include "../harness/check-main.h"
 
 static xenvf_bdf mk(uint16_t seg, uint8_t bus, uint8_t dev, uint8_t func)
 {
@@ -279,13 +280,4 @@ static Suite *bdf_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(bdf_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+XENVF_CHECK_MAIN(bdf_suite)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../../libxl-plugin/gate.h"
+#include "../harness/check-main.h"
 
 static xenvf_err err;
 
@@ -84,13 +85,4 @@ static Suite *gate_plan_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(gate_plan_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+XENVF_CHECK_MAIN(gate_plan_suite)

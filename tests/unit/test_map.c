@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <xenvf/map.h>
+#include "../harness/check-main.h"
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -1325,13 +1326,7 @@ static Suite *map_suite(void)
 
 int main(void)
 {
-    SRunner *sr;
-    int failed;
 
     setup_data_dir();
-    sr = srunner_create(map_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return xenvf_check_run(map_suite());
 }

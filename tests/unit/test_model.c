@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <xenvf/model.h>
+#include "../harness/check-main.h"
 
 #define NR_PF 6
 #define NR_VF 6
@@ -669,13 +670,4 @@ static Suite *model_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(model_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+XENVF_CHECK_MAIN(model_suite)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../../libxl-plugin/pcidev.h"
+#include "../harness/check-main.h"
 
 static xenvf_err err;
 
@@ -178,13 +179,4 @@ static Suite *pcidev_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(pcidev_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+XENVF_CHECK_MAIN(pcidev_suite)

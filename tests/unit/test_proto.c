@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <xenvf/client.h>
+#include "../harness/check-main.h"
 
 static xenvf_err err;
 
@@ -308,13 +309,4 @@ static Suite *proto_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(proto_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+XENVF_CHECK_MAIN(proto_suite)

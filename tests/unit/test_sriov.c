@@ -25,6 +25,7 @@
 #include <xenvf/sysfs.h>
 
 #include "../harness/fakesysfs.h"
+#include "../harness/check-main.h"
 
 #define NIC  "0000:03:00.0"
 #define NVME "0000:01:00.0"
@@ -1072,8 +1073,7 @@ static Suite *sriov_suite(void)
 
 int main(int argc, char **argv)
 {
-    SRunner *sr;
-    int e, failed;
+    int e;
 
     /* play the kernel: re-exec under fakesysfs-kernel.so if need be */
     e = fakesysfs_kernel_reexec(argv);
@@ -1082,9 +1082,5 @@ int main(int argc, char **argv)
                 "test_sriov: kernel stand-in not loaded (%s): its tests "
                 "will fail\n",
                 strerror(e));
-    sr = srunner_create(sriov_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return xenvf_check_run(sriov_suite());
 }

@@ -15,6 +15,7 @@
 
 #include "../../daemon/tcb.h"
 #include "../harness/fakesysfs.h"
+#include "../harness/check-main.h"
 
 #define MAX_CALLS 64
 
@@ -239,17 +240,12 @@ static Suite *tcb_flask_suite(void)
 
 int main(int argc, char **argv)
 {
-    SRunner *sr;
-    int failed, e;
+    int e;
 
     (void)argc;
     e = fakesysfs_kernel_reexec(argv);
     if (e)
         fprintf(stderr, "test_tcb_flask: kernel stand-in not loaded (%s)\n",
                 strerror(e));
-    sr = srunner_create(tcb_flask_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return xenvf_check_run(tcb_flask_suite());
 }

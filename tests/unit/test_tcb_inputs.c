@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../../daemon/tcb.h"
+#include "../harness/check-main.h"
 
 static xenvfd_config cfg;
 static tcb t;
@@ -148,13 +149,4 @@ static Suite *inputs_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(inputs_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+XENVF_CHECK_MAIN(inputs_suite)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../../daemon/tcb_plan.h"
+#include "../harness/check-main.h"
 
 static xenvf_map want, have;
 static tcb_plan plan;
@@ -240,8 +241,6 @@ int main(void)
 {
     Suite *s = suite_create("tcb_plan");
     TCase *tc = tcase_create("plan");
-    SRunner *sr;
-    int failed;
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, new_pf_sets_numvfs_then_binds);
@@ -254,9 +253,5 @@ int main(void)
     tcase_add_test(tc, namespace_taken_from_held_vf_refused);
     tcase_add_test(tc, interrupted_reset_is_finished);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return xenvf_check_run(s);
 }

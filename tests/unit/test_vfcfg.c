@@ -12,6 +12,7 @@
 
 #include "../../libxl-plugin/conf.h"
 #include "../../libxl-plugin/vfcfg.h"
+#include "../harness/check-main.h"
 
 static xenvf_err err;
 
@@ -430,13 +431,4 @@ static Suite *vfcfg_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(vfcfg_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+XENVF_CHECK_MAIN(vfcfg_suite)

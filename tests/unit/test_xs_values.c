@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <xenvf/xs.h>
+#include "../harness/check-main.h"
 
 START_TEST(domid_values)
 {
@@ -151,13 +152,4 @@ static Suite *xs_values_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(xs_values_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+XENVF_CHECK_MAIN(xs_values_suite)

@@ -62,33 +62,68 @@ out:
     free(ids);
 }
 
-/* The id of the PF published with this address; XENVF_ENOENT if none. */
-static int find_by_bdf(xenvf_xs *xs, const xenvf_bdf *bdf, char **id_out,
-                       xenvf_err *err)
+/* Walk the published PFs, each read by `read` (its head, or the whole of
+ * it), until `match` says yes: then *pf_out is that PF (the caller
+ * disposes of it); XENVF_ENOENT when none matches. A PF unpublished
+ * meanwhile is skipped. */
+typedef int pf_read_fn(xenvf_xs *xs, const char *id, xenvf_pf *out,
+                       xenvf_err *err);
+typedef bool pf_match_fn(const xenvf_pf *pf, const xenvf_bdf *bdf,
+                         size_t *index);
+
+static int find_published(xenvf_xs *xs, pf_read_fn *read, pf_match_fn *match,
+                          const xenvf_bdf *bdf, xenvf_pf *pf_out, size_t *index,
+                          xenvf_err *err)
 {
     char **ids = NULL;
     unsigned nr = 0;
     int rc;
 
-    *id_out = NULL;
     if ((rc = xenvf_xs_list_pfs(xs, &ids, &nr, err)))
         return rc;
     rc = XENVF_ENOENT;
-    for (unsigned i = 0; i < nr && rc == XENVF_ENOENT; i++) {
-        xenvf_pf pf;
-
-        xenvf_pf_init(&pf);
-        if (!xenvf_xs_read_pf_head(xs, ids[i], &pf, NULL) &&
-            xenvf_bdf_equal(&pf.bdf, bdf)) {
-            *id_out = ids[i];
-            ids[i] = NULL;
+    for (unsigned p = 0; p < nr && rc == XENVF_ENOENT; p++) {
+        xenvf_pf_init(pf_out);
+        if (!read(xs, ids[p], pf_out, NULL) && match(pf_out, bdf, index))
             rc = 0;
+        else
+            xenvf_pf_dispose(pf_out);
+    }
+    for (unsigned p = 0; p < nr; p++)
+        free(ids[p]);
+    free(ids);
+    return rc;
+}
+
+static bool pf_at(const xenvf_pf *pf, const xenvf_bdf *bdf, size_t *index)
+{
+    return xenvf_bdf_equal(&pf->bdf, bdf);
+}
+
+static bool has_vf_at(const xenvf_pf *pf, const xenvf_bdf *bdf, size_t *index)
+{
+    for (size_t i = 0; i < pf->nr_vfs; i++)
+        if (pf->vfs[i].bdf_known && xenvf_bdf_equal(&pf->vfs[i].bdf, bdf)) {
+            *index = i;
+            return true;
         }
+    return false;
+}
+
+/* The id of the PF published with this address; XENVF_ENOENT if none. */
+static int find_by_bdf(xenvf_xs *xs, const xenvf_bdf *bdf, char **id_out,
+                       xenvf_err *err)
+{
+    xenvf_pf pf;
+    int rc;
+
+    *id_out = NULL;
+    rc = find_published(xs, xenvf_xs_read_pf_head, pf_at, bdf, &pf, NULL, err);
+    if (!rc) {
+        *id_out = pf.id;
+        pf.id = NULL;
         xenvf_pf_dispose(&pf);
     }
-    for (unsigned i = 0; i < nr; i++)
-        free(ids[i]);
-    free(ids);
     return rc;
 }
 
@@ -358,29 +393,9 @@ out:
 int resv_find_vf(xenvf_xs *xs, const xenvf_bdf *bdf, xenvf_pf *pf_out,
                  size_t *index, xenvf_err *err)
 {
-    char **ids = NULL;
-    unsigned nr = 0;
-    int rc;
+    int rc = find_published(xs, xenvf_xs_read_pf, has_vf_at, bdf, pf_out, index,
+                            err);
 
-    if ((rc = xenvf_xs_list_pfs(xs, &ids, &nr, err)))
-        return rc;
-    rc = XENVF_ENOENT;
-    for (unsigned p = 0; p < nr && rc == XENVF_ENOENT; p++) {
-        xenvf_pf_init(pf_out);
-        if (xenvf_xs_read_pf(xs, ids[p], pf_out, NULL))
-            continue; /* unpublished meanwhile */
-        for (size_t i = 0; i < pf_out->nr_vfs && rc == XENVF_ENOENT; i++)
-            if (pf_out->vfs[i].bdf_known &&
-                xenvf_bdf_equal(&pf_out->vfs[i].bdf, bdf)) {
-                *index = i;
-                rc = 0;
-            }
-        if (rc)
-            xenvf_pf_dispose(pf_out);
-    }
-    for (unsigned p = 0; p < nr; p++)
-        free(ids[p]);
-    free(ids);
     if (rc == XENVF_ENOENT)
         xenvf_err_set(err, rc, "not a VF xenvf manages");
     return rc;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <xenvf/sysfs.h>
+#include <xenvf/vf_settings.h>
 
 #include "agent.h"
 
@@ -156,12 +157,11 @@ static void set_state(agent *a, agent_pf *pf, xenvf_pf_state to,
     pf->state_written = true;
 }
 
-static bool config_equal(const xenvf_vf_config *a, const xenvf_vf_config *b)
+/* What the agent applies: the NIC settings and the namespaces. */
+static bool applied_equal(const xenvf_vf_config *a, const xenvf_vf_config *b)
 {
-    return a->has_mac == b->has_mac &&
-           (!a->has_mac || !memcmp(a->mac, b->mac, 6)) && a->vlan == b->vlan &&
-           a->trust == b->trust && a->spoofchk == b->spoofchk &&
-           a->rate_mbps == b->rate_mbps && xenvf_ns_list_equal(&a->ns, &b->ns);
+    return xenvf_vf_config_equal_in(a, b, XENVF_SETTING_NIC) &&
+           xenvf_ns_list_equal(&a->ns, &b->ns);
 }
 
 /* Decide the PF's state, setting up the VFs that need it. */
@@ -213,7 +213,7 @@ static void evaluate(agent *a, agent_pf *pf)
         const xenvf_vf *vf = &pf->rec.vfs[i];
 
         if (pf->ok[i] && !pf->dirty[i] &&
-            config_equal(&pf->applied[i], &vf->config)) {
+            applied_equal(&pf->applied[i], &vf->config)) {
             ok++;
             continue;
         }

@@ -19,14 +19,9 @@
 #include <netlink/route/link/sriov.h>
 
 #include <xenvf/sysfs.h>
+#include <xenvf/vf_settings.h>
 
 #include "agent.h"
-
-static bool any_setting(const xenvf_vf_config *c)
-{
-    return c->has_mac || c->vlan >= 0 || c->trust >= 0 || c->spoofchk >= 0 ||
-           c->rate_mbps >= 0;
-}
 
 int agent_net_apply(const char *ifname, unsigned vf_index,
                     const xenvf_vf_config *c, xenvf_err *err)
@@ -38,7 +33,7 @@ int agent_net_apply(const char *ifname, unsigned vf_index,
     nl_vf_vlans_t *vlans = NULL;
     int rc = 0, e;
 
-    if (!any_setting(c))
+    if (!xenvf_vf_config_has(c, XENVF_SETTING_NIC))
         return 0;
     if (!(sk = nl_socket_alloc()) || !(change = rtnl_link_alloc()) ||
         !(vf = rtnl_link_vf_alloc())) {
@@ -129,7 +124,7 @@ static int net_vf_setup(agent *a, agent_pf *pf, const xenvf_vf *vf,
     char ifname[64];
     int rc;
 
-    if (!any_setting(&vf->config))
+    if (!xenvf_vf_config_has(&vf->config, XENVF_SETTING_NIC))
         return 0;
     if ((rc = pf_ifname(a, pf, ifname, sizeof(ifname), err)))
         return rc;

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include <xenvf/bdf.h>
+#include <xenvf/text.h>
 
 #include "agent.h"
 

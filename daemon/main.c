@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <xenvf/proto.h>
+#include <xenvf/text.h>
 
 #include "agent.h"
 #include "tcb.h"

@@ -12,6 +12,7 @@
 #include <xenvf/file.h>
 #include <xenvf/sriov.h>
 #include <xenvf/sysfs.h>
+#include <xenvf/vf_settings.h>
 
 #include "tcb.h"
 
@@ -329,20 +330,8 @@ int tcb_vf_config(tcb *t, const tcb_pf *pf, unsigned index,
         return rc;
     if (!v || !v->domain)
         return 0;
-    /* what the holder asked for wins over the map's defaults */
-    if (v->req.has_mac) {
-        out->has_mac = true;
-        memcpy(out->mac, v->req.mac, 6);
-    }
-    if (v->req.vlan >= 0)
-        out->vlan = v->req.vlan;
-    if (v->req.trust >= 0)
-        out->trust = v->req.trust;
-    if (v->req.spoofchk >= 0)
-        out->spoofchk = v->req.spoofchk;
-    if (v->req.rate_mbps >= 0)
-        out->rate_mbps = v->req.rate_mbps;
-    return 0;
+    /* what the holder asked for wins over the map's, setting by setting */
+    return xenvf_vf_config_overlay(out, &v->req, err);
 }
 
 int tcb_pf_model(tcb *t, const tcb_pf *pf, xenvf_pf *out, xenvf_err *err)
@@ -372,14 +361,6 @@ int tcb_pf_model(tcb *t, const tcb_pf *pf, xenvf_pf *out, xenvf_err *err)
     return 0;
 }
 
-static bool config_equal(const xenvf_vf_config *a, const xenvf_vf_config *b)
-{
-    return a->has_mac == b->has_mac &&
-           (!a->has_mac || !memcmp(a->mac, b->mac, 6)) && a->vlan == b->vlan &&
-           a->trust == b->trust && a->spoofchk == b->spoofchk &&
-           a->rate_mbps == b->rate_mbps && xenvf_ns_list_equal(&a->ns, &b->ns);
-}
-
 static bool model_equal(const xenvf_pf *a, const xenvf_pf *b)
 {
     if (!xenvf_bdf_equal(&a->bdf, &b->bdf) ||
@@ -391,7 +372,7 @@ static bool model_equal(const xenvf_pf *a, const xenvf_pf *b)
         if (x->bdf_known != y->bdf_known ||
             (x->bdf_known && !xenvf_bdf_equal(&x->bdf, &y->bdf)) ||
             x->state != y->state || x->domid != y->domid ||
-            !config_equal(&x->config, &y->config))
+            !xenvf_vf_config_equal(&x->config, &y->config))
             return false;
     }
     return true;

@@ -16,6 +16,7 @@
 
 #include <xenvf/libxl_nodes.h>
 #include <xenvf/sysfs.h>
+#include <xenvf/text.h>
 
 #include "tcb.h"
 

@@ -168,7 +168,8 @@ static int do_reserve(tcb_client *c, const xenvf_request *req,
         if (!(v->domain = strdup(req->domain)) ||
             xenvf_vf_config_copy(&v->req, &req->vfs[k].config, err) ||
             !(g = xenvf_response_add_vf(resp)) ||
-            !(g->pf = strdup(pfs[k]->id))) {
+            !(g->pf = strdup(pfs[k]->id)) ||
+            tcb_vf_config(t, pfs[k], idx[k], &g->config, err)) {
             rc = xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
             tcb_vf_clear_holder(v);
             for (size_t j = 0; j < k; j++) {

@@ -22,6 +22,8 @@
 
 #include <xenvf/file.h>
 #include <xenvf/json.h>
+#include <xenvf/text.h>
+#include <xenvf/vf_settings.h>
 
 #include "tcb.h"
 
@@ -45,9 +47,6 @@ static bool vf_persisted(const tcb_vf *v)
 
 static void gen_vf(yajl_gen g, const tcb_vf *v, unsigned index)
 {
-    const xenvf_vf_config *c = &v->req;
-    char mac[18];
-
     yajl_gen_map_open(g);
     xenvf_json_kv_int(g, "index", index);
     /* only held VFs outlive a restart; the others restart as free */
@@ -57,18 +56,7 @@ static void gen_vf(yajl_gen g, const tcb_vf *v, unsigned index)
             xenvf_json_kv_str(g, "domain", v->domain);
         if (v->domid != XENVF_DOMID_NONE)
             xenvf_json_kv_int(g, "domid", v->domid);
-        if (c->has_mac) {
-            xenvf_mac_format(c->mac, mac);
-            xenvf_json_kv_str(g, "mac", mac);
-        }
-        if (c->vlan >= 0)
-            xenvf_json_kv_int(g, "vlan", c->vlan);
-        if (c->trust >= 0)
-            xenvf_json_kv_int(g, "trust", c->trust);
-        if (c->spoofchk >= 0)
-            xenvf_json_kv_int(g, "spoofchk", c->spoofchk);
-        if (c->rate_mbps >= 0)
-            xenvf_json_kv_int(g, "rate", c->rate_mbps);
+        xenvf_json_put_vf_config(g, &v->req);
     }
     if (v->old_driver)
         xenvf_json_kv_str(g, "driver", v->old_driver);
@@ -175,22 +163,47 @@ static int get_bounded(yajl_val obj, const char *key, long long dflt,
     return *out == dflt || (*out >= min && *out <= max) ? 0 : -1;
 }
 
+/* What the holder asked for: every setting the table knows, checked as
+ * the protocol checks it. Files written before the table carry trust and
+ * spoofchk as 0/1 numbers: those still read. */
+static int load_vf_settings(const tcb_pf *pf, long long index, yajl_val o,
+                            xenvf_vf_config *c, xenvf_err *err)
+{
+    xenvf_setting_for_each(set)
+    {
+        const char *path[] = {xenvf_settings[set].name, NULL};
+        yajl_val val = yajl_tree_get(o, path, yajl_t_any);
+        xenvf_setting_value legacy = {.num = 0};
+        int rc;
+
+        if (!val)
+            continue;
+        if (xenvf_settings[set].kind == XENVF_KIND_BOOL &&
+            YAJL_IS_INTEGER(val)) {
+            legacy.num = (uint64_t)YAJL_GET_INTEGER(val);
+            rc = xenvf_setting_store(c, set, &legacy, err);
+        } else {
+            rc = xenvf_json_get_vf_setting(c, set, val, "", err);
+        }
+        if (rc) {
+            xenvf_err_prepend(err, "pf %s vf %lld: ", pf->id, index);
+            return rc;
+        }
+    }
+    return 0;
+}
+
 /* One VF's record. The file is ours, but a crash, a full disk or a hand
  * edit may have damaged it: every field is checked before it is used. */
 static int load_vf(tcb_pf *pf, yajl_val o, xenvf_err *err)
 {
-    long long index = xenvf_json_get_int(o, "index", -1), domid, vlan, trust,
-              spoof, rate;
+    long long index = xenvf_json_get_int(o, "index", -1), domid;
     const char *state = xenvf_json_get_str(o, "state"), *s;
     tcb_vf *v;
 
     if (index < 0 || index >= UINT16_MAX)
         return xenvf_err_set(err, XENVF_EINVAL, "pf %s: bad vf index", pf->id);
-    if (get_bounded(o, "domid", XENVF_DOMID_NONE, 0, 0x7fef, &domid) ||
-        get_bounded(o, "vlan", -1, 0, 4094, &vlan) ||
-        get_bounded(o, "trust", -1, 0, 1, &trust) ||
-        get_bounded(o, "spoofchk", -1, 0, 1, &spoof) ||
-        get_bounded(o, "rate", -1, 0, INT64_MAX, &rate))
+    if (get_bounded(o, "domid", XENVF_DOMID_NONE, 0, 0x7fef, &domid))
         return xenvf_err_set(err, XENVF_EINVAL,
                              "pf %s vf %lld: a value is out of range", pf->id,
                              index);
@@ -218,14 +231,7 @@ static int load_vf(tcb_pf *pf, yajl_val o, xenvf_err *err)
     v->domid = (uint32_t)domid;
     if ((s = xenvf_json_get_str(o, "driver")) && !(v->old_driver = strdup(s)))
         return xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
-    if ((s = xenvf_json_get_str(o, "mac")) &&
-        !xenvf_mac_parse(s, v->req.mac, NULL))
-        v->req.has_mac = true;
-    v->req.vlan = (int)vlan;
-    v->req.trust = (int)trust;
-    v->req.spoofchk = (int)spoof;
-    v->req.rate_mbps = rate;
-    return 0;
+    return load_vf_settings(pf, index, o, &v->req, err);
 }
 
 int tcb_state_load(tcb *t, xenvf_err *err)

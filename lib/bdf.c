@@ -4,6 +4,7 @@
 
 #include <xenvf/bdf.h>
 #include <xenvf/model.h>
+#include <xenvf/text.h>
 
 /* Exactly `digits` hex digits at s; returns the value or -1. */
 static long hex_field(const char *s, int digits)

@@ -6,6 +6,7 @@
 
 #include <xenvf/libxl_nodes.h>
 #include <xenvf/model.h>
+#include <xenvf/text.h>
 
 #define PCI_BACKENDS "/local/domain/0/backend/pci"
 #define PCI_INFO     "/libxl/pciback"

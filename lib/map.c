@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <xenvf/vf_settings.h>
+
 #include "map_internal.h"
 
 /* ---- messages ---------------------------------------------------------- */
@@ -302,20 +304,10 @@ static bool str_equal(const char *a, const char *b)
     return a == b || (a && b && !strcmp(a, b));
 }
 
-static bool config_equal(const xenvf_vf_config *a, const xenvf_vf_config *b)
-{
-    return a->has_mac == b->has_mac &&
-           (!a->has_mac || !memcmp(a->mac, b->mac, sizeof(a->mac))) &&
-           a->vlan == b->vlan && a->trust == b->trust &&
-           a->spoofchk == b->spoofchk && a->rate_mbps == b->rate_mbps &&
-           str_equal(a->function, b->function) && a->boot == b->boot &&
-           xenvf_ns_list_equal(&a->ns, &b->ns);
-}
-
 static bool vf_equal(const xenvf_map_vf *a, const xenvf_map_vf *b)
 {
     if (a->index != b->index || !str_equal(a->domain, b->domain) ||
-        !config_equal(&a->config, &b->config) || a->nr_ns != b->nr_ns)
+        !xenvf_vf_config_equal(&a->config, &b->config) || a->nr_ns != b->nr_ns)
         return false;
     for (size_t k = 0; k < a->nr_ns; k++)
         if (a->ns[k].nsid != b->ns[k].nsid || a->ns[k].size != b->ns[k].size)

@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /* The VF map: the semantic checks, on their own and against the hardware. */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <xenvf/text.h>
+#include <xenvf/vf_settings.h>
 
 #include "map_internal.h"
 
@@ -66,47 +70,24 @@ static int check_config(const xenvf_map *map, const xenvf_map_pf *pf,
                         const xenvf_map_vf *vf, xenvf_err *err)
 {
     const xenvf_vf_config *c = &vf->config;
-    const uint8_t *m = c->mac;
     unsigned l = vf->line;
+    xenvf_err e;
+    int rc;
 
+    xenvf_err_init(&e);
     if (vf->domain &&
         !map_token_valid(vf->domain, XENVF_MAP_NAME_MAX, NAME_CHARS))
         return MAP_FAIL(map, err, XENVF_EINVAL, l,
                         "pf '%s': vf %u: bad domain name '%s'", pf->id,
                         vf->index, q(vf->domain).s);
-    if (c->function &&
-        !map_token_valid(c->function, XENVF_MAP_FUNCTION_MAX, FUNCTION_CHARS))
-        return MAP_FAIL(map, err, XENVF_EINVAL, l,
-                        "pf '%s': vf %u: bad function '%s'", pf->id, vf->index,
-                        q(c->function).s);
-    if (c->boot < 0 || c->boot > XENVF_MAP_BOOT_MAX)
-        return MAP_FAIL(map, err, XENVF_ERANGE, l,
-                        "pf '%s': vf %u: boot order %d is not in 1-%d", pf->id,
-                        vf->index, c->boot, XENVF_MAP_BOOT_MAX);
-    if (c->boot && !vf->domain)
+    if ((rc = xenvf_vf_config_check(c, &e)))
+        return MAP_FAIL(map, err, rc, l, "pf '%s': vf %u: %s", pf->id,
+                        vf->index, e.msg);
+    if (xenvf_setting_is_set(c, XENVF_SETTING_BOOT) && !vf->domain)
         return MAP_FAIL(map, err, XENVF_ECONFLICT, l,
-                        "pf '%s': vf %u: boot order %d on a VF that no "
-                        "domain holds",
+                        "pf '%s': vf %u: boot order %" PRId64
+                        " on a VF that no domain holds",
                         pf->id, vf->index, c->boot);
-    if (c->has_mac &&
-        ((m[0] & 1) || !(m[0] | m[1] | m[2] | m[3] | m[4] | m[5])))
-        return MAP_FAIL(map, err, XENVF_EINVAL, l,
-                        "pf '%s': vf %u: MAC is multicast or zero", pf->id,
-                        vf->index);
-    if (c->vlan < -1 || c->vlan > 4094)
-        return MAP_FAIL(map, err, XENVF_ERANGE, l,
-                        "pf '%s': vf %u: vlan %d is not in 0-4094", pf->id,
-                        vf->index, c->vlan);
-    if (c->trust < -1 || c->trust > 1 || c->spoofchk < -1 || c->spoofchk > 1)
-        return MAP_FAIL(map, err, XENVF_EINVAL, l,
-                        "pf '%s': vf %u: trust and spoofchk must be -1, 0 "
-                        "or 1",
-                        pf->id, vf->index);
-    if (c->rate_mbps < -1 || c->rate_mbps > XENVF_MAP_RATE_MAX)
-        return MAP_FAIL(map, err, XENVF_ERANGE, l,
-                        "pf '%s': vf %u: rate %lld is not in 0-%lld", pf->id,
-                        vf->index, (long long)c->rate_mbps,
-                        (long long)XENVF_MAP_RATE_MAX);
     for (size_t k = 0; k < vf->nr_ns; k++) {
         const xenvf_map_ns *ns = &vf->ns[k];
 
@@ -358,7 +339,7 @@ int xenvf_map_check(const xenvf_map *map, xenvf_err *err)
         for (size_t j = 0; j < map->pfs[i].nr_vfs; j++) {
             const xenvf_map_vf *vf = &map->pfs[i].vfs[j];
 
-            if (!vf->domain || !vf->config.boot)
+            if (!vf->domain || vf->config.boot < 0)
                 continue;
             it[pos] = (dup_item){.s = vf->domain,
                                  .k = (uint64_t)vf->config.boot,
@@ -373,7 +354,8 @@ int xenvf_map_check(const xenvf_map *map, xenvf_err *err)
         const xenvf_map_vf *v1 = &p1->vfs[it[a].vf], *v2 = &p2->vfs[it[b].vf];
 
         rc = MAP_FAIL(map, err, XENVF_ECONFLICT, v2->line,
-                      "domain '%s': boot order %d is given to two VFs, pf "
+                      "domain '%s': boot order %" PRId64
+                      " is given to two VFs, pf "
                       "'%s' vf %u (line %u) and pf '%s' vf %u",
                       v2->domain, v2->config.boot, p1->id, v1->index, v1->line,
                       p2->id, v2->index);

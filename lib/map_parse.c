@@ -14,6 +14,9 @@
 
 #include <xenvf/file.h>
 
+#include <xenvf/text.h>
+#include <xenvf/vf_settings.h>
+
 #include "map_internal.h"
 
 /* Generated from lib/vfmap.rng by tools/embed-file (lib/lib.mk). */
@@ -412,17 +415,60 @@ static int conv_ns(conv *cv, xmlNode *n, const char *vf_where, xenvf_map_ns *ns)
     return attr_size(cv, n, where, &ns->size);
 }
 
+/* One VF setting's attribute, by the table (vf_settings.h): absent leaves
+ * it unset; its message names the line, the VF and the attribute. */
+static int conv_setting(conv *cv, xmlNode *n, const char *where,
+                        xenvf_vf_config *c, xenvf_setting set)
+{
+    const xenvf_setting_info *i = &xenvf_settings[set];
+    const char *v = attr_get(n, i->name);
+    xenvf_setting_value val;
+    bool present = false;
+    int on = -1, rc = 0;
+    xenvf_err e;
+
+    xenvf_err_init(&e);
+    memset(&val, 0, sizeof(val));
+    switch (i->kind) {
+    case XENVF_KIND_MAC:
+        if (v && (rc = xenvf_mac_parse(v, val.mac, &e)))
+            return map_fail(cv->err, rc, cv->name, node_line(n), "%s: %s",
+                            where, e.msg);
+        present = v != NULL;
+        break;
+    case XENVF_KIND_TEXT:
+        rc = attr_token(cv, n, where, i->name, false, i->max, FUNCTION_CHARS,
+                        "A-Z a-z 0-9 _ . : + -", &v);
+        val.text = v;
+        val.len = v ? strlen(v) : 0;
+        present = v != NULL;
+        break;
+    case XENVF_KIND_BOOL:
+        rc = attr_on_off(cv, n, where, i->name, &on);
+        val.num = (uint64_t)on;
+        present = on >= 0;
+        break;
+    default:
+        rc = attr_uint(cv, n, where, i->name, false, i->min, i->max, &val.num,
+                       &present);
+    }
+    if (rc || !present)
+        return rc;
+    rc = xenvf_setting_store(c, set, &val, &e);
+    if (rc)
+        return map_fail(cv->err, rc, cv->name, node_line(n), "%s: %s", where,
+                        e.msg);
+    return 0;
+}
+
 static int conv_vf_attrs(conv *cv, xmlNode *n, const char *pfw,
                          xenvf_map_vf *vf, char *where, size_t where_sz)
 {
     xenvf_vf_config *c = &vf->config;
     const char *v;
     uint64_t num;
-    bool present;
-    xenvf_err e;
     int rc;
 
-    xenvf_err_init(&e);
     vf->line = node_line(n);
     snprintf(where, where_sz, "%s: vf", pfw);
     rc = attr_uint(cv, n, where, "index", true, 0, XENVF_MAP_NUMVFS_MAX - 1,
@@ -440,51 +486,11 @@ static int conv_vf_attrs(conv *cv, xmlNode *n, const char *pfw,
     if (rc)
         return rc;
 
-    rc = attr_token(cv, n, where, "function", false, XENVF_MAP_FUNCTION_MAX,
-                    FUNCTION_CHARS, "A-Z a-z 0-9 _ . : + -", &v);
-    if (rc)
-        return rc;
-    rc = map_dup_string(&c->function, v, cv->err);
-    if (rc)
-        return rc;
-
-    rc = attr_uint(cv, n, where, "boot", false, 1, XENVF_MAP_BOOT_MAX, &num,
-                   &present);
-    if (rc)
-        return rc;
-    c->boot = present ? (int)num : 0;
-
-    v = attr_get(n, "mac");
-    if (v) {
-        rc = xenvf_mac_parse(v, c->mac, &e);
-        if (rc)
-            return map_fail(cv->err, rc, cv->name, vf->line, "%s: %s", where,
-                            e.msg);
-        if (!(c->mac[0] | c->mac[1] | c->mac[2] | c->mac[3] | c->mac[4] |
-              c->mac[5]))
-            return map_fail(cv->err, XENVF_EINVAL, cv->name, vf->line,
-                            "%s: MAC 00:00:00:00:00:00 is not an address",
-                            where);
-        c->has_mac = true;
+    xenvf_setting_for_each(set)
+    {
+        if ((rc = conv_setting(cv, n, where, c, set)))
+            return rc;
     }
-
-    rc = attr_uint(cv, n, where, "vlan", false, 0, 4094, &num, &present);
-    if (rc)
-        return rc;
-    c->vlan = present ? (int)num : -1;
-
-    rc = attr_on_off(cv, n, where, "trust", &c->trust);
-    if (rc)
-        return rc;
-    rc = attr_on_off(cv, n, where, "spoofchk", &c->spoofchk);
-    if (rc)
-        return rc;
-
-    rc = attr_uint(cv, n, where, "rate", false, 0, XENVF_MAP_RATE_MAX, &num,
-                   &present);
-    if (rc)
-        return rc;
-    c->rate_mbps = present ? (int64_t)num : -1;
     return 0;
 }
 

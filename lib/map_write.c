@@ -13,6 +13,9 @@
 
 #include <xenvf/file.h>
 
+#include <xenvf/text.h>
+#include <xenvf/vf_settings.h>
+
 #include "map_internal.h"
 
 /* ---- formatting -------------------------------------------------------- */
@@ -85,23 +88,14 @@ static int format_vf(xmlTextWriterPtr w, const xenvf_map_vf *vf, xenvf_err *err)
     if (vf->domain)
         W(xmlTextWriterWriteAttribute(w, BAD_CAST "domain",
                                       BAD_CAST vf->domain));
-    if (c->function)
-        W(xmlTextWriterWriteAttribute(w, BAD_CAST "function",
-                                      BAD_CAST c->function));
-    if (c->boot)
-        W(write_attr(w, "boot", "%d", c->boot));
-    if (c->has_mac) {
-        xenvf_mac_format(c->mac, buf);
-        W(xmlTextWriterWriteAttribute(w, BAD_CAST "mac", BAD_CAST buf));
+    xenvf_setting_for_each(set)
+    {
+        const char *v = xenvf_setting_format_word(c, set, buf);
+
+        if (v)
+            W(xmlTextWriterWriteAttribute(w, BAD_CAST xenvf_settings[set].name,
+                                          BAD_CAST v));
     }
-    if (c->vlan >= 0)
-        W(write_attr(w, "vlan", "%d", c->vlan));
-    if (c->trust >= 0)
-        W(write_attr(w, "trust", "%s", c->trust ? "on" : "off"));
-    if (c->spoofchk >= 0)
-        W(write_attr(w, "spoofchk", "%s", c->spoofchk ? "on" : "off"));
-    if (c->rate_mbps >= 0)
-        W(write_attr(w, "rate", "%lld", (long long)c->rate_mbps));
     if (vf->nr_ns) {
         ns = calloc(vf->nr_ns, sizeof(*ns));
         if (!ns) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <xenvf/model.h>
+#include <xenvf/text.h>
 
 /* ---- states ---------------------------------------------------------- */
 
@@ -126,75 +127,6 @@ int xenvf_pf_state_step(xenvf_pf_state *state, xenvf_pf_state to,
             xenvf_pf_state_name(*state), xenvf_pf_state_name(to));
     *state = to;
     return 0;
-}
-
-/* ---- values ---------------------------------------------------------- */
-
-int xenvf_parse_uint(const char *s, uint64_t max, uint64_t *out, xenvf_err *err)
-{
-    uint64_t v = 0;
-    const char *p = s;
-
-    if (!s || !*s)
-        return xenvf_err_set(err, XENVF_EINVAL, "empty number");
-    for (; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return xenvf_err_set(err, XENVF_EINVAL, "'%.32s' is not a number",
-                                 s);
-        const uint64_t d = (uint64_t)(*p - '0');
-        /* v * 10 + d > max, without overflowing (d > max: always) */
-        if (d > max || v > (max - d) / 10)
-            return xenvf_err_set(err, XENVF_ERANGE,
-                                 "'%.32s' is out of range (max %llu)", s,
-                                 (unsigned long long)max);
-        v = v * 10 + d;
-    }
-    *out = v;
-    return 0;
-}
-
-int xenvf_hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-int xenvf_mac_parse(const char *s, uint8_t mac[6], xenvf_err *err)
-{
-    uint8_t b[6];
-
-    /* exactly xx:xx:xx:xx:xx:xx; a loop, not sscanf: the plugin parses
-     * MACs on xl's create path */
-    for (int i = 0; s && i < 6; i++) {
-        int hi = xenvf_hex_digit(s[3 * i]), lo;
-
-        if (hi < 0 || (lo = xenvf_hex_digit(s[3 * i + 1])) < 0 ||
-            s[3 * i + 2] != (i < 5 ? ':' : '\0'))
-            goto bad;
-        b[i] = (uint8_t)(hi << 4 | lo);
-    }
-    if (!s)
-        goto bad;
-    if (b[0] & 1)
-        return xenvf_err_set(err, XENVF_EINVAL,
-                             "MAC '%s' is a multicast address", s);
-    memcpy(mac, b, sizeof(b));
-    return 0;
-bad:
-    return xenvf_err_set(err, XENVF_EINVAL,
-                         "bad MAC '%.40s': expected xx:xx:xx:xx:xx:xx",
-                         s ? s : "");
-}
-
-void xenvf_mac_format(const uint8_t mac[6], char buf[18])
-{
-    snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
-             mac[3], mac[4], mac[5]);
 }
 
 bool xenvf_id_valid(const char *id)
@@ -413,6 +345,7 @@ void xenvf_vf_config_init(xenvf_vf_config *c)
     c->trust = -1;
     c->spoofchk = -1;
     c->rate_mbps = -1;
+    c->boot = -1;
 }
 
 void xenvf_vf_config_dispose(xenvf_vf_config *c)

@@ -13,10 +13,6 @@
 #include <xenvf/json.h>
 #include <xenvf/proto.h>
 
-#define FUNCTION_MAX 64
-#define RATE_MAX     10000000 /* Mbit/s: 10 Tbit/s is no real link */
-#define BOOT_MAX     255
-
 static const char *const op_names[] = {
     [XENVF_OP_PING] = "ping",
     [XENVF_OP_RESERVE] = "reserve",
@@ -87,8 +83,10 @@ void xenvf_response_init(xenvf_response *r)
 
 void xenvf_response_dispose(xenvf_response *r)
 {
-    for (size_t i = 0; i < r->nr_vfs; i++)
+    for (size_t i = 0; i < r->nr_vfs; i++) {
         free(r->vfs[i].pf);
+        xenvf_vf_config_dispose(&r->vfs[i].config);
+    }
     free(r->vfs);
     free(r->error);
     xenvf_response_init(r);
@@ -102,33 +100,8 @@ xenvf_vf_grant *xenvf_response_add_vf(xenvf_response *r)
         return NULL;
     r->vfs = vfs;
     memset(&vfs[r->nr_vfs], 0, sizeof(vfs[0]));
+    xenvf_vf_config_init(&vfs[r->nr_vfs].config);
     return &vfs[r->nr_vfs++];
-}
-
-static void gen_vf_config(yajl_gen g, const xenvf_vf_config *c)
-{
-    char mac[18];
-
-    if (c->has_mac) {
-        xenvf_mac_format(c->mac, mac);
-        xenvf_json_kv_str(g, "mac", mac);
-    }
-    if (c->vlan >= 0)
-        xenvf_json_kv_int(g, "vlan", c->vlan);
-    if (c->trust >= 0) {
-        xenvf_json_str(g, "trust");
-        yajl_gen_bool(g, c->trust);
-    }
-    if (c->spoofchk >= 0) {
-        xenvf_json_str(g, "spoofchk");
-        yajl_gen_bool(g, c->spoofchk);
-    }
-    if (c->rate_mbps >= 0)
-        xenvf_json_kv_int(g, "rate", c->rate_mbps);
-    if (c->function)
-        xenvf_json_kv_str(g, "function", c->function);
-    if (c->boot > 0)
-        xenvf_json_kv_int(g, "boot", c->boot);
 }
 
 int xenvf_request_encode(const xenvf_request *r, char **json_out,
@@ -154,7 +127,7 @@ int xenvf_request_encode(const xenvf_request *r, char **json_out,
             xenvf_json_kv_str(g, "pf", r->vfs[i].pf ? r->vfs[i].pf : "");
             if (r->vfs[i].index >= 0)
                 xenvf_json_kv_int(g, "index", r->vfs[i].index);
-            gen_vf_config(g, &r->vfs[i].config);
+            xenvf_json_put_vf_config(g, &r->vfs[i].config);
             yajl_gen_map_close(g);
         }
         yajl_gen_array_close(g);
@@ -190,6 +163,7 @@ int xenvf_response_encode(const xenvf_response *r, char **json_out,
             xenvf_json_kv_int(g, "index", r->vfs[i].index);
             xenvf_bdf_format(&r->vfs[i].bdf, bdf);
             xenvf_json_kv_str(g, "bdf", bdf);
+            xenvf_json_put_vf_config(g, &r->vfs[i].config);
             yajl_gen_map_close(g);
         }
         yajl_gen_array_close(g);
@@ -201,54 +175,6 @@ int xenvf_response_encode(const xenvf_response *r, char **json_out,
 }
 
 /* ---- decoding ------------------------------------------------------------ */
-
-/* Field checkers: `what` names the field for the message ("vfs[1].vlan"). */
-static int want_int(yajl_val v, const char *what, long long min, long long max,
-                    long long *out, xenvf_err *err)
-{
-    if (!YAJL_IS_INTEGER(v))
-        return xenvf_err_set(err, XENVF_EINVAL, "%s: not an integer", what);
-    if (YAJL_GET_INTEGER(v) < min || YAJL_GET_INTEGER(v) > max)
-        return xenvf_err_set(err, XENVF_ERANGE,
-                             "%s: %lld is out of range %lld-%lld", what,
-                             YAJL_GET_INTEGER(v), min, max);
-    *out = YAJL_GET_INTEGER(v);
-    return 0;
-}
-
-static int want_bool(yajl_val v, const char *what, int *out, xenvf_err *err)
-{
-    if (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v))
-        return xenvf_err_set(err, XENVF_EINVAL, "%s: not true or false", what);
-    *out = YAJL_IS_TRUE(v);
-    return 0;
-}
-
-/* A string of 1..max bytes from `allowed` (NULL: any printable ASCII). */
-static int want_str(yajl_val v, const char *what, size_t max,
-                    const char *allowed, char **out, xenvf_err *err)
-{
-    const char *s = YAJL_GET_STRING(v);
-    size_t len;
-
-    if (!s)
-        return xenvf_err_set(err, XENVF_EINVAL, "%s: not a string", what);
-    len = strlen(s);
-    if (len == 0 || len > max)
-        return xenvf_err_set(err, XENVF_EINVAL, "%s: must be 1-%zu bytes", what,
-                             max);
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < 0x21 || c > 0x7e || (allowed && !strchr(allowed, c)))
-            return xenvf_err_set(err, XENVF_EINVAL,
-                                 "%s: character %zu is not allowed", what,
-                                 i + 1);
-    }
-    free(*out);
-    if (!(*out = strdup(s)))
-        return xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
-    return 0;
-}
 
 /* An object with at most 16 keys, none twice: a repeated key is ambiguous
  * (which one wins?), so it is refused rather than resolved. */
@@ -305,12 +231,13 @@ static int parse_json(const char *json, size_t len, yajl_val *out,
 static int decode_vf_request(yajl_val obj, size_t n, xenvf_vf_request *r,
                              xenvf_err *err)
 {
-    char what[48];
+    char what[48], where[32];
+    xenvf_setting set;
     long long v;
-    char *mac = NULL;
     int rc = 0;
 
     snprintf(what, sizeof(what), "vfs[%zu]", n);
+    snprintf(where, sizeof(where), "vfs[%zu]", n);
     if ((rc = check_object(obj, what, err)))
         return rc;
     for (size_t i = 0; i < obj->u.object.len && !rc; i++) {
@@ -319,37 +246,19 @@ static int decode_vf_request(yajl_val obj, size_t n, xenvf_vf_request *r,
 
         snprintf(what, sizeof(what), "vfs[%zu].%.16s", n, key);
         if (!strcmp(key, "pf")) {
-            rc = want_str(val, what, XENVF_ID_MAX, ID_CHARS, &r->pf, err);
+            rc = xenvf_json_want_str(val, what, XENVF_ID_MAX, ID_CHARS, &r->pf,
+                                     err);
         } else if (!strcmp(key, "index")) {
-            if (!(rc = want_int(val, what, 0, UINT16_MAX - 1, &v, err)))
+            if (!(rc = xenvf_json_want_int(val, what, 0, UINT16_MAX - 1, &v,
+                                           err)))
                 r->index = (int)v;
-        } else if (!strcmp(key, "mac")) {
-            if (!(rc = want_str(val, what, 17, NULL, &mac, err)) &&
-                !(rc = xenvf_mac_parse(mac, r->config.mac, err)))
-                r->config.has_mac = true;
-            else
-                xenvf_err_prepend(err, "%s: ", what);
-        } else if (!strcmp(key, "vlan")) {
-            if (!(rc = want_int(val, what, 0, 4094, &v, err)))
-                r->config.vlan = (int)v;
-        } else if (!strcmp(key, "trust")) {
-            rc = want_bool(val, what, &r->config.trust, err);
-        } else if (!strcmp(key, "spoofchk")) {
-            rc = want_bool(val, what, &r->config.spoofchk, err);
-        } else if (!strcmp(key, "rate")) {
-            if (!(rc = want_int(val, what, 0, RATE_MAX, &v, err)))
-                r->config.rate_mbps = v;
-        } else if (!strcmp(key, "function")) {
-            rc = want_str(val, what, FUNCTION_MAX, XENVF_FUNCTION_CHARS,
-                          &r->config.function, err);
-        } else if (!strcmp(key, "boot")) {
-            if (!(rc = want_int(val, what, 1, BOOT_MAX, &v, err)))
-                r->config.boot = (int)v;
+        } else if ((set = xenvf_setting_find(key, strlen(key))) <
+                   XENVF_NR_SETTINGS) {
+            rc = xenvf_json_get_vf_setting(&r->config, set, val, where, err);
         } else {
             rc = xenvf_err_set(err, XENVF_EINVAL, "%s: unknown key", what);
         }
     }
-    free(mac);
     if (!rc && !r->pf)
         rc = xenvf_err_set(err, XENVF_EINVAL, "vfs[%zu]: no pf", n);
     return rc;
@@ -376,10 +285,10 @@ static int decode_request(yajl_val root, xenvf_request *out, xenvf_err *err)
                 }
             }
         } else if (!strcmp(key, "domain")) {
-            rc = want_str(val, "domain", XENVF_DOMAIN_NAME_MAX,
-                          XENVF_NAME_CHARS, &out->domain, err);
+            rc = xenvf_json_want_str(val, "domain", XENVF_DOMAIN_NAME_MAX,
+                                     XENVF_NAME_CHARS, &out->domain, err);
         } else if (!strcmp(key, "domid")) {
-            if (!(rc = want_int(val, "domid", 0, 0x7fef, &v, err)))
+            if (!(rc = xenvf_json_want_int(val, "domid", 0, 0x7fef, &v, err)))
                 out->domid = (uint32_t)v;
         } else if (!strcmp(key, "vfs")) {
             if (!YAJL_IS_ARRAY(val))
@@ -447,12 +356,14 @@ int xenvf_request_decode(const char *json, size_t json_len, xenvf_request *out,
 static int decode_grant(yajl_val obj, size_t n, xenvf_vf_grant *g,
                         xenvf_err *err)
 {
-    char what[48], *bdf = NULL;
+    char what[48], where[32], *bdf = NULL;
     bool have_bdf = false, have_index = false;
+    xenvf_setting set;
     long long v;
     int rc = 0;
 
     snprintf(what, sizeof(what), "vfs[%zu]", n);
+    snprintf(where, sizeof(where), "vfs[%zu]", n);
     if ((rc = check_object(obj, what, err)))
         return rc;
     for (size_t i = 0; i < obj->u.object.len && !rc; i++) {
@@ -461,17 +372,22 @@ static int decode_grant(yajl_val obj, size_t n, xenvf_vf_grant *g,
 
         snprintf(what, sizeof(what), "vfs[%zu].%.16s", n, key);
         if (!strcmp(key, "pf")) {
-            rc = want_str(val, what, XENVF_ID_MAX, ID_CHARS, &g->pf, err);
+            rc = xenvf_json_want_str(val, what, XENVF_ID_MAX, ID_CHARS, &g->pf,
+                                     err);
         } else if (!strcmp(key, "index")) {
-            if (!(rc = want_int(val, what, 0, UINT16_MAX - 1, &v, err))) {
+            if (!(rc = xenvf_json_want_int(val, what, 0, UINT16_MAX - 1, &v,
+                                           err))) {
                 g->index = (unsigned)v;
                 have_index = true;
             }
         } else if (!strcmp(key, "bdf")) {
-            if (!(rc = want_str(val, what, 12, NULL, &bdf, err)) &&
+            if (!(rc = xenvf_json_want_str(val, what, 12, NULL, &bdf, err)) &&
                 (rc = xenvf_bdf_parse(bdf, &g->bdf, err)))
                 xenvf_err_prepend(err, "%s: ", what);
             have_bdf = rc == 0;
+        } else if ((set = xenvf_setting_find(key, strlen(key))) <
+                   XENVF_NR_SETTINGS) {
+            rc = xenvf_json_get_vf_setting(&g->config, set, val, where, err);
         } else {
             rc = xenvf_err_set(err, XENVF_EINVAL, "%s: unknown key", what);
         }
@@ -493,9 +409,9 @@ static int decode_response(yajl_val root, xenvf_response *out, xenvf_err *err)
         yajl_val val = root->u.object.values[i];
 
         if (!strcmp(key, "ok")) {
-            rc = want_bool(val, "ok", &ok, err);
+            rc = xenvf_json_want_bool(val, "ok", &ok, err);
         } else if (!strcmp(key, "code")) {
-            rc = want_str(val, "code", 16, NULL, &code, err);
+            rc = xenvf_json_want_str(val, "code", 16, NULL, &code, err);
         } else if (!strcmp(key, "error")) {
             /* free text from the TCB: any string, bounded */
             const char *s = YAJL_GET_STRING(val);

@@ -12,6 +12,7 @@
 #include <xenvf/log.h>
 #include <xenvf/model.h>
 #include <xenvf/sysfs.h>
+#include <xenvf/text.h>
 
 static const char *root_or_default(const char *root)
 {

@@ -14,6 +14,8 @@
 #include <xenstore.h>
 
 #include <xenvf/file.h>
+#include <xenvf/text.h>
+#include <xenvf/vf_settings.h>
 #include <xenvf/xs.h>
 
 #include "xs_internal.h"
@@ -44,29 +46,6 @@ static void fmt_domid(char buf[24], uint32_t domid)
         fmt_uint(buf, domid);
 }
 
-/* The value of a VF setting node, or NULL when it is unset. */
-static const char *vf_setting(const xenvf_vf_config *c, const char *leaf,
-                              char buf[24])
-{
-    if (!strcmp(leaf, "mac")) {
-        if (!c->has_mac)
-            return NULL;
-        xenvf_mac_format(c->mac, buf);
-        return buf;
-    }
-    const int64_t v = !strcmp(leaf, "vlan")       ? c->vlan
-                      : !strcmp(leaf, "trust")    ? c->trust
-                      : !strcmp(leaf, "spoofchk") ? c->spoofchk
-                                                  : c->rate_mbps;
-    if (v < 0)
-        return NULL;
-    fmt_uint(buf, (uint64_t)v);
-    return buf;
-}
-
-static const char *const vf_setting_leaves[] = {"mac", "vlan", "trust",
-                                                "spoofchk", "rate"};
-
 int xenvf_xs_parse_domid(const char *s, uint32_t *out, xenvf_err *err)
 {
     uint64_t v;
@@ -85,25 +64,25 @@ int xenvf_xs_parse_domid(const char *s, uint32_t *out, xenvf_err *err)
     return 0;
 }
 
-static int parse_bounded(const char *s, uint64_t max, int64_t *out,
-                         xenvf_err *err)
+/* A setting's leaf: its value from the text form (vf_settings.h). */
+static int apply_setting_node(xenvf_vf_config *c, xenvf_setting set,
+                              const char *value, xenvf_err *err)
 {
-    uint64_t v;
-    int rc = xenvf_parse_uint(s, max, &v, err);
+    xenvf_setting_value v;
+    int rc = xenvf_setting_parse(set, value, strlen(value), &v, err);
 
-    if (!rc)
-        *out = (int64_t)v;
-    return rc;
+    return rc ? rc : xenvf_setting_store(c, set, &v, err);
 }
 
 static int apply_vf_node(xenvf_vf *vf, const char *leaf, const char *value,
                          xenvf_err *err)
 {
-    xenvf_vf_config *c = &vf->config;
-    int64_t v;
+    xenvf_setting set = xenvf_setting_find(leaf, strlen(leaf));
     int rc = 0;
 
-    if (!strcmp(leaf, "bdf")) {
+    if (set < XENVF_NR_SETTINGS) {
+        rc = apply_setting_node(&vf->config, set, value, err);
+    } else if (!strcmp(leaf, "bdf")) {
         vf->bdf_known = *value != '\0';
         if (vf->bdf_known)
             rc = xenvf_bdf_parse(value, &vf->bdf, err);
@@ -111,20 +90,8 @@ static int apply_vf_node(xenvf_vf *vf, const char *leaf, const char *value,
         rc = xenvf_xs_parse_domid(value, &vf->domid, err);
     } else if (!strcmp(leaf, "state")) {
         rc = xenvf_vf_state_parse(value, &vf->state, err);
-    } else if (!strcmp(leaf, "mac")) {
-        rc = xenvf_mac_parse(value, c->mac, err);
-        c->has_mac = rc == 0;
-    } else if (!strcmp(leaf, "vlan")) {
-        if (!(rc = parse_bounded(value, 4094, &v, err)))
-            c->vlan = (int)v;
-    } else if (!strcmp(leaf, "trust") || !strcmp(leaf, "spoofchk")) {
-        if (!(rc = parse_bounded(value, 1, &v, err)))
-            *(leaf[0] == 't' ? &c->trust : &c->spoofchk) = (int)v;
-    } else if (!strcmp(leaf, "rate")) {
-        if (!(rc = parse_bounded(value, INT64_MAX, &v, err)))
-            c->rate_mbps = v;
     } else if (!strcmp(leaf, "namespaces")) {
-        rc = xenvf_ns_list_parse(value, &c->ns, err);
+        rc = xenvf_ns_list_parse(value, &vf->config.ns, err);
     }
     return rc;
 }
@@ -132,20 +99,12 @@ static int apply_vf_node(xenvf_vf *vf, const char *leaf, const char *value,
 /* A VF setting node was removed: the setting is unset again. */
 static void unset_vf_node(xenvf_vf *vf, const char *leaf)
 {
-    xenvf_vf_config *c = &vf->config;
+    xenvf_setting set = xenvf_setting_find(leaf, strlen(leaf));
 
-    if (!strcmp(leaf, "mac"))
-        c->has_mac = false;
-    else if (!strcmp(leaf, "vlan"))
-        c->vlan = -1;
-    else if (!strcmp(leaf, "trust"))
-        c->trust = -1;
-    else if (!strcmp(leaf, "spoofchk"))
-        c->spoofchk = -1;
-    else if (!strcmp(leaf, "rate"))
-        c->rate_mbps = -1;
+    if (set < XENVF_NR_SETTINGS)
+        xenvf_setting_unset(&vf->config, set);
     else if (!strcmp(leaf, "namespaces"))
-        xenvf_ns_list_dispose(&c->ns);
+        xenvf_ns_list_dispose(&vf->config.ns);
 }
 
 int xenvf_xs_apply_pf_node(xenvf_pf *pf, const char *rel_path,
@@ -229,18 +188,18 @@ static int remove_unset_settings(xenvf_xs *xs, xs_transaction_t t,
                                  const char *vf_path, const xenvf_vf_config *c,
                                  xenvf_err *err)
 {
-    char path[XS_PATH_MAX * 2], buf[24], **ents;
+    char path[XS_PATH_MAX * 2], **ents;
     unsigned nr;
     int rc;
 
     if ((rc = xsi_dir(xs, t, vf_path, &ents, &nr, err)))
         return rc;
     for (unsigned i = 0; i < nr && !rc; i++) {
-        bool stale = !strcmp(ents[i], "namespaces") && !c->ns.nr;
+        xenvf_setting set = xenvf_setting_find(ents[i], strlen(ents[i]));
+        bool stale = set < XENVF_NR_SETTINGS
+                         ? !xenvf_setting_is_set(c, set)
+                         : !strcmp(ents[i], "namespaces") && !c->ns.nr;
 
-        for (size_t j = 0; j < sizeof(vf_setting_leaves) / sizeof(char *); j++)
-            stale = stale || (!strcmp(ents[i], vf_setting_leaves[j]) &&
-                              !vf_setting(c, ents[i], buf));
         if (stale) {
             snprintf(path, sizeof(path), "%s/%s", vf_path, ents[i]);
             rc = xsi_del(xs, t, path, err);
@@ -275,7 +234,8 @@ static int publish_vf(xenvf_xs *xs, xs_transaction_t t, const xenvf_pf *pf,
                       const xenvf_vf *vf, const xenvf_vf *prev, bool full,
                       xenvf_err *err)
 {
-    char path[XS_PATH_MAX], val[24], pval[24] = "", bdf[XENVF_BDF_STR_MAX];
+    char path[XS_PATH_MAX], val[XENVF_SETTING_STR_MAX],
+        pval[XENVF_SETTING_STR_MAX] = "", bdf[XENVF_BDF_STR_MAX];
     char pbdf[XENVF_BDF_STR_MAX] = "";
     uint32_t reader = pf->owner_domid;
     int n, rc;
@@ -309,12 +269,13 @@ static int publish_vf(xenvf_xs *xs, xs_transaction_t t, const xenvf_pf *pf,
                        reader, err)))
         return rc;
 
-    for (size_t i = 0; i < sizeof(vf_setting_leaves) / sizeof(char *); i++) {
-        const char *leaf = vf_setting_leaves[i];
-        const char *v = vf_setting(&vf->config, leaf, val);
-        const char *pv = prev ? vf_setting(&prev->config, leaf, pval) : NULL;
+    xenvf_setting_for_each(set)
+    {
+        const char *v = xenvf_setting_format(&vf->config, set, val);
+        const char *pv =
+            prev ? xenvf_setting_format(&prev->config, set, pval) : NULL;
 
-        snprintf(path + n, XS_PATH_MAX - n, "/%s", leaf);
+        snprintf(path + n, XS_PATH_MAX - n, "/%s", xenvf_settings[set].name);
         if (v)
             rc = put_leaf(xs, t, path, v, pv, full, reader, err);
         else if (pv && !full)
@@ -681,7 +642,8 @@ static int publish_guest_tx(xenvf_xs *xs, xs_transaction_t t, void *arg,
 {
     const struct guest_args *a = arg;
     const xenvf_guest_vf *g = a->g;
-    char path[XS_PATH_MAX], num[24], bdf[XENVF_BDF_STR_MAX], mac[24];
+    char path[XS_PATH_MAX], num[24], bdf[XENVF_BDF_STR_MAX],
+        val[XENVF_SETTING_STR_MAX];
     int n, rc;
 
     /* Parents first, so the guest can list its own xenvf directory. */
@@ -702,22 +664,20 @@ static int publish_guest_tx(xenvf_xs *xs, xs_transaction_t t, void *arg,
         {"pf", g->pf_id},
         {"index", (fmt_uint(num, g->vf_index), num)},
         {"bdf", bdf},
-        {"function", g->config.function},
-        {"mac", g->config.has_mac ? (xenvf_mac_format(g->config.mac, mac), mac)
-                                  : NULL},
     };
-    for (size_t i = 0; i < sizeof(leaves) / sizeof(leaves[0]); i++) {
-        if (!leaves[i].value)
-            continue;
+    for (size_t i = 0; i < sizeof(leaves) / sizeof(leaves[0]) && !rc; i++) {
         snprintf(path + n, sizeof(path) - n, "/%s", leaves[i].leaf);
-        if ((rc = put_leaf(xs, t, path, leaves[i].value, NULL, true, a->domid,
-                           err)))
-            return rc;
+        rc = put_leaf(xs, t, path, leaves[i].value, NULL, true, a->domid, err);
     }
-    if (g->config.boot > 0) {
-        fmt_uint(num, (uint64_t)g->config.boot);
-        snprintf(path + n, sizeof(path) - n, "/boot");
-        rc = put_leaf(xs, t, path, num, NULL, true, a->domid, err);
+    /* the settings the guest acts on: its driver, its MAC, its boot order */
+    xenvf_setting_for_each(set)
+    {
+        const char *v = xenvf_setting_format(&g->config, set, val);
+
+        if (rc || !v || !(xenvf_settings[set].flags & XENVF_SETTING_GUEST))
+            continue;
+        snprintf(path + n, sizeof(path) - n, "/%s", xenvf_settings[set].name);
+        rc = put_leaf(xs, t, path, v, NULL, true, a->domid, err);
     }
     return rc;
 }

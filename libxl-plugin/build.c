@@ -246,10 +246,12 @@ static int publish_guest(xlp *p, xenvf_xs *xs, uint32_t domid, char *const *ids,
         g.local_index = (unsigned)i;
         g.vf_index = r->grants[i].index;
         g.bdf = r->grants[i].bdf;
+        /* the effective settings, as xenvfd granted them (the map's with
+         * the entry's over them), not the entry alone */
         if (!(g.pf_id = strdup(ids[i])))
             rc = xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
         else
-            rc = vfcfg_entry_config(&p->cfg.entries[i], &g.config, err);
+            rc = xenvf_vf_config_copy(&g.config, &r->grants[i].config, err);
         if (!rc)
             rc = xenvf_xs_publish_guest_vf(xs, domid, &g, err);
         xenvf_guest_vf_dispose(&g);

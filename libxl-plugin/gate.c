@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <xenvf/file.h>
+#include <xenvf/text.h>
 #include "gate.h"
 #include "log.h"
 

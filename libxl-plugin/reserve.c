@@ -15,8 +15,10 @@ void resv_init(resv *r)
 void resv_dispose(resv *r)
 {
     xenvf_client_dispose(&r->client);
-    for (size_t i = 0; i < r->nr; i++)
+    for (size_t i = 0; i < r->nr; i++) {
         free(r->grants[i].pf);
+        xenvf_vf_config_dispose(&r->grants[i].config);
+    }
     free(r->grants);
     free(r->domain);
     resv_init(r);

@@ -15,10 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vfcfg.h"
+#include <xenvf/text.h>
 
-#define KNOWN_KEYS                                                             \
-    "pf, index, mac, vlan, trust, spoofchk, rate, function, boot, timeout"
+#include <xenvf/vf_settings.h>
+
+#include "vfcfg.h"
 
 /* ---- character classes (loops: strspn() with a long set rebuilds a table
  * on every call) ------------------------------------------------------------
@@ -28,12 +29,6 @@ static bool is_id_char(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
            (c >= '0' && c <= '9') || c == '_' || c == '-';
-}
-
-/* A function description: XENVF_FUNCTION_CHARS (model.h). */
-static bool is_function_char(char c)
-{
-    return is_id_char(c) || c == '.' || c == '+' || c == ':';
 }
 
 static bool is_blank(char c)
@@ -99,129 +94,20 @@ void vfcfg_dispose(vfcfg *c)
 /* ---- messages --------------------------------------------------------------
  */
 
-/* Quote s for a message: printable ASCII as is, the rest escaped, long
- * strings cut, so a hostile config cannot garble the terminal. */
-static void quote(const char *s, char *buf, size_t len)
-{
-    size_t o = 0, i = 0;
-    const size_t keep = 64;
-
-    for (; i < keep && s[i] && o + 6 < len; i++) {
-        unsigned char ch = (unsigned char)s[i];
-
-        if (ch == '"' || ch == '\\')
-            o += (size_t)snprintf(buf + o, len - o, "\\%c", ch);
-        else if (ch < 0x20 || ch > 0x7e)
-            o += (size_t)snprintf(buf + o, len - o, "\\x%02x", ch);
-        else
-            buf[o++] = (char)ch;
-    }
-    if (s[i] && o + 4 < len)
-        o += (size_t)snprintf(buf + o, len - o, "...");
-    buf[o] = '\0';
-}
-
 void vfcfg_entry_label(const vfcfg_entry *e, char *buf, size_t len)
 {
-    char q[400];
+    char q[XENVF_QUOTE_MAX];
 
-    quote(e->text, q, sizeof(q));
+    xenvf_quote(e->text, q, sizeof(q));
     snprintf(buf, len, "vf[%u] \"%s\"", e->pos, q);
 }
 
 /* ---- value parsers: each sets err with a message naming key and value --- */
 
-/* Strict decimal, min..max; "not a number" and "out of range" differ. */
-static int parse_dec(const char *key, const char *v, uint64_t min, uint64_t max,
-                     uint64_t *out, xenvf_err *err)
-{
-    char q[400];
-    uint64_t n = 0;
-    bool overflow = false;
-    const char *p = v;
-
-    for (; *p >= '0' && *p <= '9'; p++) {
-        unsigned d = (unsigned)(*p - '0');
-
-        if (n > (UINT64_MAX - d) / 10)
-            overflow = true;
-        else
-            n = n * 10 + d;
-    }
-    if (p == v || *p) {
-        quote(v, q, sizeof(q));
-        return xenvf_err_set(err, XENVF_EINVAL,
-                             "%s \"%s\" is not a decimal number", key, q);
-    }
-    if (overflow || n < min || n > max) {
-        quote(v, q, sizeof(q));
-        return xenvf_err_set(err, XENVF_ERANGE,
-                             "%s %s is out of range %" PRIu64 "-%" PRIu64, key,
-                             q, min, max);
-    }
-    *out = n;
-    return 0;
-}
-
-static int parse_bool(const char *key, const char *v, int *out, xenvf_err *err)
-{
-    static const char *const yes[] = {"1", "yes", "on", "true"};
-    static const char *const no[] = {"0", "no", "off", "false"};
-    char q[400];
-
-    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
-        if (!strcmp(v, yes[i]) || !strcmp(v, no[i])) {
-            *out = !strcmp(v, yes[i]);
-            return 0;
-        }
-    }
-    quote(v, q, sizeof(q));
-    return xenvf_err_set(err, XENVF_EINVAL,
-                         "%s \"%s\" is not a boolean (0/1, yes/no, on/off, "
-                         "true/false)",
-                         key, q);
-}
-
-/* xx:xx:xx:xx:xx:xx into mac; false if it is not that. */
-static bool mac_digits(const char *s, uint8_t mac[6])
-{
-    for (int i = 0; i < 6; i++) {
-        int hi = xenvf_hex_digit(s[3 * i]), lo;
-
-        if (hi < 0 || (lo = xenvf_hex_digit(s[3 * i + 1])) < 0 ||
-            s[3 * i + 2] != (i < 5 ? ':' : '\0'))
-            return false;
-        mac[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return true;
-}
-
-static int parse_mac(const char *v, vfcfg_entry *e, xenvf_err *err)
-{
-    char q[400];
-
-    if (!mac_digits(v, e->config.mac)) {
-        quote(v, q, sizeof(q));
-        return xenvf_err_set(err, XENVF_EINVAL,
-                             "mac \"%s\" is not a MAC address "
-                             "(xx:xx:xx:xx:xx:xx)",
-                             q);
-    }
-    if (e->config.mac[0] & 1) {
-        quote(v, q, sizeof(q));
-        return xenvf_err_set(err, XENVF_EINVAL,
-                             "mac %s is a multicast address (a VF needs a "
-                             "unicast one)",
-                             q);
-    }
-    e->config.has_mac = true;
-    return 0;
-}
-
 static int parse_pf(const char *v, size_t len, vfcfg_entry *e, xenvf_err *err)
 {
     size_t n = 0;
-    char q[400];
+    char q[XENVF_QUOTE_MAX];
 
     while (is_id_char(v[n]))
         n++;
@@ -234,37 +120,12 @@ static int parse_pf(const char *v, size_t len, vfcfg_entry *e, xenvf_err *err)
         e->pf_is_bdf = true;
         return 0;
     }
-    quote(v, q, sizeof(q));
+    xenvf_quote(v, q, sizeof(q));
     return xenvf_err_set(err, XENVF_EINVAL,
                          "pf \"%s\" is neither a PF id (letters, digits, _ "
                          "and -, at most %d) nor a PCI address "
                          "(ssss:bb:dd.f)",
                          q, XENVF_ID_MAX);
-}
-
-static int parse_function(const char *v, size_t len, vfcfg_entry *e,
-                          xenvf_err *err)
-{
-    size_t bad = 0;
-    char q[400];
-
-    if (len > VFCFG_FUNCTION_MAX)
-        return xenvf_err_set(err, XENVF_EINVAL,
-                             "function is longer than %d characters",
-                             VFCFG_FUNCTION_MAX);
-    while (is_function_char(v[bad]))
-        bad++;
-    if (v[bad]) {
-        const char one[2] = {v[bad], '\0'};
-
-        quote(one, q, sizeof(q));
-        return xenvf_err_set(err, XENVF_EINVAL,
-                             "function: character '%.4s' is not allowed "
-                             "(letters, digits and _-.+:)",
-                             q);
-    }
-    memcpy(e->function, v, len + 1);
-    return 0;
 }
 
 /* Seconds, with up to three decimals ("30", "2.5"), to milliseconds. */
@@ -274,11 +135,11 @@ static int parse_timeout(const char *v, vfcfg_entry *e, xenvf_err *err)
     const char *dot = v[whole] == '.' ? v + whole : NULL;
     const size_t frac = dot ? count_digits(dot + 1) : 0;
     uint64_t s = 0, ms = 0;
-    char q[400];
+    char q[XENVF_QUOTE_MAX];
 
     if (!whole || whole > 9 ||
         (dot ? !frac || frac > 3 || dot[1 + frac] : v[whole] != '\0')) {
-        quote(v, q, sizeof(q));
+        xenvf_quote(v, q, sizeof(q));
         return xenvf_err_set(err, XENVF_EINVAL,
                              "timeout \"%s\" is not a number of seconds "
                              "(like 30 or 2.5)",
@@ -289,7 +150,7 @@ static int parse_timeout(const char *v, vfcfg_entry *e, xenvf_err *err)
     for (size_t i = 0; i < 3; i++)
         ms = ms * 10 + (i < frac ? (uint64_t)(dot[1 + i] - '0') : 0);
     if (s > VFCFG_TIMEOUT_MAX_S || (s == VFCFG_TIMEOUT_MAX_S && ms)) {
-        quote(v, q, sizeof(q));
+        xenvf_quote(v, q, sizeof(q));
         return xenvf_err_set(err, XENVF_ERANGE,
                              "timeout %s s is out of range 0-%d", q,
                              VFCFG_TIMEOUT_MAX_S);
@@ -300,55 +161,61 @@ static int parse_timeout(const char *v, vfcfg_entry *e, xenvf_err *err)
 
 /* ---- keys ---------------------------------------------------------------- */
 
+/* vf='s own keys, then one per VF setting (vf_settings.h): key
+ * K_SETTINGS + s is setting s. */
 enum key {
     K_PF,
     K_INDEX,
-    K_MAC,
-    K_VLAN,
-    K_TRUST,
-    K_SPOOFCHK,
-    K_RATE,
-    K_FUNCTION,
-    K_BOOT,
     K_TIMEOUT,
-    NR_KEYS,
+    K_SETTINGS,
+    NR_KEYS = K_SETTINGS + XENVF_NR_SETTINGS,
 };
 
-static const char *const key_names[NR_KEYS] = {
-    [K_PF] = "pf",       [K_INDEX] = "index",
-    [K_MAC] = "mac",     [K_VLAN] = "vlan",
-    [K_TRUST] = "trust", [K_SPOOFCHK] = "spoofchk",
-    [K_RATE] = "rate",   [K_FUNCTION] = "function",
-    [K_BOOT] = "boot",   [K_TIMEOUT] = "timeout",
-};
+static const char *key_name(enum key k)
+{
+    static const char *const own[K_SETTINGS] = {
+        [K_PF] = "pf", [K_INDEX] = "index", [K_TIMEOUT] = "timeout"};
 
-/* The key of that name, or NR_KEYS: by length first (no string compares
- * for most items). */
+    return k < K_SETTINGS ? own[k] : xenvf_settings[k - K_SETTINGS].name;
+}
+
+/* The key of that name, or NR_KEYS. */
 static enum key find_key(const char *k, size_t len)
 {
-#define NONE NR_KEYS
-    static const enum key by_len[9][3] = {
-        {NONE, NONE, NONE},
-        {NONE, NONE, NONE},
-        {K_PF, NONE, NONE},
-        {K_MAC, NONE, NONE},
-        {K_VLAN, K_RATE, K_BOOT},
-        {K_INDEX, K_TRUST, NONE},
-        {NONE, NONE, NONE},
-        {K_TIMEOUT, NONE, NONE},
-        {K_SPOOFCHK, K_FUNCTION, NONE},
-    };
-#undef NONE
+    for (enum key own = K_PF; own < K_SETTINGS; own++)
+        if (!strncmp(key_name(own), k, len) && !key_name(own)[len])
+            return own;
+    return K_SETTINGS + xenvf_setting_find(k, len);
+}
 
-    if (len >= sizeof(by_len) / sizeof(by_len[0]))
-        return NR_KEYS;
-    for (int i = 0; i < 3 && by_len[len][i] != NR_KEYS; i++) {
-        enum key c = by_len[len][i];
+/* "pf, index, function, ..., timeout": the message of an unknown key. */
+static void known_keys(char *buf, size_t len)
+{
+    size_t o = 0;
 
-        if (!memcmp(key_names[c], k, len))
-            return c;
+    for (enum key k = K_PF; k < NR_KEYS; k++)
+        if (k != K_TIMEOUT)
+            o += (size_t)snprintf(buf + o, o < len ? len - o : 0, "%s, ",
+                                  key_name(k));
+    snprintf(buf + o, o < len ? len - o : 0, "%s", key_name(K_TIMEOUT));
+}
+
+/* A setting's value: checked by the table; the function description is
+ * kept in the entry's own buffer (entries own no heap memory). */
+static int parse_setting(xenvf_setting set, const char *v, size_t len,
+                         vfcfg_entry *e, xenvf_err *err)
+{
+    xenvf_setting_value val;
+    int rc = xenvf_setting_parse(set, v, len, &val, err);
+
+    if (rc)
+        return rc;
+    if (set == XENVF_SETTING_FUNCTION) {
+        memcpy(e->function, val.text, val.len);
+        e->function[val.len] = '\0';
+        return 0;
     }
-    return NR_KEYS;
+    return xenvf_setting_store(&e->config, set, &val, err);
 }
 
 static int parse_value(enum key k, const char *v, size_t len, vfcfg_entry *e,
@@ -361,33 +228,14 @@ static int parse_value(enum key k, const char *v, size_t len, vfcfg_entry *e,
     case K_PF:
         return parse_pf(v, len, e, err);
     case K_INDEX:
-        if (!(rc = parse_dec("index", v, 0, VFCFG_INDEX_MAX, &n, err)))
+        if (!(rc = xenvf_parse_dec("index", v, len, 0, VFCFG_INDEX_MAX, &n,
+                                   err)))
             e->index = (int)n;
-        return rc;
-    case K_MAC:
-        return parse_mac(v, e, err);
-    case K_VLAN:
-        if (!(rc = parse_dec("vlan", v, 0, 4094, &n, err)))
-            e->config.vlan = (int)n;
-        return rc;
-    case K_TRUST:
-        return parse_bool("trust", v, &e->config.trust, err);
-    case K_SPOOFCHK:
-        return parse_bool("spoofchk", v, &e->config.spoofchk, err);
-    case K_RATE:
-        if (!(rc = parse_dec("rate", v, 0, VFCFG_RATE_MAX, &n, err)))
-            e->config.rate_mbps = (int64_t)n;
-        return rc;
-    case K_FUNCTION:
-        return parse_function(v, len, e, err);
-    case K_BOOT:
-        if (!(rc = parse_dec("boot", v, 1, VFCFG_BOOT_MAX, &n, err)))
-            e->config.boot = (int)n;
         return rc;
     case K_TIMEOUT:
         return parse_timeout(v, e, err);
     default:
-        return xenvf_err_set(err, XENVF_EINVAL, "internal: key %d", (int)k);
+        return parse_setting((xenvf_setting)(k - K_SETTINGS), v, len, e, err);
     }
 }
 
@@ -405,7 +253,7 @@ static int parse_item(char *item, size_t len, unsigned *seen, vfcfg_entry *e,
 
     *end = '\0';
     if (!eq) {
-        quote(item, q, sizeof(q));
+        xenvf_quote(item, q, sizeof(q));
         return xenvf_err_set(err, XENVF_EINVAL, "\"%s\" is not key=value", q);
     }
     for (key = item; key < eq && is_blank(*key); key++)
@@ -413,7 +261,7 @@ static int parse_item(char *item, size_t len, unsigned *seen, vfcfg_entry *e,
     for (key_end = eq; key_end > key && is_blank(key_end[-1]); key_end--)
         ;
     if (key == key_end) {
-        quote(item, q, sizeof(q));
+        xenvf_quote(item, q, sizeof(q));
         return xenvf_err_set(err, XENVF_EINVAL, "\"%s\" has no key before '='",
                              q);
     }
@@ -423,18 +271,21 @@ static int parse_item(char *item, size_t len, unsigned *seen, vfcfg_entry *e,
         end--;
     *end = '\0';
     if ((k = find_key(key, (size_t)(key_end - key))) == NR_KEYS) {
+        char known[160];
+
         *key_end = '\0';
-        quote(key, q, sizeof(q));
+        xenvf_quote(key, q, sizeof(q));
+        known_keys(known, sizeof(known));
         return xenvf_err_set(err, XENVF_EINVAL,
-                             "unknown key \"%s\" (known: " KNOWN_KEYS ")", q);
+                             "unknown key \"%s\" (known: %s)", q, known);
     }
     if (*seen & (1u << k))
         return xenvf_err_set(err, XENVF_EINVAL, "%s is given twice",
-                             key_names[k]);
+                             key_name(k));
     *seen |= 1u << k;
     if (value == end)
         return xenvf_err_set(err, XENVF_EINVAL, "%s= has no value",
-                             key_names[k]);
+                             key_name(k));
     return parse_value(k, value, (size_t)(end - value), e, err);
 }
 
@@ -528,8 +379,8 @@ static inline int check_pair(const vfcfg_entry *a, const vfcfg_entry *b,
     if (a->config.boot > 0 && a->config.boot == b->config.boot) {
         vfcfg_entry_label(b, label, sizeof(label));
         return xenvf_err_set(err, XENVF_ECONFLICT,
-                             "%s: boot position %d is also vf[%u]'s", label,
-                             b->config.boot, a->pos);
+                             "%s: boot position %" PRId64 " is also vf[%u]'s",
+                             label, b->config.boot, a->pos);
     }
     return 0;
 }

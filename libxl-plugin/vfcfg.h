@@ -22,13 +22,11 @@
 #include <xenvf/err.h>
 #include <xenvf/model.h>
 #include <xenvf/proto.h>
+#include <xenvf/vf_settings.h>
 
 #define VFCFG_MAX_ENTRIES   XENVF_PROTO_MAX_VFS /* one reserve request */
 #define VFCFG_ENTRY_MAX     512                 /* characters in one entry */
 #define VFCFG_INDEX_MAX     65534
-#define VFCFG_RATE_MAX      10000000 /* Mbit/s, as the TCB protocol */
-#define VFCFG_BOOT_MAX      255
-#define VFCFG_FUNCTION_MAX  64
 #define VFCFG_TIMEOUT_MAX_S 86400
 
 /*
@@ -43,7 +41,7 @@ typedef struct vfcfg_entry {
     bool pf_is_bdf; /* pf= was a PCI address: resolved through xenstore */
     xenvf_bdf pf_bdf;
     int index; /* VF index in the PF; -1: any free */
-    char function[VFCFG_FUNCTION_MAX + 1]; /* "" when unset */
+    char function[XENVF_FUNCTION_MAX + 1]; /* "" when unset */
     xenvf_vf_config config;                /* mac, vlan, ..., boot */
     int timeout_ms; /* gate timeout; -1: the default (xenvf-plugin.conf) */
 } vfcfg_entry;

@@ -14,6 +14,7 @@
 
 #include <xenvf/bdf.h>
 #include <xenvf/model.h>
+#include <xenvf/text.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

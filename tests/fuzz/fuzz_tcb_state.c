@@ -9,6 +9,8 @@
 
 #include <xenvf/log.h>
 
+#include <xenvf/vf_settings.h>
+
 #include "../../daemon/tcb.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -51,9 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             const tcb_vf *v = &pf->vfs[i];
             if (v->state > XENVF_VF_FAILED ||
                 (v->domid != XENVF_DOMID_NONE && v->domid >= 0x7ff0) ||
-                v->req.vlan < -1 || v->req.vlan > 4094 || v->req.trust < -1 ||
-                v->req.trust > 1 || v->req.spoofchk < -1 ||
-                v->req.spoofchk > 1 || v->req.rate_mbps < -1)
+                xenvf_vf_config_check(&v->req, NULL))
                 abort();
         }
     }

@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <xenvf/text.h>
+#include <xenvf/vf_settings.h>
+
 #include "../../libxl-plugin/vfcfg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -20,10 +23,10 @@ static void check(int ok)
         abort();
 }
 
-/* The entry written back with every key it set, in a fixed order. */
+/* The entry written back with every key it set, in the table's order. */
 static void canonical(const vfcfg_entry *e, char *buf, size_t len)
 {
-    char bdf[XENVF_BDF_STR_MAX], mac[18];
+    char bdf[XENVF_BDF_STR_MAX], val[XENVF_SETTING_STR_MAX];
     size_t o = 0;
 
     if (e->pf_is_bdf)
@@ -32,24 +35,16 @@ static void canonical(const vfcfg_entry *e, char *buf, size_t len)
                           e->pf_is_bdf ? bdf : e->pf_id);
     if (e->index >= 0)
         o += (size_t)snprintf(buf + o, len - o, ",index=%d", e->index);
-    if (e->config.has_mac) {
-        xenvf_mac_format(e->config.mac, mac);
-        o += (size_t)snprintf(buf + o, len - o, ",mac=%s", mac);
+    xenvf_setting_for_each(s)
+    {
+        const char *v = xenvf_setting_format(&e->config, s, val);
+
+        if (v)
+            o += (size_t)snprintf(buf + o, len - o, ",%s=%s",
+                                  xenvf_settings[s].name, v);
     }
-    if (e->config.vlan >= 0)
-        o += (size_t)snprintf(buf + o, len - o, ",vlan=%d", e->config.vlan);
-    if (e->config.trust >= 0)
-        o += (size_t)snprintf(buf + o, len - o, ",trust=%d", e->config.trust);
-    if (e->config.spoofchk >= 0)
-        o += (size_t)snprintf(buf + o, len - o, ",spoofchk=%d",
-                              e->config.spoofchk);
-    if (e->config.rate_mbps >= 0)
-        o += (size_t)snprintf(buf + o, len - o, ",rate=%lld",
-                              (long long)e->config.rate_mbps);
     if (e->function[0])
         o += (size_t)snprintf(buf + o, len - o, ",function=%s", e->function);
-    if (e->config.boot > 0)
-        o += (size_t)snprintf(buf + o, len - o, ",boot=%d", e->config.boot);
     if (e->timeout_ms >= 0)
         snprintf(buf + o, len - o, ",timeout=%d.%03d", e->timeout_ms / 1000,
                  e->timeout_ms % 1000);
@@ -60,15 +55,10 @@ static void check_bounds(const vfcfg_entry *e)
     check(e->pf_is_bdf != (e->pf_id[0] != '\0'));
     check(e->pf_is_bdf || xenvf_id_valid(e->pf_id));
     check(e->index >= -1 && e->index <= VFCFG_INDEX_MAX);
-    check(e->config.vlan >= -1 && e->config.vlan <= 4094);
-    check(e->config.trust >= -1 && e->config.trust <= 1);
-    check(e->config.spoofchk >= -1 && e->config.spoofchk <= 1);
-    check(e->config.rate_mbps >= -1 && e->config.rate_mbps <= VFCFG_RATE_MAX);
-    check(e->config.boot >= 0 && e->config.boot <= VFCFG_BOOT_MAX);
+    check(!xenvf_vf_config_check(&e->config, NULL)); /* the table's ranges */
     check(e->timeout_ms >= -1 && e->timeout_ms <= VFCFG_TIMEOUT_MAX_S * 1000);
-    check(strlen(e->function) <= VFCFG_FUNCTION_MAX);
+    check(strlen(e->function) <= XENVF_FUNCTION_MAX);
     check(!e->config.function); /* the entry owns no heap memory */
-    check(!e->config.has_mac || !(e->config.mac[0] & 1));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -93,13 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         canonical(&e, again, sizeof(again));
         check(!vfcfg_parse_entry(again, 3, &e2, NULL));
         check(e.index == e2.index && e.timeout_ms == e2.timeout_ms &&
-              e.config.vlan == e2.config.vlan &&
-              e.config.boot == e2.config.boot &&
-              e.config.rate_mbps == e2.config.rate_mbps &&
-              e.config.trust == e2.config.trust &&
-              e.config.spoofchk == e2.config.spoofchk &&
-              e.config.has_mac == e2.config.has_mac &&
-              !memcmp(e.config.mac, e2.config.mac, 6) &&
+              xenvf_vf_config_equal(&e.config, &e2.config) &&
               e.pf_is_bdf == e2.pf_is_bdf &&
               (e.pf_is_bdf ? xenvf_bdf_equal(&e.pf_bdf, &e2.pf_bdf)
                            : !strcmp(e.pf_id, e2.pf_id)) &&

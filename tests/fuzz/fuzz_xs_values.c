@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <xenvf/vf_settings.h>
 #include <xenvf/xs.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -68,8 +69,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         pf.nr_vfs > UINT16_MAX)
         abort();
     for (size_t i = 0; i < pf.nr_vfs; i++)
-        if (pf.vfs[i].index != i || pf.vfs[i].config.vlan > 4094 ||
-            pf.vfs[i].config.trust > 1 || pf.vfs[i].config.spoofchk > 1 ||
+        if (pf.vfs[i].index != i ||
+            xenvf_vf_config_check(&pf.vfs[i].config, NULL) ||
             xenvf_ns_list_check(&pf.vfs[i].config.ns, NULL))
             abort();
     xenvf_pf_dispose(&pf);

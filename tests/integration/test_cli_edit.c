@@ -150,7 +150,7 @@ START_TEST(release_vf_and_domain)
     ck_assert_ptr_nonnull(v);
     ck_assert_ptr_null(v->domain);
     ck_assert_str_eq(v->config.function, "nvme");
-    ck_assert_int_eq(v->config.boot, 0);
+    ck_assert_int_eq(v->config.boot, -1);
     ck_assert_str_eq(vf_domain(&m, "net0", 1), "web1");
     xenvf_map_dispose(&m);
 

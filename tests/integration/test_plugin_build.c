@@ -359,6 +359,46 @@ static void nvme0_ready_soon(void)
     set_state("nvme0", XENVF_PF_READY);
 }
 
+/* The guest is told the effective settings: a function, boot order and
+ * MAC the map gives its VF reach its nodes, and an entry's own function
+ * wins over the map's (issue 11: they were the entry's alone). */
+START_TEST(map_settings_reach_the_guest)
+{
+    libxl_domain_config d;
+    uint32_t domid;
+    char *v;
+    int lrc;
+    xlp p;
+
+    denv_write_map(MAP_PF0(4, "<vf index=\"2\" domain=\"web1\" "
+                              "function=\"nvme-map\" boot=\"3\" "
+                              "mac=\"00:16:3e:00:00:32\"/>")
+                       MAP_PF1(4, "<vf index=\"1\" domain=\"web1\" "
+                                  "function=\"igbvf\"/>"));
+    ASSERT_XS("/xenvf/pf/nvme0/vf/2/boot", "3");
+    ASSERT_XS("/xenvf/pf/net0/vf/1/function", "igbvf");
+    plugin_init(&p);
+    xl_parses(
+        &p,
+        "name='web1'\n"
+        "vf = [ 'pf=nvme0,index=2', 'pf=net0,index=1,function=vfio-pci' ]\n",
+        NULL);
+    make_domain_config(&d);
+    ck_assert_msg(!xlp_create(&p, &d, &domid, &lrc, &err), "%s", err.msg);
+    ck_assert_str_eq(v = node(domid, "/vf/0/function"), "nvme-map");
+    free(v);
+    ck_assert_str_eq(v = node(domid, "/vf/0/boot"), "3");
+    free(v);
+    ck_assert_str_eq(v = node(domid, "/vf/0/mac"), "00:16:3e:00:00:32");
+    free(v);
+    ck_assert_str_eq(v = node(domid, "/vf/1/function"), "vfio-pci");
+    free(v);
+    ck_assert_ptr_null(v = node(domid, "/vf/1/boot"));
+    libxl_domain_config_dispose(&d);
+    xlp_dispose(&p);
+}
+END_TEST
+
 START_TEST(the_gate_holds_until_ready)
 {
     libxl_domain_config d;
@@ -721,6 +761,7 @@ static Suite *build_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, no_vf_is_left_alone);
     tcase_add_test(tc, vfs_are_reserved_added_committed_and_published);
+    tcase_add_test(tc, map_settings_reach_the_guest);
     tcase_add_test(tc, the_gate_holds_until_ready);
     tcase_add_test(tc, timeout_destroys_and_releases);
     tcase_add_test(tc, failed_pf_destroys_and_releases);

@@ -5,6 +5,8 @@
  */
 #include <dirent.h>
 
+#include <xenvf/text.h>
+
 #include "test_daemon_common.h"
 #include "../harness/check-main.h"
 
@@ -194,6 +196,55 @@ START_TEST(reserve_commit_release)
     ASSERT_XS("/xenvf/pf/nvme0/vf/0/state", "free");
     ck_assert_uint_eq(resets("0000:01:00.1"), 1);
     ck_assert_int_eq(call(NULL, &req, &resp), XENVF_ENOENT);
+    xenvf_request_dispose(&req);
+    xenvf_response_dispose(&resp);
+}
+END_TEST
+
+/* One source for what a guest sees (issue 11): the grant carries the map's
+ * settings for the VF with the request's over them, setting by setting, and
+ * /xenvf says the same, function and boot included; once released, the
+ * VF's nodes are the map's again. */
+START_TEST(grant_carries_effective_settings)
+{
+    xenvf_request req;
+    xenvf_response resp;
+    xenvf_client c;
+    char mac[18];
+
+    xenvf_request_init(&req);
+    xenvf_response_init(&resp);
+    denv_write_map(MAP_PF0(4, "<vf index=\"1\" domain=\"web2\" "
+                              "function=\"nvme-map\" boot=\"2\" "
+                              "mac=\"00:16:3e:00:00:21\" vlan=\"7\"/>")
+                       MAP_PF1(4, ""));
+    denv_start_ready();
+    ASSERT_XS("/xenvf/pf/nvme0/vf/1/function", "nvme-map");
+    ASSERT_XS("/xenvf/pf/nvme0/vf/1/boot", "2");
+
+    req_reserve(&req, "web2", "nvme0", 1);
+    req.vfs[0].config.vlan = 9;
+    req.vfs[0].config.function = strdup("nvme");
+    xenvf_client_init(&c);
+    ck_assert_int_eq(xenvf_client_connect(&c, E.sock, NULL), 0);
+    ck_assert_int_eq(call(&c, &req, &resp), 0);
+    ck_assert_uint_eq(resp.nr_vfs, 1);
+    ck_assert_str_eq(resp.vfs[0].config.function, "nvme"); /* entry's */
+    ck_assert_int_eq(resp.vfs[0].config.vlan, 9);          /* entry's */
+    ck_assert_int_eq(resp.vfs[0].config.boot, 2);          /* map's */
+    ck_assert(resp.vfs[0].config.has_mac);                 /* map's */
+    xenvf_mac_format(resp.vfs[0].config.mac, mac);
+    ck_assert_str_eq(mac, "00:16:3e:00:00:21");
+    ck_assert_int_eq(resp.vfs[0].config.trust, -1); /* nobody's */
+    ASSERT_XS("/xenvf/pf/nvme0/vf/1/function", "nvme");
+    ASSERT_XS("/xenvf/pf/nvme0/vf/1/vlan", "9");
+    ASSERT_XS("/xenvf/pf/nvme0/vf/1/boot", "2");
+    ASSERT_XS("/xenvf/pf/nvme0/vf/1/mac", "00:16:3e:00:00:21");
+
+    xenvf_client_dispose(&c); /* uncommitted: released */
+    ASSERT_XS("/xenvf/pf/nvme0/vf/1/state", "free");
+    ASSERT_XS("/xenvf/pf/nvme0/vf/1/function", "nvme-map");
+    ASSERT_XS("/xenvf/pf/nvme0/vf/1/vlan", "7");
     xenvf_request_dispose(&req);
     xenvf_response_dispose(&resp);
 }
@@ -794,6 +845,7 @@ static Suite *suite(void)
     tcase_add_test(tc, map_change_sets_numvfs_binds_and_publishes);
     tcase_add_test(tc, map_namespaces_published);
     tcase_add_test(tc, reserve_commit_release);
+    tcase_add_test(tc, grant_carries_effective_settings);
     tcase_add_test(tc, connection_drop_releases_uncommitted);
     tcase_add_test(tc, connection_drop_after_passthrough_adopts);
     tcase_add_test(tc, release_domain_resets_and_frees);

@@ -13,6 +13,7 @@
 
 #include <xenstore.h>
 
+#include <xenvf/text.h>
 #include <xenvf/xs.h>
 
 #include "../harness/xs-harness.h"

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <xenvf/model.h>
+#include <xenvf/text.h>
 #include "../harness/check-main.h"
 
 #define NR_PF 6
@@ -337,7 +338,7 @@ START_TEST(vf_config_init_copy_dispose)
     ck_assert_int_eq(a.spoofchk, -1);
     ck_assert_int_eq(a.rate_mbps, -1);
     ck_assert_ptr_null(a.function);
-    ck_assert_int_eq(a.boot, 0);
+    ck_assert_int_eq(a.boot, -1);
     a.function = strdup("nvme");
     a.vlan = 10;
     xenvf_vf_config_init(&b);

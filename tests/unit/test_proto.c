@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <xenvf/client.h>
+#include <xenvf/text.h>
 #include "../harness/check-main.h"
 
 static xenvf_err err;
@@ -126,7 +127,7 @@ START_TEST(bad_requests_name_the_field)
          "domain: character 2"},
         {"{\"op\":\"reserve\",\"domain\":\"a\",\"vfs\":[{\"pf\":\"n\","
          "\"function\":\"nv@me\"}]}",
-         "vfs[0].function: character 3"},
+         "vfs[0].function: character '@' is not allowed"},
         {"{\"op\":\"reserve\",\"domain\":\"a\",\"vfs\":[{\"pf\":\"n/0\"}]}",
          "vfs[0].pf: character 2"},
         {"{\"op\":\"reserve\",\"domain\":\"a\",\"vfs\":[{\"pf\":\"n\"},"
@@ -140,13 +141,13 @@ START_TEST(bad_requests_name_the_field)
          "vfs[0].index: not an integer"},
         {"{\"op\":\"reserve\",\"domain\":\"a\",\"vfs\":[{\"pf\":\"n\","
          "\"mac\":\"01:00:00:00:00:00\"}]}",
-         "vfs[0].mac: MAC '01:00:00:00:00:00' is a multicast"},
+         "vfs[0].mac 01:00:00:00:00:00 is a multicast"},
         {"{\"op\":\"reserve\",\"domain\":\"a\",\"vfs\":[{\"pf\":\"n\","
          "\"trust\":1}]}",
          "vfs[0].trust: not true or false"},
         {"{\"op\":\"reserve\",\"domain\":\"a\",\"vfs\":[{\"pf\":\"n\","
          "\"boot\":0}]}",
-         "vfs[0].boot: 0 is out of range 1-255"},
+         "vfs[0].boot: 0 is out of range 1-65535"},
         {"{\"op\":\"commit\",\"domain\":\"a\"}", "commit: needs"},
         {"{\"op\":\"commit\",\"domain\":\"a\",\"domid\":32752}",
          "domid: 32752 is out of range"},

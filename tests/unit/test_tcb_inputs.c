@@ -71,10 +71,15 @@ START_TEST(damaged_state_file_is_refused)
         const char *vfs, *want;
     } bad[] = {
         {"{\"index\":1,\"vlan\":5000}",
-         "pf nvme0 vf 1: a value is out of range"},
+         "pf nvme0 vf 1: vlan: 5000 is out of range 0-4094"},
         {"{\"index\":1,\"domid\":32752}", "pf nvme0 vf 1: a value is out"},
-        {"{\"index\":1,\"trust\":2}", "pf nvme0 vf 1: a value is out"},
-        {"{\"index\":1,\"rate\":-5}", "pf nvme0 vf 1: a value is out"},
+        {"{\"index\":1,\"trust\":2}", "pf nvme0 vf 1: trust 2 is not 0 or 1"},
+        {"{\"index\":1,\"rate\":-5}",
+         "pf nvme0 vf 1: rate: -5 is out of range 0-4294967295"},
+        {"{\"index\":1,\"boot\":0}",
+         "pf nvme0 vf 1: boot: 0 is out of range 1-65535"},
+        {"{\"index\":1,\"function\":\"a/b\"}",
+         "pf nvme0 vf 1: function: character '/' is not allowed"},
         {"{\"index\":65535}", "pf nvme0: bad vf index"},
         {"{\"index\":1,\"state\":\"dancing\"}", "pf nvme0 vf 1: bad state"},
         {"{\"index\":1,\"domain\":\"a\",\"domid\":3},"

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <xenvf/text.h>
+
 #include "../../libxl-plugin/conf.h"
 #include "../../libxl-plugin/vfcfg.h"
 #include "../harness/check-main.h"
@@ -69,7 +71,7 @@ START_TEST(entry_defaults_and_forms)
     ck_assert_int_eq(e.config.trust, -1);
     ck_assert_int_eq(e.config.rate_mbps, -1);
     ck_assert_str_eq(e.function, "");
-    ck_assert_int_eq(e.config.boot, 0);
+    ck_assert_int_eq(e.config.boot, -1);
     ck_assert_int_eq(e.timeout_ms, -1);
     vfcfg_entry_dispose(&e);
 
@@ -121,13 +123,17 @@ static const struct bad_entry {
     {"pf=nvme0,trust=maybe", "trust \"maybe\" is not a boolean"},
     {"pf=nvme0,spoofchk=2", "spoofchk \"2\" is not a boolean"},
     {"pf=nvme0,rate=-1", "rate \"-1\" is not a decimal number"},
-    {"pf=nvme0,rate=10000001", "rate 10000001 is out of range"},
+    {"pf=nvme0,rate=4294967296",
+     "rate 4294967296 is out of range 0-4294967295"},
+    {"pf=nvme0,mac=00:00:00:00:00:00",
+     "mac 00:00:00:00:00:00 is not an address"},
     {"pf=nvme0,function=nv/me", "function: character '/' is not allowed"},
     {"pf=nvme0,function=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
      "aaaaaaaaaaaa",
      "function is longer than 64"},
     {"pf=nvme0,boot=first", "boot \"first\" is not a decimal number"},
-    {"pf=nvme0,boot=0", "boot 0 is out of range 1-255"},
+    {"pf=nvme0,boot=0", "boot 0 is out of range 1-65535"},
+    {"pf=nvme0,boot=65536", "boot 65536 is out of range 1-65535"},
     {"pf=nvme0,timeout=soon", "timeout \"soon\" is not a number of seconds"},
     {"pf=nvme0,timeout=1.2345", "timeout \"1.2345\" is not a number"},
     {"pf=nvme0,timeout=86401", "timeout 86401 s is out of range 0-86400"},

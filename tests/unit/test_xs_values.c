@@ -115,7 +115,7 @@ START_TEST(bad_pf_nodes_are_named)
         {"vf/x/state", "free", "vf/x/state: 'x' is not a number"},
         {"vf/65535/state", "free", "out of range"},
         {"vf/0/state", "gone", "vf/0/state: unknown VF state"},
-        {"vf/0/vlan", "4095", "vf/0/vlan: '4095' is out of range"},
+        {"vf/0/vlan", "4095", "vf/0/vlan: vlan 4095 is out of range 0-4094"},
         {"vf/0/trust", "2", "vf/0/trust"},
         {"vf/0/mac", "01:00:00:00:00:00", "multicast"},
         {"vf/0/domain", "x", "vf/0/domain: domain id"},

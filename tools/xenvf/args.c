@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <xenvf/text.h>
+
 #include "xenvf.h"
 
 int xv_parse_number(const char *cmd, const char *what, const char *s,

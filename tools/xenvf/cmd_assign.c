@@ -5,9 +5,12 @@
  * refuse early what it would refuse, and warn about what it cannot undo
  * (a VF a running domain is using stays with it).
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <xenvf/vf_settings.h>
 
 #include "xenvf.h"
 
@@ -155,8 +158,7 @@ static bool vf_has_settings(const xenvf_map_vf *vf)
 {
     const xenvf_vf_config *c = &vf->config;
 
-    return c->has_mac || c->vlan >= 0 || c->trust >= 0 || c->spoofchk >= 0 ||
-           c->rate_mbps >= 0 || c->function || c->boot > 0 || vf->nr_ns;
+    return !xenvf_vf_config_is_empty(c) || vf->nr_ns;
 }
 
 /*
@@ -168,10 +170,10 @@ static void release_vf(xv_edit *e, xenvf_map_pf *pf, size_t j, FILE *done)
 {
     xenvf_map_vf *vf = &pf->vfs[j];
     const xenvf_vf *x = live_vf(xv_edit_live_pf(e, pf), vf->index);
-    char who[96], boot[32] = "";
+    char who[96], boot[48] = "";
 
     if (vf->config.boot > 0)
-        snprintf(boot, sizeof(boot), "; boot order %d dropped",
+        snprintf(boot, sizeof(boot), "; boot order %" PRId64 " dropped",
                  vf->config.boot);
     fprintf(done, "pf %s: vf %u released (was assigned to %s%s)\n", pf->id,
             vf->index, vf->domain, boot);
@@ -182,7 +184,7 @@ static void release_vf(xv_edit *e, xenvf_map_pf *pf, size_t j, FILE *done)
                 pf->id, vf->index, who);
     }
     xenvf_map_vf_set_domain(vf, NULL, NULL);
-    vf->config.boot = 0;
+    xenvf_setting_unset(&vf->config, XENVF_SETTING_BOOT);
     if (vf_has_settings(vf))
         return;
     xenvf_map_vf_dispose(vf);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <xenvf/log.h>
+#include <xenvf/text.h>
 
 #include "xenvf.h"
 

@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <xenvf/text.h>
+#include <xenvf/vf_settings.h>
+
 #include "xenvf.h"
 
 static void out_of_memory(void) __attribute__((noreturn));
@@ -300,7 +303,7 @@ const char *xv_vf_settings_text(const xv_vf *vf, char *buf, size_t size)
 {
     const xenvf_vf_config *c = vf_config(vf);
     size_t n = 0;
-    char mac[18], sz[32];
+    char val[XENVF_SETTING_STR_MAX], sz[32];
 
 #define ADD(...)                                                               \
     do {                                                                       \
@@ -313,22 +316,13 @@ const char *xv_vf_settings_text(const xv_vf *vf, char *buf, size_t size)
     buf[0] = '\0';
     if (!c)
         return buf;
-    if (c->has_mac) {
-        xenvf_mac_format(c->mac, mac);
-        ADD("mac=%s", mac);
+    xenvf_setting_for_each(set)
+    {
+        const char *v = xenvf_setting_format_word(c, set, val);
+
+        if (v)
+            ADD("%s=%s", xenvf_settings[set].name, v);
     }
-    if (c->vlan >= 0)
-        ADD("vlan=%d", c->vlan);
-    if (c->trust >= 0)
-        ADD("trust=%s", c->trust ? "on" : "off");
-    if (c->spoofchk >= 0)
-        ADD("spoofchk=%s", c->spoofchk ? "on" : "off");
-    if (c->rate_mbps >= 0)
-        ADD("rate=%" PRId64, c->rate_mbps);
-    if (c->function)
-        ADD("function=%s", c->function);
-    if (c->boot > 0)
-        ADD("boot=%d", c->boot);
     for (size_t i = 0; vf->map_vf && i < vf->map_vf->nr_ns; i++) {
         size_text(vf->map_vf->ns[i].size, sz);
         ADD("ns=%" PRIu32 ":%s", vf->map_vf->ns[i].nsid, sz);
@@ -340,27 +334,30 @@ const char *xv_vf_settings_text(const xv_vf *vf, char *buf, size_t size)
 static void json_settings(xv_json *j, const xv_vf *vf)
 {
     const xenvf_vf_config *c = vf_config(vf);
-    char mac[18];
+    char val[XENVF_SETTING_STR_MAX];
 
     xv_json_open_map(j, "settings");
-    if (c && c->has_mac) {
-        xenvf_mac_format(c->mac, mac);
-        xv_json_str(j, "mac", mac);
-    } else {
-        xv_json_null(j, "mac");
+    xenvf_setting_for_each(set)
+    {
+        const char *name = xenvf_settings[set].name;
+        xenvf_setting_value v;
+
+        if (!c || !xenvf_setting_is_set(c, set)) {
+            xv_json_null(j, name);
+            continue;
+        }
+        xenvf_setting_get(c, set, &v);
+        switch (xenvf_settings[set].kind) {
+        case XENVF_KIND_UINT:
+            xv_json_int(j, name, (long long)v.num);
+            break;
+        case XENVF_KIND_BOOL:
+            xv_json_bool(j, name, v.num != 0);
+            break;
+        default:
+            xv_json_str(j, name, xenvf_setting_format(c, set, val));
+        }
     }
-    xv_json_int_or_null(j, "vlan", c ? c->vlan : -1);
-    if (c && c->trust >= 0)
-        xv_json_bool(j, "trust", c->trust);
-    else
-        xv_json_null(j, "trust");
-    if (c && c->spoofchk >= 0)
-        xv_json_bool(j, "spoofchk", c->spoofchk);
-    else
-        xv_json_null(j, "spoofchk");
-    xv_json_int_or_null(j, "rate", c ? c->rate_mbps : -1);
-    xv_json_str(j, "function", c ? c->function : NULL);
-    xv_json_int_or_null(j, "boot", c && c->boot > 0 ? c->boot : -1);
     xv_json_open_array(j, "namespaces");
     for (size_t i = 0; vf->map_vf && i < vf->map_vf->nr_ns; i++) {
         xv_json_open_map(j, NULL);

@@ -100,16 +100,20 @@ int xenvf_ns_list_parse(const char *s, xenvf_ns_list *out, xenvf_err *err);
 int xenvf_ns_list_format(const xenvf_ns_list *l,
                          char buf[XENVF_NS_LIST_STR_MAX], xenvf_err *err);
 
-/* Per-VF settings, from the map or a vf= entry. "unset" values are -1/NULL. */
+/*
+ * Per-VF settings, from the map or a vf= entry: one field per line of
+ * XENVF_VF_SETTINGS (vf_settings.h, which defines their names, ranges and
+ * every format). Unset: has_mac false, numbers -1, function NULL.
+ */
 typedef struct xenvf_vf_config {
     bool has_mac;
     uint8_t mac[6];
-    int vlan;          /* 0..4094, -1 unset */
-    int trust;         /* 0/1, -1 unset */
-    int spoofchk;      /* 0/1, -1 unset */
-    int64_t rate_mbps; /* max tx rate, -1 unset */
+    int64_t vlan;      /* 0..4094 */
+    int64_t trust;     /* 0/1 */
+    int64_t spoofchk;  /* 0/1 */
+    int64_t rate_mbps; /* max tx rate, Mbit/s */
     char *function;    /* function description: which driver the guest loads */
-    int boot;          /* boot order 1.., 0 = not a boot device */
+    int64_t boot;      /* boot order, 1 first */
     /* NVMe namespaces; the TCB fills them from the map's <namespace>
      * elements (a map VF keeps those in xenvf_map_vf.ns, with lines) */
     xenvf_ns_list ns;
@@ -119,13 +123,6 @@ void xenvf_vf_config_init(xenvf_vf_config *c);
 void xenvf_vf_config_dispose(xenvf_vf_config *c);
 int xenvf_vf_config_copy(xenvf_vf_config *dst, const xenvf_vf_config *src,
                          xenvf_err *err);
-
-/* The value of one hex digit (either case), -1 if c is not one. */
-int xenvf_hex_digit(char c);
-
-/* "00:16:3e:00:00:01" (case-insensitive) <-> 6 bytes; unicast only. */
-int xenvf_mac_parse(const char *s, uint8_t mac[6], xenvf_err *err);
-void xenvf_mac_format(const uint8_t mac[6], char buf[18]);
 
 /* The characters of the names xenvf keeps and passes on, one rule for the
  * map, the TCB protocol and vf=; each is safe as a xenstore node name. */
@@ -179,10 +176,5 @@ typedef struct xenvf_assignment {
 
 void xenvf_assignment_init(xenvf_assignment *a);
 void xenvf_assignment_dispose(xenvf_assignment *a);
-
-/* Strict decimal parse of an unsigned value <= max: no sign, no spaces, no
- * trailing text, no overflow. Used for every number read from text. */
-int xenvf_parse_uint(const char *s, uint64_t max, uint64_t *out,
-                     xenvf_err *err);
 
 #endif

@@ -64,11 +64,14 @@ void xenvf_request_dispose(xenvf_request *r);
 /* Append an entry (init'ed, index -1) and return it, or NULL on ENOMEM. */
 xenvf_vf_request *xenvf_request_add_vf(xenvf_request *r);
 
-/* One granted VF. */
+/* One granted VF, with its effective settings: the map's for that VF with
+ * the request's over them (xenvf_vf_config_overlay), which is what the
+ * guest is told and the PF agent applies. */
 typedef struct xenvf_vf_grant {
     char *pf;
     unsigned index;
     xenvf_bdf bdf;
+    xenvf_vf_config config;
 } xenvf_vf_grant;
 
 typedef struct xenvf_response {

@@ -31,14 +31,14 @@ DAEMON_INTEG := $(wildcard tests/integration/test_tcb_*.c \
                     tests/integration/test_daemon_*.c)
 
 $(DAEMON_UNIT:%.c=$(B)/%): $(B)/tests/unit/%: $(B)/tests/unit/%.o \
-                          $(DAEMON_A) $(LIB_A) $(HARNESS_A)
+                          $(HARNESS_A) $(DAEMON_A) $(LIB_A)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PC_LIBS_LIB) $(DAEMON_LIBS) \
 	    $(PC_LIBS_TEST)
 
 $(DAEMON_INTEG:%.c=$(B)/%): $(B)/tests/integration/%: \
-                           $(B)/tests/integration/%.o $(DAEMON_A) $(LIB_A) \
-                           $(HARNESS_A) | $(XS_SHIM) $(XENVFD) \
+                           $(B)/tests/integration/%.o $(HARNESS_A) \
+                           $(DAEMON_A) $(LIB_A) | $(XS_SHIM) $(XENVFD) \
                            $(FAKESYSFS_KERNEL)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(PC_LIBS_LIB) \
@@ -51,7 +51,7 @@ BENCH_DAEMON := $(BENCH_DAEMON_SRCS:%.c=$(B)/%)
 BENCH_TARGETS += $(BENCH_DAEMON)
 
 $(BENCH_DAEMON): $(B)/tests/bench/%: $(B)/tests/bench/%.o $(DAEMON_A) \
-                 $(LIB_A) $(HARNESS_A) | $(XS_SHIM) $(XENVFD) \
+                 $(HARNESS_A) $(LIB_A) | $(XS_SHIM) $(XENVFD) \
                  $(FAKESYSFS_KERNEL)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(PC_LIBS_LIB) \

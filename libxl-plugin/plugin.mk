@@ -32,20 +32,20 @@ $(PLUGIN_SO): $(PLUGIN_OBJS) $(LIB_A) $(PLUGIN_MAP)
 # plugin's objects and libxl too (explicit rules win over the patterns).
 
 # The integration tests and the benchmark run the real xenvfd (as the TCB,
-# on the fake sysfs tree: tests/integration/plugin_env.h). daemon.mk comes
+# on the fake sysfs tree: tests/harness/plugin-env.h). daemon.mk comes
 # after this fragment, hence the literal path.
 PLUGIN_TEST_LIBS = $(PC_LIBS_XL) $(PC_LIBS_LIB) $(PC_LIBS_TEST) -lpthread
 PLUGIN_TEST_RUNS = $(XS_SHIM) $(B)/daemon/xenvfd $(FAKESYSFS_KERNEL)
 
 PLUGIN_UNIT := $(B)/tests/unit/test_vfcfg $(B)/tests/unit/test_pcidev \
                $(B)/tests/unit/test_gate_plan
-$(PLUGIN_UNIT): %: %.o $(PLUGIN_CORE_OBJS) $(LIB_A) $(HARNESS_A)
+$(PLUGIN_UNIT): %: %.o $(PLUGIN_CORE_OBJS) $(HARNESS_A) $(LIB_A)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PLUGIN_TEST_LIBS)
 
 PLUGIN_INTEGRATION := $(B)/tests/integration/test_gate \
                       $(B)/tests/integration/test_plugin_build
-$(PLUGIN_INTEGRATION): %: %.o $(PLUGIN_CORE_OBJS) $(LIB_A) $(HARNESS_A) | \
+$(PLUGIN_INTEGRATION): %: %.o $(PLUGIN_CORE_OBJS) $(HARNESS_A) $(LIB_A) | \
                           $(PLUGIN_TEST_RUNS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(PLUGIN_TEST_LIBS)
@@ -64,7 +64,7 @@ $(FAKE_LIBXL): tests/integration/fake-libxl.c $(FAKE_LIBXL_MAP)
 	    -Wl,--version-script=$(FAKE_LIBXL_MAP) -o $@ $< \
 	    $(shell pkg-config --libs xenlight xenstore)
 
-$(XL_TEST): %: %.o $(LIB_A) $(HARNESS_A) | $(PLUGIN_TEST_RUNS) \
+$(XL_TEST): %: %.o $(HARNESS_A) $(LIB_A) | $(PLUGIN_TEST_RUNS) \
                $(PLUGIN_SO) $(FAKE_LIBXL)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(PLUGIN_TEST_LIBS)
@@ -94,7 +94,7 @@ endif
 PLUGIN_BENCH := $(B)/tests/bench/plugin_bench
 BENCH_TARGETS += $(PLUGIN_BENCH)
 
-$(PLUGIN_BENCH): %: %.o $(PLUGIN_CORE_OBJS) $(LIB_A) $(HARNESS_A) | \
+$(PLUGIN_BENCH): %: %.o $(PLUGIN_CORE_OBJS) $(HARNESS_A) $(LIB_A) | \
                     $(PLUGIN_TEST_RUNS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(PLUGIN_TEST_LIBS)

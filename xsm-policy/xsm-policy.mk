@@ -28,6 +28,6 @@ $(FLASK_LABELS): $(B)/tools/xenvf-flask-labels.o $(LIB_A)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PC_LIBS_LIB)
 
-$(POLICY_UNIT): $(B)/tests/policy/test_flask.o $(LIB_A) $(HARNESS_A)
+$(POLICY_UNIT): $(B)/tests/policy/test_flask.o $(HARNESS_A) $(LIB_A)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PC_LIBS_LIB) $(PC_LIBS_TEST)

@@ -6,7 +6,7 @@
  */
 #include <dirent.h>
 
-#include "../integration/test_daemon_common.h"
+#include "../harness/daemon-env.h"
 
 static unsigned long wakeups(pid_t pid)
 {

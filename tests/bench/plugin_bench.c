@@ -18,7 +18,7 @@
  *    released, against one. Goal: <= 2x.
  *
  * xenstored is Debian's real one under the test harness, the TCB the real
- * xenvfd on the fake sysfs tree (tests/integration/plugin_env.h).
+ * xenvfd on the fake sysfs tree (tests/harness/plugin-env.h).
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -27,7 +27,7 @@
 #include "../../libxl-plugin/gate.h"
 #include "../../libxl-plugin/log.h"
 #include "../../libxl-plugin/reserve.h"
-#include "../integration/plugin_env.h"
+#include "../harness/plugin-env.h"
 
 static int64_t now_ns(void)
 {
@@ -568,7 +568,7 @@ static void bench_fan_out(void)
     xenvf_xs_dispose(&xs);
 }
 
-/* The environment (plugin_env.h) is Check's: one unforked test runs it
+/* The environment (plugin-env.h) is Check's: one unforked test runs it
  * all, so Check's asserts have a runner to report to. */
 START_TEST(plugin_costs)
 {

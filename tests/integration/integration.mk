@@ -4,8 +4,8 @@
 INTEGRATION_SRCS := $(wildcard tests/integration/test_*.c)
 TEST_INTEGRATION += $(INTEGRATION_SRCS:%.c=$(B)/%)
 
-$(B)/tests/integration/test_%: $(B)/tests/integration/test_%.o $(LIB_A) \
-                               $(HARNESS_A) | $(XS_SHIM)
+$(B)/tests/integration/test_%: $(B)/tests/integration/test_%.o $(HARNESS_A) \
+                               $(LIB_A) | $(XS_SHIM)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(PC_LIBS_LIB) \
 	    $(PC_LIBS_TEST)

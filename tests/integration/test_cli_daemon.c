@@ -1,13 +1,12 @@
 /*
  * The xenvf CLI with the real xenvfd (--role=both) behind it, on the real
  * xenstored and the fake sysfs kernel (the daemon tests' fixture,
- * test_daemon_common.h): status sees the TCB up; the map edits the CLI
+ * daemon-env.h): status sees the TCB up; the map edits the CLI
  * makes are what xenvfd applies; show and list report what it publishes;
  * watch follows a domain's VF through release and reset.
  */
-#define TEST_CLI_NO_FIXTURE
-#include "test_cli_common.h"
-#include "test_daemon_common.h"
+#include "../harness/cli-env.h"
+#include "../harness/daemon-env.h"
 #include "../harness/check-main.h"
 
 static void setup(void)

@@ -4,7 +4,7 @@
  * edits with the map left byte for byte as it was, and hold the map's lock
  * across read-modify-write.
  */
-#include "test_cli_common.h"
+#include "../harness/cli-env.h"
 #include "../harness/check-main.h"
 
 /* Parse the map file as xenvfd would. */
@@ -14,7 +14,7 @@ static void load_map(xenvf_map *m)
 
     xenvf_err_init(&err);
     xenvf_map_init(m);
-    ck_assert_msg(!xenvf_map_parse_file(map_path, m, &err), "%s", err.msg);
+    ck_assert_msg(!xenvf_map_parse_file(cli_map_path, m, &err), "%s", err.msg);
 }
 
 static const char *vf_domain(const xenvf_map *m, const char *pf, unsigned i)
@@ -31,13 +31,13 @@ static const char *vf_domain(const xenvf_map *m, const char *pf, unsigned i)
  * byte-identical to what it was. */
 #define ck_refused(status_want, msg_want, ...)                                 \
     do {                                                                       \
-        char *before_ = read_file(map_path), *after_;                          \
+        char *before_ = read_file(cli_map_path), *after_;                      \
         cli_run r_;                                                            \
                                                                                \
         cli(&r_, __VA_ARGS__);                                                 \
         ck_cli_status(&r_, status_want);                                       \
         ck_contains(r_.err, msg_want);                                         \
-        after_ = read_file(map_path);                                          \
+        after_ = read_file(cli_map_path);                                      \
         ck_assert_msg((!before_ && !after_) ||                                 \
                           (before_ && after_ && !strcmp(before_, after_)),     \
                       "the map changed:\n%s", after_ ? after_ : "(gone)");     \
@@ -74,11 +74,11 @@ START_TEST(assign_first_free_and_given_index)
     xenvf_map_dispose(&m);
 
     /* again: nothing to do, nothing written */
-    char *before = read_file(map_path), *after;
+    char *before = read_file(cli_map_path), *after;
     cli(&r, "assign", "net0#3", "web3");
     ck_cli_status(&r, 0);
     ck_contains(r.out, "already assigned to web3");
-    after = read_file(map_path);
+    after = read_file(cli_map_path);
     ck_assert_str_eq(before, after);
     free(before);
     free(after);
@@ -119,13 +119,13 @@ END_TEST
 /* A map that is not valid is not edited: the administrator fixes it. */
 START_TEST(edits_refuse_an_invalid_map)
 {
-    write_file(map_path, "<vfmap xmlns=\"urn:xenvf:vfmap:1\">"
-                         "<pf id=\"a\" address=\"01:00.0\" numvfs=\"1\">"
-                         "<vf index=\"3\"/></pf></vfmap>");
+    write_file(cli_map_path, "<vfmap xmlns=\"urn:xenvf:vfmap:1\">"
+                             "<pf id=\"a\" address=\"01:00.0\" numvfs=\"1\">"
+                             "<vf index=\"3\"/></pf></vfmap>");
     ck_refused(1, "the map is not valid, fix it first", "assign", "a", "web2");
     ck_refused(1, "the map is not valid, fix it first", "set-numvfs", "a", "2");
     ck_refused(1, "the map is not valid, fix it first", "release", "web1");
-    ck_assert_int_eq(unlink(map_path), 0);
+    ck_assert_int_eq(unlink(cli_map_path), 0);
     ck_refused(1, "does not exist", "assign", "nvme0", "web2");
 }
 END_TEST
@@ -274,7 +274,7 @@ START_TEST(set_numvfs_adds_a_pf)
                "--id", "mlx0", "--owner", "dd2", "0000:03:00.0", "4");
 
     /* no map at all yet: the first PF creates it */
-    ck_assert_int_eq(unlink(map_path), 0);
+    ck_assert_int_eq(unlink(cli_map_path), 0);
     ck_refused(1, "does not exist: no PF is managed yet", "set-numvfs", "nvme0",
                "1");
     cli(&r, "set-numvfs", "--id", "nvme0", "0000:01:00.0", "2");
@@ -298,7 +298,8 @@ START_TEST(edit_waits_for_the_lock)
     pid_t pid;
 
     xenvf_map_lock_init(&lock);
-    ck_assert_int_eq(xenvf_map_lock_acquire(&lock, map_path, false, NULL), 0);
+    ck_assert_int_eq(xenvf_map_lock_acquire(&lock, cli_map_path, false, NULL),
+                     0);
     pid = cli_spawn(&o, &e, "assign", "nvme0", "web2");
     /* it says it waits, and does */
     line = read_line(e, &pending, 10000);
@@ -306,7 +307,7 @@ START_TEST(edit_waits_for_the_lock)
     ck_contains(line, "xenvf: warning: waiting for the lock on");
     usleep(100 * 1000);
     ck_assert_int_eq(waitpid(pid, &st, WNOHANG), 0);
-    text = read_file(map_path);
+    text = read_file(cli_map_path);
     ck_assert_str_eq(text, fixture_map); /* nothing written meanwhile */
     free(text);
     xenvf_map_lock_dispose(&lock);
@@ -365,7 +366,7 @@ static Suite *cli_edit_suite(void)
     Suite *s = suite_create("cli_edit");
     TCase *tc = tcase_create("xenvf_edit");
 
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, cli_setup, cli_teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, assign_first_free_and_given_index);
     tcase_add_test(tc, assign_refusals_leave_the_map_alone);

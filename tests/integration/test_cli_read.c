@@ -1,9 +1,9 @@
 /*
  * The xenvf CLI's read commands against the real xenstored and a fake
- * sysfs tree: list (text and JSON, checked field by field), show, status
+ * sysfs tree: list (text, and JSON against expected files), show, status
  * with and without something answering on the TCB socket.
  */
-#include "test_cli_common.h"
+#include "../harness/cli-env.h"
 #include "../harness/check-main.h"
 
 static yajl_val list_json(cli_run *r)
@@ -13,79 +13,18 @@ static yajl_val list_json(cli_run *r)
     return json_parse(r->out);
 }
 
+/* Every field of every PF, against tests/data/cli/list.json: managed,
+ * discovered and published (nvme0); managed and discovered, waiting for
+ * xenvfd, nothing live invented (net0); discovered only (03:00.0). */
 START_TEST(list_json_every_field)
 {
     cli_run r;
-    yajl_val doc, pfs, p;
 
-    doc = list_json(&r);
+    cli(&r, "list", "--json");
+    ck_cli_status(&r, 0);
     /* every source was readable: not a word on stderr */
     ck_assert_str_eq(r.err, "");
-    pfs = json_get(doc, "pfs");
-    ck_assert(YAJL_IS_ARRAY(pfs));
-    ck_assert_uint_eq(YAJL_GET_ARRAY(pfs)->len, 3); /* 00:1f.0 is no PF */
-
-    /* managed, discovered and published */
-    p = json_index(pfs, 0);
-    json_str_eq(p, "id", "nvme0");
-    json_str_eq(p, "bdf", "0000:01:00.0");
-    json_bool_eq(p, "managed", true);
-    json_bool_eq(p, "present", true);
-    json_bool_eq(p, "published", true);
-    json_str_eq(p, "driver", "nvme");
-    json_str_eq(p, "vendor", "1b36");
-    json_str_eq(p, "device", "0010");
-    json_int_eq(p, "totalvfs", 4);
-    json_int_eq(p, "numvfs", 2);
-    json_int_eq(p, "map_numvfs", 2);
-    json_int_eq(p, "owner", 0);
-    json_str_eq(p, "state", "ready");
-    json_int_eq(p, "free", 1);
-    json_int_eq(p, "reserved", 0);
-    json_int_eq(p, "active", 1);
-    json_int_eq(p, "assigned", 1);
-    ck_assert_ptr_null(yajl_tree_get(p, (const char *[]){"vfs", NULL},
-                                     yajl_t_any)); /* show has them */
-
-    /* managed, discovered, waiting for xenvfd: nothing live is invented */
-    p = json_index(pfs, 1);
-    json_str_eq(p, "id", "net0");
-    json_str_eq(p, "bdf", "0000:02:00.0");
-    json_bool_eq(p, "managed", true);
-    json_bool_eq(p, "present", true);
-    json_bool_eq(p, "published", false);
-    json_str_eq(p, "driver", "ixgbe");
-    json_str_eq(p, "vendor", "8086");
-    json_str_eq(p, "device", "10fb");
-    json_int_eq(p, "totalvfs", 8);
-    json_int_eq(p, "numvfs", 0);
-    json_int_eq(p, "map_numvfs", 4);
-    json_int_eq(p, "owner", 0);
-    json_str_eq(p, "state", NULL);
-    json_int_eq(p, "free", -1);
-    json_int_eq(p, "reserved", -1);
-    json_int_eq(p, "active", -1);
-    json_int_eq(p, "assigned", 1);
-
-    /* an SR-IOV endpoint nobody manages */
-    p = json_index(pfs, 2);
-    json_str_eq(p, "id", NULL);
-    json_str_eq(p, "bdf", "0000:03:00.0");
-    json_bool_eq(p, "managed", false);
-    json_bool_eq(p, "present", true);
-    json_bool_eq(p, "published", false);
-    json_str_eq(p, "driver", "mlx5_core");
-    json_str_eq(p, "vendor", "15b3");
-    json_str_eq(p, "device", "1017");
-    json_int_eq(p, "totalvfs", 16);
-    json_int_eq(p, "numvfs", 0);
-    json_int_eq(p, "map_numvfs", -1);
-    json_int_eq(p, "owner", -1);
-    json_str_eq(p, "state", NULL);
-    json_int_eq(p, "free", -1);
-    json_int_eq(p, "assigned", -1);
-
-    yajl_tree_free(doc);
+    ck_json_expected(r.out, "list.json");
     cli_run_free(&r);
 }
 END_TEST
@@ -100,7 +39,7 @@ START_TEST(list_json_follows_xenstore)
     xenvf_err_init(&err);
     publish_nvme0(7);
     ck_assert_int_eq(
-        xenvf_xs_set_pf_state(&xs, "nvme0", XENVF_PF_DEGRADED, &err), 0);
+        xenvf_xs_set_pf_state(&cli_xs, "nvme0", XENVF_PF_DEGRADED, &err), 0);
     doc = list_json(&r);
     p = json_index(json_get(doc, "pfs"), 0);
     json_str_eq(p, "state", "degraded");
@@ -110,7 +49,7 @@ START_TEST(list_json_follows_xenstore)
     cli_run_free(&r);
 
     /* the global --json works as well as the command's */
-    ck_assert_int_eq(xenvf_xs_remove_pf(&xs, "nvme0", &err), 0);
+    ck_assert_int_eq(xenvf_xs_remove_pf(&cli_xs, "nvme0", &err), 0);
     cli(&r, "--json", "list");
     ck_cli_status(&r, 0);
     doc = json_parse(r.out);
@@ -149,9 +88,10 @@ START_TEST(list_degrades_with_warnings)
     cli_run r;
     yajl_val doc, p;
 
-    write_file(map_path, "<vfmap xmlns=\"urn:xenvf:vfmap:1\"><pf/></vfmap>");
-    ck_assert_int_eq(xsh_stop(hs), 0);
-    hs = NULL;
+    write_file(cli_map_path,
+               "<vfmap xmlns=\"urn:xenvf:vfmap:1\"><pf/></vfmap>");
+    ck_assert_int_eq(xsh_stop(cli_hs), 0);
+    cli_hs = NULL;
     cli(&r, "list", "--json");
     ck_cli_status(&r, 0);
     ck_contains(r.err, "xenvf: warning: map ");
@@ -171,61 +111,21 @@ START_TEST(list_degrades_with_warnings)
 }
 END_TEST
 
+/* Every VF of a PF with its settings (tests/data/cli/show-nvme0.json),
+ * and by address the VFs the map wants that the PF does not have yet
+ * (show-net0.json). */
 START_TEST(show_json_every_vf)
 {
     cli_run r;
-    yajl_val doc, vfs, v, s;
 
     cli(&r, "show", "--json", "nvme0");
     ck_cli_status(&r, 0);
-    doc = json_parse(r.out);
-    json_str_eq(doc, "id", "nvme0");
-    json_str_eq(doc, "state", "ready");
-    vfs = json_get(doc, "vfs");
-    ck_assert_uint_eq(YAJL_GET_ARRAY(vfs)->len, 2);
-
-    v = json_index(vfs, 0);
-    json_int_eq(v, "index", 0);
-    json_str_eq(v, "bdf", "0000:01:00.1");
-    json_bool_eq(v, "exists", true);
-    json_str_eq(v, "state", "active");
-    json_int_eq(v, "domid", 5);
-    json_str_eq(v, "name", "web1");
-    json_str_eq(v, "assigned", "web1");
-    s = json_get(v, "settings");
-    json_str_eq(s, "function", "nvme");
-    json_int_eq(s, "boot", 1);
-    json_str_eq(s, "mac", NULL);
-    json_int_eq(s, "vlan", -1);
-    ck_assert(YAJL_IS_NULL(json_get(s, "trust")));
-    ck_assert_uint_eq(YAJL_GET_ARRAY(json_get(s, "namespaces"))->len, 0);
-
-    v = json_index(vfs, 1);
-    json_int_eq(v, "index", 1);
-    json_str_eq(v, "bdf", "0000:01:00.2");
-    json_str_eq(v, "state", "free");
-    json_int_eq(v, "domid", -1);
-    json_str_eq(v, "name", NULL);
-    json_str_eq(v, "assigned", NULL);
-    json_str_eq(json_get(v, "settings"), "function", NULL);
-    yajl_tree_free(doc);
+    ck_json_expected(r.out, "show-nvme0.json");
     cli_run_free(&r);
 
-    /* by address; the VFs the map wants but the PF does not have yet */
     cli(&r, "--json", "show", "02:00.0");
     ck_cli_status(&r, 0);
-    doc = json_parse(r.out);
-    json_str_eq(doc, "id", "net0");
-    vfs = json_get(doc, "vfs");
-    ck_assert_uint_eq(YAJL_GET_ARRAY(vfs)->len, 4);
-    v = json_index(vfs, 1);
-    json_bool_eq(v, "exists", false);
-    json_str_eq(v, "bdf", NULL);
-    json_str_eq(v, "state", NULL);
-    json_str_eq(v, "assigned", "web1");
-    json_str_eq(json_get(v, "settings"), "mac", "02:16:3e:00:00:01");
-    json_int_eq(json_get(v, "settings"), "vlan", 10);
-    yajl_tree_free(doc);
+    ck_json_expected(r.out, "show-net0.json");
     cli_run_free(&r);
 }
 END_TEST
@@ -299,7 +199,7 @@ START_TEST(status_without_tcb)
     cli(&r, "status");
     ck_cli_status(&r, 3);
     ck_contains(r.out, "xenvfd (tcb)           : NOT REACHABLE: ");
-    ck_contains(r.out, sock_path);
+    ck_contains(r.out, cli_sock_path);
     ck_contains(r.out, "map state              : valid, 2 PFs, 2 VFs "
                        "assigned\n");
     ck_contains(r.out, "hardware check         : ok, 3 SR-IOV PFs in sysfs\n");
@@ -312,7 +212,7 @@ START_TEST(status_without_tcb)
     doc = json_parse(r.out);
     t = json_get(doc, "tcb");
     json_bool_eq(t, "reachable", false);
-    json_str_eq(t, "socket", sock_path);
+    json_str_eq(t, "socket", cli_sock_path);
     ck_assert(YAJL_IS_STRING(json_get(t, "error")));
     json_bool_eq(json_get(doc, "xenstore"), "readable", true);
     m = json_get(doc, "map");
@@ -340,18 +240,18 @@ START_TEST(status_with_answering_tcb)
     cli_run_free(&r);
 
     /* a map that breaks its rules: 1, and the reason */
-    write_file(map_path, "<vfmap xmlns=\"urn:xenvf:vfmap:1\">"
-                         "<pf id=\"a\" address=\"01:00.0\" numvfs=\"1\">"
-                         "<vf index=\"3\"/></pf></vfmap>");
+    write_file(cli_map_path, "<vfmap xmlns=\"urn:xenvf:vfmap:1\">"
+                             "<pf id=\"a\" address=\"01:00.0\" numvfs=\"1\">"
+                             "<vf index=\"3\"/></pf></vfmap>");
     cli(&r, "status");
     ck_cli_status(&r, 1);
     ck_contains(r.out, "map state              : INVALID: ");
     cli_run_free(&r);
 
     /* valid, but not for this machine: TotalVFs is 4 */
-    write_file(map_path, "<vfmap xmlns=\"urn:xenvf:vfmap:1\">"
-                         "<pf id=\"a\" address=\"01:00.0\" numvfs=\"5\"/>"
-                         "</vfmap>");
+    write_file(cli_map_path, "<vfmap xmlns=\"urn:xenvf:vfmap:1\">"
+                             "<pf id=\"a\" address=\"01:00.0\" numvfs=\"5\"/>"
+                             "</vfmap>");
     cli(&r, "--json", "status");
     ck_cli_status(&r, 1);
     doc = json_parse(r.out);
@@ -363,7 +263,7 @@ START_TEST(status_with_answering_tcb)
     cli_run_free(&r);
 
     /* no map at all: nothing managed yet, which is fine */
-    ck_assert_int_eq(unlink(map_path), 0);
+    ck_assert_int_eq(unlink(cli_map_path), 0);
     cli(&r, "status");
     ck_cli_status(&r, 0);
     ck_contains(r.out, "map state              : absent");
@@ -395,7 +295,7 @@ static Suite *cli_read_suite(void)
     Suite *s = suite_create("cli_read");
     TCase *tc = tcase_create("xenvf_read");
 
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, cli_setup, cli_teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, list_json_every_field);
     tcase_add_test(tc, list_json_follows_xenstore);

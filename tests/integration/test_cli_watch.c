@@ -5,7 +5,7 @@
  */
 #include <dirent.h>
 
-#include "test_cli_common.h"
+#include "../harness/cli-env.h"
 #include "../harness/check-main.h"
 
 typedef struct watcher {
@@ -74,7 +74,7 @@ START_TEST(watch_prints_each_change)
 
     /* the PF agent says the PF is resetting */
     ck_assert_int_eq(
-        xenvf_xs_set_pf_state(&xs, "nvme0", XENVF_PF_RESETTING, &err), 0);
+        xenvf_xs_set_pf_state(&cli_xs, "nvme0", XENVF_PF_RESETTING, &err), 0);
     line = watch_expect(&w, "pf nvme0: state: ready -> resetting");
     /* "2026-11-22T04:01:28.123Z pf nvme0: ..." */
     ck_assert_uint_gt(strlen(line), 25);
@@ -91,7 +91,7 @@ START_TEST(watch_prints_each_change)
     /* a new PF appears, then goes */
     xs_put("/xenvf/pf/net0/state", "probing");
     free(watch_expect(&w, "pf net0: state = probing"));
-    ck_assert_int_eq(xenvf_xs_remove_pf(&xs, "net0", &err), 0);
+    ck_assert_int_eq(xenvf_xs_remove_pf(&cli_xs, "net0", &err), 0);
     free(watch_expect(&w, "pf net0: removed"));
 
     watch_stop(&w, SIGTERM);
@@ -110,7 +110,7 @@ START_TEST(watch_json_lines_one_pf)
     /* another PF is not ours to report */
     xs_put("/xenvf/pf/net0/state", "probing");
     ck_assert_int_eq(
-        xenvf_xs_set_pf_state(&xs, "nvme0", XENVF_PF_DEGRADED, &err), 0);
+        xenvf_xs_set_pf_state(&cli_xs, "nvme0", XENVF_PF_DEGRADED, &err), 0);
     line = watch_expect(&w, "\"event\"");
     ev = json_parse(line);
     json_str_eq(ev, "path", "/xenvf/pf/nvme0/state");
@@ -196,9 +196,9 @@ START_TEST(watch_stops_after_xenstored_died)
     watcher w;
 
     watch_start(&w, false, NULL);
-    xenvf_xs_dispose(&xs);
-    ck_assert_int_eq(xsh_stop(hs), 0);
-    hs = NULL;
+    xenvf_xs_dispose(&cli_xs);
+    ck_assert_int_eq(xsh_stop(cli_hs), 0);
+    cli_hs = NULL;
     usleep(200 * 1000);
     watch_stop(&w, SIGTERM);
 }
@@ -208,8 +208,8 @@ START_TEST(watch_without_xenstore)
 {
     cli_run r;
 
-    ck_assert_int_eq(xsh_stop(hs), 0);
-    hs = NULL;
+    ck_assert_int_eq(xsh_stop(cli_hs), 0);
+    cli_hs = NULL;
     cli(&r, "watch");
     ck_cli_status(&r, 1);
     ck_contains(r.err, "xenvf: cannot connect to xenstore");
@@ -226,7 +226,7 @@ static Suite *cli_watch_suite(void)
     Suite *s = suite_create("cli_watch");
     TCase *tc = tcase_create("xenvf_watch");
 
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, cli_setup, cli_teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, watch_prints_each_change);
     tcase_add_test(tc, watch_json_lines_one_pf);

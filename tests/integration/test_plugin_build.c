@@ -3,7 +3,7 @@
  * hypervisor: libxl is a fake behind xlp_ops (it "creates" a domain by
  * introducing it to the real xenstored and making /local/domain/<domid>,
  * as libxl does); xenstore is Debian's real xenstored and the TCB the real
- * xenvfd on the fake sysfs tree (plugin_env.h); the test plays the PF
+ * xenvfd on the fake sysfs tree (plugin-env.h); the test plays the PF
  * agent.
  *
  * What is shown: a config without vf= is passed through untouched; vf=
@@ -19,7 +19,7 @@
 #include <xenvf/file.h>
 #include "../../libxl-plugin/build.h"
 #include "../../libxl-plugin/log.h"
-#include "plugin_env.h"
+#include "../harness/plugin-env.h"
 #include "../harness/check-main.h"
 
 #define MAX_DOMS 64

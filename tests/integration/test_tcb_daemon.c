@@ -7,7 +7,7 @@
 
 #include <xenvf/text.h>
 
-#include "test_daemon_common.h"
+#include "../harness/daemon-env.h"
 #include "../harness/check-main.h"
 
 static void setup(void)

@@ -5,7 +5,7 @@
  * kernel: a write of 0 destroys the VF directories, so a held PF's VF
  * directories keep their inodes, and no VF has a reset it should not.
  */
-#include "test_daemon_common.h"
+#include "../harness/daemon-env.h"
 #include "../harness/check-main.h"
 
 static const char *const VF0[] = {"0000:01:00.1", "0000:01:00.2",

@@ -7,7 +7,7 @@
  * need Xen. xl itself parses the config file and the command line.
  *
  * xenstore is the real xenstored and the TCB the real xenvfd on the fake
- * sysfs tree (plugin_env.h); the test plays the PF agent.
+ * sysfs tree (plugin-env.h); the test plays the PF agent.
  *
  * What is shown: xl create with and without vf=, a command-line override,
  * a malformed vf= (xl exits non-zero, nothing created), the gate timing
@@ -15,7 +15,7 @@
  * then a separate xl unpause that waits for the PF, Ctrl-C while waiting,
  * and that xl's children do not inherit the plugin.
  */
-#include "plugin_env.h"
+#include "../harness/plugin-env.h"
 #include "../harness/check-main.h"
 
 #ifndef XL_BINARY

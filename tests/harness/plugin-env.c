@@ -1,25 +1,12 @@
-/*
- * The libxl plugin's test environment: Debian's real xenstored, the fake
- * sysfs tree, and the real xenvfd as the TCB (test_daemon_common.h), with
- * both PFs at 4 VFs (nvme0: 0000:01:00.1-4, net0: 0000:02:00.1-4,
- * TotalVFs 8). xenvfd runs --role=tcb only: the test plays the PF agent
- * and writes each PF's state itself, so it can hold the gate closed.
- */
-#ifndef TEST_PLUGIN_ENV_H
-#define TEST_PLUGIN_ENV_H
+/* The libxl plugin's test machine (see plugin-env.h). */
+#include "plugin-env.h"
 
-#include <xenstore.h>
-
-#include <xenvf/libxl_nodes.h>
-
-#include "test_daemon_common.h"
-
-static inline void penv_set_state(const char *pf, xenvf_pf_state state)
+void penv_set_state(const char *pf, xenvf_pf_state state)
 {
     ck_assert_int_eq(xenvf_xs_set_pf_state(&E.xs, pf, state, NULL), 0);
 }
 
-static inline void penv_setup(void)
+void penv_setup(void)
 {
     denv_setup();
     denv_write_map(MAP_PF0(4, "") MAP_PF1(4, ""));
@@ -34,14 +21,12 @@ static inline void penv_setup(void)
     penv_set_state("net0", XENVF_PF_READY);
 }
 
-static inline void penv_teardown(void)
+void penv_teardown(void)
 {
     denv_teardown();
 }
 
-/* The plugin's config file in the environment's directory: xenvfd's
- * socket, short limits, and `extra` lines (later keys win). */
-static inline void penv_write_conf(char *path, size_t len, const char *extra)
+void penv_write_conf(char *path, size_t len, const char *extra)
 {
     FILE *f;
 
@@ -56,9 +41,7 @@ static inline void penv_write_conf(char *path, size_t len, const char *extra)
     fclose(f);
 }
 
-/* Who holds pf's VF index, from what xenvfd publishes: its domid when
- * active, XENVF_DOMID_NONE while reserved, -1 when nobody. */
-static inline long penv_holder(const char *pf, unsigned index)
+long penv_holder(const char *pf, unsigned index)
 {
     char path[128], *state, *domain;
     long who = -1;
@@ -76,8 +59,7 @@ static inline long penv_holder(const char *pf, unsigned index)
     return who;
 }
 
-/* VFs reserved or active, over both PFs. */
-static inline unsigned penv_nr_held(void)
+unsigned penv_nr_held(void)
 {
     static const char *const pfs[] = {"nvme0", "net0"};
     unsigned n = 0;
@@ -88,9 +70,7 @@ static inline unsigned penv_nr_held(void)
     return n;
 }
 
-/* xenvfd gives back a closed connection's VFs (and resets a dead domain's)
- * a moment later: wait, bounded, for the count to become `want`. */
-static inline unsigned penv_held_settles_to(unsigned want)
+unsigned penv_held_settles_to(unsigned want)
 {
     unsigned n = penv_nr_held();
 
@@ -101,10 +81,7 @@ static inline unsigned penv_held_settles_to(unsigned want)
     return n;
 }
 
-/* Issue 10's invariant, one VF: a VF that a live domain has by libxl's
- * PCI backend is held by that domain in xenvfd's books, and a VF the books
- * show active is in its live holder's backend. NULL, or why not. */
-static inline const char *penv_books_disagree(const xenvf_pci_backends *b,
+const char *penv_books_disagree(const xenvf_pci_backends *b,
                                               const char *pf, unsigned index,
                                               char *why, size_t len)
 {
@@ -143,9 +120,7 @@ static inline const char *penv_books_disagree(const xenvf_pci_backends *b,
     return why[0] ? why : NULL;
 }
 
-/* Wait, bounded (xenvfd follows libxl a moment later), until the books
- * agree with libxl for every VF; the first disagreement, or NULL. */
-static inline char *penv_books_settle(void)
+char *penv_books_settle(void)
 {
     static const char *const pfs[] = {"nvme0", "net0"};
     static char why[256];
@@ -166,14 +141,7 @@ static inline char *penv_books_settle(void)
     return why;
 }
 
-#define ASSERT_BOOKS_AGREE()                                                   \
-    do {                                                                       \
-        const char *why_ = penv_books_settle();                                \
-        ck_assert_msg(!why_, "the books disagree with libxl: %s", why_);       \
-    } while (0)
-
-/* Another party's reservation, held on its own connection until closed. */
-static inline void penv_hold(xenvf_client *c, const char *domain,
+void penv_hold(xenvf_client *c, const char *domain,
                              const char *pf, int index)
 {
     xenvf_request req;
@@ -189,5 +157,3 @@ static inline void penv_hold(xenvf_client *c, const char *domain,
     xenvf_request_dispose(&req);
     xenvf_response_dispose(&resp);
 }
-
-#endif

@@ -1,56 +1,16 @@
-/*
- * Shared by the xenvfd integration tests: a real xenstored (xs-harness), a
- * fake sysfs tree with two SR-IOV PFs, and the real xenvfd binary run as a
- * child under the fake kernel (fakesysfs-kernel.so), built with the same
- * sanitizer flags as the tests. XENVFD_WRAPPER (e.g. "valgrind -q
- * --error-exitcode=1") runs the daemon under a tool.
- */
-#ifndef TEST_DAEMON_COMMON_H
-#define TEST_DAEMON_COMMON_H
+/* The xenvfd test machine (see daemon-env.h). */
+#include "daemon-env.h"
 
-#include <check.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
+/* The one machine of a test process (Check forks a test per case). */
+denv E;
 
-#include <xenvf/client.h>
-#include <xenvf/sysfs.h>
-#include <xenvf/xs.h>
-
-#include "../harness/fakesysfs.h"
-#include "../harness/xs-harness.h"
-
-#define PF0    "0000:01:00.0" /* nvme0: 8 VFs at 01:00.1.. */
-#define PF1    "0000:02:00.0" /* net0: 8 VFs at 02:00.1.. */
-#define PF1_XS "0000-02-00-0" /* as libxl writes it in xenstore paths */
-
-typedef struct denv {
-    xs_harness *hs;
-    fakesysfs *fs;
-    char dir[PATH_MAX];
-    char map[PATH_MAX + 16], state[PATH_MAX + 16], sock[PATH_MAX + 16],
-        log[PATH_MAX + 16];
-    pid_t pid;
-    xenvf_xs xs;
-} denv;
-
-static denv E;
-
-static inline void sleep_ms(unsigned ms)
+void sleep_ms(unsigned ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
 }
 
-static inline void denv_write_map(const char *body)
+void denv_write_map(const char *body)
 {
     char tmp[PATH_MAX + 32];
     FILE *f;
@@ -64,7 +24,7 @@ static inline void denv_write_map(const char *body)
     ck_assert_int_eq(rename(tmp, E.map), 0);
 }
 
-static inline void denv_setup(void)
+void denv_setup(void)
 {
     const uint64_t bars[FAKESYSFS_NR_VF_BARS] = {0x4000};
     const char *tmp = getenv("TMPDIR");
@@ -89,7 +49,7 @@ static inline void denv_setup(void)
     ck_assert_int_eq(xenvf_xs_open(&E.xs, NULL), 0);
 }
 
-static inline void denv_print_log(void)
+void denv_print_log(void)
 {
     char cmd[PATH_MAX + 64];
 
@@ -99,9 +59,7 @@ static inline void denv_print_log(void)
         perror("tail");
 }
 
-/* Start xenvfd in role (tcb, both, ...) under $XENVFD_WRAPPER if set;
- * fault: XENVF_FAULT value or NULL. */
-static inline void denv_start_role(const char *role, const char *fault)
+void denv_start_role(const char *role, const char *fault)
 {
     const char *build = getenv("XENVF_BUILD"), *wrap = getenv("XENVFD_WRAPPER");
     char exe[PATH_MAX], *so = fakesysfs_kernel_so();
@@ -153,14 +111,12 @@ static inline void denv_start_role(const char *role, const char *fault)
     free(so);
 }
 
-/* Start xenvfd with both roles; fault: XENVF_FAULT value or NULL. */
-static inline void denv_start(const char *fault)
+void denv_start(const char *fault)
 {
     denv_start_role("both", fault);
 }
 
-/* 0 when the daemon answers ping; else its wait status (it died). */
-static inline int denv_wait_ready(void)
+int denv_wait_ready(void)
 {
     for (int i = 0; i < 600; i++) {
         xenvf_client c;
@@ -188,7 +144,7 @@ static inline int denv_wait_ready(void)
     return -1;
 }
 
-static inline void denv_start_ready(void)
+void denv_start_ready(void)
 {
     denv_start(NULL);
     if (denv_wait_ready()) {
@@ -197,8 +153,7 @@ static inline void denv_start_ready(void)
     }
 }
 
-/* SIGTERM and reap; returns the exit status (0 is a clean stop). */
-static inline int denv_stop(void)
+int denv_stop(void)
 {
     int st = 0;
 
@@ -210,7 +165,7 @@ static inline int denv_stop(void)
     return st;
 }
 
-static inline void denv_kill9(void)
+void denv_kill9(void)
 {
     if (E.pid <= 0)
         return;
@@ -219,7 +174,7 @@ static inline void denv_kill9(void)
     E.pid = 0;
 }
 
-static inline void denv_teardown(void)
+void denv_teardown(void)
 {
     char cmd[PATH_MAX + 16];
     int st = denv_stop();
@@ -239,8 +194,7 @@ static inline void denv_teardown(void)
     ck_assert_msg(st == 0, "xenvfd did not stop cleanly (status %d)", st);
 }
 
-/* A xenstore node's value, "" when missing (malloc'ed). */
-static inline char *xs_get(const char *path)
+char *xs_get(const char *path)
 {
     char *v = NULL;
 
@@ -248,8 +202,7 @@ static inline char *xs_get(const char *path)
     return v ? v : strdup("");
 }
 
-/* Wait (bounded) until a node reads value. */
-static inline bool xs_wait(const char *path, const char *value, int ms)
+bool xs_wait(const char *path, const char *value, int ms)
 {
     for (int waited = 0;; waited += 20) {
         char *v = xs_get(path);
@@ -264,16 +217,7 @@ static inline bool xs_wait(const char *path, const char *value, int ms)
     }
 }
 
-#define ASSERT_XS(path, value)                                                 \
-    do {                                                                       \
-        if (!xs_wait(path, value, 5000)) {                                     \
-            char *v_ = xs_get(path);                                           \
-            denv_print_log();                                                  \
-            ck_abort_msg("%s is '%s', want '%s'", path, v_, value);            \
-        }                                                                      \
-    } while (0)
-
-static inline unsigned sysfs_uint(const char *bdf, const char *attr)
+unsigned sysfs_uint(const char *bdf, const char *attr)
 {
     xenvf_bdf b;
     uint64_t v = 0;
@@ -285,7 +229,7 @@ static inline unsigned sysfs_uint(const char *bdf, const char *attr)
     return (unsigned)v;
 }
 
-static inline char *sysfs_driver(const char *bdf)
+char *sysfs_driver(const char *bdf)
 {
     xenvf_bdf b;
     char *d = NULL;
@@ -295,7 +239,7 @@ static inline char *sysfs_driver(const char *bdf)
     return d ? d : strdup("");
 }
 
-static inline bool log_has(const char *needle)
+bool log_has(const char *needle)
 {
     char line[4096];
     bool found = false;
@@ -308,7 +252,7 @@ static inline bool log_has(const char *needle)
     return found;
 }
 
-static inline bool log_wait(const char *needle, int ms)
+bool log_wait(const char *needle, int ms)
 {
     for (int w = 0; w <= ms; w += 20) {
         if (log_has(needle))
@@ -318,8 +262,7 @@ static inline bool log_wait(const char *needle, int ms)
     return false;
 }
 
-/* One request on a fresh connection (or on c when given). */
-static inline int call(xenvf_client *c, xenvf_request *req,
+int call(xenvf_client *c, xenvf_request *req,
                        xenvf_response *resp)
 {
     xenvf_client own;
@@ -338,7 +281,7 @@ static inline int call(xenvf_client *c, xenvf_request *req,
     return resp->rc;
 }
 
-static inline void req_reserve(xenvf_request *req, const char *domain,
+void req_reserve(xenvf_request *req, const char *domain,
                                const char *pf, int index)
 {
     xenvf_vf_request *v;
@@ -351,7 +294,7 @@ static inline void req_reserve(xenvf_request *req, const char *domain,
     v->index = index;
 }
 
-static inline void req_add(xenvf_request *req, const char *pf, int index)
+void req_add(xenvf_request *req, const char *pf, int index)
 {
     xenvf_vf_request *v = xenvf_request_add_vf(req);
 
@@ -359,7 +302,7 @@ static inline void req_add(xenvf_request *req, const char *pf, int index)
     v->index = index;
 }
 
-static inline void req_commit(xenvf_request *req, const char *domain,
+void req_commit(xenvf_request *req, const char *domain,
                               uint32_t domid)
 {
     xenvf_request_dispose(req);
@@ -368,8 +311,7 @@ static inline void req_commit(xenvf_request *req, const char *domain,
     req->domid = domid;
 }
 
-/* A domain as libxl makes it: exists, introduced, named. */
-static inline void make_domain(unsigned domid, const char *name)
+void make_domain(unsigned domid, const char *name)
 {
     char path[64];
 
@@ -378,7 +320,7 @@ static inline void make_domain(unsigned domid, const char *name)
     ck_assert_int_eq(xenvf_xs_write(&E.xs, path, name, NULL), 0);
 }
 
-static inline unsigned resets(const char *bdf)
+unsigned resets(const char *bdf)
 {
     unsigned n = 0;
 
@@ -386,8 +328,7 @@ static inline unsigned resets(const char *bdf)
     return n;
 }
 
-/* inode of a device's directory: a re-created VF gets a new one */
-static inline ino_t dev_ino(const char *bdf)
+ino_t dev_ino(const char *bdf)
 {
     char p[PATH_MAX + 64];
     struct stat st;
@@ -397,16 +338,3 @@ static inline ino_t dev_ino(const char *bdf)
         return 0;
     return st.st_ino;
 }
-
-#define MAP_PF0(numvfs, vfs)                                                   \
-    "  <pf id=\"nvme0\" address=\"" PF0 "\" numvfs=\"" #numvfs "\">" vfs       \
-    "</pf>\n"
-#define MAP_PF1(numvfs, vfs)                                                   \
-    "  <pf id=\"net0\" address=\"" PF1 "\" numvfs=\"" #numvfs "\">" vfs        \
-    "</pf>\n"
-/* net0 with its driver in domain `owner` (a name, or a domid) */
-#define MAP_PF1_OWNER(numvfs, owner, vfs)                                      \
-    "  <pf id=\"net0\" address=\"" PF1 "\" numvfs=\"" #numvfs                  \
-    "\" owner=\"" owner "\">" vfs "</pf>\n"
-
-#endif

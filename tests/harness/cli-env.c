@@ -1,70 +1,14 @@
-/*
- * Shared by the xenvf CLI's integration tests (test_cli_*.c): a machine
- * made of Debian's real xenstored (xs-harness), a fake sysfs tree with
- * three SR-IOV PFs (fakesysfs) and a VF map in a private directory, and
- * helpers to run the CLI binary as a child and look at what it did.
- *
- * The machine, as the fixture builds it:
- *
- *   0000:00:1f.0  a plain function (no SR-IOV)
- *   0000:01:00.0  nvme,      TotalVFs 4, NumVFs 2 (VFs 01:00.1, 01:00.2)
- *   0000:02:00.0  ixgbe,     TotalVFs 8, NumVFs 0
- *   0000:03:00.0  mlx5_core, TotalVFs 16, not in the map
- *
- *   map: nvme0 = 01:00.0 numvfs 2, vf 0 -> web1 (function nvme, boot 1)
- *        net0  = 02:00.0 numvfs 4, vf 1 -> web1 (mac, vlan 10)
- *   xenstore: nvme0 published, state ready, vf 0 active in domain 5
- *             (named web1), vf 1 free; net0 not published.
- *
- * Define TEST_CLI_NO_FIXTURE before including it for the runner alone
- * (test_cli_daemon.c runs the CLI against the real xenvfd's fixture); then
- * point cli_map, cli_sysfs and cli_sock at the machine.
- */
-#ifndef TEST_CLI_COMMON_H
-#define TEST_CLI_COMMON_H
+/* The xenvf CLI's test machine (see cli-env.h). */
+#include "cli-env.h"
 
-#include <check.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <xenstore.h>
-#include <yajl/yajl_tree.h>
-
-#include <xenvf/map.h>
-#include <xenvf/xs.h>
-
-#include "../harness/fakesysfs.h"
-#include "../harness/xs-harness.h"
-
-#define UNUSED         __attribute__((unused))
-#define CLI_TIMEOUT_MS 20000
-
-/* What the CLI is pointed at (--map, --sysfs, --socket). */
-static const char *cli_map, *cli_sysfs, *cli_sock;
-
-#ifndef TEST_CLI_NO_FIXTURE
-static xs_harness *hs;
-static xenvf_xs xs;
-static fakesysfs *fs;
-static char tmpdir[PATH_MAX - 64];
-static char map_path[PATH_MAX];
-static char sock_path[PATH_MAX];
-
-static const char fixture_map[] =
+const char *cli_map, *cli_sysfs, *cli_sock;
+xs_harness *cli_hs;
+xenvf_xs cli_xs;
+fakesysfs *cli_fs;
+char cli_dir[PATH_MAX - 64];
+char cli_map_path[PATH_MAX];
+char cli_sock_path[PATH_MAX];
+const char fixture_map[] =
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
     "<vfmap xmlns=\"urn:xenvf:vfmap:1\">\n"
     "  <pf id=\"nvme0\" address=\"0000:01:00.0\" numvfs=\"2\">\n"
@@ -76,11 +20,7 @@ static const char fixture_map[] =
     "  </pf>\n"
     "</vfmap>\n";
 
-#endif /* TEST_CLI_NO_FIXTURE */
-
-/* ---- files ------------------------------------------------------------ */
-
-UNUSED static void write_file(const char *path, const char *text)
+void write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
 
@@ -89,8 +29,7 @@ UNUSED static void write_file(const char *path, const char *text)
     ck_assert_int_eq(fclose(f), 0);
 }
 
-/* The whole file, NUL-terminated; NULL if it does not exist. */
-UNUSED static char *read_file(const char *path)
+char *read_file(const char *path)
 {
     FILE *f = fopen(path, "r");
     char *buf = NULL;
@@ -111,48 +50,43 @@ UNUSED static char *read_file(const char *path)
     return buf;
 }
 
-/* ---- the machine ------------------------------------------------------ */
-
-#ifndef TEST_CLI_NO_FIXTURE
-
-static void enable_vfs(const char *bdf, const char *n)
+void enable_vfs(const char *bdf, const char *n)
 {
     char dir[PATH_MAX], *real;
 
-    snprintf(dir, sizeof(dir), "%s/bus/pci/devices/%s", fakesysfs_root(fs),
+    snprintf(dir, sizeof(dir), "%s/bus/pci/devices/%s", fakesysfs_root(cli_fs),
              bdf);
     real = realpath(dir, NULL);
     ck_assert_ptr_nonnull(real);
-    ck_assert_int_eq(fakesysfs_kernel_store(fakesysfs_root(fs), real,
+    ck_assert_int_eq(fakesysfs_kernel_store(fakesysfs_root(cli_fs), real,
                                             "sriov_numvfs", n, strlen(n)),
                      (ssize_t)strlen(n));
     free(real);
 }
 
-static void make_sysfs(void)
+void make_sysfs(void)
 {
     const uint64_t bars[FAKESYSFS_NR_VF_BARS] = {0x4000};
 
-    ck_assert_int_eq(fakesysfs_new(&fs), 0);
-    ck_assert_int_eq(fakesysfs_add_device(fs, "0000:00:1f.0", 0x8086, 0x2918,
+    ck_assert_int_eq(fakesysfs_new(&cli_fs), 0);
+    ck_assert_int_eq(fakesysfs_add_device(cli_fs, "0000:00:1f.0", 0x8086, 0x2918,
                                           0x060100, NULL),
                      0);
-    ck_assert_int_eq(fakesysfs_add_pf(fs, "0000:01:00.0", 0x1b36, 0x0010,
+    ck_assert_int_eq(fakesysfs_add_pf(cli_fs, "0000:01:00.0", 0x1b36, 0x0010,
                                       0x010802, 4, 1, 1, 0x0011, bars, "nvme"),
                      0);
-    ck_assert_int_eq(fakesysfs_add_pf(fs, "0000:02:00.0", 0x8086, 0x10fb,
+    ck_assert_int_eq(fakesysfs_add_pf(cli_fs, "0000:02:00.0", 0x8086, 0x10fb,
                                       0x020000, 8, 0x80, 2, 0x10ed, bars,
                                       "ixgbe"),
                      0);
-    ck_assert_int_eq(fakesysfs_add_pf(fs, "0000:03:00.0", 0x15b3, 0x1017,
+    ck_assert_int_eq(fakesysfs_add_pf(cli_fs, "0000:03:00.0", 0x15b3, 0x1017,
                                       0x020000, 16, 1, 1, 0x1018, bars,
                                       "mlx5_core"),
                      0);
     enable_vfs("0000:01:00.0", "2");
 }
 
-/* nvme0 as the TCB publishes it; vf1_domid XENVF_DOMID_NONE: vf 1 free. */
-UNUSED static void publish_nvme0(uint32_t vf1_domid)
+void publish_nvme0(uint32_t vf1_domid)
 {
     xenvf_pf pf;
     xenvf_err err;
@@ -177,74 +111,65 @@ UNUSED static void publish_nvme0(uint32_t vf1_domid)
         pf.vfs[1].state = XENVF_VF_ACTIVE;
         pf.vfs[1].domid = vf1_domid;
     }
-    ck_assert_msg(!xenvf_xs_publish_pf(&xs, &pf, NULL, &err), "%s", err.msg);
+    ck_assert_msg(!xenvf_xs_publish_pf(&cli_xs, &pf, NULL, &err), "%s", err.msg);
     xenvf_pf_dispose(&pf);
 }
 
-UNUSED static void xs_put(const char *path, const char *value)
+void xs_put(const char *path, const char *value)
 {
-    ck_assert_msg(xs_write(xs.h, XBT_NULL, path, value, strlen(value)),
+    ck_assert_msg(xs_write(cli_xs.h, XBT_NULL, path, value, strlen(value)),
                   "write %s: %s", path, strerror(errno));
 }
 
-static void setup(void)
+void cli_setup(void)
 {
     xenvf_err err;
 
     xenvf_err_init(&err);
-    ck_assert_int_eq(xsh_start(&hs), 0);
-    ck_assert_msg(!xenvf_xs_open(&xs, &err), "%s", err.msg);
-    ck_assert_msg(!xenvf_xs_setup_root(&xs, &err), "%s", err.msg);
+    ck_assert_int_eq(xsh_start(&cli_hs), 0);
+    ck_assert_msg(!xenvf_xs_open(&cli_xs, &err), "%s", err.msg);
+    ck_assert_msg(!xenvf_xs_setup_root(&cli_xs, &err), "%s", err.msg);
     make_sysfs();
 
-    snprintf(tmpdir, sizeof(tmpdir), "%s/xenvf-cli.XXXXXX",
+    snprintf(cli_dir, sizeof(cli_dir), "%s/xenvf-cli.XXXXXX",
              getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-    snprintf(map_path, sizeof(map_path), "%s/xenvf.xml", tmpdir);
-    snprintf(sock_path, sizeof(sock_path), "%s/tcb.sock", tmpdir);
-    write_file(map_path, fixture_map);
-    cli_map = map_path;
-    cli_sysfs = fakesysfs_root(fs);
-    cli_sock = sock_path;
+    ck_assert_ptr_nonnull(mkdtemp(cli_dir));
+    snprintf(cli_map_path, sizeof(cli_map_path), "%s/xenvf.xml", cli_dir);
+    snprintf(cli_sock_path, sizeof(cli_sock_path), "%s/tcb.sock", cli_dir);
+    write_file(cli_map_path, fixture_map);
+    cli_map = cli_map_path;
+    cli_sysfs = fakesysfs_root(cli_fs);
+    cli_sock = cli_sock_path;
 
     publish_nvme0(XENVF_DOMID_NONE);
-    ck_assert_int_eq(xenvf_xs_set_pf_state(&xs, "nvme0", XENVF_PF_READY, &err),
+    ck_assert_int_eq(xenvf_xs_set_pf_state(&cli_xs, "nvme0", XENVF_PF_READY, &err),
                      0);
     xs_put("/local/domain/5/name", "web1");
 }
 
-static void teardown(void)
+void cli_teardown(void)
 {
     char cmd[PATH_MAX + 16];
 
-    xenvf_xs_dispose(&xs);
-    if (hs)
-        xsh_stop(hs);
-    hs = NULL;
-    fakesysfs_free(fs);
-    fs = NULL;
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-    if (tmpdir[0] && system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
+    xenvf_xs_dispose(&cli_xs);
+    if (cli_hs)
+        xsh_stop(cli_hs);
+    cli_hs = NULL;
+    fakesysfs_free(cli_fs);
+    cli_fs = NULL;
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", cli_dir);
+    if (cli_dir[0] && system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", cli_dir);
 }
 
-#endif /* TEST_CLI_NO_FIXTURE */
-
-/* ---- running the CLI -------------------------------------------------- */
-
-typedef struct cli_run {
-    int status; /* exit status; 128 + signal if killed */
-    char *out, *err;
-} cli_run;
-
-static void cli_run_free(cli_run *r)
+void cli_run_free(cli_run *r)
 {
     free(r->out);
     free(r->err);
     memset(r, 0, sizeof(*r));
 }
 
-static const char *cli_path(void)
+const char *cli_path(void)
 {
     static char path[PATH_MAX];
     const char *b = getenv("XENVF_BUILD");
@@ -254,8 +179,7 @@ static const char *cli_path(void)
     return path;
 }
 
-/* argv for the CLI: the global options naming the fixture, then args. */
-static char **cli_argv(const char *first, va_list ap)
+char **cli_argv(const char *first, va_list ap)
 {
     static char *argv[64];
     int n = 0;
@@ -275,8 +199,7 @@ static char **cli_argv(const char *first, va_list ap)
     return argv;
 }
 
-/* Start the CLI with pipes on stdout and stderr. */
-static pid_t cli_spawn_v(int *out_fd, int *err_fd, const char *first,
+pid_t cli_spawn_v(int *out_fd, int *err_fd, const char *first,
                          va_list ap)
 {
     char **argv = cli_argv(first, ap);
@@ -300,7 +223,7 @@ static pid_t cli_spawn_v(int *out_fd, int *err_fd, const char *first,
     return pid;
 }
 
-UNUSED static pid_t cli_spawn_(int *out_fd, int *err_fd, const char *first, ...)
+pid_t cli_spawn_(int *out_fd, int *err_fd, const char *first, ...)
 {
     va_list ap;
     pid_t pid;
@@ -311,7 +234,7 @@ UNUSED static pid_t cli_spawn_(int *out_fd, int *err_fd, const char *first, ...)
     return pid;
 }
 
-static int64_t now_ms(void)
+int64_t now_ms(void)
 {
     struct timespec ts;
 
@@ -319,8 +242,7 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Read both pipes to EOF, then reap: the result of a finished run. */
-static void cli_collect(pid_t pid, int out_fd, int err_fd, cli_run *r)
+void cli_collect(pid_t pid, int out_fd, int err_fd, cli_run *r)
 {
     FILE *mo, *me;
     size_t lo = 0, le = 0;
@@ -367,8 +289,7 @@ static void cli_collect(pid_t pid, int out_fd, int err_fd, cli_run *r)
     r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-/* Run the CLI to completion. */
-UNUSED static void cli_(cli_run *r, const char *first, ...)
+void cli_(cli_run *r, const char *first, ...)
 {
     va_list ap;
     int o, e;
@@ -380,22 +301,7 @@ UNUSED static void cli_(cli_run *r, const char *first, ...)
     cli_collect(pid, o, e, r);
 }
 
-/* cli(&r, "list", "--json"): the arguments, without a terminating NULL. */
-#define cli(r, ...)          cli_(r, __VA_ARGS__, (const char *)NULL)
-#define cli_spawn(o, e, ...) cli_spawn_(o, e, __VA_ARGS__, (const char *)NULL)
-
-/* Assert the exit status, showing what the CLI said when it is wrong. */
-#define ck_cli_status(r, want)                                                 \
-    ck_assert_msg((r)->status == (want),                                       \
-                  "exit %d, wanted %d\nstdout:\n%s\nstderr:\n%s", (r)->status, \
-                  (want), (r)->out, (r)->err)
-
-#define ck_contains(hay, needle)                                               \
-    ck_assert_msg(strstr((hay), (needle)), "'%s' not in:\n%s", (needle), (hay))
-
-/* Read a line from fd within timeout_ms; NULL at EOF or timeout. Bytes
- * past the line stay in *pending. */
-UNUSED static char *read_line(int fd, char **pending, int timeout_ms)
+char *read_line(int fd, char **pending, int timeout_ms)
 {
     int64_t deadline = now_ms() + timeout_ms;
 
@@ -424,9 +330,7 @@ UNUSED static char *read_line(int fd, char **pending, int timeout_ms)
     }
 }
 
-/* ---- JSON ------------------------------------------------------------- */
-
-UNUSED static yajl_val json_parse(const char *text)
+yajl_val json_parse(const char *text)
 {
     char errbuf[256];
     yajl_val v = yajl_tree_parse(text, errbuf, sizeof(errbuf));
@@ -435,7 +339,71 @@ UNUSED static yajl_val json_parse(const char *text)
     return v;
 }
 
-UNUSED static yajl_val json_get(yajl_val obj, const char *key)
+/* The first place a and b differ, as a path ("pfs[0].state"), into
+ * where; false when they are the same (object keys in any order). */
+static bool json_differs(yajl_val a, yajl_val b, char *where, size_t len)
+{
+    size_t n = strlen(where);
+
+    if (!a || !b || a->type != b->type)
+        return true;
+    switch (a->type) {
+    case yajl_t_string:
+        return strcmp(a->u.string, b->u.string) != 0;
+    case yajl_t_number:
+        return strcmp(a->u.number.r, b->u.number.r) != 0;
+    case yajl_t_array:
+        for (size_t i = 0; i < a->u.array.len && i < b->u.array.len; i++) {
+            snprintf(where + n, len - n, "[%zu]", i);
+            if (json_differs(a->u.array.values[i], b->u.array.values[i],
+                             where, len))
+                return true;
+        }
+        where[n] = '\0';
+        return a->u.array.len != b->u.array.len;
+    case yajl_t_object:
+        if (a->u.object.len != b->u.object.len)
+            return true;
+        for (size_t i = 0; i < a->u.object.len; i++) {
+            const char *path[] = {a->u.object.keys[i], NULL};
+
+            snprintf(where + n, len - n, "%s%s", n ? "." : "",
+                     a->u.object.keys[i]);
+            if (json_differs(a->u.object.values[i],
+                             yajl_tree_get(b, path, yajl_t_any), where, len))
+                return true;
+        }
+        where[n] = '\0';
+        return false;
+    default: /* true, false, null: the type says it all */
+        return false;
+    }
+}
+
+void ck_json_expected(const char *text, const char *name)
+{
+    const char *src = getenv("XENVF_SRCDIR");
+    char path[PATH_MAX], where[256] = "";
+    char *want_text;
+    yajl_val got = json_parse(text), want;
+
+    ck_assert_msg(src, "XENVF_SRCDIR is not set (run through tests/run-tests)");
+    snprintf(path, sizeof(path), "%s/tests/data/cli/%s", src, name);
+    if (getenv("XENVF_BLESS")) /* a maintainer's new expectation */
+        write_file(path, text);
+    want_text = read_file(path);
+    ck_assert_msg(want_text, "%s: no such file (XENVF_BLESS=1 writes it)",
+                  path);
+    want = json_parse(want_text);
+    ck_assert_msg(!json_differs(want, got, where, sizeof(where)),
+                  "the output differs from %s at '%s':\n%s", path,
+                  where[0] ? where : "(top)", text);
+    yajl_tree_free(want);
+    yajl_tree_free(got);
+    free(want_text);
+}
+
+yajl_val json_get(yajl_val obj, const char *key)
 {
     const char *path[] = {key, NULL};
     yajl_val v;
@@ -446,8 +414,7 @@ UNUSED static yajl_val json_get(yajl_val obj, const char *key)
     return v;
 }
 
-/* A string member, asserted to be one. */
-UNUSED static const char *json_get_str(yajl_val obj, const char *key)
+const char *json_get_str(yajl_val obj, const char *key)
 {
     yajl_val v = json_get(obj, key);
 
@@ -455,7 +422,7 @@ UNUSED static const char *json_get_str(yajl_val obj, const char *key)
     return v->u.string;
 }
 
-UNUSED static void json_str_eq(yajl_val obj, const char *key, const char *want)
+void json_str_eq(yajl_val obj, const char *key, const char *want)
 {
     yajl_val v = json_get(obj, key);
 
@@ -467,8 +434,7 @@ UNUSED static void json_str_eq(yajl_val obj, const char *key, const char *want)
     ck_assert_str_eq(YAJL_GET_STRING(v), want);
 }
 
-/* want < 0: null */
-UNUSED static void json_int_eq(yajl_val obj, const char *key, long long want)
+void json_int_eq(yajl_val obj, const char *key, long long want)
 {
     yajl_val v = json_get(obj, key);
 
@@ -481,7 +447,7 @@ UNUSED static void json_int_eq(yajl_val obj, const char *key, long long want)
                   YAJL_GET_INTEGER(v), want);
 }
 
-UNUSED static void json_bool_eq(yajl_val obj, const char *key, bool want)
+void json_bool_eq(yajl_val obj, const char *key, bool want)
 {
     yajl_val v = json_get(obj, key);
 
@@ -490,24 +456,14 @@ UNUSED static void json_bool_eq(yajl_val obj, const char *key, bool want)
                   want ? "true" : "false");
 }
 
-UNUSED static yajl_val json_index(yajl_val arr, size_t i)
+yajl_val json_index(yajl_val arr, size_t i)
 {
     ck_assert(YAJL_IS_ARRAY(arr));
     ck_assert_uint_lt(i, YAJL_GET_ARRAY(arr)->len);
     return YAJL_GET_ARRAY(arr)->values[i];
 }
 
-/* ---- a stand-in for xenvfd's socket ----------------------------------- */
-
-typedef enum { TCB_ANSWER, TCB_SILENT } tcb_mode;
-
-typedef struct fake_tcb {
-    int fd;
-    tcb_mode mode;
-    pthread_t thread;
-} fake_tcb;
-
-static void *fake_tcb_main(void *arg)
+void *fake_tcb_main(void *arg)
 {
     fake_tcb *t = arg;
 
@@ -531,9 +487,7 @@ static void *fake_tcb_main(void *arg)
     }
 }
 
-/* Listen on cli_sock and answer pings (or never answer). Enough of the
- * protocol for `status`; the real xenvfd is tested in its own tests. */
-UNUSED static void fake_tcb_start(fake_tcb *t, tcb_mode mode)
+void fake_tcb_start(fake_tcb *t, tcb_mode mode)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
 
@@ -547,12 +501,10 @@ UNUSED static void fake_tcb_start(fake_tcb *t, tcb_mode mode)
     ck_assert_int_eq(pthread_create(&t->thread, NULL, fake_tcb_main, t), 0);
 }
 
-UNUSED static void fake_tcb_stop(fake_tcb *t)
+void fake_tcb_stop(fake_tcb *t)
 {
     shutdown(t->fd, SHUT_RDWR);
     close(t->fd);
     pthread_join(t->thread, NULL);
     unlink(cli_sock);
 }
-
-#endif

@@ -67,11 +67,6 @@ int xenvf_bdf_parse(const char *s, xenvf_bdf *out, xenvf_err *err)
     return bdf_parse_with(s, ':', '.', true, out, err);
 }
 
-int xenvf_bdf_parse_xs(const char *s, xenvf_bdf *out, xenvf_err *err)
-{
-    return bdf_parse_with(s, '-', '-', false, out, err);
-}
-
 void xenvf_bdf_format(const xenvf_bdf *bdf, char buf[XENVF_BDF_STR_MAX])
 {
     snprintf(buf, XENVF_BDF_STR_MAX, "%04x:%02x:%02x.%x", bdf->seg, bdf->bus,

@@ -107,28 +107,6 @@ bool xenvf_vf_state_step_ok(xenvf_vf_state from, xenvf_vf_state to)
            (vf_steps[from] & BIT(to));
 }
 
-int xenvf_vf_state_step(xenvf_vf_state *state, xenvf_vf_state to,
-                        xenvf_err *err)
-{
-    if (!xenvf_vf_state_step_ok(*state, to))
-        return xenvf_err_set(
-            err, XENVF_ECONFLICT, "VF state %s cannot become %s",
-            xenvf_vf_state_name(*state), xenvf_vf_state_name(to));
-    *state = to;
-    return 0;
-}
-
-int xenvf_pf_state_step(xenvf_pf_state *state, xenvf_pf_state to,
-                        xenvf_err *err)
-{
-    if (!xenvf_pf_state_step_ok(*state, to))
-        return xenvf_err_set(
-            err, XENVF_ECONFLICT, "PF state %s cannot become %s",
-            xenvf_pf_state_name(*state), xenvf_pf_state_name(to));
-    *state = to;
-    return 0;
-}
-
 bool xenvf_id_valid(const char *id)
 {
     size_t n = id ? strlen(id) : 0;
@@ -454,17 +432,4 @@ unsigned xenvf_pf_active_vfs(const xenvf_pf *pf)
             pf->vfs[i].state == XENVF_VF_ACTIVE)
             n++;
     return n;
-}
-
-void xenvf_assignment_init(xenvf_assignment *a)
-{
-    memset(a, 0, sizeof(*a));
-    a->domid = XENVF_DOMID_NONE;
-}
-
-void xenvf_assignment_dispose(xenvf_assignment *a)
-{
-    free(a->pf_id);
-    free(a->domain_name);
-    xenvf_assignment_init(a);
 }

@@ -527,26 +527,3 @@ int xenvf_sriov_vf_bdf(const xenvf_sriov_info *info, unsigned index,
     return xenvf_bdf_vf_address(&info->bdf, info->vf_offset, info->vf_stride,
                                 index, out, err);
 }
-
-int xenvf_sriov_to_pf(const xenvf_sriov_info *info, xenvf_pf *pf,
-                      xenvf_err *err)
-{
-    int rc;
-
-    rc = xenvf_pf_resize_vfs(pf, info->max_vfs, err);
-    if (rc)
-        return rc;
-    pf->bdf = info->bdf;
-    pf->total_vfs = info->max_vfs;
-    pf->num_vfs = info->num_vfs;
-    for (size_t i = 0; i < pf->nr_vfs; i++) {
-        xenvf_vf *vf = &pf->vfs[i];
-
-        vf->bdf_known = i < info->nr_vfs;
-        if (vf->bdf_known)
-            vf->bdf = info->vf_bdfs[i];
-        else
-            memset(&vf->bdf, 0, sizeof(vf->bdf));
-    }
-    return 0;
-}

@@ -231,13 +231,6 @@ int xenvf_sysfs_parse_hex(const char *s, uint64_t max, uint64_t *out,
     return 0;
 }
 
-int xenvf_sysfs_read_hex(const char *root, const xenvf_bdf *bdf,
-                         const char *attr, uint64_t max, uint64_t *out,
-                         xenvf_err *err)
-{
-    return read_number(root, bdf, attr, max, out, xenvf_sysfs_parse_hex, err);
-}
-
 int xenvf_sysfs_read_link(const char *root, const xenvf_bdf *bdf,
                           const char *link, char **out, xenvf_err *err)
 {
@@ -474,29 +467,6 @@ int xenvf_sysfs_set_numvfs(const char *root, const xenvf_bdf *pf, unsigned n,
                                  v, path);
 out:
     free(path);
-    return rc;
-}
-
-int xenvf_sysfs_change_numvfs(const char *root, const xenvf_bdf *pf, unsigned n,
-                              xenvf_err *err)
-{
-    uint64_t cur;
-    int rc;
-
-    rc = xenvf_sysfs_read_uint(root, pf, "sriov_numvfs", UINT16_MAX, &cur, err);
-    if (rc)
-        return rc;
-    if (cur == n)
-        return 0;
-    if (cur && n) {
-        rc = xenvf_sysfs_set_numvfs(root, pf, 0, err);
-        if (rc)
-            return rc;
-    }
-    rc = xenvf_sysfs_set_numvfs(root, pf, n, err);
-    if (rc && cur && n)
-        xenvf_err_prepend(
-            err, "NumVFs is now 0, not %llu: ", (unsigned long long)cur);
     return rc;
 }
 

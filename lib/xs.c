@@ -707,52 +707,6 @@ int xenvf_xs_remove_guest(xenvf_xs *xs, uint32_t domid, xenvf_err *err)
 
 /* ---- waiting for a PF's state ------------------------------------------- */
 
-int xenvf_xs_wait_pf_state(xenvf_xs *xs, const char *pf_id,
-                           unsigned wanted_mask, int timeout_ms,
-                           xenvf_pf_state *last, xenvf_err *err)
-{
-    const int64_t deadline = timeout_ms < 0 ? -1 : xenvf_now_ms() + timeout_ms;
-    char path[XS_PATH_MAX], token[64];
-    int rc;
-
-    *last = XENVF_PF_UNKNOWN;
-    if (!xenvf_id_valid(pf_id))
-        return xenvf_err_set(err, XENVF_EINVAL, "bad PF id '%.40s'",
-                             pf_id ? pf_id : "");
-    xenvf_xs_pf_path(path, pf_id, "/state");
-    snprintf(token, sizeof(token), "xenvf-wait-%s", pf_id);
-    if ((rc = xenvf_xs_watch(xs, path, token, err)))
-        return rc;
-
-    /* Re-read after every event: xenstore watches say "something changed
-     * at or below path", never what the value is now. */
-    for (;;) {
-        char *ev_path = NULL, *ev_token = NULL;
-        int wait;
-
-        if ((rc = xenvf_xs_get_pf_state(xs, pf_id, last, err)))
-            break;
-        if (wanted_mask & XENVF_PF_STATE_BIT(*last))
-            break;
-        wait = deadline < 0 ? -1 : (int)(deadline - xenvf_now_ms());
-        if (deadline >= 0 && wait <= 0) {
-            rc = xenvf_err_set(err, XENVF_ETIMEDOUT,
-                               "PF %s not ready after %d ms (state %s)", pf_id,
-                               timeout_ms, xenvf_pf_state_name(*last));
-            break;
-        }
-        rc = xenvf_xs_wait_event(xs, wait, &ev_path, &ev_token, err);
-        free(ev_path);
-        free(ev_token);
-        if (rc == XENVF_ETIMEDOUT)
-            continue; /* the deadline check above words the error */
-        if (rc)
-            break;
-    }
-    xenvf_xs_unwatch(xs, path, token, NULL);
-    return rc;
-}
-
 /* ---- the TCB's note of a PF it handed over ------------------------------ */
 
 static void handover_path(char *buf, size_t len, const char *pf_id)

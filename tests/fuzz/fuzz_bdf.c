@@ -45,20 +45,10 @@ static void fuzz_bdf(const char *s)
         snprintf(want, sizeof(want), "%s%s", strlen(s) == 7 ? "0000:" : "", s);
         if (strcasecmp(buf, want))
             abort();
+        /* libxl's spelling: the same digits, '-' for ':' and '.' */
         xenvf_bdf_format_xs(&b, xs);
-        if (xenvf_bdf_parse_xs(xs, &back, NULL) || !xenvf_bdf_equal(&b, &back))
-            abort();
-    }
-    xenvf_err_init(&err);
-    rc = xenvf_bdf_parse_xs(s, &b, &err);
-    if (rc) {
-        check_err(rc, &err);
-    } else {
-        if (b.dev > 31 || b.func > 7)
-            abort();
-        xenvf_bdf_format_xs(&b, xs);
-        if (strcasecmp(xs, s) || xenvf_bdf_parse_xs(xs, &back, NULL) ||
-            !xenvf_bdf_equal(&b, &back))
+        buf[4] = buf[7] = buf[10] = '-';
+        if (strcmp(xs, buf))
             abort();
     }
 }

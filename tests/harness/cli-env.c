@@ -69,8 +69,8 @@ void make_sysfs(void)
     const uint64_t bars[FAKESYSFS_NR_VF_BARS] = {0x4000};
 
     ck_assert_int_eq(fakesysfs_new(&cli_fs), 0);
-    ck_assert_int_eq(fakesysfs_add_device(cli_fs, "0000:00:1f.0", 0x8086, 0x2918,
-                                          0x060100, NULL),
+    ck_assert_int_eq(fakesysfs_add_device(cli_fs, "0000:00:1f.0", 0x8086,
+                                          0x2918, 0x060100, NULL),
                      0);
     ck_assert_int_eq(fakesysfs_add_pf(cli_fs, "0000:01:00.0", 0x1b36, 0x0010,
                                       0x010802, 4, 1, 1, 0x0011, bars, "nvme"),
@@ -111,7 +111,8 @@ void publish_nvme0(uint32_t vf1_domid)
         pf.vfs[1].state = XENVF_VF_ACTIVE;
         pf.vfs[1].domid = vf1_domid;
     }
-    ck_assert_msg(!xenvf_xs_publish_pf(&cli_xs, &pf, NULL, &err), "%s", err.msg);
+    ck_assert_msg(!xenvf_xs_publish_pf(&cli_xs, &pf, NULL, &err), "%s",
+                  err.msg);
     xenvf_pf_dispose(&pf);
 }
 
@@ -142,8 +143,8 @@ void cli_setup(void)
     cli_sock = cli_sock_path;
 
     publish_nvme0(XENVF_DOMID_NONE);
-    ck_assert_int_eq(xenvf_xs_set_pf_state(&cli_xs, "nvme0", XENVF_PF_READY, &err),
-                     0);
+    ck_assert_int_eq(
+        xenvf_xs_set_pf_state(&cli_xs, "nvme0", XENVF_PF_READY, &err), 0);
     xs_put("/local/domain/5/name", "web1");
 }
 
@@ -199,8 +200,7 @@ char **cli_argv(const char *first, va_list ap)
     return argv;
 }
 
-pid_t cli_spawn_v(int *out_fd, int *err_fd, const char *first,
-                         va_list ap)
+pid_t cli_spawn_v(int *out_fd, int *err_fd, const char *first, va_list ap)
 {
     char **argv = cli_argv(first, ap);
     int o[2], e[2];
@@ -355,8 +355,8 @@ static bool json_differs(yajl_val a, yajl_val b, char *where, size_t len)
     case yajl_t_array:
         for (size_t i = 0; i < a->u.array.len && i < b->u.array.len; i++) {
             snprintf(where + n, len - n, "[%zu]", i);
-            if (json_differs(a->u.array.values[i], b->u.array.values[i],
-                             where, len))
+            if (json_differs(a->u.array.values[i], b->u.array.values[i], where,
+                             len))
                 return true;
         }
         where[n] = '\0';

@@ -103,8 +103,7 @@ const char *cli_path(void);
 char **cli_argv(const char *first, va_list ap);
 
 /* Start the CLI with pipes on stdout and stderr. */
-pid_t cli_spawn_v(int *out_fd, int *err_fd, const char *first,
-                         va_list ap);
+pid_t cli_spawn_v(int *out_fd, int *err_fd, const char *first, va_list ap);
 
 pid_t cli_spawn_(int *out_fd, int *err_fd, const char *first, ...);
 

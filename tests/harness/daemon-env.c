@@ -262,8 +262,7 @@ bool log_wait(const char *needle, int ms)
     return false;
 }
 
-int call(xenvf_client *c, xenvf_request *req,
-                       xenvf_response *resp)
+int call(xenvf_client *c, xenvf_request *req, xenvf_response *resp)
 {
     xenvf_client own;
     int rc;
@@ -281,8 +280,8 @@ int call(xenvf_client *c, xenvf_request *req,
     return resp->rc;
 }
 
-void req_reserve(xenvf_request *req, const char *domain,
-                               const char *pf, int index)
+void req_reserve(xenvf_request *req, const char *domain, const char *pf,
+                 int index)
 {
     xenvf_vf_request *v;
 
@@ -302,8 +301,7 @@ void req_add(xenvf_request *req, const char *pf, int index)
     v->index = index;
 }
 
-void req_commit(xenvf_request *req, const char *domain,
-                              uint32_t domid)
+void req_commit(xenvf_request *req, const char *domain, uint32_t domid)
 {
     xenvf_request_dispose(req);
     req->op = XENVF_OP_COMMIT;

@@ -96,16 +96,14 @@ bool log_has(const char *needle);
 bool log_wait(const char *needle, int ms);
 
 /* One request on a fresh connection (or on c when given). */
-int call(xenvf_client *c, xenvf_request *req,
-                       xenvf_response *resp);
+int call(xenvf_client *c, xenvf_request *req, xenvf_response *resp);
 
-void req_reserve(xenvf_request *req, const char *domain,
-                               const char *pf, int index);
+void req_reserve(xenvf_request *req, const char *domain, const char *pf,
+                 int index);
 
 void req_add(xenvf_request *req, const char *pf, int index);
 
-void req_commit(xenvf_request *req, const char *domain,
-                              uint32_t domid);
+void req_commit(xenvf_request *req, const char *domain, uint32_t domid);
 
 /* A domain as libxl makes it: exists, introduced, named. */
 void make_domain(unsigned domid, const char *name);

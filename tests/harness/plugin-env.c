@@ -81,9 +81,8 @@ unsigned penv_held_settles_to(unsigned want)
     return n;
 }
 
-const char *penv_books_disagree(const xenvf_pci_backends *b,
-                                              const char *pf, unsigned index,
-                                              char *why, size_t len)
+const char *penv_books_disagree(const xenvf_pci_backends *b, const char *pf,
+                                unsigned index, char *why, size_t len)
 {
     char path[128], *state, *bdf_s;
     long holder = penv_holder(pf, index);
@@ -141,8 +140,7 @@ char *penv_books_settle(void)
     return why;
 }
 
-void penv_hold(xenvf_client *c, const char *domain,
-                             const char *pf, int index)
+void penv_hold(xenvf_client *c, const char *domain, const char *pf, int index)
 {
     xenvf_request req;
     xenvf_response resp;

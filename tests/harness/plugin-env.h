@@ -38,9 +38,8 @@ unsigned penv_held_settles_to(unsigned want);
 /* Issue 10's invariant, one VF: a VF that a live domain has by libxl's
  * PCI backend is held by that domain in xenvfd's books, and a VF the books
  * show active is in its live holder's backend. NULL, or why not. */
-const char *penv_books_disagree(const xenvf_pci_backends *b,
-                                              const char *pf, unsigned index,
-                                              char *why, size_t len);
+const char *penv_books_disagree(const xenvf_pci_backends *b, const char *pf,
+                                unsigned index, char *why, size_t len);
 
 /* Wait, bounded (xenvfd follows libxl a moment later), until the books
  * agree with libxl for every VF; the first disagreement, or NULL. */
@@ -53,7 +52,6 @@ char *penv_books_settle(void);
     } while (0)
 
 /* Another party's reservation, held on its own connection until closed. */
-void penv_hold(xenvf_client *c, const char *domain,
-                             const char *pf, int index);
+void penv_hold(xenvf_client *c, const char *domain, const char *pf, int index);
 
 #endif

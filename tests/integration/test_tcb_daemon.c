@@ -5,6 +5,8 @@
  */
 #include <dirent.h>
 
+#include <xenstore.h>
+
 #include <xenvf/text.h>
 
 #include "../harness/daemon-env.h"
@@ -381,7 +383,7 @@ static void libxl_detach_backend(unsigned domid)
 
     snprintf(path, sizeof(path), "/local/domain/0/backend/pci/%u/0/dev-0",
              domid);
-    ck_assert_int_eq(xenvf_xs_rm(&E.xs, path, NULL), 0);
+    ck_assert(xs_rm(E.xs.h, XBT_NULL, path));
     snprintf(path, sizeof(path), "/local/domain/0/backend/pci/%u/0/num_devs",
              domid);
     xs_put(path, "0");
@@ -392,7 +394,7 @@ static void libxl_forget(const char *xsbdf)
     char path[128];
 
     snprintf(path, sizeof(path), "/libxl/pciback/%s/domid", xsbdf);
-    ck_assert_int_eq(xenvf_xs_rm(&E.xs, path, NULL), 0);
+    ck_assert(xs_rm(E.xs.h, XBT_NULL, path));
 }
 
 /* Reserve, let libxl pass it through, commit: an xl create with vf=. */

@@ -440,101 +440,6 @@ START_TEST(driver_domain_writes_only_state)
 }
 END_TEST
 
-/* A child process (the PF agent) writes states after a delay. */
-static pid_t agent_after(int delay_ms, const xenvf_pf_state *states, int n)
-{
-    pid_t pid = fork();
-
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        xenvf_xs agent;
-        if (xenvf_xs_open(&agent, NULL))
-            _exit(2);
-        for (int i = 0; i < n; i++) {
-            usleep((useconds_t)delay_ms * 1000);
-            if (xenvf_xs_set_pf_state(&agent, "nvme0", states[i], NULL))
-                _exit(3);
-        }
-        xenvf_xs_dispose(&agent);
-        _exit(0);
-    }
-    return pid;
-}
-
-static void reap(pid_t pid)
-{
-    int status;
-
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-}
-
-START_TEST(wait_ready_before_and_after)
-{
-    const unsigned ready = XENVF_PF_STATE_BIT(XENVF_PF_READY);
-    const xenvf_pf_state seq[] = {XENVF_PF_PROBING, XENVF_PF_READY};
-    xenvf_pf_state last;
-    xenvf_pf pf;
-    pid_t agent;
-
-    make_pf(&pf, 0, 2);
-    ck_assert_int_eq(xenvf_xs_publish_pf(&xs, &pf, NULL, &err), 0);
-
-    /* ready only after the wait began: probing first, then ready */
-    agent = agent_after(100, seq, 2);
-    ck_assert_msg(
-        !xenvf_xs_wait_pf_state(&xs, "nvme0", ready, 10000, &last, &err), "%s",
-        err.msg);
-    ck_assert_int_eq(last, XENVF_PF_READY);
-    reap(agent);
-
-    /* already ready: returns at once */
-    ck_assert_int_eq(
-        xenvf_xs_wait_pf_state(&xs, "nvme0", ready, 0, &last, &err), 0);
-    ck_assert_int_eq(last, XENVF_PF_READY);
-
-    /* a failed PF can be waited for too (the gate gives up on it) */
-    const xenvf_pf_state fail[] = {XENVF_PF_FAILED};
-    ck_assert_int_eq(
-        xenvf_xs_set_pf_state(&xs, "nvme0", XENVF_PF_RESETTING, &err), 0);
-    agent = agent_after(50, fail, 1);
-    ck_assert_int_eq(
-        xenvf_xs_wait_pf_state(&xs, "nvme0",
-                               ready | XENVF_PF_STATE_BIT(XENVF_PF_FAILED),
-                               10000, &last, &err),
-        0);
-    ck_assert_int_eq(last, XENVF_PF_FAILED);
-    reap(agent);
-    xenvf_pf_dispose(&pf);
-}
-END_TEST
-
-START_TEST(wait_times_out_naming_pf_and_state)
-{
-    const unsigned ready = XENVF_PF_STATE_BIT(XENVF_PF_READY);
-    xenvf_pf_state last;
-    xenvf_pf pf;
-
-    make_pf(&pf, 0, 2);
-    ck_assert_int_eq(xenvf_xs_publish_pf(&xs, &pf, NULL, &err), 0);
-    ck_assert_int_eq(
-        xenvf_xs_set_pf_state(&xs, "nvme0", XENVF_PF_PROBING, &err), 0);
-    ck_assert_int_eq(
-        xenvf_xs_wait_pf_state(&xs, "nvme0", ready, 300, &last, &err),
-        XENVF_ETIMEDOUT);
-    ck_assert_int_eq(last, XENVF_PF_PROBING);
-    ck_assert_msg(strstr(err.msg, "nvme0") && strstr(err.msg, "probing"), "%s",
-                  err.msg);
-
-    /* a PF that was never published: unknown, and still a timeout */
-    ck_assert_int_eq(
-        xenvf_xs_wait_pf_state(&xs, "net7", ready, 100, &last, &err),
-        XENVF_ETIMEDOUT);
-    ck_assert_int_eq(last, XENVF_PF_UNKNOWN);
-    xenvf_pf_dispose(&pf);
-}
-END_TEST
-
 START_TEST(release_domain_fires_and_drops_nodes)
 {
     xsh_guest *g5;
@@ -572,8 +477,6 @@ static Suite *xs_schema_suite(void)
     tcase_add_test(tc, namespaces_node_published_by_delta);
     tcase_add_test(tc, guest_sees_only_its_own_nodes);
     tcase_add_test(tc, driver_domain_writes_only_state);
-    tcase_add_test(tc, wait_ready_before_and_after);
-    tcase_add_test(tc, wait_times_out_naming_pf_and_state);
     tcase_add_test(tc, release_domain_fires_and_drops_nodes);
     suite_add_tcase(s, tc);
     return s;

@@ -420,11 +420,8 @@ START_TEST(test_lookups)
 {
     xenvf_map m;
     xenvf_map_pf *pf;
-    xenvf_map_ref *refs;
     xenvf_bdf bdf;
     xenvf_err err;
-    unsigned idx;
-    size_t nr;
 
     xenvf_map_init(&m);
     xenvf_err_init(&err);
@@ -448,51 +445,6 @@ START_TEST(test_lookups)
     ck_assert_str_eq(xenvf_map_find_vf(pf, 5)->domain, "guest5");
     ck_assert_ptr_null(xenvf_map_find_vf(pf, 40)); /* < numvfs, unlisted */
 
-    /* VF 3 is listed but free */
-    ck_assert_int_eq(xenvf_map_first_free_vf(pf, &idx, &err), 0);
-    ck_assert_uint_eq(idx, 3);
-
-    ck_assert_int_eq(xenvf_map_domain_vfs(&m, "guest1", &refs, &nr, &err), 0);
-    /* guest1 holds VF 1, 9, 17, 25 of each of the 8 PFs, in map order */
-    ck_assert_uint_eq(nr, 32);
-    ck_assert_str_eq(refs[0].pf->id, "nvme0");
-    ck_assert_uint_eq(refs[0].vf->index, 1);
-    ck_assert_uint_eq(refs[3].vf->index, 25);
-    ck_assert_str_eq(refs[31].pf->id, "net3");
-    free(refs);
-    ck_assert_int_eq(xenvf_map_domain_vfs(&m, "nobody", &refs, &nr, &err), 0);
-    ck_assert_uint_eq(nr, 0);
-    ck_assert_ptr_null(refs);
-    xenvf_map_dispose(&m);
-}
-END_TEST
-
-START_TEST(test_first_free_vf)
-{
-    xenvf_map m;
-    xenvf_map_pf *pf;
-    xenvf_map_vf *vf;
-    xenvf_err err;
-    unsigned idx = 99;
-
-    xenvf_map_init(&m);
-    xenvf_err_init(&err);
-    ck_assert_int_eq(xenvf_map_add_pf(&m, &pf, &err), 0);
-    ck_assert_int_eq(xenvf_map_pf_set_id(pf, "p", &err), 0);
-    ck_assert_int_eq(xenvf_map_first_free_vf(pf, &idx, &err), XENVF_ENOENT);
-    pf->numvfs = 2;
-    ck_assert_int_eq(xenvf_map_pf_add_vf(pf, 1, &vf, &err), 0);
-    ck_assert_int_eq(xenvf_map_vf_set_domain(vf, "a", &err), 0);
-    ck_assert_int_eq(xenvf_map_pf_add_vf(pf, 0, &vf, &err), 0);
-    ck_assert_int_eq(xenvf_map_first_free_vf(pf, &idx, &err), 0);
-    ck_assert_uint_eq(idx, 0);
-    ck_assert_int_eq(xenvf_map_vf_set_domain(vf, "b", &err), 0);
-    ck_assert_int_eq(xenvf_map_first_free_vf(pf, &idx, &err), XENVF_ENOENT);
-    ck_assert_ptr_nonnull(strstr(err.msg, "all 2 VFs are held"));
-    ck_assert_int_eq(xenvf_map_vf_set_domain(vf, NULL, &err), 0);
-    ck_assert_int_eq(xenvf_map_first_free_vf(pf, &idx, &err), 0);
-    ck_assert_int_eq(xenvf_map_vf_set_domain(vf, "bad name", &err),
-                     XENVF_EINVAL);
     xenvf_map_dispose(&m);
 }
 END_TEST
@@ -1303,7 +1255,6 @@ static Suite *map_suite(void)
     tcase_add_test(tc, test_canonical_text);
     tcase_add_test(tc, test_spellings);
     tcase_add_test(tc, test_lookups);
-    tcase_add_test(tc, test_first_free_vf);
     tcase_add_test(tc, test_copy_equal);
     tcase_add_test(tc, test_build_in_code);
     tcase_add_loop_test(tc, test_rules_in_code, 0,

@@ -383,31 +383,6 @@ START_TEST(vf_bdfs_before_vfs_exist)
 }
 END_TEST
 
-START_TEST(model_pf_from_discovery)
-{
-    xenvf_sriov_info info;
-    xenvf_pf pf;
-
-    xenvf_sriov_info_init(&info);
-    xenvf_pf_init(&pf);
-    probe(NVME, &info);
-    ck_assert_int_eq(xenvf_pf_set_id(&pf, "nvme0", &err), 0);
-    ck_assert_int_eq(xenvf_sriov_to_pf(&info, &pf, &err), 0);
-    ck_bdf(&pf.bdf, NVME);
-    ck_assert_str_eq(pf.id, "nvme0");
-    ck_assert_uint_eq(pf.total_vfs, 4);
-    ck_assert_uint_eq(pf.num_vfs, 0);
-    ck_assert_uint_eq(pf.nr_vfs, 4);
-    for (unsigned i = 0; i < 4; i++) {
-        ck_assert_uint_eq(pf.vfs[i].index, i);
-        ck_assert(!pf.vfs[i].bdf_known);
-        ck_assert_int_eq(pf.vfs[i].state, XENVF_VF_ABSENT);
-    }
-    xenvf_pf_dispose(&pf);
-    xenvf_sriov_info_dispose(&info);
-}
-END_TEST
-
 START_TEST(broken_capability_chains)
 {
     xenvf_sriov_info info;
@@ -497,7 +472,6 @@ END_TEST
 START_TEST(ebusy_changes_nothing)
 {
     xenvf_sriov_info info;
-    xenvf_bdf nic = bdf(NIC);
 
     need_kernel();
     xenvf_sriov_info_init(&info);
@@ -510,8 +484,8 @@ START_TEST(ebusy_changes_nothing)
     ck_assert(exists("bus/pci/devices/" NIC "/%s", "virtfn7"));
     ck_attr(NIC, "sriov_numvfs", "8");
     /* the way round it: through 0 */
-    ck_assert_msg(xenvf_sysfs_change_numvfs(root, &nic, 4, &err) == 0, "%s",
-                  err.msg);
+    ck_assert_int_eq(numvfs(NIC, 0), 0);
+    ck_assert_int_eq(numvfs(NIC, 4), 0);
     probe(NIC, &info);
     ck_assert_uint_eq(info.num_vfs, 4);
     ck_assert(exists("bus/pci/devices/" NIC "/%s", "virtfn3"));
@@ -519,7 +493,6 @@ START_TEST(ebusy_changes_nothing)
     ck_assert(!exists("bus/pci/devices/%s", "0000:03:02.4"));
     /* the same value again is no change at all */
     ck_assert_int_eq(numvfs(NIC, 4), 0);
-    ck_assert_int_eq(xenvf_sysfs_change_numvfs(root, &nic, 4, &err), 0);
     xenvf_sriov_info_dispose(&info);
 }
 END_TEST
@@ -866,36 +839,6 @@ START_TEST(repeated_scans_see_changes)
 }
 END_TEST
 
-START_TEST(model_pf_after_enabling)
-{
-    xenvf_sriov_info info;
-    xenvf_pf pf;
-
-    need_kernel();
-    xenvf_sriov_info_init(&info);
-    xenvf_pf_init(&pf);
-    ck_assert_int_eq(numvfs(NIC, 10), 0);
-    probe(NIC, &info);
-    ck_assert_int_eq(xenvf_sriov_to_pf(&info, &pf, &err), 0);
-    ck_assert_uint_eq(pf.total_vfs, 64);
-    ck_assert_uint_eq(pf.num_vfs, 10);
-    ck_assert_uint_eq(pf.nr_vfs, 64);
-    ck_assert(pf.vfs[9].bdf_known);
-    ck_bdf(&pf.vfs[9].bdf, "0000:03:03.1");
-    ck_assert(!pf.vfs[10].bdf_known);
-    /* fewer VFs later: the BDFs of the gone ones are forgotten */
-    ck_assert_int_eq(numvfs(NIC, 0), 0);
-    ck_assert_int_eq(numvfs(NIC, 2), 0);
-    probe(NIC, &info);
-    ck_assert_int_eq(xenvf_sriov_to_pf(&info, &pf, &err), 0);
-    ck_assert(pf.vfs[1].bdf_known);
-    ck_assert(!pf.vfs[2].bdf_known);
-    ck_assert(!pf.vfs[9].bdf_known);
-    xenvf_pf_dispose(&pf);
-    xenvf_sriov_info_dispose(&info);
-}
-END_TEST
-
 /* ---- hot-unplug --------------------------------------------------------- */
 
 START_TEST(pf_vanishes)
@@ -987,16 +930,6 @@ START_TEST(reading_attributes)
     char *s = NULL;
 
     ck_assert_int_eq(
-        xenvf_sysfs_read_hex(root, &nic, "vendor", 0xffff, &v, &err), 0);
-    ck_assert_uint_eq(v, 0x8086);
-    ck_assert_int_eq(
-        xenvf_sysfs_read_hex(root, &nic, "class", 0xffffff, &v, &err), 0);
-    ck_assert_uint_eq(v, 0x020000);
-    ck_assert_int_eq(
-        xenvf_sysfs_read_hex(root, &nic, "sriov_vf_device", 0xffff, &v, &err),
-        0);
-    ck_assert_uint_eq(v, 0x154c);
-    ck_assert_int_eq(
         xenvf_sysfs_read_uint(root, &nic, "sriov_totalvfs", 0xffff, &v, &err),
         0);
     ck_assert_uint_eq(v, 64);
@@ -1038,7 +971,6 @@ static Suite *sriov_suite(void)
     tcase_add_test(tc, probe_absent_or_without_sriov);
     tcase_add_test(tc, scan_of_a_missing_root_fails_cleanly);
     tcase_add_test(tc, vf_bdfs_before_vfs_exist);
-    tcase_add_test(tc, model_pf_from_discovery);
     tcase_add_test(tc, broken_capability_chains);
     tcase_add_test(tc, strict_attribute_parsing);
     tcase_add_test(tc, reading_attributes);
@@ -1059,7 +991,6 @@ static Suite *sriov_suite(void)
     tcase_add_test(tc, other_processes_see_the_kernel);
     tcase_add_test(tc, stdio_writes_too);
     tcase_add_test(tc, repeated_scans_see_changes);
-    tcase_add_test(tc, model_pf_after_enabling);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("hotplug");

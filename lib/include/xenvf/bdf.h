@@ -26,8 +26,6 @@ typedef struct xenvf_bdf {
 
 /* Parse "ssss:bb:dd.f" or "bb:dd.f"; the whole string, hex, in range. */
 int xenvf_bdf_parse(const char *s, xenvf_bdf *out, xenvf_err *err);
-/* Parse the xenstore form "ssss-bb-dd-f". */
-int xenvf_bdf_parse_xs(const char *s, xenvf_bdf *out, xenvf_err *err);
 void xenvf_bdf_format(const xenvf_bdf *bdf, char buf[XENVF_BDF_STR_MAX]);
 void xenvf_bdf_format_xs(const xenvf_bdf *bdf, char buf[XENVF_BDF_XS_MAX]);
 bool xenvf_bdf_equal(const xenvf_bdf *a, const xenvf_bdf *b);

@@ -187,19 +187,5 @@ xenvf_map_pf *xenvf_map_find_pf_by_address(const xenvf_map *map,
 /* The listed VF with this index, or NULL (an unlisted VF < numvfs exists,
  * is free and has default settings). */
 xenvf_map_vf *xenvf_map_find_vf(const xenvf_map_pf *pf, unsigned index);
-/* The lowest index < numvfs that no domain holds; XENVF_ENOENT if none. */
-int xenvf_map_first_free_vf(const xenvf_map_pf *pf, unsigned *index,
-                            xenvf_err *err);
-
-/* A VF with its PF, pointing into a map (valid while the map is unchanged). */
-typedef struct xenvf_map_ref {
-    const xenvf_map_pf *pf;
-    const xenvf_map_vf *vf;
-} xenvf_map_ref;
-
-/* VFs held by domain name, in map order; *refs is malloc'ed (NULL when
- * *nr is 0), free() it. */
-int xenvf_map_domain_vfs(const xenvf_map *map, const char *domain,
-                         xenvf_map_ref **refs, size_t *nr, xenvf_err *err);
 
 #endif

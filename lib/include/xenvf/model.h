@@ -53,11 +53,6 @@ int xenvf_vf_state_parse(const char *s, xenvf_vf_state *out, xenvf_err *err);
 /* The state machines: is from -> to a legal step? (docs/architecture.md) */
 bool xenvf_pf_state_step_ok(xenvf_pf_state from, xenvf_pf_state to);
 bool xenvf_vf_state_step_ok(xenvf_vf_state from, xenvf_vf_state to);
-/* Move *state to `to`, or fail with XENVF_ECONFLICT naming both states. */
-int xenvf_vf_state_step(xenvf_vf_state *state, xenvf_vf_state to,
-                        xenvf_err *err);
-int xenvf_pf_state_step(xenvf_pf_state *state, xenvf_pf_state to,
-                        xenvf_err *err);
 
 /* NVMe namespaces of a storage VF: what the TCB publishes at
  * /xenvf/pf/<id>/vf/<n>/namespaces for the PF agent, which creates and
@@ -165,16 +160,5 @@ int xenvf_pf_set_id(xenvf_pf *pf, const char *id, xenvf_err *err);
 int xenvf_pf_resize_vfs(xenvf_pf *pf, size_t nr, xenvf_err *err);
 /* VFs held by a domain (RESERVED or ACTIVE). */
 unsigned xenvf_pf_active_vfs(const xenvf_pf *pf);
-
-/* An assignment: VF (pf_id, vf_index) held by domain domid. */
-typedef struct xenvf_assignment {
-    char *pf_id;
-    unsigned vf_index;
-    uint32_t domid;
-    char *domain_name; /* the guest's name, stable across reboots */
-} xenvf_assignment;
-
-void xenvf_assignment_init(xenvf_assignment *a);
-void xenvf_assignment_dispose(xenvf_assignment *a);
 
 #endif

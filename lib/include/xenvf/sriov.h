@@ -100,13 +100,4 @@ int xenvf_sriov_probe(const char *sysfs_root, const xenvf_bdf *pf,
 int xenvf_sriov_vf_bdf(const xenvf_sriov_info *info, unsigned index,
                        xenvf_bdf *out, xenvf_err *err);
 
-/*
- * Fill the model's view of a PF: bdf, total_vfs (max_vfs: the kernel's
- * limit), num_vfs, and vfs[] resized to total_vfs entries, VF i with
- * bdf_known and its BDF while i < num_vfs. The id, states, owners and VF
- * configs are the caller's and are left as they are.
- */
-int xenvf_sriov_to_pf(const xenvf_sriov_info *info, xenvf_pf *pf,
-                      xenvf_err *err);
-
 #endif

@@ -60,11 +60,6 @@ int xenvf_sysfs_read_file(const char *path, char **out, xenvf_err *err);
 int xenvf_sysfs_read_uint(const char *root, const xenvf_bdf *bdf,
                           const char *attr, uint64_t max, uint64_t *out,
                           xenvf_err *err);
-/* A hex attribute: "0x1b36\n" (vendor, device, class) or "154c\n"
- * (sriov_vf_device prints no prefix). 1-16 hex digits, value <= max. */
-int xenvf_sysfs_read_hex(const char *root, const xenvf_bdf *bdf,
-                         const char *attr, uint64_t max, uint64_t *out,
-                         xenvf_err *err);
 /* Strict hex parse as above, for callers holding the text. */
 int xenvf_sysfs_parse_hex(const char *s, uint64_t max, uint64_t *out,
                           xenvf_err *err);
@@ -126,13 +121,6 @@ int xenvf_sysfs_write_file(const char *path, const char *value, xenvf_err *err);
  */
 int xenvf_sysfs_set_numvfs(const char *root, const xenvf_bdf *pf, unsigned n,
                            xenvf_err *err);
-/*
- * Make NumVFs n whatever it is now: nothing if already n, else through 0
- * when both are non-zero. Not atomic: if the second write fails the PF is
- * left with 0 VFs (and says so in err).
- */
-int xenvf_sysfs_change_numvfs(const char *root, const xenvf_bdf *pf, unsigned n,
-                              xenvf_err *err);
 /* sriov_drivers_autoprobe: while 0, the kernel refuses every VF bind with
  * ENODEV unless the VF has a driver_override. */
 int xenvf_sysfs_set_autoprobe(const char *root, const xenvf_bdf *pf, bool on,

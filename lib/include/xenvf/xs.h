@@ -100,18 +100,6 @@ int xenvf_xs_publish_guest_vf(xenvf_xs *xs, uint32_t domid,
                               const xenvf_guest_vf *g, xenvf_err *err);
 int xenvf_xs_remove_guest(xenvf_xs *xs, uint32_t domid, xenvf_err *err);
 
-/*
- * Block until /xenvf/pf/<id>/state is one of the states in wanted_mask
- * (bit 1 << state), or timeout_ms passes (-1: forever). A watch, not a
- * poll: the process sleeps in poll(2) on the xenstore fd. *last gets the
- * last state seen (XENVF_PF_UNKNOWN while the node is absent).
- * Returns 0, XENVF_ETIMEDOUT, or a transport error.
- */
-int xenvf_xs_wait_pf_state(xenvf_xs *xs, const char *pf_id,
-                           unsigned wanted_mask, int timeout_ms,
-                           xenvf_pf_state *last, xenvf_err *err);
-#define XENVF_PF_STATE_BIT(s) (1u << (s))
-
 /* Generic watch helpers: add/remove a watch, and wait for the next event
  * (path and token are malloc'ed; free them). */
 int xenvf_xs_watch(xenvf_xs *xs, const char *path, const char *token,
@@ -144,8 +132,6 @@ int xenvf_xs_next_event(xenvf_xs *xs, char **path_out, char **token_out,
                         xenvf_err *err);
 int xenvf_xs_write(xenvf_xs *xs, const char *path, const char *value,
                    xenvf_err *err);
-/* Remove a node and its children; a missing node is not an error. */
-int xenvf_xs_rm(xenvf_xs *xs, const char *path, xenvf_err *err);
 /*
  * /xenvf/handover/<pf id>: the driver dom0 had on a PF the TCB handed to
  * the assignable driver for its driver domain (dom0 only). It lives as

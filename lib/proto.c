@@ -228,37 +228,55 @@ static int parse_json(const char *json, size_t len, yajl_val *out,
     return rc;
 }
 
-static int decode_vf_request(yajl_val obj, size_t n, xenvf_vf_request *r,
-                             xenvf_err *err)
+/* A key of a VF entry, request or grant alike: pf, index or a setting.
+ * Returns NOT_COMMON for the others, which the caller knows or refuses. */
+#define NOT_COMMON 1
+
+typedef struct vf_entry {
+    char **pf;
+    long long index; /* -1 until given */
+    xenvf_vf_config *config;
+} vf_entry;
+
+static int decode_vf_key(const char *key, yajl_val val, size_t n, vf_entry *e,
+                         xenvf_err *err)
 {
     char what[48], where[32];
     xenvf_setting set;
-    long long v;
+
+    snprintf(what, sizeof(what), "vfs[%zu].%.16s", n, key);
+    snprintf(where, sizeof(where), "vfs[%zu]", n);
+    if (!strcmp(key, "pf"))
+        return xenvf_json_want_str(val, what, XENVF_ID_MAX, ID_CHARS, e->pf,
+                                   err);
+    if (!strcmp(key, "index"))
+        return xenvf_json_want_int(val, what, 0, UINT16_MAX - 1, &e->index,
+                                   err);
+    set = xenvf_setting_find(key, strlen(key));
+    if (set < XENVF_NR_SETTINGS)
+        return xenvf_json_get_vf_setting(e->config, set, val, where, err);
+    return NOT_COMMON;
+}
+
+static int decode_vf_request(yajl_val obj, size_t n, xenvf_vf_request *r,
+                             xenvf_err *err)
+{
+    vf_entry e = {.pf = &r->pf, .index = -1, .config = &r->config};
+    char what[48];
     int rc = 0;
 
     snprintf(what, sizeof(what), "vfs[%zu]", n);
-    snprintf(where, sizeof(where), "vfs[%zu]", n);
     if ((rc = check_object(obj, what, err)))
         return rc;
     for (size_t i = 0; i < obj->u.object.len && !rc; i++) {
         const char *key = obj->u.object.keys[i];
-        yajl_val val = obj->u.object.values[i];
 
-        snprintf(what, sizeof(what), "vfs[%zu].%.16s", n, key);
-        if (!strcmp(key, "pf")) {
-            rc = xenvf_json_want_str(val, what, XENVF_ID_MAX, ID_CHARS, &r->pf,
-                                     err);
-        } else if (!strcmp(key, "index")) {
-            if (!(rc = xenvf_json_want_int(val, what, 0, UINT16_MAX - 1, &v,
-                                           err)))
-                r->index = (int)v;
-        } else if ((set = xenvf_setting_find(key, strlen(key))) <
-                   XENVF_NR_SETTINGS) {
-            rc = xenvf_json_get_vf_setting(&r->config, set, val, where, err);
-        } else {
-            rc = xenvf_err_set(err, XENVF_EINVAL, "%s: unknown key", what);
-        }
+        rc = decode_vf_key(key, obj->u.object.values[i], n, &e, err);
+        if (rc == NOT_COMMON)
+            rc = xenvf_err_set(err, XENVF_EINVAL, "vfs[%zu].%.16s: unknown key",
+                               n, key);
     }
+    r->index = (int)e.index;
     if (!rc && !r->pf)
         rc = xenvf_err_set(err, XENVF_EINVAL, "vfs[%zu]: no pf", n);
     return rc;
@@ -356,44 +374,34 @@ int xenvf_request_decode(const char *json, size_t json_len, xenvf_request *out,
 static int decode_grant(yajl_val obj, size_t n, xenvf_vf_grant *g,
                         xenvf_err *err)
 {
-    char what[48], where[32], *bdf = NULL;
-    bool have_bdf = false, have_index = false;
-    xenvf_setting set;
-    long long v;
+    vf_entry e = {.pf = &g->pf, .index = -1, .config = &g->config};
+    char what[48], *bdf = NULL;
+    bool have_bdf = false;
     int rc = 0;
 
     snprintf(what, sizeof(what), "vfs[%zu]", n);
-    snprintf(where, sizeof(where), "vfs[%zu]", n);
     if ((rc = check_object(obj, what, err)))
         return rc;
     for (size_t i = 0; i < obj->u.object.len && !rc; i++) {
         const char *key = obj->u.object.keys[i];
         yajl_val val = obj->u.object.values[i];
 
+        rc = decode_vf_key(key, val, n, &e, err);
+        if (rc != NOT_COMMON)
+            continue;
         snprintf(what, sizeof(what), "vfs[%zu].%.16s", n, key);
-        if (!strcmp(key, "pf")) {
-            rc = xenvf_json_want_str(val, what, XENVF_ID_MAX, ID_CHARS, &g->pf,
-                                     err);
-        } else if (!strcmp(key, "index")) {
-            if (!(rc = xenvf_json_want_int(val, what, 0, UINT16_MAX - 1, &v,
-                                           err))) {
-                g->index = (unsigned)v;
-                have_index = true;
-            }
-        } else if (!strcmp(key, "bdf")) {
+        if (!strcmp(key, "bdf")) {
             if (!(rc = xenvf_json_want_str(val, what, 12, NULL, &bdf, err)) &&
                 (rc = xenvf_bdf_parse(bdf, &g->bdf, err)))
                 xenvf_err_prepend(err, "%s: ", what);
             have_bdf = rc == 0;
-        } else if ((set = xenvf_setting_find(key, strlen(key))) <
-                   XENVF_NR_SETTINGS) {
-            rc = xenvf_json_get_vf_setting(&g->config, set, val, where, err);
         } else {
             rc = xenvf_err_set(err, XENVF_EINVAL, "%s: unknown key", what);
         }
     }
     free(bdf);
-    if (!rc && (!g->pf || !have_index || !have_bdf))
+    g->index = e.index < 0 ? 0 : (unsigned)e.index;
+    if (!rc && (!g->pf || e.index < 0 || !have_bdf))
         rc = xenvf_err_set(err, XENVF_EINVAL,
                            "vfs[%zu]: needs pf, index and bdf", n);
     return rc;

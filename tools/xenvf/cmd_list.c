@@ -55,7 +55,6 @@ int xv_cmd_list(xv_ctx *ctx, int argc, char **argv)
 {
     xv_view v;
     xv_json j;
-    xenvf_err err;
     int rc, first;
 
     if ((rc = xv_parse_common(ctx, "list", true, argc, argv, &first)) >= 0)
@@ -64,13 +63,8 @@ int xv_cmd_list(xv_ctx *ctx, int argc, char **argv)
         return xv_usage_error("list", "list: unexpected argument '%s'",
                               argv[first]);
 
-    xv_view_init(&v);
-    xenvf_err_init(&err);
-    if (xv_view_load(&v, ctx, &err)) {
-        xv_error("%s", err.msg);
-        rc = XV_EXIT_ERROR;
+    if ((rc = xv_view_open(&v, ctx)))
         goto out;
-    }
     xv_view_warn(&v, ctx);
     if (!ctx->json) {
         print_table(&v);

@@ -114,13 +114,9 @@ int xv_cmd_show(xv_ctx *ctx, int argc, char **argv)
                               "show: '%s' is neither a PF id nor a PCI address",
                               argv[first]);
 
-    xv_view_init(&v);
     xenvf_err_init(&err);
-    if (xv_view_load(&v, ctx, &err)) {
-        xv_error("%s", err.msg);
-        rc = XV_EXIT_ERROR;
+    if ((rc = xv_view_open(&v, ctx)))
         goto out;
-    }
     xv_view_warn(&v, ctx);
     pf = xv_view_find(&v, argv[first]);
     if (!pf) {

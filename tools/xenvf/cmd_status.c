@@ -159,7 +159,6 @@ int xv_cmd_status(xv_ctx *ctx, int argc, char **argv)
 {
     xv_view v;
     status s = {0};
-    xenvf_err err;
     int rc, first, code;
 
     if ((rc = xv_parse_common(ctx, "status", true, argc, argv, &first)) >= 0)
@@ -171,13 +170,8 @@ int xv_cmd_status(xv_ctx *ctx, int argc, char **argv)
     xenvf_err_init(&s.tcb_err);
     s.tcb_up = !xv_tcb_ping(ctx, XV_PING_TIMEOUT_MS, &s.tcb_err);
 
-    xv_view_init(&v);
-    xenvf_err_init(&err);
-    if (xv_view_load(&v, ctx, &err)) {
-        xv_error("%s", err.msg);
-        rc = XV_EXIT_ERROR;
+    if ((rc = xv_view_open(&v, ctx)))
         goto out;
-    }
     s.map_valid =
         v.map_present && v.map_ok && !(v.map_hw_checked && v.map_hw_rc);
     s.hw_check = !v.map_hw_checked ? "skipped" : v.map_hw_rc ? "failed" : "ok";

@@ -277,6 +277,19 @@ int xv_view_load(xv_view *v, const xv_ctx *ctx, xenvf_err *err)
     return merge(v, err);
 }
 
+int xv_view_open(xv_view *v, const xv_ctx *ctx)
+{
+    xenvf_err err;
+
+    xv_view_init(v);
+    xenvf_err_init(&err);
+    if (xv_view_load(v, ctx, &err)) {
+        xv_error("%s", err.msg);
+        return XV_EXIT_ERROR;
+    }
+    return 0;
+}
+
 void xv_view_warn(const xv_view *v, const xv_ctx *ctx)
 {
     if (v->map_present && !v->map_ok)

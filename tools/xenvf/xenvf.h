@@ -150,6 +150,9 @@ void xv_view_dispose(xv_view *v);
  * whether to warn. Fails only on ENOMEM.
  */
 int xv_view_load(xv_view *v, const xv_ctx *ctx, xenvf_err *err);
+/* xv_view_init and xv_view_load for a command: on failure the error is
+ * printed and XV_EXIT_ERROR returned (the view is still disposable). */
+int xv_view_open(xv_view *v, const xv_ctx *ctx);
 /* Say on stderr which sources could not be read (list, show). */
 void xv_view_warn(const xv_view *v, const xv_ctx *ctx);
 /* Fill pf->vfs: every VF below the largest of NumVFs now, the map's

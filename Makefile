@@ -6,6 +6,9 @@
 #   make              build everything into build/
 #   make check        deps + build + every test tier that exists
 #   make check SANITIZE=1   the same under ASan+UBSan, into build-san/
+#   make check-platforms    make check here (bookworm, Xen 4.17) and in a
+#                     Debian trixie root (Xen 4.20) made from the mirror
+#                     (tools/platform), into build-trixie/
 #   make fuzz         libFuzzer targets (clang), FUZZ_SECONDS each
 #   make install      DESTDIR/PREFIX aware
 #   make lint         clang-format --dry-run and cppcheck
@@ -44,13 +47,19 @@ PC_TEST := check
 PC_CFLAGS = $(shell pkg-config --cflags $(PC_LIB) $(PC_XL) $(PC_TEST))
 PC_LIBS_LIB = $(shell pkg-config --libs $(PC_LIB))
 PC_LIBS_TEST = $(shell pkg-config --libs $(PC_TEST))
+# The Xen release the build is for (4.17 on bookworm, 4.20 on trixie:
+# tools/deps/platforms) and where its xl and xenstored are.
+XEN_VERSION = $(shell pkg-config --modversion xenlight 2>/dev/null | cut -d. -f1,2)
+XEN_BINDIR = /usr/lib/xen-$(XEN_VERSION)/bin
+# 417, 420: for the few places the C code differs by release
+XEN_VERSION_NUM = $(shell echo $(XEN_VERSION) | awk -F. '{ print $$1 * 100 + $$2 }')
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes \
         -Wstrict-prototypes -Wno-unused-parameter
 BASE_CFLAGS := -std=gnu11 -O2 -g -fPIC -D_GNU_SOURCE $(WARN)
 CFLAGS ?=
 ALL_CFLAGS = $(BASE_CFLAGS) $(SAN_FLAGS) -I$(SRCDIR)/lib/include $(PC_CFLAGS) \
-             $(CFLAGS)
+             -DXENVF_XEN_VERSION=$(XEN_VERSION_NUM) $(CFLAGS)
 LDFLAGS ?=
 ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
 
@@ -61,7 +70,7 @@ Q := @
 endif
 
 .PHONY: all deps check test fuzz bench install uninstall clean lint format \
-        check-sanitize demo
+        check-sanitize check-trixie check-platforms demo
 .DEFAULT_GOAL := all
 
 # Filled in by the fragments.
@@ -99,7 +108,8 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory test SANITIZE=$(SANITIZE)
 
 test: $(ALL_TARGETS) $(TEST_UNIT) $(TEST_INTEGRATION) $(TEST_SCRIPT_DEPS)
-	$(Q)B=$(B) SRCDIR=$(SRCDIR) $(SRCDIR)/tests/run-tests \
+	$(Q)B=$(B) SRCDIR=$(SRCDIR) XENSTORED=$(XENSTORED) \
+	    XENVF_XEN_BINDIR=$(XEN_BINDIR) $(SRCDIR)/tests/run-tests \
 	    $(TEST_UNIT) $(TEST_INTEGRATION) $(TEST_SCRIPTS)
 
 bench: deps
@@ -109,10 +119,20 @@ bench-run: $(ALL_TARGETS) $(BENCH_TARGETS)
 	$(Q)set -e; for b in $(BENCH_TARGETS); do \
 	    echo "== $$b"; B=$(B) SRCDIR=$(SRCDIR) XENVF_BUILD=$(SRCDIR)/$(B) \
 	    XENVF_SRCDIR=$(SRCDIR) XENVF_XS_SHIM=$(SRCDIR)/$(B)/tests/harness/xs-shim.so \
+	    XENSTORED=$(XENSTORED) XENVF_XEN_BINDIR=$(XEN_BINDIR) \
 	    $$b; done
 
 check-sanitize: deps
 	$(Q)$(MAKE) --no-print-directory test SANITIZE=1
+
+# The second platform: the same tree built and tested against trixie's Xen
+# 4.20 inside a trixie root (tools/platform/root makes it once, cached in
+# build/platform). Needs root (chroot, mounts).
+check-trixie: deps
+	$(Q)$(SRCDIR)/tools/platform/run trixie \
+	    make -C /src --no-print-directory B=build-trixie check
+
+check-platforms: check check-trixie
 
 # Generic compile rule: build/<path>.o from <path>.c, with header deps.
 $(B)/%.o: %.c
@@ -120,7 +140,7 @@ $(B)/%.o: %.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(B) -path $(B)/platform -prune -o -name '*.d' -type f -print 2>/dev/null)
 
 # The demo: installs what is missing, builds, boots Debian's Xen in QEMU
 # with SR-IOV NVMe and gives a guest a VF through vf= (tools/qemu-host/demo,
@@ -133,7 +153,10 @@ install: all
 	$(Q)$(MAKE) --no-print-directory install-lib
 
 clean:
-	rm -rf build build-san build-fuzz
+	@# a killed platform run may have left its mounts (the source tree!)
+	$(Q)for r in build/platform/*/root; do \
+	    [ ! -d "$$r" ] || $(SRCDIR)/tools/platform/run --umount "$$r"; done
+	rm -rf build build-san build-fuzz build-trixie
 
 C_SOURCES = $(shell git -C $(SRCDIR) ls-files '*.c' '*.h' 2>/dev/null)
 lint:

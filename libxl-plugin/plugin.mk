@@ -10,7 +10,12 @@ PLUGIN_CORE_SRCS := libxl-plugin/vfcfg.c libxl-plugin/pcidev.c \
 PLUGIN_CORE_OBJS := $(PLUGIN_CORE_SRCS:%.c=$(B)/%.o)
 PLUGIN_OBJS := $(PLUGIN_CORE_OBJS) $(B)/libxl-plugin/interpose.o
 PLUGIN_SO := $(B)/libxl-plugin/libxenvf-xl.so
-PLUGIN_MAP := libxl-plugin/libxenvf-xl.map
+# The entry points the plugin interposes, exported under the version xl
+# binds them with on this Xen release (gen-map reads xl's symbol table).
+PLUGIN_INTERPOSED := libxl_domain_create_new libxl_domain_create_restore \
+                     libxl_domain_unpause libxl_device_pci_add \
+                     xlu_cfg_init xlu_cfg_readdata xlu_cfg_get_long
+PLUGIN_MAP := $(B)/libxl-plugin/libxenvf-xl.map
 PC_LIBS_XL = $(shell pkg-config --libs $(PC_XL))
 # libxenvf is linked in statically and hidden (the version script exports
 # the interposed entry points only): nothing of ours leaks into xl.
@@ -19,6 +24,10 @@ PLUGIN_LIBS = $(PC_LIBS_XL) $(PC_LIBS_LIB) -ldl
 $(PLUGIN_OBJS): CFLAGS += -fvisibility=hidden
 
 ALL_TARGETS += $(PLUGIN_SO)
+
+$(PLUGIN_MAP): libxl-plugin/gen-map $(XEN_BINDIR)/xl
+	@mkdir -p $(dir $@)
+	$(Q)$< $(XEN_BINDIR)/xl $(PLUGIN_INTERPOSED) >$@.new && mv $@.new $@
 
 $(PLUGIN_SO): $(PLUGIN_OBJS) $(LIB_A) $(PLUGIN_MAP)
 	@$(if $(Q),echo "  LD      $@")
@@ -54,7 +63,19 @@ $(PLUGIN_INTEGRATION): %: %.o $(PLUGIN_CORE_OBJS) $(HARNESS_A) $(LIB_A) | \
 # that need a hypervisor (preloaded after the plugin, never sanitized: xl
 # is not). Under ASan the test puts the ASan runtime first in LD_PRELOAD.
 FAKE_LIBXL := $(B)/tests/integration/fake-libxl.so
-FAKE_LIBXL_MAP := tests/integration/fake-libxl.map
+# the libxl calls it stands in for, under xl's versions (gen-map)
+FAKE_LIBXL_SYMS := libxl_ctx_alloc libxl_ctx_free libxl_childproc_setmode \
+    libxl_get_version_info libxl_get_physinfo libxl_cpu_bitmap_alloc \
+    libxl_read_file_contents libxl_domain_create_new \
+    libxl_domain_create_restore libxl_domain_unpause libxl_domain_destroy \
+    libxl_domain_qualifier_to_domid libxl_domid_to_name libxl_domain_info \
+    libxl_device_pci_add libxl_userdata_store libxl_userdata_retrieve \
+    libxl_userdata_unlink
+FAKE_LIBXL_MAP := $(B)/tests/integration/fake-libxl.map
+
+$(FAKE_LIBXL_MAP): libxl-plugin/gen-map $(XEN_BINDIR)/xl
+	@mkdir -p $(dir $@)
+	$(Q)$< $(XEN_BINDIR)/xl $(FAKE_LIBXL_SYMS) >$@.new && mv $@.new $@
 XL_TEST := $(B)/tests/integration/test_xl_plugin
 
 $(FAKE_LIBXL): tests/integration/fake-libxl.c $(FAKE_LIBXL_MAP)
@@ -113,7 +134,7 @@ bench-plugin: $(PLUGIN_BENCH)
 # dpkg database (--instdir/--admindir). make uninstall-plugin undoes it.
 
 PLUGIN_DIR ?= $(LIBDIR)/xenvf
-XL_DIR ?= /usr/lib/xen-4.17/bin
+XL_DIR ?= $(XEN_BINDIR)
 SYSCONFDIR ?= /etc
 
 .PHONY: install-plugin uninstall-plugin

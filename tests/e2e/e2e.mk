@@ -30,7 +30,7 @@ XENVF_DOM0_FILES := $(B)/daemon/xenvfd:/usr/sbin/xenvfd \
 E2E_DOM0_OVERLAY ?= $(strip $(XENVF_DOM0_FILES))
 # The guest image carries xenvfd too: a driver domain runs its PF agent.
 E2E_GUEST_OVERLAY ?= $(E2E_DIR)/guest:/qhost/jobs $(B)/daemon/xenvfd:/usr/sbin/xenvfd
-E2E_PKGS := $(shell sed -e 's/\#.*//' $(SRCDIR)/tools/deps/e2e.list)
+E2E_PKGS := $(shell $(SRCDIR)/tools/install-deps --print e2e)
 
 overlay_srcs = $(foreach p,$(1),$(firstword $(subst :, ,$(p))))
 # every file under the overlay sources, so an edit inside a directory counts

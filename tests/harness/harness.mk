@@ -6,7 +6,7 @@ HARNESS_SRCS := $(filter-out tests/harness/xs-shim.c \
 HARNESS_A := $(B)/tests/harness/libharness.a
 # LD_PRELOADed into Debian's (uninstrumented) xenstored: never sanitized.
 XS_SHIM := $(B)/tests/harness/xs-shim.so
-XENSTORED ?= /usr/lib/xen-4.17/bin/xenstored
+XENSTORED ?= $(XEN_BINDIR)/xenstored
 
 $(HARNESS_A): $(HARNESS_SRCS:%.c=$(B)/%.o)
 	@mkdir -p $(dir $@)
@@ -15,7 +15,8 @@ $(HARNESS_A): $(HARNESS_SRCS:%.c=$(B)/%.o)
 $(XS_SHIM): tests/harness/xs-shim.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  SHIM    $@")
-	$(Q)$(CC) $(BASE_CFLAGS) -I$(SRCDIR)/lib/include -shared -o $@ $< -ldl
+	$(Q)$(CC) $(BASE_CFLAGS) -I$(SRCDIR)/lib/include \
+	    -DXENVF_XEN_VERSION=$(XEN_VERSION_NUM) -shared -o $@ $< -ldl
 
 # The kernel stand-in for the fake sysfs tree, LD_PRELOADed into test
 # binaries (sanitized or not) and into daemons under test: never sanitized,

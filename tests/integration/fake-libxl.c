@@ -1,6 +1,6 @@
 /*
  * fake-libxl.so: the few libxl calls that need a hypervisor, faked, so the
- * REAL xl (/usr/lib/xen-4.17/bin/xl) runs `xl create` and `xl unpause`
+ * REAL xl (/usr/lib/xen-<release>/bin/xl) runs `xl create` and `xl unpause`
  * with the plugin on a machine without Xen:
  *
  *   LD_PRELOAD="libxenvf-xl.so fake-libxl.so" xl create -e web1.cfg ...

@@ -14,7 +14,7 @@ check() { if eval "$2"; then ok "$1"; else no "$1"; fi; }
 
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
-XL=/usr/lib/xen-4.17/bin/xl
+XL=${XENVF_XEN_BINDIR:-/usr/lib/xen-4.17/bin}/xl
 PLUGIN=/usr/lib/xenvf/libxenvf-xl.so
 mkdir -p "$root${XL%/*}" "$root${PLUGIN%/*}"
 # the "real xl": says what it got

@@ -1,5 +1,5 @@
 /*
- * The plugin inside the REAL xl (/usr/lib/xen-4.17/bin/xl), without a
+ * The plugin inside the REAL xl (/usr/lib/xen-<release>/bin/xl), without a
  * hypervisor: xl runs with LD_PRELOAD="libxenvf-xl.so fake-libxl.so", so
  * the dynamic linker binds xl's libxl_domain_create_new@VERS_4.17.0 (and
  * the others) to the plugin exactly as on a Xen host, and the plugin's
@@ -18,9 +18,16 @@
 #include "../harness/plugin-env.h"
 #include "../harness/check-main.h"
 
-#ifndef XL_BINARY
-#define XL_BINARY "/usr/lib/xen-4.17/bin/xl"
-#endif
+/* Xen's xl of this release: run-tests says where (XENVF_XEN_BINDIR). */
+static const char *xl_binary(void)
+{
+    static char path[PATH_MAX];
+    const char *dir_ = getenv("XENVF_XEN_BINDIR");
+
+    snprintf(path, sizeof(path), "%s/xl", dir_ ? dir_ : "/usr/sbin");
+    return path;
+}
+#define XL_BINARY xl_binary()
 
 static xsh_guest *guests[4];
 static char dir[PATH_MAX], preload[3 * PATH_MAX], out_path[PATH_MAX + 16],
@@ -601,7 +608,7 @@ static Suite *xl_suite(void)
 int main(void)
 {
     if (access(XL_BINARY, X_OK)) {
-        /* xen-utils-4.17 is in tools/deps/base.list; say so if missing */
+        /* xen-utils-<release> is in tools/deps/base.list; say so if missing */
         fprintf(stderr, "test_xl_plugin: %s: %s\n", XL_BINARY, strerror(errno));
         return EXIT_FAILURE;
     }

@@ -273,7 +273,7 @@ static int xs_read_cb(void *ctx, const char *path, char **value_out,
 }
 
 /* The record carries the host address; a driver domain's agent works on
- * the PF where pcifront put it (agent_pcifront.c). */
+ * the PF where pcifront put it (lib/pcifront.c). */
 static int localize(agent *a, agent_pf *pf, xenvf_err *err)
 {
     char host[XENVF_BDF_STR_MAX], here[XENVF_BDF_STR_MAX];
@@ -282,7 +282,9 @@ static int localize(agent *a, agent_pf *pf, xenvf_err *err)
 
     if (a->domid == 0)
         return 0;
-    rc = agent_pcifront_local_bdf(xs_read_cb, a, &pf->rec.bdf, &local, err);
+    rc = xenvf_pcifront_local_bdf(xs_read_cb, a, &pf->rec.bdf, &local, err);
+    if (rc)
+        xenvf_err_prepend(err, "pf %s: ", pf->id);
     if (rc || xenvf_bdf_equal(&local, &pf->rec.bdf))
         return rc;
     xenvf_bdf_format(&pf->rec.bdf, host);

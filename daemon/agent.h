@@ -17,6 +17,7 @@
 
 #include <linux/nvme_ioctl.h>
 
+#include <xenvf/pcifront.h>
 #include <xenvf/model.h>
 #include <xenvf/xs.h>
 
@@ -111,18 +112,5 @@ int agent_nvme_detach_dropped_ns(int fd, uint16_t scid,
  * alone. */
 int agent_net_apply(const char *ifname, unsigned vf_index,
                     const xenvf_vf_config *c, xenvf_err *err);
-
-/* ---- the PF's address in a driver domain (agent_pcifront.c) ------------- */
-
-/* Read one xenstore node (a relative path is in the caller's domain);
- * *value_out NULL when absent. xenvf_xs_read in the daemon. */
-typedef int agent_xs_read_fn(void *ctx, const char *path, char **value_out,
-                             xenvf_err *err);
-/* The local address of the PF published at host, from pcifront's backend
- * nodes: the host address itself in pciback's passthrough mode, XENVF_ENOENT
- * when the PF is not passed through to this domain. */
-int agent_pcifront_local_bdf(agent_xs_read_fn *read, void *ctx,
-                             const xenvf_bdf *host, xenvf_bdf *local,
-                             xenvf_err *err);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * The PF agent in a driver domain finds its PF where pcifront put it:
+ * A driver domain finds its PF, a guest its VFs, where pcifront put them:
  * pciback's backend nodes pair the host address (dev-N) with the local one
  * (vdev-N, vpci mode); without vdev-N (passthrough mode) the addresses are
  * the same. Nodes come from a table standing in for xenstore; the real
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../daemon/agent.h"
+#include <xenvf/pcifront.h>
 #include "../harness/check-main.h"
 
 #define BE "/local/domain/0/backend/pci/7/0"
@@ -39,7 +39,7 @@ static int lookup(const char *host, char *local_out)
 
     xenvf_err_init(&err);
     ck_assert_int_eq(xenvf_bdf_parse(host, &h, NULL), 0);
-    rc = agent_pcifront_local_bdf(table_read, NULL, &h, &l, &err);
+    rc = xenvf_pcifront_local_bdf(table_read, NULL, &h, &l, &err);
     if (!rc)
         xenvf_bdf_format(&l, local_out);
     else
@@ -96,7 +96,7 @@ START_TEST(not_passed_through_is_named)
 
     nodes = VPCI;
     ck_assert_int_eq(lookup("0000:03:00.0", out), XENVF_ENOENT);
-    ck_assert_msg(strstr(out, "pf 0000:03:00.0 is not passed through") &&
+    ck_assert_msg(strstr(out, "0000:03:00.0 is not passed through") &&
                       strstr(out, BE),
                   "%s", out);
     nodes = NONE;
@@ -127,7 +127,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("agent_pcifront");
+    Suite *s = suite_create("pcifront");
     TCase *tc = tcase_create("pcifront");
 
     tcase_add_test(tc, vpci_mode_translates);

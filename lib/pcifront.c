@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /*
- * Where the PF is in this domain. The TCB publishes a PF at its host
- * address; a driver domain sees it where pcifront put it. xen-pciback's
- * backend nodes pair the two, one pair per passed-through device:
+ * Where a passed-through device is in this domain. xenvf names PFs and VFs
+ * by their host address; a driver domain sees its PF, and a guest its VFs,
+ * where pcifront put them. xen-pciback's backend nodes pair the two, one
+ * pair per passed-through device:
  *
  *   /local/domain/<D>/device/pci/0/backend = <backend dir>   (our frontend)
  *   <backend dir>/num_devs, dev-N = host address, vdev-N = ours (vpci mode)
@@ -15,20 +16,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <xenvf/bdf.h>
 #include <xenvf/text.h>
 
-#include "agent.h"
+#include <xenvf/pcifront.h>
 
 #define FRONTEND_BACKEND "device/pci/0/backend" /* relative: our own domain */
 #define MAX_DEVS         256
 
 /* One node's value through read; *out NULL when absent. */
-static int read_node(agent_xs_read_fn *read, void *ctx, char **out,
+static int read_node(xenvf_xs_read_fn *read, void *ctx, char **out,
                      xenvf_err *err, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
-static int read_node(agent_xs_read_fn *read, void *ctx, char **out,
+static int read_node(xenvf_xs_read_fn *read, void *ctx, char **out,
                      xenvf_err *err, const char *fmt, ...)
 {
     char path[256];
@@ -52,7 +52,7 @@ static const char *pciback_bdf(char *s)
     return s;
 }
 
-int agent_pcifront_local_bdf(agent_xs_read_fn *read, void *ctx,
+int xenvf_pcifront_local_bdf(xenvf_xs_read_fn *read, void *ctx,
                              const xenvf_bdf *host, xenvf_bdf *local,
                              xenvf_err *err)
 {
@@ -66,7 +66,7 @@ int agent_pcifront_local_bdf(agent_xs_read_fn *read, void *ctx,
         goto out;
     if (!be) {
         rc = xenvf_err_set(err, XENVF_ENOENT,
-                           "pf %s: this domain has no PCI frontend", want);
+                           "%s: this domain has no PCI frontend", want);
         goto out;
     }
     if ((rc = read_node(read, ctx, &v, err, "%s/num_devs", be)))
@@ -94,7 +94,7 @@ int agent_pcifront_local_bdf(agent_xs_read_fn *read, void *ctx,
         goto out;
     }
     rc = xenvf_err_set(err, XENVF_ENOENT,
-                       "pf %s is not passed through to this domain (%s)", want,
+                       "%s is not passed through to this domain (%s)", want,
                        be);
 out:
     free(be);

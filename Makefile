@@ -92,6 +92,7 @@ include lib/lib.mk
 -include tests/integration/integration.mk
 -include libxl-plugin/plugin.mk
 -include tools/xenvf/xenvf.mk
+-include guest/guest.mk
 -include daemon/daemon.mk
 -include tests/fuzz/fuzz.mk
 -include xsm-policy/xsm-policy.mk

@@ -93,9 +93,9 @@ int xenvf_pcifront_local_bdf(xenvf_xs_read_fn *read, void *ctx,
         }
         goto out;
     }
-    rc = xenvf_err_set(err, XENVF_ENOENT,
-                       "%s is not passed through to this domain (%s)", want,
-                       be);
+    rc =
+        xenvf_err_set(err, XENVF_ENOENT,
+                      "%s is not passed through to this domain (%s)", want, be);
 out:
     free(be);
     free(v);

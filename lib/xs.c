@@ -679,6 +679,11 @@ static int publish_guest_tx(xenvf_xs *xs, xs_transaction_t t, void *arg,
         snprintf(path + n, sizeof(path) - n, "/%s", xenvf_settings[set].name);
         rc = put_leaf(xs, t, path, v, NULL, true, a->domid, err);
     }
+    /* the one node the guest writes: what its xenvf-guest made of the VF */
+    snprintf(path + n, sizeof(path) - n, "/status");
+    if (!rc && !(rc = xsi_put(xs, t, path, "", err)))
+        rc =
+            xsi_perms(xs, t, path, a->domid, XS_PERM_READ | XS_PERM_WRITE, err);
     return rc;
 }
 
@@ -703,6 +708,48 @@ int xenvf_xs_remove_guest(xenvf_xs *xs, uint32_t domid, xenvf_err *err)
 
     snprintf(path, sizeof(path), "/local/domain/%u/xenvf", domid);
     return xsi_del(xs, XBT_NULL, path, err);
+}
+
+int xenvf_xs_read_guest_status(xenvf_xs *xs, uint32_t domid, const char *pf_id,
+                               unsigned vf_index, char **out, xenvf_err *err)
+{
+    char path[XS_PATH_MAX], **ents = NULL, *pf = NULL, *idx = NULL;
+    unsigned nr = 0;
+    int rc;
+
+    *out = NULL;
+    snprintf(path, sizeof(path), "/local/domain/%u/xenvf/vf", domid);
+    if ((rc = xsi_dir(xs, XBT_NULL, path, &ents, &nr, err)) == XENVF_ENOENT)
+        return 0;
+    for (unsigned i = 0; i < nr && !rc && !*out; i++) {
+        char want[16];
+
+        snprintf(path, sizeof(path), "/local/domain/%u/xenvf/vf/%s/pf", domid,
+                 ents[i]);
+        if ((rc = xsi_get(xs, XBT_NULL, path, &pf, err)))
+            break;
+        snprintf(path, sizeof(path), "/local/domain/%u/xenvf/vf/%s/index",
+                 domid, ents[i]);
+        if ((rc = xsi_get(xs, XBT_NULL, path, &idx, err)))
+            break;
+        snprintf(want, sizeof(want), "%u", vf_index);
+        if (pf && idx && !strcmp(pf, pf_id) && !strcmp(idx, want)) {
+            snprintf(path, sizeof(path), "/local/domain/%u/xenvf/vf/%s/status",
+                     domid, ents[i]);
+            rc = xsi_get(xs, XBT_NULL, path, out, err);
+            if (!rc && *out && !**out) {
+                free(*out);
+                *out = NULL;
+            }
+        }
+        free(pf);
+        free(idx);
+        pf = idx = NULL;
+    }
+    free(pf);
+    free(idx);
+    free(ents);
+    return rc;
 }
 
 /* ---- waiting for a PF's state ------------------------------------------- */

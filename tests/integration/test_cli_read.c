@@ -134,6 +134,11 @@ START_TEST(show_text)
 {
     cli_run r;
 
+    /* what web1's xenvf-guest reported for its VF, with a terminal escape
+     * a hostile guest could write: shown quoted */
+    xs_put("/local/domain/5/xenvf/vf/0/pf", "nvme0");
+    xs_put("/local/domain/5/xenvf/vf/0/index", "0");
+    xs_put("/local/domain/5/xenvf/vf/0/status", "bound nvme\033[2J");
     cli(&r, "show", "nvme0");
     ck_cli_status(&r, 0);
     ck_contains(r.out, "id                     : nvme0\n");
@@ -141,10 +146,11 @@ START_TEST(show_text)
     ck_contains(r.out, "state                  : ready\n");
     ck_contains(r.out, "vfs free/rsvd/active   : 1/0/1\n");
     ck_contains(r.out, "VF  BDF           STATE   DOMID  NAME  ASSIGNED  "
-                       "SETTINGS\n");
+                       "SETTINGS              GUEST\n");
     ck_contains(r.out, " 0  0000:01:00.1  active      5  web1  web1      "
-                       "function=nvme boot=1\n");
-    ck_contains(r.out, " 1  0000:01:00.2  free        -  -     -\n");
+                       "function=nvme boot=1  bound nvme\\x1b[2J\n");
+    ck_contains(r.out, " 1  0000:01:00.2  free        -  -     -         "
+                       "                      -\n");
     cli_run_free(&r);
 
     cli(&r, "show", "0000:03:00.0");

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <xenvf/text.h>
+
 #include "xenvf.h"
 
 static const char *num_text(long v, char buf[24])
@@ -53,12 +55,12 @@ static void print_pf(const xv_ctx *ctx, const xv_pf *pf)
 static void print_vfs(const xv_pf *pf)
 {
     static const char *const heads[] = {
-        "VF", "BDF", "STATE", "DOMID", "NAME", "ASSIGNED", "SETTINGS",
+        "VF", "BDF", "STATE", "DOMID", "NAME", "ASSIGNED", "SETTINGS", "GUEST",
     };
     static const bool right[] = {
-        true, false, false, true, false, false, false,
+        true, false, false, true, false, false, false, false,
     };
-    char b[XENVF_BDF_STR_MAX], settings[512];
+    char b[XENVF_BDF_STR_MAX], settings[512], q[XENVF_QUOTE_MAX];
     xv_table t;
 
     xv_table_init(&t, sizeof(heads) / sizeof(heads[0]), heads, right);
@@ -87,6 +89,10 @@ static void print_vfs(const xv_pf *pf)
                                                        : "-");
         xv_table_cell(&t, "%s",
                       xv_vf_settings_text(vf, settings, sizeof(settings)));
+        /* the guest wrote it: shown quoted, never as it is */
+        if (vf->guest_status)
+            xenvf_quote(vf->guest_status, q, sizeof(q));
+        xv_table_cell(&t, "%s", vf->guest_status ? q : "-");
     }
     xv_table_print(&t, stdout);
     xv_table_dispose(&t);

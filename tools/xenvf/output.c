@@ -371,7 +371,7 @@ static void json_settings(xv_json *j, const xv_vf *vf)
 
 static void json_vf(xv_json *j, const xv_vf *vf)
 {
-    char b[XENVF_BDF_STR_MAX];
+    char b[XENVF_BDF_STR_MAX], q[XENVF_QUOTE_MAX];
     const xenvf_vf *x = vf->xs_vf;
 
     xv_json_open_map(j, NULL);
@@ -391,6 +391,10 @@ static void json_vf(xv_json *j, const xv_vf *vf)
     xv_json_str(j, "name", vf->holder_name);
     xv_json_str(j, "assigned", vf->map_vf ? vf->map_vf->domain : NULL);
     json_settings(j, vf);
+    /* the guest wrote it: printable ASCII only, quoted as the text shows it */
+    if (vf->guest_status)
+        xenvf_quote(vf->guest_status, q, sizeof(q));
+    xv_json_str(j, "guest_status", vf->guest_status ? q : NULL);
     xv_json_close_map(j);
 }
 

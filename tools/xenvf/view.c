@@ -26,8 +26,11 @@ void xv_view_init(xv_view *v)
 
 void xv_view_dispose(xv_view *v)
 {
-    for (size_t i = 0; i < v->nr_pfs; i++)
+    for (size_t i = 0; i < v->nr_pfs; i++) {
+        for (size_t j = 0; j < v->pfs[i].nr_vfs; j++)
+            free(v->pfs[i].vfs[j].guest_status);
         free(v->pfs[i].vfs);
+    }
     free(v->pfs);
     for (size_t i = 0; i < v->nr_names; i++)
         free(v->names[i].name);
@@ -382,8 +385,12 @@ int xv_view_vfs(xv_view *v, xv_pf *pf, xenvf_err *err)
             vf->bdf = pf->hw->vf_bdfs[i];
         }
         vf->exists = pf->numvfs >= 0 && i < (size_t)pf->numvfs;
-        if (vf->xs_vf && vf->xs_vf->domid != XENVF_DOMID_NONE)
+        if (vf->xs_vf && vf->xs_vf->domid != XENVF_DOMID_NONE && pf->id) {
             vf->holder_name = xv_view_domain_name(v, vf->xs_vf->domid);
+            /* best effort: a guest without xenvf-guest says nothing */
+            xenvf_xs_read_guest_status(&v->xs, vf->xs_vf->domid, pf->id,
+                                       vf->index, &vf->guest_status, NULL);
+        }
     }
     return 0;
 }

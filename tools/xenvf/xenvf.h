@@ -90,6 +90,7 @@ typedef struct xv_vf {
     const xenvf_vf *xs_vf;      /* published in xenstore, or NULL */
     bool exists;                /* index < NumVFs now (hardware or xs) */
     const char *holder_name;    /* /local/domain/<domid>/name, or NULL */
+    char *guest_status; /* what the holder's xenvf-guest said, or NULL */
 } xv_vf;
 
 /* One PF: a row of `xenvf list`. Pointers point into the view. */

@@ -99,6 +99,11 @@ void xenvf_guest_vf_dispose(xenvf_guest_vf *g);
 int xenvf_xs_publish_guest_vf(xenvf_xs *xs, uint32_t domid,
                               const xenvf_guest_vf *g, xenvf_err *err);
 int xenvf_xs_remove_guest(xenvf_xs *xs, uint32_t domid, xenvf_err *err);
+/* What the guest's xenvf-guest reported for PF pf_id's VF vf_index, which
+ * domid holds (its vf/<n>/status): *out NULL when the guest has no such
+ * node or said nothing yet. Guest-written: quote it before showing it. */
+int xenvf_xs_read_guest_status(xenvf_xs *xs, uint32_t domid, const char *pf_id,
+                               unsigned vf_index, char **out, xenvf_err *err);
 
 /* Generic watch helpers: add/remove a watch, and wait for the next event
  * (path and token are malloc'ed; free them). */

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * xenvf-guest: the guest's side of xenvf (docs/guest.md). For each VF the
+ * guest holds, dom0 publishes /local/domain/<domid>/xenvf/vf/<n>/ (pf,
+ * index, bdf: the host address, function, boot, mac). The guest finds the
+ * VF where pcifront put it, binds it to the driver its function
+ * description names, and reports per VF in the guest-writable `status`.
+ */
+#ifndef XENVF_GUEST_H
+#define XENVF_GUEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <xenvf/bdf.h>
+#include <xenvf/err.h>
+#include <xenvf/pcifront.h>
+#include <xenvf/xs.h>
+
+#define GUEST_STATUS_MAX 256
+
+/* One VF as dom0 published it for this guest. */
+typedef struct guest_vf {
+    unsigned local; /* its place in the guest's vf= list: vf/<local> */
+    char *pf;
+    unsigned index;
+    xenvf_bdf host; /* the host's address (dom0's names) */
+    char *function; /* NULL: no description, the kernel's ID match decides */
+} guest_vf;
+
+void guest_vf_init(guest_vf *v);
+void guest_vf_dispose(guest_vf *v);
+
+/* Every VF under /local/domain/<domid>/xenvf/vf, in local order. */
+int guest_list_vfs(xenvf_xs *xs, uint32_t domid, guest_vf **out, size_t *nr,
+                   xenvf_err *err);
+void guest_vfs_free(guest_vf *vfs, size_t nr);
+
+/* The driver a function description names: the description up to its
+ * first ':' ("nvme", "vfio-pci:dpdk" -> "vfio-pci"); the rest is the
+ * guest's own. XENVF_EINVAL when that is not a driver name. */
+int guest_function_driver(const char *function, char *driver, size_t len,
+                          xenvf_err *err);
+
+typedef struct guest_opts {
+    const char *sysfs_root; /* NULL: /sys */
+    const char *modprobe;   /* run as `modprobe DRIVER`; NULL: don't */
+    xenvf_xs_read_fn *read; /* xenstore reads for the pcifront lookup */
+    void *read_ctx;
+} guest_opts;
+
+/*
+ * Bind one VF to the driver its description names: driver_override, then
+ * unbind from whatever has it, load the driver's module if the kernel has
+ * no such driver yet, bind, and check. status gets the line to report:
+ * "bound nvme", "no function description: nvme bound it", or an error that
+ * names the driver and why. Returns 0 when the VF ends up as described.
+ */
+int guest_bind_vf(const guest_opts *o, const guest_vf *vf, char *status,
+                  size_t len);
+
+/* Write status to vf/<local>/status (the guest may write only that). */
+int guest_report(xenvf_xs *xs, uint32_t domid, unsigned local,
+                 const char *status, xenvf_err *err);
+
+/* guest_bind_vf and guest_report for every VF; *failed counts the VFs
+ * not as described. Errors are xenstore's only. */
+int guest_bind_all(const guest_opts *o, xenvf_xs *xs, uint32_t domid,
+                   unsigned *bound, unsigned *failed, xenvf_err *err);
+
+#endif

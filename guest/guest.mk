@@ -1,0 +1,29 @@
+# xenvf-guest, the guest's side (guest/, docs/guest.md): a small program
+# for a guest's initramfs or a service, linked with libxenvf's xenstore,
+# sysfs and pcifront parts (statically) and libxenstore.
+
+GUEST_SRCS := guest/bind.c
+GUEST_OBJS := $(GUEST_SRCS:%.c=$(B)/%.o)
+XENVF_GUEST := $(B)/guest/xenvf-guest
+
+ALL_TARGETS += $(XENVF_GUEST)
+
+$(XENVF_GUEST): $(B)/guest/xenvf-guest.o $(GUEST_OBJS) $(LIB_A)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ $^ $(PC_LIBS_LIB)
+
+# Its tests link the binding code and run the binary against the fake
+# kernel and the real xenstored.
+$(B)/tests/integration/test_guest: $(B)/tests/integration/test_guest.o \
+    $(GUEST_OBJS) $(HARNESS_A) $(LIB_A) | $(XS_SHIM) $(XENVF_GUEST) \
+    $(FAKESYSFS_KERNEL)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(PC_LIBS_LIB) \
+	    $(PC_LIBS_TEST)
+
+.PHONY: install-guest
+install-guest: $(XENVF_GUEST)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -m 0755 $(XENVF_GUEST) $(DESTDIR)$(SBINDIR)/xenvf-guest
+	install -m 0644 guest/xenvf-guest.service \
+	    $(DESTDIR)$(PREFIX)/lib/systemd/system/xenvf-guest.service

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * xenvf-guest: run in a guest (from its initramfs, or as a service) to bind
+ * every VF the guest holds to the driver its function description names
+ * and say so in xenstore (guest.h, docs/guest.md).
+ *
+ *   xenvf-guest [OPTIONS] bind     once; exit 1 if a VF is not as described
+ *   xenvf-guest [OPTIONS] watch    bind, then again on every change
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xenvf/text.h>
+
+#include "guest.h"
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+    stop = sig;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: xenvf-guest [--sysfs ROOT] [--modprobe PROG] [--domid N] "
+            "bind|watch\n"
+            "  bind   bind each VF this guest holds to the driver its "
+            "function\n"
+            "         description names, report it in xenstore "
+            "(vf/<n>/status)\n"
+            "  watch  bind, then again whenever dom0 or pcifront changes "
+            "something\n"
+            "  --modprobe ''  never load modules\n");
+}
+
+static int xs_read_cb(void *ctx, const char *path, char **value_out,
+                      xenvf_err *err)
+{
+    return xenvf_xs_read(ctx, path, value_out, err);
+}
+
+/* Our domid: the "domid" node of our own domain (a relative path). */
+static int own_domid(xenvf_xs *xs, uint32_t *out, xenvf_err *err)
+{
+    char *v = NULL;
+    uint64_t n;
+    int rc = xenvf_xs_read(xs, "domid", &v, err);
+
+    if (!rc && (!v || xenvf_parse_uint(v, 0x7fef, &n, err)))
+        rc = v ? XENVF_EINVAL : xenvf_err_set(err, XENVF_ENOENT,
+                                              "this domain has no domid "
+                                              "node: not a Xen guest?");
+    if (!rc)
+        *out = (uint32_t)n;
+    free(v);
+    return rc;
+}
+
+static int bind_once(const guest_opts *o, xenvf_xs *xs, uint32_t domid)
+{
+    unsigned bound, failed;
+    xenvf_err err;
+
+    xenvf_err_init(&err);
+    if (guest_bind_all(o, xs, domid, &bound, &failed, &err)) {
+        fprintf(stderr, "xenvf-guest: %s\n", err.msg);
+        return 1;
+    }
+    printf("xenvf-guest: %u VF(s) as described, %u not (see "
+           "/local/domain/%u/xenvf/vf/*/status)\n",
+           bound, failed, domid);
+    fflush(stdout);
+    return failed ? 1 : 0;
+}
+
+/* Bind again whenever our VF nodes or our PCI frontend change, except for
+ * our own status writes. */
+static int watch(const guest_opts *o, xenvf_xs *xs, uint32_t domid)
+{
+    char vfs[64], front[64];
+    xenvf_err err;
+    int rc;
+
+    xenvf_err_init(&err);
+    snprintf(vfs, sizeof(vfs), "/local/domain/%u/xenvf", domid);
+    snprintf(front, sizeof(front), "/local/domain/%u/device/pci", domid);
+    if (xenvf_xs_watch(xs, vfs, "vfs", &err) ||
+        xenvf_xs_watch(xs, front, "pcifront", &err)) {
+        fprintf(stderr, "xenvf-guest: %s\n", err.msg);
+        return 1;
+    }
+    bind_once(o, xs, domid);
+    while (!stop) {
+        char *path = NULL, *token = NULL;
+        size_t n;
+
+        rc = xenvf_xs_wait_event(xs, 1000, &path, &token, &err);
+        n = path ? strlen(path) : 0;
+        if (!rc && !(n > 7 && !strcmp(path + n - 7, "/status")))
+            bind_once(o, xs, domid);
+        free(path);
+        free(token);
+        if (rc && rc != XENVF_ETIMEDOUT) {
+            fprintf(stderr, "xenvf-guest: %s\n", err.msg);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"sysfs", required_argument, NULL, 's'},
+        {"modprobe", required_argument, NULL, 'm'},
+        {"domid", required_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    guest_opts o = {.modprobe = "modprobe", .read = xs_read_cb};
+    uint32_t domid = XENVF_DOMID_NONE;
+    xenvf_xs xs;
+    xenvf_err err;
+    uint64_t n;
+    int c, rc = 2;
+
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            o.sysfs_root = optarg;
+            break;
+        case 'm':
+            o.modprobe = *optarg ? optarg : NULL;
+            break;
+        case 'd':
+            if (xenvf_parse_uint(optarg, 0x7fef, &n, NULL)) {
+                fprintf(stderr, "xenvf-guest: bad --domid '%s'\n", optarg);
+                return 2;
+            }
+            domid = (uint32_t)n;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind != argc - 1 ||
+        (strcmp(argv[optind], "bind") && strcmp(argv[optind], "watch"))) {
+        usage(stderr);
+        return 2;
+    }
+    signal(SIGTERM, on_signal);
+    signal(SIGINT, on_signal);
+    xenvf_xs_init(&xs);
+    xenvf_err_init(&err);
+    if (xenvf_xs_open(&xs, &err) ||
+        (domid == XENVF_DOMID_NONE && own_domid(&xs, &domid, &err))) {
+        fprintf(stderr, "xenvf-guest: %s\n", err.msg);
+        goto out;
+    }
+    o.read_ctx = &xs;
+    rc = !strcmp(argv[optind], "bind") ? bind_once(&o, &xs, domid)
+                                       : watch(&o, &xs, domid);
+out:
+    xenvf_xs_dispose(&xs);
+    return rc;
+}

@@ -1,0 +1,273 @@
+/*
+ * xenvf-guest's binding (guest/bind.c) against Debian's real xenstored and
+ * the fake kernel: dom0 publishes a guest's VF nodes and pciback's backend
+ * nodes as they are on a real host; the guest's side finds each VF where
+ * pcifront put it and binds it to the driver its function description
+ * names, whatever the kernel's ID match did first.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xenstore.h>
+
+#include <xenvf/sysfs.h>
+#include <xenvf/xs.h>
+
+#include "../../guest/guest.h"
+#include "../harness/check-main.h"
+#include "../harness/fakesysfs.h"
+#include "../harness/xs-harness.h"
+
+#define DOMID 5
+
+static xs_harness *hs;
+static xenvf_xs xs;
+static fakesysfs *fs;
+static xsh_guest *guest;
+static xenvf_err err;
+
+/* The guest reads its own relative paths: the test is dom0, so they are
+ * made absolute as xenstored would for domain 5. */
+static int guest_read(void *ctx, const char *path, char **out, xenvf_err *e)
+{
+    char abs[256];
+
+    if (path[0] != '/') {
+        snprintf(abs, sizeof(abs), "/local/domain/%d/%s", DOMID, path);
+        path = abs;
+    }
+    return xenvf_xs_read(&xs, path, out, e);
+}
+
+static void put(const char *path, const char *value)
+{
+    ck_assert_msg(!xenvf_xs_write(&xs, path, value, &err), "%s", err.msg);
+}
+
+/* VF <local> of the guest: host address, function (NULL: none). */
+static void publish(unsigned local, const char *host, const char *function)
+{
+    xenvf_guest_vf g;
+
+    xenvf_guest_vf_init(&g);
+    g.local_index = local;
+    g.pf_id = strdup("nvme0");
+    g.vf_index = local;
+    ck_assert_int_eq(xenvf_bdf_parse(host, &g.bdf, NULL), 0);
+    if (function)
+        g.config.function = strdup(function);
+    ck_assert_msg(!xenvf_xs_publish_guest_vf(&xs, DOMID, &g, &err), "%s",
+                  err.msg);
+    xenvf_guest_vf_dispose(&g);
+}
+
+static void setup(void)
+{
+    xenvf_err_init(&err);
+    ck_assert_int_eq(xsh_start(&hs), 0);
+    xenvf_xs_init(&xs);
+    ck_assert_msg(!xenvf_xs_open(&xs, &err), "%s", err.msg);
+    ck_assert_int_eq(xsh_domain_create(hs, DOMID, &guest), 0);
+    ck_assert_int_eq(fakesysfs_new(&fs), 0);
+    /* the guest's PCI bus: three VFs of one PF, the same IDs (pcifront's
+     * vpci slots); the kernel's ID match gave the first to nvme already */
+    ck_assert_int_eq(fakesysfs_add_driver(fs, "nvme", false), 0);
+    ck_assert_int_eq(fakesysfs_add_driver(fs, "pci-stub", false), 0);
+    ck_assert_int_eq(fakesysfs_add_device(fs, "0000:00:00.0", 0x1b36, 0x0011,
+                                          0x010802, "nvme"),
+                     0);
+    ck_assert_int_eq(fakesysfs_add_device(fs, "0000:00:01.0", 0x1b36, 0x0011,
+                                          0x010802, NULL),
+                     0);
+    ck_assert_int_eq(fakesysfs_add_device(fs, "0000:00:02.0", 0x1b36, 0x0011,
+                                          0x010802, NULL),
+                     0);
+    /* pciback's nodes: host address and the guest's (two-digit function) */
+    put("/local/domain/5/device/pci/0/backend",
+        "/local/domain/0/backend/pci/5/0");
+    put("/local/domain/0/backend/pci/5/0/num_devs", "3");
+    put("/local/domain/0/backend/pci/5/0/dev-0", "0000:01:00.1");
+    put("/local/domain/0/backend/pci/5/0/vdev-0", "0000:00:00.00");
+    put("/local/domain/0/backend/pci/5/0/dev-1", "0000:01:00.2");
+    put("/local/domain/0/backend/pci/5/0/vdev-1", "0000:00:01.00");
+    put("/local/domain/0/backend/pci/5/0/dev-2", "0000:01:00.3");
+    put("/local/domain/0/backend/pci/5/0/vdev-2", "0000:00:02.00");
+}
+
+static void teardown(void)
+{
+    xsh_guest_close(guest);
+    guest = NULL;
+    xenvf_xs_dispose(&xs);
+    if (hs)
+        xsh_stop(hs);
+    hs = NULL;
+    fakesysfs_free(fs);
+    fs = NULL;
+}
+
+static char *status_of(unsigned local)
+{
+    char path[96], *v = NULL;
+
+    snprintf(path, sizeof(path), "/local/domain/%d/xenvf/vf/%u/status", DOMID,
+             local);
+    ck_assert_int_eq(xenvf_xs_read(&xs, path, &v, NULL), 0);
+    return v;
+}
+
+static char *driver_of(const char *bdf)
+{
+    xenvf_bdf b;
+    char *d = NULL;
+
+    ck_assert_int_eq(xenvf_bdf_parse(bdf, &b, NULL), 0);
+    ck_assert_int_eq(xenvf_sysfs_read_driver(fakesysfs_root(fs), &b, &d, NULL),
+                     0);
+    return d;
+}
+
+/* The driver bound to bdf is want ("" for none). */
+static void assert_driver(const char *bdf, const char *want)
+{
+    char *d = driver_of(bdf);
+
+    ck_assert_msg(!strcmp(d ? d : "", want), "%s: driver %s, want %s", bdf,
+                  d ? d : "none", *want ? want : "none");
+    free(d);
+}
+
+/* Same vendor and device ID, three descriptions: each VF ends up as its
+ * description says, one the kernel had already claimed included, and a
+ * description naming a driver the guest lacks leaves its VF unbound with a
+ * status that says so. dom0 reads it all back. */
+START_TEST(each_vf_bound_as_described)
+{
+    guest_opts o = {.sysfs_root = fakesysfs_root(fs),
+                    .modprobe = "false", /* no module loads here */
+                    .read = guest_read};
+    unsigned bound, failed;
+    char *st;
+
+    ck_assert_msg(fakesysfs_kernel_active(), "fakesysfs-kernel.so not loaded");
+    publish(0, "0000:01:00.1", "pci-stub");
+    publish(1, "0000:01:00.2", "nvme");
+    publish(2, "0000:01:00.3", "fpga_mgr:bitstream-7");
+    ck_assert_msg(!guest_bind_all(&o, &xs, DOMID, &bound, &failed, &err), "%s",
+                  err.msg);
+    ck_assert_uint_eq(bound, 2);
+    ck_assert_uint_eq(failed, 1);
+    assert_driver("0000:00:00.0", "pci-stub"); /* taken from nvme */
+    assert_driver("0000:00:01.0", "nvme");
+    assert_driver("0000:00:02.0", "");
+    ck_assert_str_eq(st = status_of(0), "bound pci-stub");
+    free(st);
+    ck_assert_str_eq(st = status_of(1), "bound nvme");
+    free(st);
+    st = status_of(2);
+    ck_assert_msg(strstr(st, "no driver 'fpga_mgr'") &&
+                      strstr(st, "0000:00:02.0 left unbound"),
+                  "%s", st);
+    free(st);
+    /* dom0's reader finds each by PF and index */
+    ck_assert_int_eq(
+        xenvf_xs_read_guest_status(&xs, DOMID, "nvme0", 1, &st, &err), 0);
+    ck_assert_str_eq(st, "bound nvme");
+    free(st);
+
+    /* again: nothing changes, nothing is unbound on the way */
+    ck_assert_int_eq(guest_bind_all(&o, &xs, DOMID, &bound, &failed, &err), 0);
+    ck_assert_uint_eq(bound, 2);
+    assert_driver("0000:00:00.0", "pci-stub");
+}
+END_TEST
+
+/* The guest may write its VFs' status and nothing else of them. */
+START_TEST(guest_writes_status_only)
+{
+    char *v = NULL;
+
+    publish(0, "0000:01:00.1", "nvme");
+    ck_assert_int_eq(xsh_guest_write(guest, "/local/domain/5/xenvf/vf/0/status",
+                                     "bound nvme"),
+                     0);
+    ck_assert_int_eq(xsh_guest_write(guest,
+                                     "/local/domain/5/xenvf/vf/0/function",
+                                     "vfio-pci"),
+                     EACCES);
+    ck_assert_int_eq(xsh_guest_write(guest, "/local/domain/5/xenvf/vf/0/bdf",
+                                     "0000:09:00.0"),
+                     EACCES);
+    ck_assert_int_eq(
+        xsh_guest_read(guest, "/local/domain/5/xenvf/vf/0/function", &v), 0);
+    ck_assert_str_eq(v, "nvme");
+    free(v);
+}
+END_TEST
+
+/* Without a description the kernel's choice stands; a VF that is not
+ * passed through (no pciback pair) is named, not guessed. */
+START_TEST(no_description_and_not_passed_through)
+{
+    guest_opts o = {.sysfs_root = fakesysfs_root(fs), .read = guest_read};
+    char status[GUEST_STATUS_MAX];
+    guest_vf vf;
+
+    guest_vf_init(&vf);
+    ck_assert_int_eq(xenvf_bdf_parse("0000:01:00.1", &vf.host, NULL), 0);
+    ck_assert_int_eq(guest_bind_vf(&o, &vf, status, sizeof(status)), 0);
+    ck_assert_str_eq(status,
+                     "no function description: 0000:00:00.0 is bound to nvme");
+    ck_assert_int_eq(xenvf_bdf_parse("0000:01:00.7", &vf.host, NULL), 0);
+    vf.function = strdup("nvme");
+    ck_assert_int_eq(guest_bind_vf(&o, &vf, status, sizeof(status)),
+                     XENVF_ENOENT);
+    ck_assert_msg(strstr(status, "0000:01:00.7 is not passed through"), "%s",
+                  status);
+    guest_vf_dispose(&vf);
+}
+END_TEST
+
+START_TEST(function_names_a_driver)
+{
+    char d[64];
+
+    ck_assert_int_eq(guest_function_driver("nvme", d, sizeof(d), NULL), 0);
+    ck_assert_str_eq(d, "nvme");
+    ck_assert_int_eq(guest_function_driver("vfio-pci:dpdk", d, sizeof(d), NULL),
+                     0);
+    ck_assert_str_eq(d, "vfio-pci");
+    ck_assert_int_eq(guest_function_driver(":x", d, sizeof(d), &err),
+                     XENVF_EINVAL);
+    ck_assert_int_eq(guest_function_driver("a.b", d, sizeof(d), &err),
+                     XENVF_EINVAL);
+}
+END_TEST
+
+static Suite *guest_suite(void)
+{
+    Suite *s = suite_create("guest");
+    TCase *tc = tcase_create("bind");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, each_vf_bound_as_described);
+    tcase_add_test(tc, guest_writes_status_only);
+    tcase_add_test(tc, no_description_and_not_passed_through);
+    tcase_add_test(tc, function_names_a_driver);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(int argc, char **argv)
+{
+    int e = fakesysfs_kernel_reexec(argv);
+
+    if (e)
+        fprintf(stderr,
+                "test_guest: kernel stand-in not loaded (%s): its tests "
+                "will fail\n",
+                strerror(e));
+    return xenvf_check_run(guest_suite());
+}

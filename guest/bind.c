@@ -242,6 +242,22 @@ out:
     return rc;
 }
 
+/* The override alone, for every described VF before any is bound: loading
+ * one VF's driver must not let it take another VF of the same IDs. Best
+ * effort: guest_bind_vf says what went wrong. */
+static void claim_vf(const guest_opts *o, const guest_vf *vf)
+{
+    char want[64];
+    xenvf_bdf local;
+
+    if (!vf->function ||
+        guest_function_driver(vf->function, want, sizeof(want), NULL) ||
+        xenvf_pcifront_local_bdf(o->read, o->read_ctx, &vf->host, &local,
+                                 NULL))
+        return;
+    xenvf_sysfs_set_driver_override(o->sysfs_root, &local, want, NULL);
+}
+
 int guest_report(xenvf_xs *xs, uint32_t domid, unsigned local,
                  const char *status, xenvf_err *err)
 {
@@ -263,6 +279,8 @@ int guest_bind_all(const guest_opts *o, xenvf_xs *xs, uint32_t domid,
     *bound = *failed = 0;
     if ((rc = guest_list_vfs(xs, domid, &vfs, &nr, err)))
         return rc;
+    for (size_t i = 0; i < nr; i++)
+        claim_vf(o, &vfs[i]);
     for (size_t i = 0; i < nr && !rc; i++) {
         if (guest_bind_vf(o, &vfs[i], status, sizeof(status)))
             ++*failed;

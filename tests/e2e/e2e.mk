@@ -28,8 +28,10 @@ XENVF_DOM0_FILES := $(B)/daemon/xenvfd:/usr/sbin/xenvfd \
     $(if $(wildcard $(SRCDIR)/libxl-plugin/plugin.mk),\
         $(B)/libxl-plugin/libxenvf-xl.so:/usr/lib/xenvf/libxenvf-xl.so)
 E2E_DOM0_OVERLAY ?= $(strip $(XENVF_DOM0_FILES))
-# The guest image carries xenvfd too: a driver domain runs its PF agent.
-E2E_GUEST_OVERLAY ?= $(E2E_DIR)/guest:/qhost/jobs $(B)/daemon/xenvfd:/usr/sbin/xenvfd
+# The guest image carries xenvfd too (a driver domain runs its PF agent),
+# and xenvf-guest (guest/).
+E2E_GUEST_OVERLAY ?= $(E2E_DIR)/guest:/qhost/jobs $(B)/daemon/xenvfd:/usr/sbin/xenvfd \
+    $(B)/guest/xenvf-guest:/usr/sbin/xenvf-guest
 E2E_PKGS := $(shell $(SRCDIR)/tools/install-deps --print e2e)
 
 overlay_srcs = $(foreach p,$(1),$(firstword $(subst :, ,$(p))))

@@ -136,6 +136,7 @@ void tcb_dispose(tcb *t)
     xenvf_map_dispose(&t->map);
     xenvf_xs_dispose(&t->xs);
     xenvf_flask_dispose(&t->flask);
+    free(t->req_watches);
     memset(t, 0, sizeof(*t));
     t->map_ino_fd = t->map_dir_wd = t->listen_fd = -1;
 }
@@ -401,6 +402,8 @@ int tcb_publish(tcb *t, tcb_pf *pf, xenvf_err *err)
     pf->pub = model;
     xenvf_pf_init(&model);
     pf->published = true;
+    /* holders may have changed: watch their guests' request nodes */
+    tcb_requests_sync(t);
     xenvfd_fault_point("publish");
 out:
     xenvf_pf_dispose(&model);

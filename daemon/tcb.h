@@ -64,6 +64,14 @@ typedef struct tcb_pf {
 
 typedef struct tcb_client tcb_client;
 
+/* A domain whose guest-request nodes vf/0..nr-1/request the TCB watches. */
+typedef struct tcb_req_watch {
+    uint32_t domid;
+    unsigned nr;
+} tcb_req_watch;
+
+#define TCB_TOKEN_REQUEST "xenvfd-guest-request"
+
 typedef struct tcb {
     const xenvfd_config *cfg;
     xenvf_xs xs;
@@ -79,9 +87,17 @@ typedef struct tcb {
     unsigned long next_conn;
     xenvfd_devwatch dw;
     bool dw_on;
-    bool state_loaded; /* a state file existed at start */
-    xenvf_flask flask; /* probed at start; labels only when active */
+    bool state_loaded;          /* a state file existed at start */
+    xenvf_flask flask;          /* probed at start; labels only when active */
+    tcb_req_watch *req_watches; /* tcb_requests.c */
+    size_t nr_req_watches;
 } tcb;
+
+/* tcb_requests.c: the guest's channel for VF settings. sync watches the
+ * request node of every VF a domain holds (call after holders change);
+ * event handles a watch event on one. */
+void tcb_requests_sync(tcb *t);
+void tcb_request_event(tcb *t, const char *path);
 
 /* tcb.c: lifetime and reconcile */
 void tcb_init(tcb *t, const xenvfd_config *cfg);

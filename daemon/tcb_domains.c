@@ -381,6 +381,8 @@ void tcb_xs_event(void *opaque, int fd, short revents)
             libxl = true;
         else if (!strcmp(token, TOKEN_INTRO))
             intro = true;
+        else if (!strcmp(token, TCB_TOKEN_REQUEST))
+            tcb_request_event(t, path);
         free(path);
         free(token);
     }

@@ -174,8 +174,8 @@ int guest_bind_vf(const guest_opts *o, const guest_vf *vf, char *status,
     int rc, mp;
 
     xenvf_err_init(&err);
-    if ((rc = xenvf_pcifront_local_bdf(o->read, o->read_ctx, &vf->host,
-                                       &local, &err))) {
+    if ((rc = xenvf_pcifront_local_bdf(o->read, o->read_ctx, &vf->host, &local,
+                                       &err))) {
         snprintf(status, len, "error: %s", err.msg);
         return rc;
     }
@@ -207,24 +207,26 @@ int guest_bind_vf(const guest_opts *o, const guest_vf *vf, char *status,
         goto out;
     }
     if (!have_driver(root, want) && o->modprobe &&
-        (mp = run_modprobe(o->modprobe, want)) != 0 && !have_driver(root, want)) {
+        (mp = run_modprobe(o->modprobe, want)) != 0 &&
+        !have_driver(root, want)) {
         snprintf(status, len,
                  "error: no driver '%s' in this guest (%s %s: %s %d); %s "
                  "left unbound",
-                 want, o->modprobe, want, mp < 0 ? "could not run" : "exit",
-                 mp, where);
+                 want, o->modprobe, want, mp < 0 ? "could not run" : "exit", mp,
+                 where);
         rc = XENVF_ENOENT;
         goto out;
     }
     if (!have_driver(root, want)) {
-        snprintf(status, len, "error: no driver '%s' in this guest; %s left "
-                 "unbound", want, where);
+        snprintf(status, len,
+                 "error: no driver '%s' in this guest; %s left "
+                 "unbound",
+                 want, where);
         rc = XENVF_ENOENT;
         goto out;
     }
     if ((rc = xenvf_sysfs_driver_bind(root, &local, want, &err))) {
-        snprintf(status, len, "error: %s refused %s: %s", want, where,
-                 err.msg);
+        snprintf(status, len, "error: %s refused %s: %s", want, where, err.msg);
         goto out;
     }
     free(cur);
@@ -252,8 +254,7 @@ static void claim_vf(const guest_opts *o, const guest_vf *vf)
 
     if (!vf->function ||
         guest_function_driver(vf->function, want, sizeof(want), NULL) ||
-        xenvf_pcifront_local_bdf(o->read, o->read_ctx, &vf->host, &local,
-                                 NULL))
+        xenvf_pcifront_local_bdf(o->read, o->read_ctx, &vf->host, &local, NULL))
         return;
     xenvf_sysfs_set_driver_override(o->sysfs_root, &local, want, NULL);
 }

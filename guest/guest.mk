@@ -21,6 +21,9 @@ $(B)/tests/integration/test_guest: $(B)/tests/integration/test_guest.o \
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(PC_LIBS_LIB) \
 	    $(PC_LIBS_TEST)
 
+# test_tcb_daemon runs xenvf-guest's request against the real xenvfd
+$(B)/tests/integration/test_tcb_daemon: | $(XENVF_GUEST)
+
 .PHONY: install-guest
 install-guest: $(XENVF_GUEST)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(PREFIX)/lib/systemd/system

@@ -6,6 +6,8 @@
  *
  *   xenvf-guest [OPTIONS] bind     once; exit 1 if a VF is not as described
  *   xenvf-guest [OPTIONS] watch    bind, then again on every change
+ *   xenvf-guest [OPTIONS] request N SETTINGS   ask dom0 for settings of
+ *                                  vf[N] ("vlan=5,mac=..."); print the answer
  */
 #include <getopt.h>
 #include <signal.h>
@@ -35,6 +37,9 @@ static void usage(FILE *f)
             "(vf/<n>/status)\n"
             "  watch  bind, then again whenever dom0 or pcifront changes "
             "something\n"
+            "  request N SETTINGS  ask dom0 to change vf[N]'s settings, e.g.\n"
+            "         'vlan=5,mac=02:16:3e:00:00:01'; prints dom0's answer, "
+            "exit 0 if applied\n"
             "  --modprobe ''  never load modules\n");
 }
 
@@ -52,9 +57,10 @@ static int own_domid(xenvf_xs *xs, uint32_t *out, xenvf_err *err)
     int rc = xenvf_xs_read(xs, "domid", &v, err);
 
     if (!rc && (!v || xenvf_parse_uint(v, 0x7fef, &n, err)))
-        rc = v ? XENVF_EINVAL : xenvf_err_set(err, XENVF_ENOENT,
-                                              "this domain has no domid "
-                                              "node: not a Xen guest?");
+        rc = v ? XENVF_EINVAL
+               : xenvf_err_set(err, XENVF_ENOENT,
+                               "this domain has no domid "
+                               "node: not a Xen guest?");
     if (!rc)
         *out = (uint32_t)n;
     free(v);
@@ -113,6 +119,54 @@ static int watch(const guest_opts *o, xenvf_xs *xs, uint32_t domid)
     return 0;
 }
 
+/* Write vf[local]'s request and wait (up to 30 s) for dom0's answer: the
+ * TCB writes request-result once per request, so its watch event is the
+ * answer even when the text is the same as last time. */
+static int request(xenvf_xs *xs, uint32_t domid, const char *local,
+                   const char *settings)
+{
+    char path[96], res[96], *path_ev = NULL, *token = NULL, *answer = NULL;
+    uint64_t n;
+    xenvf_err err;
+    int rc = 1, got = 0;
+
+    xenvf_err_init(&err);
+    if (xenvf_parse_uint(local, 63, &n, NULL)) {
+        fprintf(stderr, "xenvf-guest: bad VF number '%s'\n", local);
+        return 2;
+    }
+    snprintf(path, sizeof(path), "/local/domain/%u/xenvf/vf/%u/request", domid,
+             (unsigned)n);
+    snprintf(res, sizeof(res), "/local/domain/%u/xenvf/vf/%u/request-result",
+             domid, (unsigned)n);
+    if (xenvf_xs_watch(xs, res, "result", &err))
+        goto fail;
+    /* the watch's first event says only that it is set */
+    if (xenvf_xs_wait_event(xs, 5000, &path_ev, &token, &err))
+        goto fail;
+    free(path_ev);
+    free(token);
+    if (xenvf_xs_write(xs, path, settings, &err))
+        goto fail;
+    while (!got) {
+        path_ev = token = NULL;
+        if (xenvf_xs_wait_event(xs, 30000, &path_ev, &token, &err))
+            goto fail;
+        got = path_ev && !strcmp(path_ev, res);
+        free(path_ev);
+        free(token);
+    }
+    if (xenvf_xs_read(xs, res, &answer, &err))
+        goto fail;
+    printf("%s\n", answer ? answer : "");
+    rc = answer && !strncmp(answer, "applied", 7) ? 0 : 1;
+    free(answer);
+    return rc;
+fail:
+    fprintf(stderr, "xenvf-guest: vf[%s]: %s\n", local, err.msg);
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -152,8 +206,9 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (optind != argc - 1 ||
-        (strcmp(argv[optind], "bind") && strcmp(argv[optind], "watch"))) {
+    if (!(optind == argc - 1 &&
+          (!strcmp(argv[optind], "bind") || !strcmp(argv[optind], "watch"))) &&
+        !(optind == argc - 3 && !strcmp(argv[optind], "request"))) {
         usage(stderr);
         return 2;
     }
@@ -167,8 +222,12 @@ int main(int argc, char **argv)
         goto out;
     }
     o.read_ctx = &xs;
-    rc = !strcmp(argv[optind], "bind") ? bind_once(&o, &xs, domid)
-                                       : watch(&o, &xs, domid);
+    if (!strcmp(argv[optind], "request"))
+        rc = request(&xs, domid, argv[optind + 1], argv[optind + 2]);
+    else if (!strcmp(argv[optind], "bind"))
+        rc = bind_once(&o, &xs, domid);
+    else
+        rc = watch(&o, &xs, domid);
 out:
     xenvf_xs_dispose(&xs);
     return rc;

@@ -240,6 +240,7 @@ static int vf_copy(xenvf_map_vf *dst, const xenvf_map_vf *src, xenvf_err *err)
 
     dst->index = src->index;
     dst->line = src->line;
+    dst->guest_settable = src->guest_settable;
     rc = map_dup_string(&dst->domain, src->domain, err);
     if (rc)
         return rc;
@@ -307,6 +308,7 @@ static bool str_equal(const char *a, const char *b)
 static bool vf_equal(const xenvf_map_vf *a, const xenvf_map_vf *b)
 {
     if (a->index != b->index || !str_equal(a->domain, b->domain) ||
+        a->guest_settable != b->guest_settable ||
         !xenvf_vf_config_equal(&a->config, &b->config) || a->nr_ns != b->nr_ns)
         return false;
     for (size_t k = 0; k < a->nr_ns; k++)

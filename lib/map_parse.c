@@ -467,8 +467,10 @@ static int conv_vf_attrs(conv *cv, xmlNode *n, const char *pfw,
     xenvf_vf_config *c = &vf->config;
     const char *v;
     uint64_t num;
+    xenvf_err e;
     int rc;
 
+    xenvf_err_init(&e);
     vf->line = node_line(n);
     snprintf(where, where_sz, "%s: vf", pfw);
     rc = attr_uint(cv, n, where, "index", true, 0, XENVF_MAP_NUMVFS_MAX - 1,
@@ -491,6 +493,10 @@ static int conv_vf_attrs(conv *cv, xmlNode *n, const char *pfw,
         if ((rc = conv_setting(cv, n, where, c, set)))
             return rc;
     }
+    v = attr_get(n, "guest-settable");
+    if (v && (rc = xenvf_setting_mask_parse(v, ' ', &vf->guest_settable, &e)))
+        return map_fail(cv->err, rc, cv->name, vf->line,
+                        "%s: guest-settable: %s", where, e.msg);
     return 0;
 }
 

@@ -80,7 +80,7 @@ static int format_vf(xmlTextWriterPtr w, const xenvf_map_vf *vf, xenvf_err *err)
 {
     const xenvf_vf_config *c = &vf->config;
     const xenvf_map_ns **ns = NULL;
-    char buf[32];
+    char buf[128];
     int rc = 0;
 
     W(xmlTextWriterStartElement(w, BAD_CAST "vf"));
@@ -95,6 +95,11 @@ static int format_vf(xmlTextWriterPtr w, const xenvf_map_vf *vf, xenvf_err *err)
         if (v)
             W(xmlTextWriterWriteAttribute(w, BAD_CAST xenvf_settings[set].name,
                                           BAD_CAST v));
+    }
+    if (vf->guest_settable) {
+        xenvf_setting_mask_format(vf->guest_settable, ' ', buf, sizeof(buf));
+        W(xmlTextWriterWriteAttribute(w, BAD_CAST "guest-settable",
+                                      BAD_CAST buf));
     }
     if (vf->nr_ns) {
         ns = calloc(vf->nr_ns, sizeof(*ns));

@@ -389,3 +389,134 @@ int xenvf_vf_config_check(const xenvf_vf_config *c, xenvf_err *err)
     }
     return 0;
 }
+
+/* ---- sets of settings, and a guest's request ------------------------- */
+
+static void known_names(char *buf, size_t len)
+{
+    size_t o = 0;
+
+    buf[0] = '\0';
+    xenvf_setting_for_each(s)
+    {
+        o += (size_t)snprintf(buf + o, o < len ? len - o : 0, "%s%s",
+                              o ? ", " : "", xenvf_settings[s].name);
+    }
+}
+
+static int unknown_setting(const char *name, size_t len, xenvf_err *err)
+{
+    char q[XENVF_QUOTE_MAX], copy[40], known[160];
+
+    snprintf(copy, sizeof(copy), "%.*s", (int)(len < 39 ? len : 39), name);
+    xenvf_quote(copy, q, sizeof(q));
+    known_names(known, sizeof(known));
+    return xenvf_err_set(err, XENVF_EINVAL,
+                         "unknown setting \"%s\" (known: %s)", q, known);
+}
+
+int xenvf_setting_mask_parse(const char *text, char sep, unsigned *mask,
+                             xenvf_err *err)
+{
+    unsigned m = 0;
+
+    for (const char *p = text; *p;) {
+        size_t n = strcspn(p, (char[]){sep, '\0'});
+        xenvf_setting s = xenvf_setting_find(p, n);
+
+        if (s == XENVF_NR_SETTINGS)
+            return unknown_setting(p, n, err);
+        if (m & XENVF_SETTING_BIT(s))
+            return xenvf_err_set(err, XENVF_EINVAL, "%s is named twice",
+                                 xenvf_settings[s].name);
+        m |= XENVF_SETTING_BIT(s);
+        p += n;
+        if (*p && !*++p)
+            return xenvf_err_set(err, XENVF_EINVAL,
+                                 "a separator at the end of \"%.40s\"", text);
+    }
+    *mask = m;
+    return 0;
+}
+
+void xenvf_setting_mask_format(unsigned mask, char sep, char *buf, size_t len)
+{
+    size_t o = 0;
+
+    buf[0] = '\0';
+    xenvf_setting_for_each(s)
+    {
+        if (mask & XENVF_SETTING_BIT(s))
+            o += (size_t)snprintf(buf + o, o < len ? len - o : 0, "%s%s",
+                                  o ? (char[]){sep, '\0'} : "",
+                                  xenvf_settings[s].name);
+    }
+}
+
+int xenvf_vf_config_parse_request(const char *text, xenvf_vf_config *out,
+                                  unsigned *mask, xenvf_err *err)
+{
+    xenvf_vf_config c;
+    unsigned m = 0;
+    size_t len = strlen(text);
+    int rc = 0;
+
+    if (len == 0)
+        return xenvf_err_set(err, XENVF_EINVAL, "empty request");
+    if (len > XENVF_REQUEST_MAX)
+        return xenvf_err_set(err, XENVF_EINVAL,
+                             "request of %zu bytes is over the %d limit", len,
+                             XENVF_REQUEST_MAX);
+    xenvf_vf_config_init(&c);
+    for (const char *p = text; *p && !rc;) {
+        size_t n = strcspn(p, ","), k = strcspn(p, "=,");
+        xenvf_setting s;
+        xenvf_setting_value v;
+
+        if (k == n) {
+            rc = xenvf_err_set(err, XENVF_EINVAL,
+                               "\"%.*s\" is not setting=value",
+                               (int)(n < 40 ? n : 40), p);
+            break;
+        }
+        s = xenvf_setting_find(p, k);
+        if (s == XENVF_NR_SETTINGS) {
+            rc = unknown_setting(p, k, err);
+            break;
+        }
+        if (m & XENVF_SETTING_BIT(s)) {
+            rc = xenvf_err_set(err, XENVF_EINVAL, "%s is given twice",
+                               xenvf_settings[s].name);
+            break;
+        }
+        if (!(rc = xenvf_setting_parse(s, p + k + 1, n - k - 1, &v, err)))
+            rc = xenvf_setting_store(&c, s, &v, err);
+        m |= XENVF_SETTING_BIT(s);
+        p += n;
+        if (*p && !*++p)
+            rc = xenvf_err_set(err, XENVF_EINVAL, "a comma at the end");
+    }
+    if (!rc && (rc = xenvf_vf_config_copy(out, &c, err)) == 0)
+        *mask = m;
+    xenvf_vf_config_dispose(&c);
+    return rc;
+}
+
+void xenvf_vf_config_format_request(const xenvf_vf_config *c, unsigned mask,
+                                    char *buf, size_t len)
+{
+    char val[XENVF_SETTING_STR_MAX];
+    size_t o = 0;
+
+    buf[0] = '\0';
+    xenvf_setting_for_each(s)
+    {
+        const char *v;
+
+        if (!(mask & XENVF_SETTING_BIT(s)) ||
+            !(v = xenvf_setting_format(c, s, val)))
+            continue;
+        o += (size_t)snprintf(buf + o, o < len ? len - o : 0, "%s%s=%s",
+                              o ? "," : "", xenvf_settings[s].name, v);
+    }
+}

@@ -632,6 +632,9 @@ void xenvf_guest_vf_dispose(xenvf_guest_vf *g)
     xenvf_guest_vf_init(g);
 }
 
+/* The guest's own nodes under vf/<n>: created empty, writable by it. */
+static const char *const guest_written[] = {"status", "request"};
+
 struct guest_args {
     uint32_t domid;
     const xenvf_guest_vf *g;
@@ -679,11 +682,15 @@ static int publish_guest_tx(xenvf_xs *xs, xs_transaction_t t, void *arg,
         snprintf(path + n, sizeof(path) - n, "/%s", xenvf_settings[set].name);
         rc = put_leaf(xs, t, path, v, NULL, true, a->domid, err);
     }
-    /* the one node the guest writes: what its xenvf-guest made of the VF */
-    snprintf(path + n, sizeof(path) - n, "/status");
-    if (!rc && !(rc = xsi_put(xs, t, path, "", err)))
-        rc =
-            xsi_perms(xs, t, path, a->domid, XS_PERM_READ | XS_PERM_WRITE, err);
+    /* the nodes the guest writes: what its xenvf-guest made of the VF, and
+     * its requests for settings (answered in request-result, dom0's) */
+    for (size_t i = 0; i < sizeof(guest_written) / sizeof(*guest_written);
+         i++) {
+        snprintf(path + n, sizeof(path) - n, "/%s", guest_written[i]);
+        if (!rc && !(rc = xsi_put(xs, t, path, "", err)))
+            rc = xsi_perms(xs, t, path, a->domid, XS_PERM_READ | XS_PERM_WRITE,
+                           err);
+    }
     return rc;
 }
 

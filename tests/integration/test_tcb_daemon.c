@@ -252,6 +252,114 @@ START_TEST(grant_carries_effective_settings)
 }
 END_TEST
 
+/* The guest's channel (docs/guest.md): a guest asks for settings of its
+ * own VF in its request node; the TCB takes what the map's guest-settable
+ * allows, publishes it for the PF agent, tells the guest, and refuses the
+ * rest with the reason, changing nothing. Another guest cannot even write
+ * the node (the real xenstored's permissions). */
+START_TEST(guest_requests_settings)
+{
+    xenvf_request req;
+    xenvf_response resp;
+    xenvf_client c;
+    xenvf_guest_vf g;
+    xsh_guest *g5 = NULL, *g6 = NULL;
+    char *v;
+
+    xenvf_request_init(&req);
+    xenvf_response_init(&resp);
+    denv_write_map(MAP_PF0(4, "<vf index=\"1\" domain=\"web2\" vlan=\"3\" "
+                              "guest-settable=\"mac vlan\"/>") MAP_PF1(4, ""));
+    denv_start_ready();
+    ck_assert_int_eq(xsh_domain_create(E.hs, 5, &g5), 0);
+    ck_assert_int_eq(
+        xenvf_xs_write(&E.xs, "/local/domain/5/name", "web2", NULL), 0);
+    ck_assert_int_eq(xsh_domain_create(E.hs, 6, &g6), 0);
+    req_reserve(&req, "web2", "nvme0", 1);
+    xenvf_client_init(&c);
+    ck_assert_int_eq(xenvf_client_connect(&c, E.sock, NULL), 0);
+    ck_assert_int_eq(call(&c, &req, &resp), 0);
+    req_commit(&req, "web2", 5);
+    ck_assert_int_eq(call(&c, &req, &resp), 0);
+    /* what the plugin publishes for the guest */
+    xenvf_guest_vf_init(&g);
+    g.pf_id = strdup("nvme0");
+    g.vf_index = 1;
+    ck_assert_int_eq(xenvf_bdf_parse("0000:01:00.2", &g.bdf, NULL), 0);
+    ck_assert_int_eq(xenvf_xs_publish_guest_vf(&E.xs, 5, &g, NULL), 0);
+    xenvf_guest_vf_dispose(&g);
+    ASSERT_XS("/xenvf/pf/nvme0/vf/1/vlan", "3");
+
+    ck_assert_int_eq(xsh_guest_write(g5, "/local/domain/5/xenvf/vf/0/request",
+                                     "vlan=7,mac=02:16:3e:00:00:07"),
+                     0);
+    ASSERT_XS("/xenvf/pf/nvme0/vf/1/vlan", "7");
+    ASSERT_XS("/xenvf/pf/nvme0/vf/1/mac", "02:16:3e:00:00:07");
+    ASSERT_XS("/local/domain/5/xenvf/vf/0/request-result",
+              "applied: mac=02:16:3e:00:00:07,vlan=7 (pf nvme0 vf 1)");
+    ASSERT_XS("/local/domain/5/xenvf/vf/0/mac", "02:16:3e:00:00:07");
+
+    /* refused: a setting the map does not allow, a bad value, nonsense */
+    ck_assert_int_eq(
+        xsh_guest_write(g5, "/local/domain/5/xenvf/vf/0/request", "trust=on"),
+        0);
+    ASSERT_XS("/local/domain/5/xenvf/vf/0/request-result",
+              "refused: the map does not let this domain change trust on pf "
+              "nvme0 vf 1 (guest-settable: mac vlan)");
+    ck_assert_int_eq(
+        xsh_guest_write(g5, "/local/domain/5/xenvf/vf/0/request", "vlan=5000"),
+        0);
+    ASSERT_XS("/local/domain/5/xenvf/vf/0/request-result",
+              "refused: vlan 5000 is out of range 0-4094");
+    ck_assert_int_eq(
+        xsh_guest_write(g5, "/local/domain/5/xenvf/vf/0/request", "colour=red"),
+        0);
+    v = NULL;
+    for (int i = 0; i < 100 && !(v && strstr(v, "unknown setting")); i++) {
+        free(v);
+        sleep_ms(50);
+        v = xs_get("/local/domain/5/xenvf/vf/0/request-result");
+    }
+    ck_assert_msg(strstr(v, "refused: unknown setting \"colour\""), "%s", v);
+    free(v);
+    ASSERT_XS("/xenvf/pf/nvme0/vf/1/vlan", "7"); /* nothing changed */
+    /* the guest may not answer itself, another guest may not ask */
+    ck_assert_int_eq(
+        xsh_guest_write(g5, "/local/domain/5/xenvf/vf/0/request-result",
+                        "applied"),
+        EACCES);
+    ck_assert_int_eq(
+        xsh_guest_write(g6, "/local/domain/5/xenvf/vf/0/request", "vlan=9"),
+        EACCES);
+    /* xenvf-guest's own `request` waits for the answer (run here as dom0,
+     * which may write the node too) */
+    {
+        char cmd[PATH_MAX + 96], out[512] = "";
+        FILE *p;
+        int st;
+
+        snprintf(cmd, sizeof(cmd),
+                 "'%s/guest/xenvf-guest' --domid 5 request 0 vlan=8 2>&1",
+                 getenv("XENVF_BUILD"));
+        ck_assert_ptr_nonnull(p = popen(cmd, "r"));
+        ck_assert_ptr_nonnull(fgets(out, sizeof(out), p));
+        st = pclose(p);
+        ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", out);
+        ck_assert_str_eq(out, "applied: vlan=8 (pf nvme0 vf 1)\n");
+        ASSERT_XS("/xenvf/pf/nvme0/vf/1/vlan", "8");
+    }
+    /* kept across a restart: it is the holder's setting now */
+    ck_assert_int_eq(denv_stop(), 0);
+    denv_start_ready();
+    ASSERT_XS("/xenvf/pf/nvme0/vf/1/vlan", "8");
+    xenvf_client_dispose(&c);
+    xsh_guest_close(g5);
+    xsh_guest_close(g6);
+    xenvf_request_dispose(&req);
+    xenvf_response_dispose(&resp);
+}
+END_TEST
+
 START_TEST(connection_drop_releases_uncommitted)
 {
     xenvf_request req;
@@ -848,6 +956,7 @@ static Suite *suite(void)
     tcase_add_test(tc, map_namespaces_published);
     tcase_add_test(tc, reserve_commit_release);
     tcase_add_test(tc, grant_carries_effective_settings);
+    tcase_add_test(tc, guest_requests_settings);
     tcase_add_test(tc, connection_drop_releases_uncommitted);
     tcase_add_test(tc, connection_drop_after_passthrough_adopts);
     tcase_add_test(tc, release_domain_resets_and_frees);

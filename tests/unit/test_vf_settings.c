@@ -221,6 +221,61 @@ START_TEST(overlay_is_setting_by_setting)
 }
 END_TEST
 
+/* A guest's request: every setting by its name, each once, the table's
+ * ranges; a failed parse leaves the config as it was. */
+START_TEST(requests_and_setting_lists)
+{
+    static const struct {
+        const char *text, *says;
+    } bad[] = {
+        {"", "empty request"},
+        {"vlan", "\"vlan\" is not setting=value"},
+        {"vlan=1,vlan=2", "vlan is given twice"},
+        {"colour=red", "unknown setting \"colour\" (known: function, boot"},
+        {"vlan=4095", "vlan 4095 is out of range 0-4094"},
+        {"vlan=1,", "a comma at the end"},
+        {"mac=01:00:5e:00:00:01", "multicast"},
+        {"function=a/b", "function: character '/' is not allowed"},
+    };
+    xenvf_vf_config c;
+    unsigned mask = 0;
+    char buf[XENVF_REQUEST_MAX + 1];
+
+    xenvf_vf_config_init(&c);
+    ck_assert_int_eq(
+        xenvf_vf_config_parse_request("vlan=7,mac=02:16:3e:00:00:07,trust=on",
+                                      &c, &mask, &err),
+        0);
+    ck_assert_uint_eq(mask, XENVF_SETTING_BIT(XENVF_SETTING_VLAN) |
+                                XENVF_SETTING_BIT(XENVF_SETTING_MAC) |
+                                XENVF_SETTING_BIT(XENVF_SETTING_TRUST));
+    ck_assert_int_eq(c.vlan, 7);
+    ck_assert_int_eq(c.trust, 1);
+    xenvf_vf_config_format_request(&c, mask, buf, sizeof(buf));
+    ck_assert_str_eq(buf, "mac=02:16:3e:00:00:07,vlan=7,trust=1");
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ck_assert_msg(
+            xenvf_vf_config_parse_request(bad[i].text, &c, &mask, &err) != 0,
+            "accepted '%s'", bad[i].text);
+        ck_assert_msg(strstr(err.msg, bad[i].says), "'%s' -> '%s'", bad[i].text,
+                      err.msg);
+        ck_assert_int_eq(c.vlan, 7); /* untouched */
+    }
+    memset(buf, 'a', sizeof(buf) - 1);
+    buf[sizeof(buf) - 1] = '\0';
+    ck_assert_int_ne(xenvf_vf_config_parse_request(buf, &c, &mask, &err), 0);
+    xenvf_vf_config_dispose(&c);
+
+    ck_assert_int_eq(xenvf_setting_mask_parse("vlan mac", ' ', &mask, &err), 0);
+    xenvf_setting_mask_format(mask, ' ', buf, sizeof(buf));
+    ck_assert_str_eq(buf, "mac vlan"); /* the table's order */
+    ck_assert_int_ne(xenvf_setting_mask_parse("vlan vlan", ' ', &mask, &err),
+                     0);
+    ck_assert_int_ne(xenvf_setting_mask_parse("vlan ", ' ', &mask, &err), 0);
+    ck_assert_int_ne(xenvf_setting_mask_parse("speed", ' ', &mask, &err), 0);
+}
+END_TEST
+
 static Suite *vf_settings_suite(void)
 {
     Suite *s = suite_create("vf_settings");
@@ -232,6 +287,7 @@ static Suite *vf_settings_suite(void)
     tcase_add_test(tc, every_setting_through_the_protocol);
     tcase_add_test(tc, every_setting_through_xenstore_leaves);
     tcase_add_test(tc, overlay_is_setting_by_setting);
+    tcase_add_test(tc, requests_and_setting_lists);
     suite_add_tcase(s, tc);
     return s;
 }

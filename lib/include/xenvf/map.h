@@ -58,6 +58,9 @@ typedef struct xenvf_map_vf {
     unsigned index;         /* 0-based VF number, < the PF's numvfs */
     char *domain;           /* holder's guest name; NULL: the free pool */
     xenvf_vf_config config; /* mac, vlan, trust, spoofchk, rate, ... */
+    /* settings the holder may change from the guest: bit 1 << setting
+     * (vf_settings.h); 0: none (the default) */
+    unsigned guest_settable;
     size_t nr_ns;
     xenvf_map_ns *ns; /* parsed maps: ascending nsid */
     unsigned line;

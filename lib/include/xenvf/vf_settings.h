@@ -121,6 +121,28 @@ const char *xenvf_setting_format(const xenvf_vf_config *c, xenvf_setting s,
 const char *xenvf_setting_format_word(const xenvf_vf_config *c, xenvf_setting s,
                                       char buf[XENVF_SETTING_STR_MAX]);
 
+/*
+ * A set of settings as a mask (bit 1 << setting) and as the text people and
+ * the map write: names separated by `sep` (' ' in the map's
+ * guest-settable). Parse refuses unknown names and repeats.
+ */
+#define XENVF_SETTING_BIT(s) (1u << (s))
+int xenvf_setting_mask_parse(const char *text, char sep, unsigned *mask,
+                             xenvf_err *err);
+void xenvf_setting_mask_format(unsigned mask, char sep, char *buf, size_t len);
+
+/*
+ * A guest's request (docs/guest.md): "vlan=5,mac=02:16:3e:00:00:09", at
+ * most XENVF_REQUEST_MAX bytes, each setting at most once. *out (init'ed)
+ * gets the values, *mask which settings were given; nothing on error.
+ * Format writes the same form for the settings in mask.
+ */
+#define XENVF_REQUEST_MAX 512
+int xenvf_vf_config_parse_request(const char *text, xenvf_vf_config *out,
+                                  unsigned *mask, xenvf_err *err);
+void xenvf_vf_config_format_request(const xenvf_vf_config *c, unsigned mask,
+                                    char *buf, size_t len);
+
 /* Every setting and the namespaces equal. */
 bool xenvf_vf_config_equal(const xenvf_vf_config *a, const xenvf_vf_config *b);
 /* Only the settings with these flags. */

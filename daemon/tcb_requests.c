@@ -94,10 +94,9 @@ void tcb_requests_sync(tcb *t)
 }
 
 /* Write the answer (dom0's node: the guest reads it) and log it. */
-static void answer(tcb *t, uint32_t domid, unsigned local, const char *fmt,
-                   ...) __attribute__((format(printf, 4, 5)));
-static void answer(tcb *t, uint32_t domid, unsigned local, const char *fmt,
-                   ...)
+static void answer(tcb *t, uint32_t domid, unsigned local, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void answer(tcb *t, uint32_t domid, unsigned local, const char *fmt, ...)
 {
     char path[96], text[XENVF_ERR_MSG_MAX];
     va_list ap;
@@ -163,8 +162,8 @@ static void handle(tcb *t, uint32_t domid, unsigned local)
         idx < pf->nr_vfs)
         v = &pf->vfs[idx];
     if (!v || v->state != XENVF_VF_ACTIVE || v->domid != domid) {
-        answer(t, domid, local,
-               "refused: vf[%u] is not a VF this domain holds", local);
+        answer(t, domid, local, "refused: vf[%u] is not a VF this domain holds",
+               local);
         goto out;
     }
     if (xenvf_vf_config_parse_request(text, &want, &mask, &err)) {
@@ -183,8 +182,7 @@ static void handle(tcb *t, uint32_t domid, unsigned local)
         answer(t, domid, local,
                "refused: the map does not let this domain change %s on pf %s "
                "vf %u (guest-settable: %s)",
-               no, pf->id, (unsigned)idx,
-               allowed ? allowed_text : "nothing");
+               no, pf->id, (unsigned)idx, allowed ? allowed_text : "nothing");
         goto out;
     }
     if (xenvf_vf_config_overlay(&v->req, &want, &err) ||

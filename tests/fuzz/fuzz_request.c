@@ -37,8 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (!xenvf_setting_mask_parse(text, ' ', &mask, NULL)) {
         xenvf_setting_mask_format(mask, ' ', again, sizeof(again));
-        if (xenvf_setting_mask_parse(again, ' ', &mask2, NULL) ||
-            mask2 != mask)
+        if (xenvf_setting_mask_parse(again, ' ', &mask2, NULL) || mask2 != mask)
             abort();
     }
     xenvf_vf_config_dispose(&c);

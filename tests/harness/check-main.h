@@ -17,4 +17,16 @@ int xenvf_check_run(Suite *s);
         return xenvf_check_run(suite_fn());                                    \
     }
 
+/* The same for tests that play the kernel: re-exec under
+ * fakesysfs-kernel.so first (fakesysfs.h); if it cannot be loaded, say so
+ * and run anyway (the tests that need it fail, naming it). */
+int xenvf_check_run_fake_kernel(char **argv, Suite *s);
+
+#define XENVF_CHECK_MAIN_FAKE_KERNEL(suite_fn)                                 \
+    int main(int argc, char **argv)                                            \
+    {                                                                          \
+        (void)argc;                                                            \
+        return xenvf_check_run_fake_kernel(argv, suite_fn());                  \
+    }
+
 #endif

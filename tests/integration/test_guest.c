@@ -260,14 +260,4 @@ static Suite *guest_suite(void)
     return s;
 }
 
-int main(int argc, char **argv)
-{
-    int e = fakesysfs_kernel_reexec(argv);
-
-    if (e)
-        fprintf(stderr,
-                "test_guest: kernel stand-in not loaded (%s): its tests "
-                "will fail\n",
-                strerror(e));
-    return xenvf_check_run(guest_suite());
-}
+XENVF_CHECK_MAIN_FAKE_KERNEL(guest_suite)

@@ -1002,16 +1002,4 @@ static Suite *sriov_suite(void)
     return s;
 }
 
-int main(int argc, char **argv)
-{
-    int e;
-
-    /* play the kernel: re-exec under fakesysfs-kernel.so if need be */
-    e = fakesysfs_kernel_reexec(argv);
-    if (e)
-        fprintf(stderr,
-                "test_sriov: kernel stand-in not loaded (%s): its tests "
-                "will fail\n",
-                strerror(e));
-    return xenvf_check_run(sriov_suite());
-}
+XENVF_CHECK_MAIN_FAKE_KERNEL(sriov_suite)

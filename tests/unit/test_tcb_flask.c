@@ -238,14 +238,4 @@ static Suite *tcb_flask_suite(void)
     return s;
 }
 
-int main(int argc, char **argv)
-{
-    int e;
-
-    (void)argc;
-    e = fakesysfs_kernel_reexec(argv);
-    if (e)
-        fprintf(stderr, "test_tcb_flask: kernel stand-in not loaded (%s)\n",
-                strerror(e));
-    return xenvf_check_run(tcb_flask_suite());
-}
+XENVF_CHECK_MAIN_FAKE_KERNEL(tcb_flask_suite)

@@ -89,6 +89,14 @@ static const xv_command commands[] = {
      "  -n, --no-hardware  the schema and the rules only\n"
      "  -H, --hardware     fail when the devices cannot be checked (no\n"
      "                     SR-IOV PF found, discovery failed)\n"},
+    {"metrics", xv_cmd_metrics, "metrics [-o FILE]",
+     "Prometheus metrics (node_exporter textfile format)",
+     "Prints every PF's and VF's state, counts and holders in the\n"
+     "Prometheus text format (xenvf_* metrics). With -o, --output FILE the\n"
+     "text replaces FILE atomically (a temp file beside it, renamed over\n"
+     "it), as node_exporter's textfile collector expects; xenvf-metrics.timer\n"
+     "runs it. A source that cannot be read is reported by\n"
+     "xenvf_source_up{source=...} 0, not as an error.\n"},
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -74,6 +74,7 @@ int xv_cmd_set_numvfs(xv_ctx *ctx, int argc, char **argv);
 int xv_cmd_status(xv_ctx *ctx, int argc, char **argv);
 int xv_cmd_watch(xv_ctx *ctx, int argc, char **argv);
 int xv_cmd_check(xv_ctx *ctx, int argc, char **argv);
+int xv_cmd_metrics(xv_ctx *ctx, int argc, char **argv);
 
 /* Ping xenvfd (tcb) on its socket (cmd_status.c): 0 when it answered. */
 int xv_tcb_ping(const xv_ctx *ctx, int timeout_ms, xenvf_err *err);

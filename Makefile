@@ -120,7 +120,9 @@ $(B)/%.o: %.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+# (not under $(B)/packaging: the package test's chroots live there)
+-include $(shell find $(B) -path $(B)/packaging -prune -o -name '*.d' \
+             -type f -print 2>/dev/null)
 
 # The demo: installs what is missing, builds, boots Debian's Xen in QEMU
 # with SR-IOV NVMe and gives a guest a VF through vf= (tools/qemu-host/demo,

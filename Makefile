@@ -9,6 +9,9 @@
 #   make fuzz         libFuzzer targets (clang), FUZZ_SECONDS each
 #   make install      DESTDIR/PREFIX aware
 #   make lint         clang-format --dry-run and cppcheck
+#   make packages     the Debian packages (debian/) into build/packaging/debs
+#   make check-packages   build them, lintian, then install, upgrade, remove
+#                     and purge them in a clean bookworm root (debootstrap)
 
 SRCDIR := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 PREFIX ?= /usr/local
@@ -61,7 +64,7 @@ Q := @
 endif
 
 .PHONY: all deps check test fuzz bench install uninstall clean lint format \
-        check-sanitize demo
+        check-sanitize demo packages check-packages
 .DEFAULT_GOAL := all
 
 # Filled in by the fragments.
@@ -133,6 +136,18 @@ demo:
 
 install: all
 	$(Q)$(MAKE) --no-print-directory install-lib
+
+# The Debian packages (debian/, README.Debian), built from a copy of the
+# tree by dpkg-buildpackage, checked by lintian (tests/packaging/build).
+packages: deps
+	$(Q)$(SRCDIR)/tests/packaging/build $(SRCDIR)/build/packaging/debs
+
+# ...and installed, upgraded to a rebuilt version, removed and purged in a
+# clean bookworm root (tests/packaging/run; root needed; about a minute
+# once its debootstrap is cached in build/packaging). Not part of `make
+# check`: it needs chroot and, the first time, the Debian mirror.
+check-packages: deps
+	$(Q)B=build $(SRCDIR)/tests/packaging/run
 
 clean:
 	rm -rf build build-san build-fuzz

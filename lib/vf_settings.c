@@ -160,8 +160,9 @@ int xenvf_setting_check(xenvf_setting s, const xenvf_setting_value *v,
         return check_text(i, v->text ? v->text : "", v->len, err);
     case XENVF_KIND_BOOL:
         if (v->num > 1)
-            return xenvf_err_set(err, XENVF_EINVAL, "%s %" PRIu64
-                                 " is not 0 or 1", i->name, v->num);
+            return xenvf_err_set(err, XENVF_EINVAL,
+                                 "%s %" PRIu64 " is not 0 or 1", i->name,
+                                 v->num);
         return 0;
     default:
         if (v->num < i->min || v->num > i->max)
@@ -261,8 +262,8 @@ int xenvf_setting_parse(xenvf_setting s, const char *text, size_t len,
         rc = parse_bool(i, text, len, &out->num, err);
         break;
     default:
-        rc = xenvf_parse_dec(i->name, text, len, i->min, i->max, &out->num,
-                             err);
+        rc =
+            xenvf_parse_dec(i->name, text, len, i->min, i->max, &out->num, err);
     }
     return rc ? rc : xenvf_setting_check(s, out, err);
 }
@@ -284,8 +285,7 @@ const char *xenvf_setting_format(const xenvf_vf_config *c, xenvf_setting s,
     }
 }
 
-const char *xenvf_setting_format_word(const xenvf_vf_config *c,
-                                      xenvf_setting s,
+const char *xenvf_setting_format_word(const xenvf_vf_config *c, xenvf_setting s,
                                       char buf[XENVF_SETTING_STR_MAX])
 {
     const char *v = xenvf_setting_format(c, s, buf);

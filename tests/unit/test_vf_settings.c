@@ -86,22 +86,19 @@ START_TEST(ranges_are_enforced_in_the_text_form)
                       err.msg);
         if (i->min > 0) {
             snprintf(t, sizeof(t), "%llu", (unsigned long long)i->min - 1);
-            ck_assert_int_ne(xenvf_setting_parse(s, t, strlen(t), &v, &err),
-                             0);
+            ck_assert_int_ne(xenvf_setting_parse(s, t, strlen(t), &v, &err), 0);
         }
     }
     /* the limits the copies disagreed on: now the map's, everywhere */
     ck_assert_int_eq(xenvf_settings[XENVF_SETTING_RATE].max, 4294967295ULL);
     ck_assert_int_eq(xenvf_settings[XENVF_SETTING_BOOT].max, 65535);
-    ck_assert_int_ne(
-        xenvf_setting_parse(XENVF_SETTING_MAC, "00:00:00:00:00:00", 17, &v,
-                            &err),
-        0);
+    ck_assert_int_ne(xenvf_setting_parse(XENVF_SETTING_MAC, "00:00:00:00:00:00",
+                                         17, &v, &err),
+                     0);
     ck_assert_int_ne(
         xenvf_setting_parse(XENVF_SETTING_FUNCTION, "a b", 3, &v, &err), 0);
-    ck_assert_int_ne(xenvf_setting_parse(XENVF_SETTING_FUNCTION, "", 0, &v,
-                                         &err),
-                     0);
+    ck_assert_int_ne(
+        xenvf_setting_parse(XENVF_SETTING_FUNCTION, "", 0, &v, &err), 0);
 }
 END_TEST
 
@@ -187,9 +184,8 @@ START_TEST(every_setting_through_xenstore_leaves)
     xenvf_setting_for_each(s)
     {
         snprintf(rel, sizeof(rel), "vf/1/%s", xenvf_settings[s].name);
-        ck_assert_msg(!xenvf_xs_apply_pf_node(&pf, rel,
-                                              xenvf_setting_format(&c, s, buf),
-                                              &err),
+        ck_assert_msg(!xenvf_xs_apply_pf_node(
+                          &pf, rel, xenvf_setting_format(&c, s, buf), &err),
                       "%s", err.msg);
     }
     ck_assert(xenvf_vf_config_equal(&pf.vfs[1].config, &c));
@@ -210,8 +206,8 @@ START_TEST(overlay_is_setting_by_setting)
     ck_assert_int_eq(xenvf_vf_config_overlay(&map, &entry, &err), 0);
     ck_assert_int_eq(map.vlan, 3);
     ck_assert_str_eq(map.function, "vfio-pci");
-    ck_assert_int_eq(map.boot, 65535);      /* the map's, kept */
-    ck_assert(map.has_mac);                 /* the map's, kept */
+    ck_assert_int_eq(map.boot, 65535); /* the map's, kept */
+    ck_assert(map.has_mac);            /* the map's, kept */
     ck_assert(!xenvf_vf_config_equal(&map, &entry));
     ck_assert(xenvf_vf_config_equal_in(&map, &map, XENVF_SETTING_NIC));
     entry.vlan = 4;

@@ -40,7 +40,7 @@
 
 /* In the order the map's writer gives the attributes. */
 #define XENVF_VF_SETTINGS(X)                                                   \
-    X(FUNCTION, "function", function, TEXT, 1, XENVF_FUNCTION_MAX,            \
+    X(FUNCTION, "function", function, TEXT, 1, XENVF_FUNCTION_MAX,             \
       XENVF_SETTING_GUEST)                                                     \
     X(BOOT, "boot", boot, UINT, 1, XENVF_BOOT_MAX, XENVF_SETTING_GUEST)        \
     X(MAC, "mac", mac, MAC, 0, 0, XENVF_SETTING_NIC | XENVF_SETTING_GUEST)     \
@@ -118,13 +118,11 @@ const char *xenvf_setting_format(const xenvf_vf_config *c, xenvf_setting s,
 
 /* The form people write (the map's attributes, `xenvf show`): as
  * xenvf_setting_format, but on/off for BOOL. */
-const char *xenvf_setting_format_word(const xenvf_vf_config *c,
-                                      xenvf_setting s,
+const char *xenvf_setting_format_word(const xenvf_vf_config *c, xenvf_setting s,
                                       char buf[XENVF_SETTING_STR_MAX]);
 
 /* Every setting and the namespaces equal. */
-bool xenvf_vf_config_equal(const xenvf_vf_config *a,
-                           const xenvf_vf_config *b);
+bool xenvf_vf_config_equal(const xenvf_vf_config *a, const xenvf_vf_config *b);
 /* Only the settings with these flags. */
 bool xenvf_vf_config_equal_in(const xenvf_vf_config *a,
                               const xenvf_vf_config *b, unsigned flags);

@@ -12,6 +12,9 @@
 #   make fuzz         libFuzzer targets (clang), FUZZ_SECONDS each
 #   make install      DESTDIR/PREFIX aware
 #   make lint         clang-format --dry-run and cppcheck
+#   make packages     the Debian packages (debian/) into build/packaging/debs
+#   make check-packages   build them, lintian, then install, upgrade, remove
+#                     and purge them in a clean bookworm root (debootstrap)
 
 SRCDIR := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 PREFIX ?= /usr/local
@@ -70,7 +73,8 @@ Q := @
 endif
 
 .PHONY: all deps check test fuzz bench install uninstall clean lint format \
-        check-sanitize check-trixie check-platforms demo
+        check-sanitize check-trixie check-platforms demo packages \
+        check-packages
 .DEFAULT_GOAL := all
 
 # Filled in by the fragments.
@@ -141,7 +145,9 @@ $(B)/%.o: %.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
--include $(shell find $(B) -path $(B)/platform -prune -o -name '*.d' -type f -print 2>/dev/null)
+# (not under $(B)/platform or $(B)/packaging: their chroots live there)
+-include $(shell find $(B) \( -path $(B)/platform -o -path $(B)/packaging \) \
+             -prune -o -name '*.d' -type f -print 2>/dev/null)
 
 # The demo: installs what is missing, builds, boots Debian's Xen in QEMU
 # with SR-IOV NVMe and gives a guest a VF through vf= (tools/qemu-host/demo,
@@ -152,6 +158,18 @@ demo:
 
 install: all
 	$(Q)$(MAKE) --no-print-directory install-lib
+
+# The Debian packages (debian/, README.Debian), built from a copy of the
+# tree by dpkg-buildpackage, checked by lintian (tests/packaging/build).
+packages: deps
+	$(Q)$(SRCDIR)/tests/packaging/build $(SRCDIR)/build/packaging/debs
+
+# ...and installed, upgraded to a rebuilt version, removed and purged in a
+# clean bookworm root (tests/packaging/run; root needed; about a minute
+# once its debootstrap is cached in build/packaging). Not part of `make
+# check`: it needs chroot and, the first time, the Debian mirror.
+check-packages: deps
+	$(Q)B=build $(SRCDIR)/tests/packaging/run
 
 clean:
 	@# a killed platform run may have left its mounts (the source tree!)

@@ -66,7 +66,7 @@ install-daemon: $(XENVFD)
 	    $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(XENVFD) $(DESTDIR)$(SBINDIR)/xenvfd
 	install -m 0644 docs/man/xenvfd.8 $(DESTDIR)$(MANDIR)/man8/xenvfd.8
-	install -m 0644 daemon/systemd/*.service \
+	install -m 0644 daemon/systemd/*.service daemon/systemd/*.timer \
 	    $(DESTDIR)$(PREFIX)/lib/systemd/system/
 $(B)/tests/unit/test_tcb_flask: | $(FAKESYSFS_KERNEL)
 

@@ -66,6 +66,14 @@ check "uninstall puts the real xl back" \
 DESTDIR=$root "$divert" uninstall $XL >/dev/null
 check "uninstalling twice is harmless" 'grep -q "real xl" "$root$XL"'
 
+# the package's way: the diversion belongs to xenvf-xl-plugin
+XL_DIVERT_PACKAGE=xenvf-xl-plugin DESTDIR=$root "$divert" install $XL $PLUGIN >/dev/null
+check "XL_DIVERT_PACKAGE: the package's diversion" \
+    'dpkg_list | grep -q "diversion of $XL to $XL.xenvf-orig by xenvf-xl-plugin" && grep -q "real xl" "$root$XL.xenvf-orig"'
+XL_DIVERT_PACKAGE=xenvf-xl-plugin DESTDIR=$root "$divert" uninstall $XL >/dev/null
+check "and its removal" \
+    'grep -q "real xl" "$root$XL" && [ ! -e "$root$XL.xenvf-orig" ] && [ -z "$(dpkg_list)" ]'
+
 # the make targets, into the same root
 if make -s --no-print-directory -C "$XENVF_SRCDIR" B="$B" install-plugin \
     DESTDIR="$root" PREFIX=/usr >/dev/null 2>&1; then

@@ -77,6 +77,26 @@ static const xv_command commands[] = {
      "line per change, with a UTC timestamp: the object, the node, the old\n"
      "and the new value. --json prints one JSON object per line. Runs until\n"
      "interrupted (SIGINT, SIGTERM: exit status 0).\n"},
+    {"check", xv_cmd_check, "check [-q] [-n | -H] [MAP]",
+     "validate a VF map (default: --map's) before xenvfd applies it",
+     "Checks MAP (default: the --map file) as xenvfd will: the schema, the\n"
+     "rules (unique ids and addresses, VF indexes below numvfs, ...), then,\n"
+     "where this machine has SR-IOV PFs, the devices (every PF present,\n"
+     "numvfs and VF indexes within TotalVFs). A problem is printed with its\n"
+     "file and line, as xenvfd logs it. Nothing is written; xenstore and\n"
+     "xenvfd are not asked. Exit status 0 valid, 1 invalid. Options:\n"
+     "  -q, --quiet        print nothing when the map is valid\n"
+     "  -n, --no-hardware  the schema and the rules only\n"
+     "  -H, --hardware     fail when the devices cannot be checked (no\n"
+     "                     SR-IOV PF found, discovery failed)\n"},
+    {"metrics", xv_cmd_metrics, "metrics [-o FILE]",
+     "Prometheus metrics (node_exporter textfile format)",
+     "Prints every PF's and VF's state, counts and holders in the\n"
+     "Prometheus text format (xenvf_* metrics). With -o, --output FILE the\n"
+     "text replaces FILE atomically (a temp file beside it, renamed over\n"
+     "it), as node_exporter's textfile collector expects; xenvf-metrics.timer\n"
+     "runs it. A source that cannot be read is reported by\n"
+     "xenvf_source_up{source=...} 0, not as an error.\n"},
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -93,7 +113,8 @@ static const char *const global_help =
     "  -V, --version      print the version\n"
     "\n"
     "PF is a PF id of the map (nvme0) or a PCI address (0000:01:00.0).\n"
-    "Exit status: 0 success, 1 error (a refused edit changes nothing),\n"
+    "Exit status: 0 success, 1 error (a refused edit changes nothing;\n"
+    "check: the map is invalid),\n"
     "2 bad command line, 3 (status) xenvfd is not reachable.\n";
 
 /* ---- messages --------------------------------------------------------- */

@@ -79,28 +79,32 @@ static void load_map(xv_view *v, const xv_ctx *ctx)
     v->map_ok = !xenvf_map_parse_file(ctx->map_path, &v->map, &v->map_err);
 }
 
+int xv_map_check_hw(const xenvf_map *map, const xenvf_sriov_info *found,
+                    size_t nr_found, xenvf_err *err)
+{
+    xenvf_pf *hw = NULL;
+    int rc;
+
+    if (nr_found && !(hw = calloc(nr_found, sizeof(*hw))))
+        return xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+    for (size_t i = 0; i < nr_found; i++) {
+        xenvf_pf_init(&hw[i]);
+        hw[i].bdf = found[i].bdf;
+        hw[i].total_vfs = found[i].max_vfs;
+    }
+    rc = xenvf_map_check_hw(map, hw, nr_found, err);
+    free(hw); /* no VFs were sized: nothing else to dispose */
+    return rc;
+}
+
 /* The map against the hardware, as xenvfd will check it. */
 static void check_map_hw(xv_view *v)
 {
-    xenvf_pf *hw = NULL;
-
     v->map_hw_checked = false;
     if (!v->map_ok || !v->hw_ok)
         return;
-    if (v->nr_hw && !(hw = calloc(v->nr_hw, sizeof(*hw)))) {
-        xenvf_err_set(&v->map_hw_err, XENVF_ENOMEM, "out of memory");
-        v->map_hw_rc = XENVF_ENOMEM;
-        v->map_hw_checked = true;
-        return;
-    }
-    for (size_t i = 0; i < v->nr_hw; i++) {
-        xenvf_pf_init(&hw[i]);
-        hw[i].bdf = v->hw[i].bdf;
-        hw[i].total_vfs = v->hw[i].max_vfs;
-    }
-    v->map_hw_rc = xenvf_map_check_hw(&v->map, hw, v->nr_hw, &v->map_hw_err);
+    v->map_hw_rc = xv_map_check_hw(&v->map, v->hw, v->nr_hw, &v->map_hw_err);
     v->map_hw_checked = true;
-    free(hw); /* no VFs were sized: nothing else to dispose */
 }
 
 static int load_xs(xv_view *v, xenvf_err *err)

@@ -73,6 +73,8 @@ int xv_cmd_release(xv_ctx *ctx, int argc, char **argv);
 int xv_cmd_set_numvfs(xv_ctx *ctx, int argc, char **argv);
 int xv_cmd_status(xv_ctx *ctx, int argc, char **argv);
 int xv_cmd_watch(xv_ctx *ctx, int argc, char **argv);
+int xv_cmd_check(xv_ctx *ctx, int argc, char **argv);
+int xv_cmd_metrics(xv_ctx *ctx, int argc, char **argv);
 
 /* Ping xenvfd (tcb) on its socket (cmd_status.c): 0 when it answered. */
 int xv_tcb_ping(const xv_ctx *ctx, int timeout_ms, xenvf_err *err);
@@ -163,6 +165,12 @@ int xv_view_vfs(xv_view *v, xv_pf *pf, xenvf_err *err);
 xv_pf *xv_view_find(const xv_view *v, const char *spec);
 /* The name of a domain from xenstore, cached; NULL if it has none. */
 const char *xv_view_domain_name(xv_view *v, uint32_t domid);
+
+/* The map against discovered PFs as xenvfd checks it (every PF present,
+ * numvfs and VF indexes within what the kernel accepts):
+ * xenvf_map_check_hw with sriov_totalvfs as TotalVFs. */
+int xv_map_check_hw(const xenvf_map *map, const xenvf_sriov_info *found,
+                    size_t nr_found, xenvf_err *err);
 
 /* Is this VF held by a domain according to xenstore (reserved/active)? */
 bool xv_vf_in_use(const xenvf_vf *xs_vf);

@@ -21,9 +21,17 @@ $(patsubst %.c,$(B)/%,$(wildcard tests/integration/test_cli_*.c)): \
 $(B)/tests/integration/test_cli_daemon: | $(B)/daemon/xenvfd \
     $(B)/tests/harness/fakesysfs-kernel.so
 
+# Its bash completion, sourced in bash by a script test.
+TEST_SCRIPTS += $(SRCDIR)/tests/integration/test_completion.sh
+
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+
 .PHONY: install-cli
 install: install-cli
 install-cli: $(XENVF_CLI)
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(BASHCOMPDIR)
 	install -m 0755 $(XENVF_CLI) $(DESTDIR)$(SBINDIR)/xenvf
 	install -m 0644 docs/man/xenvf.1 $(DESTDIR)$(MANDIR)/man1/xenvf.1
+	install -m 0644 tools/xenvf/xenvf.bash-completion \
+	    $(DESTDIR)$(BASHCOMPDIR)/xenvf

@@ -26,7 +26,9 @@ $(B)/tests/integration/test_tcb_daemon: | $(XENVF_GUEST)
 
 .PHONY: install-guest
 install-guest: $(XENVF_GUEST)
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(PREFIX)/lib/systemd/system \
+	    $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(XENVF_GUEST) $(DESTDIR)$(SBINDIR)/xenvf-guest
+	install -m 0644 docs/man/xenvf-guest.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 guest/xenvf-guest.service \
 	    $(DESTDIR)$(PREFIX)/lib/systemd/system/xenvf-guest.service

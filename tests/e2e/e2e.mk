@@ -8,6 +8,8 @@
 #   make e2e-lint               shellcheck the host builder and the tier
 #   make e2e-pcifront-fix       the guest MSI-X fix experiment (docs/e2e.md)
 #   make e2e-stress             the crash hunt's stress boots (docs/e2e.md)
+#   make e2e E2E_XEN=flask      the FLASK boot: the flask-* scenarios on a
+#                               FLASK-enforcing hypervisor (docs/xsm.md)
 #
 # Images live in QEMU_BUILD (build/qemu whatever B is: the sanitizer builds
 # share them); downloaded .debs in QEMU_BUILD/cache. Each image is rebuilt
@@ -50,8 +52,10 @@ endef
 e2e: deps
 	$(Q)$(MAKE) --no-print-directory e2e-run
 
-e2e-run: e2e-images
-	$(Q)QEMU_BUILD=$(QEMU_BUILD) $(E2E_DIR)/run-e2e $(E2E_SCENARIOS)
+e2e-run: e2e-images $(if $(filter flask,$(E2E_XEN)),e2e-flask-images)
+	$(Q)QEMU_BUILD=$(QEMU_BUILD) E2E_XEN=$(E2E_XEN) \
+	    E2E_FLASK_XEN=$(XEN_FLASK) E2E_FLASK_POLICY=$(E2E_FLASK_POLICY) \
+	    $(E2E_DIR)/run-e2e $(E2E_SCENARIOS)
 
 e2e-images: $(QEMU_BUILD)/dom0.cpio.gz $(QEMU_BUILD)/guest.cpio
 
@@ -86,6 +90,36 @@ $(QEMU_BUILD)/dom0.cpio.gz: $(IMAGE_DEPS) $(QH)/mk-dom0-initramfs $(QH)/dom0-ini
 
 FORCE-E2E:
 
+# ---- the FLASK boot (E2E_XEN=flask; docs/xsm.md) ---------------------------
+# Xen built from Debian's source with XSM/FLASK (xsm-policy/build-xen-flask,
+# cached under build/xen-flask by source version: the script itself decides
+# whether to rebuild), booted with flask=enforcing and the project's policy
+# as one more multiboot module. The policy carries the tier machine's MMCFG
+# label compiled in (tools/qemu-host/flask-labels.list); xenvfd labels PFs
+# and VFs at run time. Debian's hypervisor ($(QEMU_BUILD)/xen, re-unpacked
+# by every make e2e) is not touched.
+E2E_XEN ?=
+XEN_FLASK_DIR := $(SRCDIR)/build/xen-flask
+XEN_FLASK := $(XEN_FLASK_DIR)/xen
+E2E_FLASK_POLICY := $(QEMU_BUILD)/flask/xenpolicy
+XEN_FLASK_JOBS ?= 2
+
+.PHONY: e2e-flask-images xen-flask
+e2e-flask-images: xen-flask $(E2E_FLASK_POLICY)
+
+xen-flask:
+	$(Q)$(SRCDIR)/xsm-policy/build-xen-flask --out $(XEN_FLASK_DIR) \
+	    --jobs $(XEN_FLASK_JOBS) >/dev/null
+
+$(QEMU_BUILD)/flask/labels.conf: $(QH)/flask-labels.list $(FLASK_LABELS)
+	@mkdir -p $(dir $@)
+	$(Q)$(FLASK_LABELS) --list $< -o $@
+
+$(E2E_FLASK_POLICY): $(QEMU_BUILD)/flask/labels.conf $(XSM_POLICY_SRCS)
+	@$(if $(Q),echo "  POLICY  $@")
+	$(Q)$(SRCDIR)/xsm-policy/build-policy --out $(QEMU_BUILD)/flask \
+	    --labels $(QEMU_BUILD)/flask/labels.conf
+
 qemu-shell: e2e-images
 	$(Q)QEMU_BUILD=$(QEMU_BUILD) $(QH)/run-host --interactive \
 	    --dom0-args "qhost.shell=1" --timeout 3600
@@ -103,12 +137,12 @@ e2e-stress: e2e-images
 e2e-pcifront-fix: $(QEMU_BUILD)/unpacked.stamp
 	$(Q)QEMU_BUILD=$(QEMU_BUILD) $(QH)/pcifront-fix/build
 
-E2E_SH := $(filter-out $(QH)/pcifront-fix %.patch,\
+E2E_SH := $(filter-out $(QH)/pcifront-fix %.patch %.list,\
               $(wildcard $(QH)/* $(QH)/pcifront-fix/*)) \
           $(wildcard $(E2E_DIR)/dom0/*) \
           $(wildcard $(E2E_DIR)/scenarios/*.sh) $(wildcard $(E2E_DIR)/guest/*) \
           $(E2E_DIR)/run-e2e $(E2E_DIR)/stress-host $(E2E_DIR)/stress/run \
-          $(E2E_DIR)/bench-stages
+          $(E2E_DIR)/bench-stages $(SRCDIR)/xsm-policy/build-xen-flask
 e2e-lint:
 	$(Q)cd $(SRCDIR) && shellcheck -x $(E2E_SH)
 

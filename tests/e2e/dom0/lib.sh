@@ -358,3 +358,28 @@ guest_nodes_left() {
         [ "$_d" = 0 ] || ! xenstore-exists "/local/domain/$_d/xenvf" 2>/dev/null || echo "$_d"
     done
 }
+
+# ---- FLASK (the FLASK boot: make e2e E2E_XEN=flask; docs/xsm.md) -----------
+# The flask-* scenarios run on a hypervisor built with XSM/FLASK, booted
+# enforcing with the project's policy. Denials are Xen's AVC lines in
+# `xl dmesg` ("avc:  denied  { PERM } for ... scontext=... tcontext=...").
+
+# shellcheck disable=SC2034 # used by the flask-* scenarios
+FLASK_GUEST_LABEL=system_u:system_r:xenvf_guest_t
+# shellcheck disable=SC2034
+FLASK_DRV_LABEL=system_u:system_r:xenvf_drv_t
+
+flask_enforcing() { [ "$(xl getenforce 2>/dev/null)" = Enforcing ]; }
+# have_flask NAME: FAIL NAME unless this boot enforces FLASK.
+have_flask() {
+    flask_enforcing && return 0
+    e2e_fail "$1" "Xen does not enforce FLASK here (xl getenforce: '$(xl getenforce 2>&1)'): run make e2e E2E_XEN=flask"
+    return 1
+}
+# avc_lines: every AVC denial Xen has logged since it booted.
+avc_lines() { xl dmesg 2>/dev/null | grep 'avc: *denied' | tr -d '\r'; }
+avc_count() { avc_lines | grep -c .; }
+# avc_since N: the denials after the first N.
+avc_since() { avc_lines | tail -n +"$(($1 + 1))"; }
+# domain_label NAME: its security label, from `xl list -Z`.
+domain_label() { xl list -Z "$1" 2>/dev/null | awk 'NR == 2 { print $NF }'; }

@@ -1,0 +1,115 @@
+#!/bin/sh
+# Scenario flask-deny (issue 12; the FLASK boot only): attempts that Xen
+# without XSM lets through and the policy refuses, each with the AVC line
+# Xen logged, and nothing left behind.
+#  1. A guest of Xen's domU_t (no seclabel) with vf = [ "pf=nvme0" ]: xenvfd
+#     reserves a VF for it and labels it xenvf_guest_vf_t, Xen refuses the
+#     assignment (domU_t may not use it), xl fails; no domain, no xenvf
+#     nodes, every VF free again in xenvfd's books.
+#  2. The same guest with pci = [ VF ] (a VF xenvfd manages; xl with the
+#     plugin): refused the same way, nothing left.
+#  3. A guest of type xenvf_guest_t (the type that may hold VFs) given a PF
+#     with pci = [ PF ] by xl without the plugin: Xen refuses (a PF is
+#     xenvf_pf_t, dom0's alone).
+#  4. A driver-domain type (xenvf_drv_t) given a free VF with pci=: refused.
+#  5. A guest of type xenvf_guest_t given one page of the MMCFG window
+#     (extended configuration space: where NumVFs lives) with iomem=:
+#     refused (xenvf_mmcfg_t, dom0's alone).
+# Xen's AVC line for each is printed as an E2E FACT.
+# shellcheck source=../dom0/lib.sh
+. /e2e/lib.sh
+have_flask flask-deny || exit 1
+have_xenvf flask-deny plugin || exit 1
+
+NVF=3
+PF0=$(pf_list | sed -n 1p)
+PF1=$(pf_list | sed -n 2p)
+MMCFG_PAGE=b0000 # the first frame of the labelled MMCFG window
+
+books() { e2e_fact "$1: nvme0 $(xenvf_row nvme0); $(vf_line 0) $(vf_line 1) $(vf_line 2)"; }
+vf_line() { echo "vf$1=$(vf_state nvme0 "$1")@$(xs_pf nvme0 "vf/$1/domain")"; }
+nothing_left() {
+    guest_gone "$1" && [ -z "$(guest_nodes_left)" ] && pf_all_free nvme0 $NVF
+}
+
+# refused NAME CHECK AVC-PATTERN PLUGIN CFG: `xl create CFG` (with the
+# xenvf plugin when PLUGIN is "plugin", as the installed xl does; plain xl
+# when "plain") must fail with a new AVC denial matching AVC-PATTERN and
+# leave nothing behind: checks CHECK-refused, CHECK-avc,
+# CHECK-nothing-left. The AVC lines and xl's words go out as facts.
+refused() {
+    _g=$1 _c=$2 _pat=$3 _pre=
+    [ "$4" != plugin ] || _pre=$XENVF_PLUGIN
+    _n0=$(avc_count)
+    _t0=$(now)
+    timeout 240 env LD_PRELOAD="$_pre" xl create "$5" >"/tmp/$_g.create.log" 2>&1
+    _rc=$?
+    e2e_time "$_c" "$(since "$_t0")"
+    cat "/tmp/$_g.create.log"
+    _new=$(avc_since "$_n0")
+    printf '%s\n' "$_new" | head -n 5
+    e2e_fact "$_c: xl exited $_rc: $(grep -iE 'error|fail|denied|refus' "/tmp/$_g.create.log" | head -n 3 | tr '\n' '|' | cut -c1-400)"
+    printf '%s\n' "$_new" | grep . | head -n 3 | while read -r _l; do
+        e2e_fact "$_c AVC: $(echo "$_l" | sed 's/^(XEN) *//; s/^\[[^]]*\] *//')"
+    done
+    check "$_c-refused" "xl exited $_rc: not refused" test "$_rc" != 0
+    check "$_c-avc" "no new AVC denial matching '$_pat' (new: $(printf '%s' "$_new" | head -n 1))" \
+        sh -c "printf '%s\n' \"\$1\" | grep -qE \"\$2\"" sh "$_new" "$_pat"
+    check "$_c-nothing-left" "left behind: domain $(guest_exists "$_g" && echo "$_g") nodes '$(guest_nodes_left)' nvme0 '$(xenvf_row nvme0)'" \
+        wait_until 60 nothing_left "$_g"
+    books "$_c, after"
+    stop_guest "$_g"
+}
+
+if ! xenvf_up $NVF; then
+    e2e_fail flask-deny-setup "xenvfd not up with nvme0 ready at $NVF VFs"
+    xenvfd_tail 30; exit 1
+fi
+books "before the denials"
+
+# 1. domU_t with vf=
+refused fd1 flask-deny-domu-vf \
+    'denied +\{ use_iommu \}.*scontext=system_u:system_r:domU_t.*tcontext=system_u:object_r:xenvf_guest_vf_t' \
+    plugin "$(guest_cfg fd1 hold 'vf = [ "pf=nvme0" ]')"
+
+# 2. domU_t with pci= of a VF xenvfd manages (the plugin reserves it)
+VF2=$(vf_bdf "$PF0" 2)
+refused fd2 flask-deny-domu-pci \
+    'denied +\{ use_iommu \}.*scontext=system_u:system_r:domU_t.*tcontext=system_u:object_r:xenvf_(guest_)?vf_t' \
+    plugin "$(guest_cfg fd2 hold "pci = [ \"$VF2\" ]")"
+
+# 4. the driver-domain type with a free VF, xl without the plugin
+refused fd4 flask-deny-drv-vf \
+    'denied +\{ use_iommu \}.*scontext=system_u:system_r:xenvf_drv_t.*tcontext=system_u:object_r:xenvf_vf_t' \
+    plain "$(guest_cfg fd4 hold "pci = [ \"$VF2\" ]" "seclabel = \"$FLASK_DRV_LABEL\"")"
+
+# 5. a VF-holding guest type with a page of the MMCFG window
+refused fd5 flask-deny-guest-mmcfg \
+    'denied +\{ [a-z_ ]+ \}.*scontext=system_u:system_r:(dom0|xenvf_guest)_t.*tcontext=system_u:object_r:xenvf_mmcfg_t' \
+    plain "$(guest_cfg fd5 hold "iomem = [ \"$MMCFG_PAGE,1\" ]" "seclabel = \"$FLASK_GUEST_LABEL\"")"
+
+# 3. a guest type with a PF: nvme1 (xenvfd labels it xenvf_pf_t; no VFs)
+# handed to pciback for the attempt, then given back to dom0's nvme.
+# Through sysfs, as the TCB binds VFs: `xl pci-assignable-add` would also
+# quarantine it (assign it to DOMID_IO), which this policy does not allow
+# yet (docs/xsm.md).
+pciback_take() {
+    echo "$1" >"$SYSPCI/$1/driver/unbind" 2>/dev/null
+    echo "$1" >/sys/bus/pci/drivers/pciback/new_slot &&
+        echo "$1" >/sys/bus/pci/drivers/pciback/bind
+}
+pciback_give_back() {
+    echo "$1" >/sys/bus/pci/drivers/pciback/unbind
+    echo "$1" >/sys/bus/pci/drivers/pciback/remove_slot
+    echo "$1" >/sys/bus/pci/drivers/nvme/bind
+}
+if pciback_take "$PF1"; then
+    refused fd3 flask-deny-guest-pf \
+        'denied +\{ use_iommu \}.*scontext=system_u:system_r:xenvf_guest_t.*tcontext=system_u:object_r:xenvf_pf_t' \
+        plain "$(guest_cfg fd3 hold "pci = [ \"$PF1\" ]" "seclabel = \"$FLASK_GUEST_LABEL\"")"
+    pciback_give_back "$PF1" || true
+    check flask-deny-pf-back "$PF1 is not dom0's nvme again" \
+        wait_until 30 sh -c "test -e $SYSPCI/$PF1/nvme"
+else
+    e2e_fail flask-deny-guest-pf "could not bind $PF1 to pciback"
+fi

@@ -33,6 +33,7 @@
 #include <libxlutil.h>
 
 #include "build.h"
+#include "flaskmsg.h"
 #include "log.h"
 #include "pcidev.h"
 
@@ -285,15 +286,13 @@ EXPORT int xlu_cfg_get_long(const XLU_Config *cfg, const char *n, long *value_r,
     return rc;
 }
 
-EXPORT int
-libxl_domain_create_new(libxl_ctx *ctx, libxl_domain_config *d_config,
-                        uint32_t *domid, const libxl_asyncop_how *ao_how,
-                        const libxl_asyncprogress_how *aop_console_how)
+static int create_new(libxl_ctx *ctx, libxl_domain_config *d_config,
+                      uint32_t *domid, const libxl_asyncop_how *ao_how,
+                      const libxl_asyncprogress_how *aop_console_how)
 {
     xenvf_err err;
     int rc, lrc;
 
-    setup();
     /* pci= alone, or another toolstack's asynchronous build: xenvfd's
      * repair counts the VFs libxl gives it */
     if (!xlp_has_work(&plugin, d_config) && (!d_config->num_pcidevs || ao_how))
@@ -311,6 +310,24 @@ libxl_domain_create_new(libxl_ctx *ctx, libxl_domain_config *d_config,
     if (rc) /* build.c has said why */
         return lrc ? lrc : to_libxl_rc(rc);
     return lrc;
+}
+
+EXPORT int
+libxl_domain_create_new(libxl_ctx *ctx, libxl_domain_config *d_config,
+                        uint32_t *domid, const libxl_asyncop_how *ao_how,
+                        const libxl_asyncprogress_how *aop_console_how)
+{
+    xlp_flask_watch flask;
+    int rc;
+
+    setup();
+    /* a build FLASK refuses fails with EPERM alone: say why (flaskmsg.h) */
+    if (!ao_how)
+        xlp_flask_watch_begin(&flask);
+    rc = create_new(ctx, d_config, domid, ao_how, aop_console_how);
+    if (rc && !ao_how)
+        xlp_flask_watch_explain(&flask);
+    return rc;
 }
 
 EXPORT int

@@ -8,7 +8,8 @@ PLUGIN_CORE_SRCS := libxl-plugin/vfcfg.c libxl-plugin/pcidev.c \
                     libxl-plugin/reserve.c libxl-plugin/build.c \
                     libxl-plugin/log.c
 PLUGIN_CORE_OBJS := $(PLUGIN_CORE_SRCS:%.c=$(B)/%.o)
-PLUGIN_OBJS := $(PLUGIN_CORE_OBJS) $(B)/libxl-plugin/interpose.o
+PLUGIN_OBJS := $(PLUGIN_CORE_OBJS) $(B)/libxl-plugin/interpose.o \
+               $(B)/libxl-plugin/flaskmsg.o
 PLUGIN_SO := $(B)/libxl-plugin/libxenvf-xl.so
 # The entry points the plugin interposes, exported under the version xl
 # binds them with on this Xen release (gen-map reads xl's symbol table).

@@ -15,7 +15,8 @@
 #  5. A guest of type xenvf_guest_t given one page of the MMCFG window
 #     (extended configuration space: where NumVFs lives) with iomem=:
 #     refused (xenvf_mmcfg_t, dom0's alone).
-# Xen's AVC line for each is printed as an E2E FACT.
+# Xen's AVC line for each is printed as an E2E FACT; where xl runs with the
+# plugin (1, 2), xl also says in words that FLASK refused it and what to fix.
 # shellcheck source=../dom0/lib.sh
 . /e2e/lib.sh
 have_flask flask-deny || exit 1
@@ -55,6 +56,12 @@ refused() {
     check "$_c-refused" "xl exited $_rc: not refused" test "$_rc" != 0
     check "$_c-avc" "no new AVC denial matching '$_pat' (new: $(printf '%s' "$_new" | head -n 1))" \
         sh -c "printf '%s\n' \"\$1\" | grep -qE \"\$2\"" sh "$_new" "$_pat"
+    if [ "$4" = plugin ]; then
+        # the plugin explains the refusal (libxl-plugin/flaskmsg.c)
+        e2e_fact "$_c: the plugin says: $(grep -m 1 "FLASK policy refused" "/tmp/$_g.create.log" | sed 's/^[^ ]* xenvf: error: //' | cut -c1-400)"
+        check "$_c-message" "xl (with the plugin) did not say that FLASK refused it" \
+            grep -q "Xen's FLASK policy refused this: a domain of type" "/tmp/$_g.create.log"
+    fi
     check "$_c-nothing-left" "left behind: domain $(guest_exists "$_g" && echo "$_g") nodes '$(guest_nodes_left)' nvme0 '$(xenvf_row nvme0)'" \
         wait_until 60 nothing_left "$_g"
     books "$_c, after"

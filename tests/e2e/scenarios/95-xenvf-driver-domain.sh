@@ -22,9 +22,14 @@
 #     to the new domain, whose agent reports ready: no map edit.
 #  7. The map gives the PF back to dom0: the TCB returns it to dom0's nvme
 #     with its reset methods, once dd2 is gone.
+#
+# DD_SECLABEL, GUEST_SECLABEL: seclabel lines for dd2 and the guest, empty
+# by default; the FLASK boot's flask-driver-domain sets them.
 # shellcheck source=../dom0/lib.sh
 . /e2e/lib.sh
 have_xenvf xenvf-driver-domain plugin || exit 1
+DD_SECLABEL=${DD_SECLABEL:-}
+GUEST_SECLABEL=${GUEST_SECLABEL:-}
 
 PF1=$(pf_list | sed -n 2p)
 RUN=$(date +%s)
@@ -60,7 +65,8 @@ owner_is() { [ "$(xs_pf nvme1 owner)" = "$1" ]; }
 
 # start_driver_domain LABEL: dd2 with the PF, its agent ready
 start_driver_domain() {
-    _cfg=$(GUEST_EXTRA="qhost.stay=1 e2e.pf=nvme1" guest_cfg dd2 pf-agent "pci = [ \"$PF1\" ]")
+    _cfg=$(GUEST_EXTRA="qhost.stay=1 e2e.pf=nvme1" guest_cfg dd2 pf-agent "pci = [ \"$PF1\" ]" \
+        ${DD_SECLABEL:+"seclabel = \"$DD_SECLABEL\""})
     _t0=$(now)
     xl create "$_cfg" || { e2e_fail "xenvf-dd-create$1" "xl create of driver domain dd2 failed"; return 1; }
     DD=$(xl domid dd2)
@@ -96,7 +102,8 @@ restart_driver_domain() {
 }
 
 guest_on_dd_pf() {
-    _cfg=$(GUEST_EXTRA="e2e.token=GUEST-w1-$RUN e2e.token_mib=4" guest_cfg w1 nvme-io 'vf = [ "pf=nvme1" ]')
+    _cfg=$(GUEST_EXTRA="e2e.token=GUEST-w1-$RUN e2e.token_mib=4" guest_cfg w1 nvme-io 'vf = [ "pf=nvme1" ]' \
+        ${GUEST_SECLABEL:+"seclabel = \"$GUEST_SECLABEL\""})
     _t0=$(now)
     if ! xlv create "$_cfg" >/tmp/w1.create.log 2>&1; then
         e2e_fail xenvf-dd-guest-create "xl create with vf=pf=nvme1 failed"; cat /tmp/w1.create.log; return 1

@@ -21,19 +21,16 @@ QEMU_BUILD ?= $(SRCDIR)/build/qemu
 QH := $(SRCDIR)/tools/qemu-host
 E2E_DIR := $(SRCDIR)/tests/e2e
 E2E_SCENARIOS ?=
-# SRC:DEST pairs copied into dom0's image: the project's own build at its
-# installed paths (libxenvf is linked into each statically). A SRC that is
-# a make target is built first. The libxl plugin comes when its part of the
-# tree is there (libxl-plugin/plugin.mk).
-XENVF_DOM0_FILES := $(B)/daemon/xenvfd:/usr/sbin/xenvfd \
-    $(B)/tools/xenvf/xenvf:/usr/sbin/xenvf \
-    $(if $(wildcard $(SRCDIR)/libxl-plugin/plugin.mk),\
-        $(B)/libxl-plugin/libxenvf-xl.so:/usr/lib/xenvf/libxenvf-xl.so)
-E2E_DOM0_OVERLAY ?= $(strip $(XENVF_DOM0_FILES))
-# The guest image carries xenvfd too (a driver domain runs its PF agent),
-# and xenvf-guest (guest/).
-E2E_GUEST_OVERLAY ?= $(E2E_DIR)/guest:/qhost/jobs $(B)/daemon/xenvfd:/usr/sbin/xenvfd \
-    $(B)/guest/xenvf-guest:/usr/sbin/xenvf-guest
+# xenvf in the images comes from the project's Debian packages, built from
+# this tree (tools/qemu-host/xenvf-debs; rebuilt when a file changes):
+# every tier run proves them. dom0: xenvfd, the CLI and the plugin; the
+# guest: xenvfd (a driver domain runs its PF agent) and xenvf-guest.
+XENVF_DEBS := $(SRCDIR)/build/packaging/e2e-debs
+E2E_DOM0_PKGS ?= xenvf xenvf-xl-plugin
+E2E_GUEST_PKGS ?= xenvf xenvf-guest
+# More SRC:DEST pairs (a SRC that is a make target is built first).
+E2E_DOM0_OVERLAY ?=
+E2E_GUEST_OVERLAY ?= $(E2E_DIR)/guest:/qhost/jobs
 E2E_PKGS := $(shell $(SRCDIR)/tools/install-deps --print e2e)
 
 overlay_srcs = $(foreach p,$(1),$(firstword $(subst :, ,$(p))))
@@ -71,22 +68,31 @@ $(QEMU_BUILD)/host-pkgs.txt: FORCE-E2E
 	$(call write_if_changed,$@,"$$(dpkg-query -W $(E2E_PKGS) 2>&1)")
 
 $(QEMU_BUILD)/guest-overlay.txt: FORCE-E2E
-	$(call write_if_changed,$@,$(E2E_GUEST_OVERLAY))
+	$(call write_if_changed,$@,$(E2E_GUEST_OVERLAY) $(E2E_GUEST_PKGS))
 
 $(QEMU_BUILD)/dom0-overlay.txt: FORCE-E2E
-	$(call write_if_changed,$@,$(E2E_DOM0_OVERLAY))
+	$(call write_if_changed,$@,$(E2E_DOM0_OVERLAY) $(E2E_DOM0_PKGS))
 
 IMAGE_DEPS := $(QEMU_BUILD)/unpacked.stamp $(QEMU_BUILD)/host-pkgs.txt $(QH)/lib.sh
 
+$(XENVF_DEBS)/.content: FORCE-E2E
+	$(Q)$(QH)/xenvf-debs $(XENVF_DEBS)
+
 $(QEMU_BUILD)/guest.cpio: $(IMAGE_DEPS) $(QH)/mk-guest-initramfs $(QH)/guest-init \
-        $(QEMU_BUILD)/guest-overlay.txt $(call overlay_files,$(E2E_GUEST_OVERLAY))
+        $(QEMU_BUILD)/guest-overlay.txt $(call overlay_files,$(E2E_GUEST_OVERLAY)) \
+        $(XENVF_DEBS)/.content
 	@$(if $(Q),echo "  IMAGE   $@")
-	$(Q)QEMU_BUILD=$(QEMU_BUILD) $(QH)/mk-guest-initramfs $(E2E_GUEST_OVERLAY)
+	$(Q)QEMU_BUILD=$(QEMU_BUILD) XENVF_DEBS=$(XENVF_DEBS) \
+	    XENVF_GUEST_PKGS="$(E2E_GUEST_PKGS)" \
+	    $(QH)/mk-guest-initramfs $(E2E_GUEST_OVERLAY)
 
 $(QEMU_BUILD)/dom0.cpio.gz: $(IMAGE_DEPS) $(QH)/mk-dom0-initramfs $(QH)/dom0-init \
-        $(QEMU_BUILD)/dom0-overlay.txt $(call overlay_files,$(E2E_DOM0_OVERLAY))
+        $(QEMU_BUILD)/dom0-overlay.txt $(call overlay_files,$(E2E_DOM0_OVERLAY)) \
+        $(XENVF_DEBS)/.content
 	@$(if $(Q),echo "  IMAGE   $@")
-	$(Q)QEMU_BUILD=$(QEMU_BUILD) $(QH)/mk-dom0-initramfs $(E2E_DOM0_OVERLAY)
+	$(Q)QEMU_BUILD=$(QEMU_BUILD) XENVF_DEBS=$(XENVF_DEBS) \
+	    XENVF_DOM0_PKGS="$(E2E_DOM0_PKGS)" \
+	    $(QH)/mk-dom0-initramfs $(E2E_DOM0_OVERLAY)
 
 FORCE-E2E:
 

@@ -107,6 +107,9 @@ void publish_nvme0(uint32_t vf1_domid)
     }
     pf.vfs[0].state = XENVF_VF_ACTIVE;
     pf.vfs[0].domid = 5;
+    /* its effective settings, as xenvfd publishes them: the map's */
+    pf.vfs[0].config.function = strdup("nvme");
+    pf.vfs[0].config.boot = 1;
     if (vf1_domid != XENVF_DOMID_NONE) {
         pf.vfs[1].state = XENVF_VF_ACTIVE;
         pf.vfs[1].domid = vf1_domid;

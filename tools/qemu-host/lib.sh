@@ -123,6 +123,21 @@ pack_cpio() {
     mv "$2.tmp" "$2"
 }
 
+# install_debs ROOT DIR PKG...: the project's Debian packages PKG (their
+# .debs in DIR) into an image, unpacked as dpkg would (no maintainer
+# scripts: the tier preloads the plugin into xl itself), with the system
+# libraries their programs need.
+install_debs() {
+    _root=$1 _dir=$2; shift 2
+    for _pkg in "$@"; do
+        _deb=$(ls "$_dir/${_pkg}"_*.deb 2>/dev/null | grep -v dbgsym | head -n 1)
+        [ -n "$_deb" ] || die "no package $_pkg in $_dir (make packages)"
+        dpkg-deb -x "$_deb" "$_root"
+        dpkg-deb -c "$_deb" | awk '$1 ~ /^-/ { print $NF }' | sed 's|^\./|/|' |
+            while read -r _f; do copy_libs "$_root" "$_root$_f"; done
+    done
+}
+
 # apply_overlay ROOT SRC:DEST...: the project's own files into an image.
 # SRC is a file or a directory (copied recursively), DEST its absolute path
 # in the image. Every ELF among them gets its system libraries; a library

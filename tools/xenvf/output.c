@@ -277,11 +277,13 @@ const char *xv_pf_owner_name(const xv_pf *pf)
 
 /* The settings a VF has: the map's when it lists the VF, else what
  * xenstore has (a vf= entry's, published at reservation). */
+/* What xenvfd published is the VF's effective settings (the map's with its
+ * holder's over them); before that, what the map says. */
 static const xenvf_vf_config *vf_config(const xv_vf *vf)
 {
-    if (vf->map_vf)
-        return &vf->map_vf->config;
-    return vf->xs_vf ? &vf->xs_vf->config : NULL;
+    if (vf->xs_vf)
+        return &vf->xs_vf->config;
+    return vf->map_vf ? &vf->map_vf->config : NULL;
 }
 
 static void size_text(uint64_t size, char buf[32])

@@ -225,7 +225,10 @@ int guest_bind_vf(const guest_opts *o, const guest_vf *vf, char *status,
         rc = XENVF_ENOENT;
         goto out;
     }
-    if ((rc = xenvf_sysfs_driver_bind(root, &local, want, &err))) {
+    /* loading the module may have bound it already (its override names
+     * that driver): then the kernel says EBUSY, and the check below tells */
+    rc = xenvf_sysfs_driver_bind(root, &local, want, &err);
+    if (rc && rc != XENVF_EBUSY) {
         snprintf(status, len, "error: %s refused %s: %s", want, where, err.msg);
         goto out;
     }

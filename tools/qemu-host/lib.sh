@@ -130,7 +130,10 @@ pack_cpio() {
 install_debs() {
     _root=$1 _dir=$2; shift 2
     for _pkg in "$@"; do
-        _deb=$(ls "$_dir/${_pkg}"_*.deb 2>/dev/null | grep -v dbgsym | head -n 1)
+        _deb=
+        for _d in "$_dir/${_pkg}"_*.deb; do
+            [ -f "$_d" ] && _deb=$_d && break
+        done
         [ -n "$_deb" ] || die "no package $_pkg in $_dir (make packages)"
         dpkg-deb -x "$_deb" "$_root"
         dpkg-deb -c "$_deb" | awk '$1 ~ /^-/ { print $NF }' | sed 's|^\./|/|' |

@@ -73,11 +73,16 @@ static xc_interface *xch_of(void *opaque)
     return ((xenvf_flask *)opaque)->xch;
 }
 
+xc_interface *xenvf_xc_open(void)
+{
+    return xc_interface_open(&xtl_to_log, &xtl_to_log, 0);
+}
+
 static int xc_ops_open(void *opaque)
 {
     xenvf_flask *fl = opaque;
 
-    fl->xch = xc_interface_open(&xtl_to_log, &xtl_to_log, 0);
+    fl->xch = xenvf_xc_open();
     return fl->xch ? 0 : -1;
 }
 

@@ -7,31 +7,14 @@
 
 #include <xenctrl.h>
 
+#include <xenvf/flask.h>
+
 #include "flaskmsg.h"
 #include "log.h"
 
 #define AVC_DENIED  "avc:  denied"
 #define RING_MAX    (1u << 20) /* the tail of the console that is read */
 #define EXPLAIN_MAX 3          /* denials explained after one build */
-
-/* libxenctrl's own complaints ("cannot open privcmd") are not ours. */
-static void quiet_vmessage(struct xentoollog_logger *logger,
-                           xentoollog_level level, int errnoval,
-                           const char *context, const char *format, va_list al)
-    __attribute__((format(printf, 5, 0)));
-static void quiet_vmessage(struct xentoollog_logger *logger,
-                           xentoollog_level level, int errnoval,
-                           const char *context, const char *format, va_list al)
-{
-}
-static void quiet_destroy(struct xentoollog_logger *logger)
-{
-}
-static xentoollog_logger quiet = {
-    .vmessage = quiet_vmessage,
-    .progress = NULL,
-    .destroy = quiet_destroy,
-};
 
 /* The console's tail, NUL-terminated (NULL if it cannot be read). */
 static char *read_console(xc_interface *xch)
@@ -60,7 +43,7 @@ static unsigned long count_denied(const char *ring)
 
 void xlp_flask_watch_begin(xlp_flask_watch *w)
 {
-    xc_interface *xch = xc_interface_open(&quiet, &quiet, 0);
+    xc_interface *xch = xenvf_xc_open();
     char *ring;
 
     memset(w, 0, sizeof(*w));
@@ -182,7 +165,7 @@ void xlp_flask_watch_explain(const xlp_flask_watch *w)
     char *ring, *p, *nl, msg[768];
     unsigned long n, skip;
 
-    if (!w->on || !(xch = xc_interface_open(&quiet, &quiet, 0)))
+    if (!w->on || !(xch = xenvf_xc_open()))
         return;
     ring = read_console(xch);
     xc_interface_close(xch);

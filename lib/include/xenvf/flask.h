@@ -78,6 +78,11 @@ typedef struct xenvf_flask {
     xenvf_flask_state state;
 } xenvf_flask;
 
+/* libxenctrl's handle with its messages in xenvf's log at debug level
+ * (never on stderr: xl's plugin, xenvfd), or NULL; xc_interface_close()
+ * it. One opener for every user of the hypervisor interface. */
+struct xc_interface_core *xenvf_xc_open(void);
+
 /* libxenctrl (xc_interface_open, xc_flask_*). */
 void xenvf_flask_init(xenvf_flask *fl);
 void xenvf_flask_init_ops(xenvf_flask *fl, const xenvf_flask_ops *ops,

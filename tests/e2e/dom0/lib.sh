@@ -284,6 +284,9 @@ xenvf_up() {
         release_vfs_by_hand
         write_map "$1" 0
         xenvfd_start tcb
+        # a TCB that ran before left its nodes: "settled" must be this one's
+        # word, so wait for its socket first
+        wait_until 60 test -S "$XENVF_SOCKET" || return 1
     fi
     xenvfd_running agent || xenvfd_start agent
     wait_until 120 pf_settled nvme0 "$1"

@@ -21,27 +21,13 @@
 #include "tcb.h"
 #include "xenvfd.h"
 
-#define GUEST_VF "/local/domain/%u/xenvf/vf/%u"
-
-/* How many VFs domid holds (ACTIVE): its guest's vf/0.. vf/<n-1>. */
-static unsigned held_by(const tcb *t, uint32_t domid)
-{
-    unsigned n = 0;
-
-    for (size_t p = 0; p < t->nr_pfs; p++)
-        for (size_t i = 0; i < t->pfs[p].nr_vfs; i++)
-            n += t->pfs[p].vfs[i].state == XENVF_VF_ACTIVE &&
-                 t->pfs[p].vfs[i].domid == domid;
-    return n;
-}
-
 static void watch_range(tcb *t, uint32_t domid, unsigned from, unsigned to,
                         bool on)
 {
-    char path[96];
+    char path[XENVF_XS_PATH_MAX];
 
     for (unsigned k = from; k < to; k++) {
-        snprintf(path, sizeof(path), GUEST_VF "/request", domid, k);
+        xenvf_xs_guest_path(path, domid, "/vf/%u/request", k);
         if (on)
             xenvf_xs_watch(&t->xs, path, TCB_TOKEN_REQUEST, NULL);
         else
@@ -49,48 +35,57 @@ static void watch_range(tcb *t, uint32_t domid, unsigned from, unsigned to,
     }
 }
 
+/* The watch of domid in list, or NULL. */
+static tcb_req_watch *find_watch(tcb_req_watch *list, size_t nr, uint32_t domid)
+{
+    for (size_t w = 0; w < nr; w++)
+        if (list[w].domid == domid)
+            return &list[w];
+    return NULL;
+}
+
 void tcb_requests_sync(tcb *t)
 {
-    /* drop or shrink what no longer holds as many VFs */
-    for (size_t w = 0; w < t->nr_req_watches;) {
-        tcb_req_watch *rw = &t->req_watches[w];
-        unsigned now = held_by(t, rw->domid);
+    tcb_req_watch *want = NULL, *rw;
+    size_t nr_want = 0;
 
-        if (now < rw->nr)
-            watch_range(t, rw->domid, now, rw->nr, false);
-        rw->nr = now < rw->nr ? now : rw->nr;
-        if (!rw->nr)
-            *rw = t->req_watches[--t->nr_req_watches];
-        else
-            w++;
-    }
-    /* add the domains and VFs not watched yet */
+    /* one pass: how many VFs each domain holds (its guest's vf/0..n-1) */
     for (size_t p = 0; p < t->nr_pfs; p++)
         for (size_t i = 0; i < t->pfs[p].nr_vfs; i++) {
             const tcb_vf *v = &t->pfs[p].vfs[i];
-            tcb_req_watch *rw = NULL;
-            unsigned now;
 
             if (v->state != XENVF_VF_ACTIVE)
                 continue;
-            for (size_t w = 0; w < t->nr_req_watches && !rw; w++)
-                if (t->req_watches[w].domid == v->domid)
-                    rw = &t->req_watches[w];
-            now = held_by(t, v->domid);
-            if (!rw) {
-                tcb_req_watch *n = realloc(
-                    t->req_watches, (t->nr_req_watches + 1) * sizeof(*n));
-                if (!n)
+            if (!(rw = find_watch(want, nr_want, v->domid))) {
+                rw = realloc(want, (nr_want + 1) * sizeof(*want));
+                if (!rw) {
+                    free(want);
                     return; /* next time */
-                t->req_watches = n;
-                rw = &n[t->nr_req_watches++];
+                }
+                want = rw;
+                rw = &want[nr_want++];
                 *rw = (tcb_req_watch){.domid = v->domid, .nr = 0};
             }
-            if (now > rw->nr) {
-                watch_range(t, v->domid, rw->nr, now, true);
-                rw->nr = now;
-            }
+            rw->nr++;
         }
+    /* then the difference with what is watched now */
+    for (size_t w = 0; w < t->nr_req_watches; w++) {
+        const tcb_req_watch *old = &t->req_watches[w];
+        const tcb_req_watch *now = find_watch(want, nr_want, old->domid);
+
+        if (!now || now->nr < old->nr)
+            watch_range(t, old->domid, now ? now->nr : 0, old->nr, false);
+    }
+    for (size_t w = 0; w < nr_want; w++) {
+        const tcb_req_watch *old =
+            find_watch(t->req_watches, t->nr_req_watches, want[w].domid);
+
+        if (!old || old->nr < want[w].nr)
+            watch_range(t, want[w].domid, old ? old->nr : 0, want[w].nr, true);
+    }
+    free(t->req_watches);
+    t->req_watches = want;
+    t->nr_req_watches = nr_want;
 }
 
 /* Write the answer (dom0's node: the guest reads it) and log it. */
@@ -98,13 +93,13 @@ static void answer(tcb *t, uint32_t domid, unsigned local, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static void answer(tcb *t, uint32_t domid, unsigned local, const char *fmt, ...)
 {
-    char path[96], text[XENVF_ERR_MSG_MAX];
+    char path[XENVF_XS_PATH_MAX], text[XENVF_ERR_MSG_MAX];
     va_list ap;
 
     va_start(ap, fmt);
     vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
-    snprintf(path, sizeof(path), GUEST_VF "/request-result", domid, local);
+    xenvf_xs_guest_path(path, domid, "/vf/%u/request-result", local);
     xenvf_xs_write(&t->xs, path, text, NULL);
     LOG(INFO, "domain %u vf[%u]: guest request: %s", domid, local, text);
 }
@@ -112,9 +107,9 @@ static void answer(tcb *t, uint32_t domid, unsigned local, const char *fmt, ...)
 static char *guest_leaf(tcb *t, uint32_t domid, unsigned local,
                         const char *leaf)
 {
-    char path[96], *v = NULL;
+    char path[XENVF_XS_PATH_MAX], *v = NULL;
 
-    snprintf(path, sizeof(path), GUEST_VF "/%s", domid, local, leaf);
+    xenvf_xs_guest_path(path, domid, "/vf/%u/%s", local, leaf);
     xenvf_xs_read(&t->xs, path, &v, NULL);
     return v;
 }
@@ -123,7 +118,7 @@ static char *guest_leaf(tcb *t, uint32_t domid, unsigned local,
 static void update_guest_nodes(tcb *t, uint32_t domid, unsigned local,
                                const xenvf_vf_config *c, unsigned mask)
 {
-    char path[128], val[XENVF_SETTING_STR_MAX];
+    char path[XENVF_XS_PATH_MAX], val[XENVF_SETTING_STR_MAX];
 
     xenvf_setting_for_each(s)
     {
@@ -132,8 +127,8 @@ static void update_guest_nodes(tcb *t, uint32_t domid, unsigned local,
         if (!(mask & XENVF_SETTING_BIT(s)) || !v ||
             !(xenvf_settings[s].flags & XENVF_SETTING_GUEST))
             continue;
-        snprintf(path, sizeof(path), GUEST_VF "/%s", domid, local,
-                 xenvf_settings[s].name);
+        xenvf_xs_guest_path(path, domid, "/vf/%u/%s", local,
+                            xenvf_settings[s].name);
         xenvf_xs_write(&t->xs, path, v, NULL);
     }
 }
@@ -204,12 +199,11 @@ out:
 
 void tcb_request_event(tcb *t, const char *path)
 {
-    unsigned domid, local;
-    int end = 0;
+    uint32_t domid;
+    unsigned local;
+    const char *leaf;
 
-    if (sscanf(path, "/local/domain/%u/xenvf/vf/%u/request%n", &domid, &local,
-               &end) != 2 ||
-        path[end])
-        return;
-    handle(t, domid, local);
+    if (xenvf_xs_parse_guest_vf_path(path, &domid, &local, &leaf) &&
+        !strcmp(leaf, "request"))
+        handle(t, domid, local);
 }

@@ -39,10 +39,9 @@ void guest_vfs_free(guest_vf *vfs, size_t nr)
 static int read_leaf(xenvf_xs *xs, uint32_t domid, unsigned local,
                      const char *leaf, char **out, xenvf_err *err)
 {
-    char path[128];
+    char path[XENVF_XS_PATH_MAX];
 
-    snprintf(path, sizeof(path), "/local/domain/%u/xenvf/vf/%u/%s", domid,
-             local, leaf);
+    xenvf_xs_guest_path(path, domid, "/vf/%u/%s", local, leaf);
     return xenvf_xs_read(xs, path, out, err);
 }
 
@@ -81,7 +80,7 @@ out:
 int guest_list_vfs(xenvf_xs *xs, uint32_t domid, guest_vf **out, size_t *nr,
                    xenvf_err *err)
 {
-    char path[64], **ents = NULL;
+    char path[XENVF_XS_PATH_MAX], **ents = NULL;
     unsigned nr_ents = 0;
     guest_vf *vfs = NULL;
     size_t k = 0;
@@ -89,7 +88,7 @@ int guest_list_vfs(xenvf_xs *xs, uint32_t domid, guest_vf **out, size_t *nr,
 
     *out = NULL;
     *nr = 0;
-    snprintf(path, sizeof(path), "/local/domain/%u/xenvf/vf", domid);
+    xenvf_xs_guest_path(path, domid, "/vf");
     if ((rc = xenvf_xs_directory(xs, path, &ents, &nr_ents, err)))
         return rc;
     if (nr_ents && !(vfs = calloc(nr_ents, sizeof(*vfs)))) {
@@ -265,10 +264,9 @@ static void claim_vf(const guest_opts *o, const guest_vf *vf)
 int guest_report(xenvf_xs *xs, uint32_t domid, unsigned local,
                  const char *status, xenvf_err *err)
 {
-    char path[128];
+    char path[XENVF_XS_PATH_MAX];
 
-    snprintf(path, sizeof(path), "/local/domain/%u/xenvf/vf/%u/status", domid,
-             local);
+    xenvf_xs_guest_path(path, domid, "/vf/%u/status", local);
     return xenvf_xs_write(xs, path, status, err);
 }
 

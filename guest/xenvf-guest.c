@@ -88,12 +88,12 @@ static int bind_once(const guest_opts *o, xenvf_xs *xs, uint32_t domid)
  * our own status writes. */
 static int watch(const guest_opts *o, xenvf_xs *xs, uint32_t domid)
 {
-    char vfs[64], front[64];
+    char vfs[XENVF_XS_PATH_MAX], front[64];
     xenvf_err err;
     int rc;
 
     xenvf_err_init(&err);
-    snprintf(vfs, sizeof(vfs), "/local/domain/%u/xenvf", domid);
+    xenvf_xs_guest_path(vfs, domid, "%s", "");
     snprintf(front, sizeof(front), "/local/domain/%u/device/pci", domid);
     if (xenvf_xs_watch(xs, vfs, "vfs", &err) ||
         xenvf_xs_watch(xs, front, "pcifront", &err)) {
@@ -103,11 +103,14 @@ static int watch(const guest_opts *o, xenvf_xs *xs, uint32_t domid)
     bind_once(o, xs, domid);
     while (!stop) {
         char *path = NULL, *token = NULL;
-        size_t n;
+        const char *leaf = "";
+        uint32_t d;
+        unsigned k;
 
         rc = xenvf_xs_wait_event(xs, 1000, &path, &token, &err);
-        n = path ? strlen(path) : 0;
-        if (!rc && !(n > 7 && !strcmp(path + n - 7, "/status")))
+        if (!rc &&
+            !(path && xenvf_xs_parse_guest_vf_path(path, &d, &k, &leaf) &&
+              !strcmp(leaf, "status")))
             bind_once(o, xs, domid);
         free(path);
         free(token);
@@ -125,7 +128,8 @@ static int watch(const guest_opts *o, xenvf_xs *xs, uint32_t domid)
 static int request(xenvf_xs *xs, uint32_t domid, const char *local,
                    const char *settings)
 {
-    char path[96], res[96], *path_ev = NULL, *token = NULL, *answer = NULL;
+    char path[XENVF_XS_PATH_MAX], res[XENVF_XS_PATH_MAX],
+        *path_ev = NULL, *token = NULL, *answer = NULL;
     uint64_t n;
     xenvf_err err;
     int rc = 1, got = 0;
@@ -135,10 +139,8 @@ static int request(xenvf_xs *xs, uint32_t domid, const char *local,
         fprintf(stderr, "xenvf-guest: bad VF number '%s'\n", local);
         return 2;
     }
-    snprintf(path, sizeof(path), "/local/domain/%u/xenvf/vf/%u/request", domid,
-             (unsigned)n);
-    snprintf(res, sizeof(res), "/local/domain/%u/xenvf/vf/%u/request-result",
-             domid, (unsigned)n);
+    xenvf_xs_guest_path(path, domid, "/vf/%u/request", (unsigned)n);
+    xenvf_xs_guest_path(res, domid, "/vf/%u/request-result", (unsigned)n);
     if (xenvf_xs_watch(xs, res, "result", &err))
         goto fail;
     /* the watch's first event says only that it is set */

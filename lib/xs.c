@@ -162,6 +162,32 @@ int xenvf_xs_pf_path(char buf[XENVF_XS_PATH_MAX], const char *pf_id,
     return n < XS_PATH_MAX ? n : XS_PATH_MAX - 1;
 }
 
+#define GUEST_ROOT "/local/domain/%u/xenvf"
+
+int xenvf_xs_guest_path(char buf[XENVF_XS_PATH_MAX], uint32_t domid,
+                        const char *fmt, ...)
+{
+    va_list ap;
+    int n = snprintf(buf, XS_PATH_MAX, GUEST_ROOT, domid);
+
+    va_start(ap, fmt);
+    n += vsnprintf(buf + n, XS_PATH_MAX - (size_t)n, fmt, ap);
+    va_end(ap);
+    return n < XS_PATH_MAX ? n : XS_PATH_MAX - 1;
+}
+
+bool xenvf_xs_parse_guest_vf_path(const char *path, uint32_t *domid,
+                                  unsigned *local, const char **leaf)
+{
+    int end = 0;
+
+    if (sscanf(path, GUEST_ROOT "/vf/%u/%n", domid, local, &end) != 2 || !end ||
+        !path[end] || strchr(path + end, '/'))
+        return false;
+    *leaf = path + end;
+    return true;
+}
+
 struct publish_args {
     const xenvf_pf *pf;
     const xenvf_pf *prev; /* NULL: full publish */
@@ -650,7 +676,7 @@ static int publish_guest_tx(xenvf_xs *xs, xs_transaction_t t, void *arg,
     int n, rc;
 
     /* Parents first, so the guest can list its own xenvf directory. */
-    n = snprintf(path, sizeof(path), "/local/domain/%u/xenvf", a->domid);
+    n = xenvf_xs_guest_path(path, a->domid, "%s", "");
     if ((rc = xsi_mkdir_perms(xs, t, path, a->domid, err)))
         return rc;
     n += snprintf(path + n, sizeof(path) - n, "/vf");
@@ -713,7 +739,7 @@ int xenvf_xs_remove_guest(xenvf_xs *xs, uint32_t domid, xenvf_err *err)
 {
     char path[XS_PATH_MAX];
 
-    snprintf(path, sizeof(path), "/local/domain/%u/xenvf", domid);
+    xenvf_xs_guest_path(path, domid, "%s", "");
     return xsi_del(xs, XBT_NULL, path, err);
 }
 
@@ -725,24 +751,21 @@ int xenvf_xs_read_guest_status(xenvf_xs *xs, uint32_t domid, const char *pf_id,
     int rc;
 
     *out = NULL;
-    snprintf(path, sizeof(path), "/local/domain/%u/xenvf/vf", domid);
+    xenvf_xs_guest_path(path, domid, "/vf");
     if ((rc = xsi_dir(xs, XBT_NULL, path, &ents, &nr, err)) == XENVF_ENOENT)
         return 0;
     for (unsigned i = 0; i < nr && !rc && !*out; i++) {
         char want[16];
 
-        snprintf(path, sizeof(path), "/local/domain/%u/xenvf/vf/%s/pf", domid,
-                 ents[i]);
+        xenvf_xs_guest_path(path, domid, "/vf/%s/pf", ents[i]);
         if ((rc = xsi_get(xs, XBT_NULL, path, &pf, err)))
             break;
-        snprintf(path, sizeof(path), "/local/domain/%u/xenvf/vf/%s/index",
-                 domid, ents[i]);
+        xenvf_xs_guest_path(path, domid, "/vf/%s/index", ents[i]);
         if ((rc = xsi_get(xs, XBT_NULL, path, &idx, err)))
             break;
         snprintf(want, sizeof(want), "%u", vf_index);
         if (pf && idx && !strcmp(pf, pf_id) && !strcmp(idx, want)) {
-            snprintf(path, sizeof(path), "/local/domain/%u/xenvf/vf/%s/status",
-                     domid, ents[i]);
+            xenvf_xs_guest_path(path, domid, "/vf/%s/status", ents[i]);
             rc = xsi_get(xs, XBT_NULL, path, out, err);
             if (!rc && *out && !**out) {
                 free(*out);

@@ -103,6 +103,31 @@ START_TEST(empty_owner_is_nobody)
 }
 END_TEST
 
+/* A guest's VF nodes: built and taken apart by the schema, nothing else. */
+START_TEST(guest_vf_paths)
+{
+    char path[XENVF_XS_PATH_MAX];
+    const char *leaf;
+    uint32_t domid;
+    unsigned local;
+
+    xenvf_xs_guest_path(path, 7, "/vf/%u/%s", 2, "request");
+    ck_assert_str_eq(path, "/local/domain/7/xenvf/vf/2/request");
+    ck_assert(xenvf_xs_parse_guest_vf_path(path, &domid, &local, &leaf));
+    ck_assert_uint_eq(domid, 7);
+    ck_assert_uint_eq(local, 2);
+    ck_assert_str_eq(leaf, "request");
+    ck_assert(!xenvf_xs_parse_guest_vf_path("/local/domain/7/xenvf/vf/2",
+                                            &domid, &local, &leaf));
+    ck_assert(!xenvf_xs_parse_guest_vf_path("/local/domain/7/xenvf/vf/2/",
+                                            &domid, &local, &leaf));
+    ck_assert(!xenvf_xs_parse_guest_vf_path("/local/domain/7/xenvf/vf/2/a/b",
+                                            &domid, &local, &leaf));
+    ck_assert(!xenvf_xs_parse_guest_vf_path("/local/domain/7/device/vf/2/a",
+                                            &domid, &local, &leaf));
+}
+END_TEST
+
 START_TEST(bad_pf_nodes_are_named)
 {
     static const struct {
@@ -145,6 +170,7 @@ static Suite *xs_values_suite(void)
     TCase *tc = tcase_create("parse");
 
     tcase_add_test(tc, domid_values);
+    tcase_add_test(tc, guest_vf_paths);
     tcase_add_test(tc, pf_nodes_build_the_model);
     tcase_add_test(tc, empty_owner_is_nobody);
     tcase_add_test(tc, bad_pf_nodes_are_named);

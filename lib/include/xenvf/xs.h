@@ -35,6 +35,16 @@ int xenvf_xs_pf_path(char buf[XENVF_XS_PATH_MAX], const char *pf_id,
                      const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The path of what a guest learns: /local/domain/<domid>/xenvf followed by
+ * what fmt adds ("" , "/vf", "/vf/%u/status"); returns its length. */
+int xenvf_xs_guest_path(char buf[XENVF_XS_PATH_MAX], uint32_t domid,
+                        const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Is path a node of a guest's VF, /local/domain/<domid>/xenvf/vf/<n>/<leaf>?
+ * Then its parts (*leaf points into path). */
+bool xenvf_xs_parse_guest_vf_path(const char *path, uint32_t *domid,
+                                  unsigned *local, const char **leaf);
+
 /* A xenstore connection plus a count of the requests made through it
  * (benchmarks and tests use it to show publishing costs O(changes)). */
 typedef struct xenvf_xs {

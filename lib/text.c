@@ -33,7 +33,7 @@ int xenvf_parse_uint(const char *s, uint64_t max, uint64_t *out, xenvf_err *err)
 int xenvf_parse_dec(const char *what, const char *text, size_t len,
                     uint64_t min, uint64_t max, uint64_t *out, xenvf_err *err)
 {
-    char q[XENVF_QUOTE_MAX], copy[72];
+    char q[XENVF_QUOTE_MAX];
     uint64_t n = 0;
     bool overflow = false;
     size_t k = 0;
@@ -50,9 +50,7 @@ int xenvf_parse_dec(const char *what, const char *text, size_t len,
         *out = n;
         return 0;
     }
-    /* only a message needs the text as a string */
-    snprintf(copy, sizeof(copy), "%.*s", (int)(len < 71 ? len : 71), text);
-    xenvf_quote(copy, q, sizeof(q));
+    xenvf_quote_n(text, len, q, sizeof(q));
     if (k == 0 || k < len)
         return xenvf_err_set(err, XENVF_EINVAL,
                              "%s \"%s\" is not a decimal number", what, q);
@@ -114,10 +112,15 @@ void xenvf_mac_format(const uint8_t mac[6], char buf[18])
 
 void xenvf_quote(const char *s, char *buf, size_t len)
 {
+    xenvf_quote_n(s, strlen(s), buf, len);
+}
+
+void xenvf_quote_n(const char *s, size_t n, char *buf, size_t len)
+{
     size_t o = 0, i = 0;
     const size_t keep = 64;
 
-    for (; i < keep && s[i] && o + 6 < len; i++) {
+    for (; i < keep && i < n && o + 6 < len; i++) {
         unsigned char ch = (unsigned char)s[i];
 
         if (ch == '"' || ch == '\\')
@@ -127,7 +130,7 @@ void xenvf_quote(const char *s, char *buf, size_t len)
         else
             buf[o++] = (char)ch;
     }
-    if (s[i] && o + 4 < len)
+    if (i < n && o + 4 < len)
         o += (size_t)snprintf(buf + o, len - o, "...");
     buf[o] = '\0';
 }

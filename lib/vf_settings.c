@@ -206,7 +206,7 @@ static int parse_bool(const xenvf_setting_info *i, const char *t, size_t len,
 {
     static const char *const yes[] = {"1", "yes", "on", "true"};
     static const char *const no[] = {"0", "no", "off", "false"};
-    char q[XENVF_QUOTE_MAX], copy[72];
+    char q[XENVF_QUOTE_MAX];
 
     for (size_t k = 0; k < sizeof(yes) / sizeof(yes[0]); k++) {
         if (strlen(yes[k]) == len && !memcmp(t, yes[k], len)) {
@@ -218,8 +218,7 @@ static int parse_bool(const xenvf_setting_info *i, const char *t, size_t len,
             return 0;
         }
     }
-    snprintf(copy, sizeof(copy), "%.*s", (int)(len < 71 ? len : 71), t);
-    xenvf_quote(copy, q, sizeof(q));
+    xenvf_quote_n(t, len, q, sizeof(q));
     return xenvf_err_set(err, XENVF_EINVAL,
                          "%s \"%s\" is not a boolean (0/1, yes/no, on/off, "
                          "true/false)",
@@ -229,11 +228,11 @@ static int parse_bool(const xenvf_setting_info *i, const char *t, size_t len,
 static int parse_mac(const xenvf_setting_info *i, const char *t, size_t len,
                      uint8_t mac[6], xenvf_err *err)
 {
-    char q[XENVF_QUOTE_MAX], copy[72];
+    char q[XENVF_QUOTE_MAX], copy[18];
 
-    snprintf(copy, sizeof(copy), "%.*s", (int)(len < 71 ? len : 71), t);
+    snprintf(copy, sizeof(copy), "%.*s", (int)(len < 17 ? len : 17), t);
     if (len != 17 || xenvf_mac_digits(copy, mac)) {
-        xenvf_quote(copy, q, sizeof(q));
+        xenvf_quote_n(t, len, q, sizeof(q));
         return xenvf_err_set(err, XENVF_EINVAL,
                              "%s \"%s\" is not a MAC address "
                              "(xx:xx:xx:xx:xx:xx)",
@@ -406,10 +405,9 @@ static void known_names(char *buf, size_t len)
 
 static int unknown_setting(const char *name, size_t len, xenvf_err *err)
 {
-    char q[XENVF_QUOTE_MAX], copy[40], known[160];
+    char q[XENVF_QUOTE_MAX], known[160];
 
-    snprintf(copy, sizeof(copy), "%.*s", (int)(len < 39 ? len : 39), name);
-    xenvf_quote(copy, q, sizeof(q));
+    xenvf_quote_n(name, len < 39 ? len : 39, q, sizeof(q));
     known_names(known, sizeof(known));
     return xenvf_err_set(err, XENVF_EINVAL,
                          "unknown setting \"%s\" (known: %s)", q, known);

@@ -37,5 +37,7 @@ void xenvf_mac_format(const uint8_t mac[6], char buf[18]);
  * input cannot garble a terminal or a log. */
 #define XENVF_QUOTE_MAX 400
 void xenvf_quote(const char *s, char *buf, size_t len);
+/* The same for s[0..n), which need not end in a NUL. */
+void xenvf_quote_n(const char *s, size_t n, char *buf, size_t len);
 
 #endif

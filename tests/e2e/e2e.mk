@@ -10,6 +10,8 @@
 #   make e2e-stress             the crash hunt's stress boots (docs/e2e.md)
 #   make e2e E2E_XEN=flask      the FLASK boot: the flask-* scenarios on a
 #                               FLASK-enforcing hypervisor (docs/xsm.md)
+#   make e2e E2E_QEMU=trixie    on trixie's QEMU 10 (tools/platform/qemu,
+#                               the trixie root made first); bookworm: 7.2
 #
 # Images live in QEMU_BUILD (build/qemu whatever B is: the sanitizer builds
 # share them); downloaded .debs in QEMU_BUILD/cache. Each image is rebuilt
@@ -21,6 +23,11 @@ QEMU_BUILD ?= $(SRCDIR)/build/qemu
 QH := $(SRCDIR)/tools/qemu-host
 E2E_DIR := $(SRCDIR)/tests/e2e
 E2E_SCENARIOS ?=
+# The QEMU the host runs on (run-host --qemu): trixie (10.0, from the
+# trixie platform root, made by e2e-images when missing) or bookworm (7.2,
+# this machine's). Every target that boots QEMU passes it as QHOST_QEMU.
+E2E_QEMU ?= bookworm
+export QHOST_QEMU := $(E2E_QEMU)
 # xenvf in the images comes from the project's Debian packages, built from
 # this tree (tools/qemu-host/xenvf-debs; rebuilt when a file changes):
 # every tier run proves them. dom0: xenvfd, the CLI and the plugin; the
@@ -54,7 +61,14 @@ e2e-run: e2e-images $(if $(filter flask,$(E2E_XEN)),e2e-flask-images)
 	    E2E_FLASK_XEN=$(XEN_FLASK) E2E_FLASK_POLICY=$(E2E_FLASK_POLICY) \
 	    $(E2E_DIR)/run-e2e $(E2E_SCENARIOS)
 
-e2e-images: $(QEMU_BUILD)/dom0.cpio.gz $(QEMU_BUILD)/guest.cpio
+e2e-images: $(QEMU_BUILD)/dom0.cpio.gz $(QEMU_BUILD)/guest.cpio \
+    $(if $(filter trixie,$(E2E_QEMU)),e2e-qemu-root)
+
+# trixie's QEMU runs from the trixie root (cached: tools/platform/root
+# checks its package lists and makes or updates it only when they changed)
+.PHONY: e2e-qemu-root
+e2e-qemu-root:
+	$(Q)$(SRCDIR)/tools/platform/root trixie >/dev/null
 
 # fetch-debs asks apt every time but rewrites debs.txt only on a change.
 $(QEMU_BUILD)/debs.txt: FORCE-E2E

@@ -12,6 +12,10 @@
 #                               FLASK-enforcing hypervisor (docs/xsm.md)
 #   make e2e E2E_QEMU=trixie    on trixie's QEMU 10 (tools/platform/qemu,
 #                               the trixie root made first); bookworm: 7.2
+#   make e2e E2E_PLATFORM=trixie  the Xen 4.20 smoke: trixie's hypervisor,
+#                               kernel and userland (tools/qemu-host/
+#                               platform-images, build/qemu-trixie) on
+#                               QEMU 10, scenarios boot and sriov
 #
 # Images live in QEMU_BUILD (build/qemu whatever B is: the sanitizer builds
 # share them); downloaded .debs in QEMU_BUILD/cache. Each image is rebuilt
@@ -19,6 +23,16 @@
 # (debs.txt), the host packages its binaries come from (host-pkgs.txt), its
 # scripts, or its overlay.
 
+# E2E_PLATFORM: bookworm (Xen 4.17, the tier) or trixie (Xen 4.20: its
+# own images, without xenvf yet, so only the scenarios that need none).
+E2E_PLATFORM ?= bookworm
+ifeq ($(E2E_PLATFORM),trixie)
+QEMU_BUILD := $(SRCDIR)/build/qemu-trixie
+E2E_QEMU := trixie
+E2E_SCENARIOS := $(or $(E2E_SCENARIOS),boot sriov)
+else ifneq ($(E2E_PLATFORM),bookworm)
+$(error E2E_PLATFORM must be bookworm or trixie, not '$(E2E_PLATFORM)')
+endif
 QEMU_BUILD ?= $(SRCDIR)/build/qemu
 QH := $(SRCDIR)/tools/qemu-host
 E2E_DIR := $(SRCDIR)/tests/e2e
@@ -57,13 +71,20 @@ endef
 e2e: deps
 	$(Q)$(MAKE) --no-print-directory e2e-run
 
-e2e-run: e2e-images $(if $(filter flask,$(E2E_XEN)),e2e-flask-images)
+e2e-run: $(if $(filter trixie,$(E2E_PLATFORM)),e2e-platform-images,e2e-images) \
+    $(if $(filter flask,$(E2E_XEN)),e2e-flask-images)
 	$(Q)QEMU_BUILD=$(QEMU_BUILD) E2E_XEN=$(E2E_XEN) \
 	    E2E_FLASK_XEN=$(XEN_FLASK) E2E_FLASK_POLICY=$(E2E_FLASK_POLICY) \
 	    $(E2E_DIR)/run-e2e $(E2E_SCENARIOS)
 
 e2e-images: $(QEMU_BUILD)/dom0.cpio.gz $(QEMU_BUILD)/guest.cpio \
     $(if $(filter trixie,$(E2E_QEMU)),e2e-qemu-root)
+
+# the Xen 4.20 smoke's images, made in the trixie root (rebuilt every run:
+# about a minute)
+.PHONY: e2e-platform-images
+e2e-platform-images:
+	$(Q)$(QH)/platform-images $(E2E_PLATFORM)
 
 # trixie's QEMU runs from the trixie root (cached: tools/platform/root
 # checks its package lists and makes or updates it only when they changed)

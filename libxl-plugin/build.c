@@ -12,6 +12,66 @@
 #include "pcidev.h"
 #include "reserve.h"
 
+/* ---- step times ------------------------------------------------------------
+ *
+ * What each step of a build took, logged as one line when the build is done
+ * (docs/plugin.md#performance; the QEMU tier's benchmark reads it):
+ *   domain web1 (7): build steps in ms: check 0.4, resolve 1.2, reserve 3.1,
+ *   libxl 2101.5, commit 2.0, guest-nodes 4.2, plan 0.3 (the plugin's own
+ *   11.2)
+ */
+#define STEPS_MAX  12
+#define STEP_LIBXL "libxl"
+
+typedef struct steps {
+    int64_t mark_us;
+    size_t nr;
+    const char *name[STEPS_MAX];
+    int64_t us[STEPS_MAX];
+} steps;
+
+static void steps_start(steps *s)
+{
+    s->nr = 0;
+    s->mark_us = xenvf_now_us();
+}
+
+/* The time since the last mark goes to step name (a repeated name adds). */
+static void step_done(steps *s, const char *name)
+{
+    int64_t now = xenvf_now_us();
+    size_t i = 0;
+
+    while (i < s->nr && strcmp(s->name[i], name))
+        i++;
+    if (i == s->nr && s->nr < STEPS_MAX) {
+        s->name[s->nr] = name;
+        s->us[s->nr++] = 0;
+    }
+    if (i < s->nr)
+        s->us[i] += now - s->mark_us;
+    s->mark_us = now;
+}
+
+static void steps_log(const steps *s, const char *what, const char *name,
+                      uint32_t domid)
+{
+    char line[512];
+    size_t o = 0;
+    int64_t own = 0;
+
+    line[0] = '\0';
+    for (size_t i = 0; i < s->nr && o < sizeof(line); i++) {
+        o += (size_t)snprintf(line + o, sizeof(line) - o, "%s%s %.1f",
+                              i ? ", " : "", s->name[i],
+                              (double)s->us[i] / 1000.0);
+        if (strcmp(s->name[i], STEP_LIBXL))
+            own += s->us[i];
+    }
+    LOG(INFO, "domain %s (%u): %s steps in ms: %s (the plugin's own %.1f)",
+        name ? name : "?", domid, what, line, (double)own / 1000.0);
+}
+
 void xlp_init(xlp *p, const xlp_ops *ops)
 {
     memset(p, 0, sizeof(*p));
@@ -397,17 +457,23 @@ static int check_config_pcidevs(const libxl_domain_config *d, xenvf_err *err)
  * publish the guest's nodes, store the gate plan, remember it for a
  * reboot. The caller tears the domain down if this fails. */
 static int adopt_built(xlp *p, xenvf_xs *xs, resv *r, const char *name,
-                       uint32_t domid, char *const *ids, xenvf_err *err)
+                       uint32_t domid, char *const *ids, steps *st,
+                       xenvf_err *err)
 {
     char pfs[256];
     int rc;
 
-    if ((rc = resv_commit(r, &p->conf, domid, err)) ||
-        (rc = publish_guest(p, xs, domid, ids, r, err)) ||
-        (rc = store_plan(p, name, domid, ids, err)))
+    if ((rc = resv_commit(r, &p->conf, domid, err)))
+        return rc;
+    step_done(st, "commit");
+    if ((rc = publish_guest(p, xs, domid, ids, r, err)))
+        return rc;
+    step_done(st, "guest-nodes");
+    if ((rc = store_plan(p, name, domid, ids, err)))
         return rc;
     if ((rc = remember(p, name, domid, ids, r)))
         return xenvf_err_set(err, rc, "out of memory");
+    step_done(st, "plan");
     list_pfs(ids, p->cfg.nr, pfs, sizeof(pfs));
     LOG(INFO,
         "domain %s is domain %u with %zu VF%s, paused until PF %s %s "
@@ -423,10 +489,13 @@ static int adopt_built(xlp *p, xenvf_xs *xs, resv *r, const char *name,
 static int build_and_adopt(xlp *p, xenvf_xs *xs, resv *r, const char *name,
                            char *const *ids, libxl_domain_config *d,
                            bool restore, uint32_t *domid, int *libxl_rc,
-                           bool *created, xenvf_err *err)
+                           bool *created, steps *st, xenvf_err *err)
 {
+    int rc;
+
     *libxl_rc = restore ? p->ops.restore(p->ops.opaque, d, domid)
                         : p->ops.create(p->ops.opaque, d, domid);
+    step_done(st, STEP_LIBXL);
     if (*libxl_rc) {
         *domid = XLP_NO_DOMID;
         return xenvf_err_set(err, XENVF_EIO,
@@ -435,7 +504,10 @@ static int build_and_adopt(xlp *p, xenvf_xs *xs, resv *r, const char *name,
                              restore ? "restore" : "build", name, *libxl_rc);
     }
     *created = true;
-    return adopt_built(p, xs, r, name, *domid, ids, err);
+    if ((rc = adopt_built(p, xs, r, name, *domid, ids, st, err)))
+        return rc;
+    steps_log(st, restore ? "restore" : "build", name, *domid);
+    return 0;
 }
 
 int xlp_create(xlp *p, libxl_domain_config *d, uint32_t *domid, int *libxl_rc,
@@ -449,12 +521,14 @@ int xlp_create(xlp *p, libxl_domain_config *d, uint32_t *domid, int *libxl_rc,
     pcidev_defaults defs;
     const xlp_dom *prev;
     xenvf_xs xs;
+    steps st;
     resv r;
     int rc;
 
     *libxl_rc = 0;
     xenvf_xs_init(&xs);
     resv_init(&r);
+    steps_start(&st);
     *domid = XLP_NO_DOMID;
     if (!xlp_has_work(p, d)) {
         if ((rc = check_config_pcidevs(d, err)))
@@ -485,6 +559,7 @@ int xlp_create(xlp *p, libxl_domain_config *d, uint32_t *domid, int *libxl_rc,
     /* pci= (the VFs added last time are stripped: they are the plugin's) */
     if ((rc = check_config_pcidevs(d, err)))
         goto out;
+    step_done(&st, "check");
     if (p->cfg_rc) {
         if (err)
             *err = p->cfg_err;
@@ -500,6 +575,7 @@ int xlp_create(xlp *p, libxl_domain_config *d, uint32_t *domid, int *libxl_rc,
     if ((rc = xenvf_xs_open(&xs, err)) ||
         (rc = resv_resolve(&xs, &p->cfg, &ids, err)))
         goto out;
+    step_done(&st, "resolve");
     pins = calloc(p->cfg.nr, sizeof(*pins));
     bdfs = calloc(p->cfg.nr, sizeof(*bdfs));
     labels = calloc(p->cfg.nr, sizeof(*labels));
@@ -518,6 +594,7 @@ int xlp_create(xlp *p, libxl_domain_config *d, uint32_t *domid, int *libxl_rc,
         p->cfg.nr > 1 ? "s" : "", name);
     if ((rc = reserve_vfs(p, &xs, &r, name, ids, pins, prev, err)))
         goto out;
+    step_done(&st, "reserve");
     for (size_t i = 0; i < r.nr; i++) {
         bdfs[i] = r.grants[i].bdf;
         xenvf_bdf_format(&bdfs[i], text);
@@ -543,8 +620,9 @@ int xlp_create(xlp *p, libxl_domain_config *d, uint32_t *domid, int *libxl_rc,
         goto out;
     }
 
+    step_done(&st, "reserve");
     rc = build_and_adopt(p, &xs, &r, name, ids, d, false, domid, libxl_rc,
-                         &created, err);
+                         &created, &st, err);
 out:
     if (rc && created)
         xenvf_err_prepend(err, "domain %s (%u): ", name, *domid);
@@ -657,11 +735,13 @@ int xlp_restore(xlp *p, libxl_domain_config *d, uint32_t *domid, int *libxl_rc,
     vfcfg cfg;
     int *at = NULL;
     xenvf_xs xs;
+    steps st;
     resv r;
     int rc;
 
     *libxl_rc = 0;
     *domid = XLP_NO_DOMID;
+    steps_start(&st);
     xenvf_xs_init(&xs);
     resv_init(&r);
     vfcfg_init(&cfg);
@@ -690,6 +770,7 @@ int xlp_restore(xlp *p, libxl_domain_config *d, uint32_t *domid, int *libxl_rc,
     take_cfg(p, &cfg);
     if ((rc = resv_resolve(&xs, &p->cfg, &ids, err)))
         goto out;
+    step_done(&st, "resolve");
     LOG(INFO, "restoring domain %s: reserving the %zu VF%s it had from xenvfd",
         name, p->cfg.nr, p->cfg.nr > 1 ? "s" : "");
     rc = resv_reserve(&r, &p->conf, name, &p->cfg, ids, NULL, err);
@@ -722,8 +803,9 @@ int xlp_restore(xlp *p, libxl_domain_config *d, uint32_t *domid, int *libxl_rc,
         pci->dev = r.grants[k].bdf.dev;
         pci->func = r.grants[k].bdf.func;
     }
+    step_done(&st, "reserve");
     rc = build_and_adopt(p, &xs, &r, name, ids, d, true, domid, libxl_rc,
-                         &created, err);
+                         &created, &st, err);
 out:
     if (rc && created)
         xenvf_err_prepend(err, "domain %s (%u): ", name, *domid);
@@ -749,6 +831,7 @@ out:
 struct unpause_ctx {
     xlp *p;
     xenvf_xs *xs;
+    steps *st;
     int libxl_rc;
 };
 
@@ -786,7 +869,9 @@ static int gate_ready(void *opaque, const gate_plan *gp, size_t last,
     else
         LOG(INFO, "PF %s ready after %.3f s, unpausing domain %u",
             gp->pfs[last].pf_id, (double)gp->elapsed_ms / 1000.0, gp->domid);
+    step_done(u->st, "gate");
     u->libxl_rc = u->p->ops.unpause(u->p->ops.opaque, gp->domid);
+    step_done(u->st, STEP_LIBXL);
     if (u->libxl_rc)
         return xenvf_err_set(err, XENVF_EIO,
                              "libxl could not unpause domain %u (rc %d)",
@@ -797,7 +882,8 @@ static int gate_ready(void *opaque, const gate_plan *gp, size_t last,
 int xlp_unpause(xlp *p, uint32_t domid, int *libxl_rc, xenvf_err *err)
 {
     xenvf_xs xs;
-    struct unpause_ctx u = {.p = p, .xs = &xs};
+    steps st;
+    struct unpause_ctx u = {.p = p, .xs = &xs, .st = &st};
     const gate_hooks hooks = {
         .waiting = gate_waiting,
         .ready = gate_ready,
@@ -813,6 +899,7 @@ int xlp_unpause(xlp *p, uint32_t domid, int *libxl_rc, xenvf_err *err)
     *libxl_rc = 0;
     gate_plan_init(&plan);
     xenvf_xs_init(&xs);
+    steps_start(&st);
     if ((lrc = p->ops.plan_load(p->ops.opaque, domid, &text))) {
         /* fail closed: a VF domain must not run past its gate */
         rc = xenvf_err_set(err, XENVF_EIO,
@@ -835,6 +922,7 @@ int xlp_unpause(xlp *p, uint32_t domid, int *libxl_rc, xenvf_err *err)
     }
     if ((rc = load_conf(p, err)) || (rc = xenvf_xs_open(&xs, err)))
         goto out;
+    step_done(&st, "plan");
     if (p->ops.wait_begin)
         p->ops.wait_begin(p->ops.opaque);
     rc = gate_wait(&xs, &plan, p->cancel_fd, &hooks, err);
@@ -843,6 +931,8 @@ int xlp_unpause(xlp *p, uint32_t domid, int *libxl_rc, xenvf_err *err)
     *libxl_rc = u.libxl_rc;
     if (!rc) {
         p->ops.plan_remove(p->ops.opaque, domid); /* the gate is passed */
+        step_done(&st, "plan");
+        steps_log(&st, "unpause", plan.domain, domid);
         goto out;
     }
     if (u.libxl_rc)

@@ -663,29 +663,23 @@ static const char *const guest_written[] = {"status", "request"};
 
 struct guest_args {
     uint32_t domid;
-    const xenvf_guest_vf *g;
+    const xenvf_guest_vf *vfs;
+    size_t nr;
 };
 
-static int publish_guest_tx(xenvf_xs *xs, xs_transaction_t t, void *arg,
-                            xenvf_err *err)
+/* One VF's nodes under vf/<n>. Created by dom0, they take the permissions
+ * of the xenvf directory above them (xenstored gives a new node its
+ * parent's, owned by its creator): dom0's, read by the guest. Only the
+ * nodes the guest writes get their own. */
+static int publish_guest_vf_tx(xenvf_xs *xs, xs_transaction_t t,
+                               uint32_t domid, const xenvf_guest_vf *g,
+                               xenvf_err *err)
 {
-    const struct guest_args *a = arg;
-    const xenvf_guest_vf *g = a->g;
     char path[XS_PATH_MAX], num[24], bdf[XENVF_BDF_STR_MAX],
         val[XENVF_SETTING_STR_MAX];
-    int n, rc;
+    int n, rc = 0;
 
-    /* Parents first, so the guest can list its own xenvf directory. */
-    n = xenvf_xs_guest_path(path, a->domid, "%s", "");
-    if ((rc = xsi_mkdir_perms(xs, t, path, a->domid, err)))
-        return rc;
-    n += snprintf(path + n, sizeof(path) - n, "/vf");
-    if ((rc = xsi_mkdir_perms(xs, t, path, a->domid, err)))
-        return rc;
-    n += snprintf(path + n, sizeof(path) - n, "/%u", g->local_index);
-    if ((rc = xsi_mkdir_perms(xs, t, path, a->domid, err)))
-        return rc;
-
+    n = xenvf_xs_guest_path(path, domid, "/vf/%u", g->local_index);
     xenvf_bdf_format(&g->bdf, bdf);
     const struct {
         const char *leaf, *value;
@@ -696,7 +690,7 @@ static int publish_guest_tx(xenvf_xs *xs, xs_transaction_t t, void *arg,
     };
     for (size_t i = 0; i < sizeof(leaves) / sizeof(leaves[0]) && !rc; i++) {
         snprintf(path + n, sizeof(path) - n, "/%s", leaves[i].leaf);
-        rc = put_leaf(xs, t, path, leaves[i].value, NULL, true, a->domid, err);
+        rc = xsi_put(xs, t, path, leaves[i].value, err);
     }
     /* the settings the guest acts on: its driver, its MAC, its boot order */
     xenvf_setting_for_each(set)
@@ -706,7 +700,7 @@ static int publish_guest_tx(xenvf_xs *xs, xs_transaction_t t, void *arg,
         if (rc || !v || !(xenvf_settings[set].flags & XENVF_SETTING_GUEST))
             continue;
         snprintf(path + n, sizeof(path) - n, "/%s", xenvf_settings[set].name);
-        rc = put_leaf(xs, t, path, v, NULL, true, a->domid, err);
+        rc = xsi_put(xs, t, path, v, err);
     }
     /* the nodes the guest writes: what its xenvf-guest made of the VF, and
      * its requests for settings (answered in request-result, dom0's) */
@@ -714,24 +708,48 @@ static int publish_guest_tx(xenvf_xs *xs, xs_transaction_t t, void *arg,
          i++) {
         snprintf(path + n, sizeof(path) - n, "/%s", guest_written[i]);
         if (!rc && !(rc = xsi_put(xs, t, path, "", err)))
-            rc = xsi_perms(xs, t, path, a->domid, XS_PERM_READ | XS_PERM_WRITE,
+            rc = xsi_perms(xs, t, path, domid, XS_PERM_READ | XS_PERM_WRITE,
                            err);
     }
+    if (rc)
+        xenvf_err_prepend(err, "vf %u: ", g->local_index);
     return rc;
 }
 
-int xenvf_xs_publish_guest_vf(xenvf_xs *xs, uint32_t domid,
-                              const xenvf_guest_vf *g, xenvf_err *err)
+static int publish_guest_tx(xenvf_xs *xs, xs_transaction_t t, void *arg,
+                            xenvf_err *err)
 {
-    struct guest_args a = {.domid = domid, .g = g};
+    const struct guest_args *a = arg;
+    char path[XS_PATH_MAX];
     int rc;
 
-    if (domid == 0 || domid >= DOMID_LIMIT || !xenvf_id_valid(g->pf_id))
-        return xenvf_err_set(err, XENVF_EINVAL,
-                             "guest VF: bad domain %u or PF id", domid);
+    /* the directory first, with the permissions its nodes inherit */
+    xenvf_xs_guest_path(path, a->domid, "%s", "");
+    if ((rc = xsi_mkdir_perms(xs, t, path, a->domid, err)))
+        return rc;
+    for (size_t i = 0; i < a->nr && !rc; i++)
+        rc = publish_guest_vf_tx(xs, t, a->domid, &a->vfs[i], err);
+    return rc;
+}
+
+int xenvf_xs_publish_guest(xenvf_xs *xs, uint32_t domid,
+                           const xenvf_guest_vf *vfs, size_t nr,
+                           xenvf_err *err)
+{
+    struct guest_args a = {.domid = domid, .vfs = vfs, .nr = nr};
+    int rc;
+
+    if (domid == 0 || domid >= DOMID_LIMIT)
+        return xenvf_err_set(err, XENVF_EINVAL, "guest VFs: bad domain %u",
+                             domid);
+    for (size_t i = 0; i < nr; i++)
+        if (!xenvf_id_valid(vfs[i].pf_id))
+            return xenvf_err_set(err, XENVF_EINVAL,
+                                 "domain %u vf %u: bad PF id", domid,
+                                 vfs[i].local_index);
     rc = xsi_in_transaction(xs, publish_guest_tx, &a, err);
     if (rc)
-        xenvf_err_prepend(err, "domain %u vf %u: ", domid, g->local_index);
+        xenvf_err_prepend(err, "domain %u: ", domid);
     return rc;
 }
 

@@ -293,29 +293,34 @@ out:
     return rc;
 }
 
-/* What the guest's helper and firmware read: one node set per VF. */
-static int publish_guest(xlp *p, xenvf_xs *xs, uint32_t domid, char *const *ids,
+/* What the guest's helper and firmware read: one node set per VF, all in
+ * one transaction. */
+static int publish_guest(xenvf_xs *xs, uint32_t domid, char *const *ids,
                          const resv *r, xenvf_err *err)
 {
+    xenvf_guest_vf *g = calloc(r->nr ? r->nr : 1, sizeof(*g));
     int rc = 0;
 
+    if (!g)
+        return xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+    for (size_t i = 0; i < r->nr; i++)
+        xenvf_guest_vf_init(&g[i]);
     for (size_t i = 0; i < r->nr && !rc; i++) {
-        xenvf_guest_vf g;
-
-        xenvf_guest_vf_init(&g);
-        g.local_index = (unsigned)i;
-        g.vf_index = r->grants[i].index;
-        g.bdf = r->grants[i].bdf;
+        g[i].local_index = (unsigned)i;
+        g[i].vf_index = r->grants[i].index;
+        g[i].bdf = r->grants[i].bdf;
         /* the effective settings, as xenvfd granted them (the map's with
          * the entry's over them), not the entry alone */
-        if (!(g.pf_id = strdup(ids[i])))
+        if (!(g[i].pf_id = strdup(ids[i])))
             rc = xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
         else
-            rc = xenvf_vf_config_copy(&g.config, &r->grants[i].config, err);
-        if (!rc)
-            rc = xenvf_xs_publish_guest_vf(xs, domid, &g, err);
-        xenvf_guest_vf_dispose(&g);
+            rc = xenvf_vf_config_copy(&g[i].config, &r->grants[i].config, err);
     }
+    if (!rc)
+        rc = xenvf_xs_publish_guest(xs, domid, g, r->nr, err);
+    for (size_t i = 0; i < r->nr; i++)
+        xenvf_guest_vf_dispose(&g[i]);
+    free(g);
     return rc;
 }
 
@@ -466,7 +471,7 @@ static int adopt_built(xlp *p, xenvf_xs *xs, resv *r, const char *name,
     if ((rc = resv_commit(r, &p->conf, domid, err)))
         return rc;
     step_done(st, "commit");
-    if ((rc = publish_guest(p, xs, domid, ids, r, err)))
+    if ((rc = publish_guest(xs, domid, ids, r, err)))
         return rc;
     step_done(st, "guest-nodes");
     if ((rc = store_plan(p, name, domid, ids, err)))

@@ -286,7 +286,7 @@ START_TEST(guest_requests_settings)
     g.pf_id = strdup("nvme0");
     g.vf_index = 1;
     ck_assert_int_eq(xenvf_bdf_parse("0000:01:00.2", &g.bdf, NULL), 0);
-    ck_assert_int_eq(xenvf_xs_publish_guest_vf(&E.xs, 5, &g, NULL), 0);
+    ck_assert_int_eq(xenvf_xs_publish_guest(&E.xs, 5, &g, 1, NULL), 0);
     xenvf_guest_vf_dispose(&g);
     ASSERT_XS("/xenvf/pf/nvme0/vf/1/vlan", "3");
 

@@ -106,8 +106,11 @@ typedef struct xenvf_guest_vf {
 
 void xenvf_guest_vf_init(xenvf_guest_vf *g);
 void xenvf_guest_vf_dispose(xenvf_guest_vf *g);
-int xenvf_xs_publish_guest_vf(xenvf_xs *xs, uint32_t domid,
-                              const xenvf_guest_vf *g, xenvf_err *err);
+/* Publish a new domain's VFs under /local/domain/<domid>/xenvf, all in
+ * one transaction. */
+int xenvf_xs_publish_guest(xenvf_xs *xs, uint32_t domid,
+                           const xenvf_guest_vf *vfs, size_t nr,
+                           xenvf_err *err);
 int xenvf_xs_remove_guest(xenvf_xs *xs, uint32_t domid, xenvf_err *err);
 /* What the guest's xenvf-guest reported for PF pf_id's VF vf_index, which
  * domid holds (its vf/<n>/status): *out NULL when the guest has no such

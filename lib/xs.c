@@ -592,6 +592,27 @@ int xenvf_xs_read_pf(xenvf_xs *xs, const char *pf_id, xenvf_pf *out,
     return xsi_in_transaction(xs, read_pf_tx, &a, err);
 }
 
+int xenvf_xs_read_pf_leaf(xenvf_xs *xs, const char *pf_id, const char *leaf,
+                          xenvf_pf *out, xenvf_err *err)
+{
+    char path[XS_PATH_MAX], *value = NULL;
+    int rc;
+
+    if (!xenvf_id_valid(pf_id))
+        return xenvf_err_set(err, XENVF_EINVAL, "bad PF id '%.40s'",
+                             pf_id ? pf_id : "");
+    xenvf_xs_pf_path(path, pf_id, "/%s", leaf);
+    if ((rc = xsi_get(xs, XBT_NULL, path, &value, err)))
+        return rc;
+    if (!value)
+        return xenvf_err_set(err, XENVF_ENOENT, "%s is not published", path);
+    rc = xenvf_xs_apply_pf_node(out, leaf, value, err);
+    if (rc)
+        xenvf_err_prepend(err, "%s: ", path);
+    free(value);
+    return rc;
+}
+
 int xenvf_xs_read_pf_head(xenvf_xs *xs, const char *pf_id, xenvf_pf *out,
                           xenvf_err *err)
 {
@@ -671,9 +692,8 @@ struct guest_args {
  * of the xenvf directory above them (xenstored gives a new node its
  * parent's, owned by its creator): dom0's, read by the guest. Only the
  * nodes the guest writes get their own. */
-static int publish_guest_vf_tx(xenvf_xs *xs, xs_transaction_t t,
-                               uint32_t domid, const xenvf_guest_vf *g,
-                               xenvf_err *err)
+static int publish_guest_vf_tx(xenvf_xs *xs, xs_transaction_t t, uint32_t domid,
+                               const xenvf_guest_vf *g, xenvf_err *err)
 {
     char path[XS_PATH_MAX], num[24], bdf[XENVF_BDF_STR_MAX],
         val[XENVF_SETTING_STR_MAX];
@@ -733,8 +753,7 @@ static int publish_guest_tx(xenvf_xs *xs, xs_transaction_t t, void *arg,
 }
 
 int xenvf_xs_publish_guest(xenvf_xs *xs, uint32_t domid,
-                           const xenvf_guest_vf *vfs, size_t nr,
-                           xenvf_err *err)
+                           const xenvf_guest_vf *vfs, size_t nr, xenvf_err *err)
 {
     struct guest_args a = {.domid = domid, .vfs = vfs, .nr = nr};
     int rc;

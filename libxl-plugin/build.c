@@ -468,17 +468,28 @@ static int adopt_built(xlp *p, xenvf_xs *xs, resv *r, const char *name,
     char pfs[256];
     int rc;
 
-    if ((rc = resv_commit(r, &p->conf, domid, err)))
+    /* xenvfd records the commit (its state file, then xenstore) while the
+     * guest's nodes and the plan are written: the guest stays paused until
+     * both are done, and a failed commit tears it all down */
+    if ((rc = resv_commit_send(r, &p->conf, domid, err)))
         return rc;
     step_done(st, "commit");
-    if ((rc = publish_guest(xs, domid, ids, r, err)))
+    if (!(rc = publish_guest(xs, domid, ids, r, err))) {
+        step_done(st, "guest-nodes");
+        rc = store_plan(p, name, domid, ids, err);
+        step_done(st, "plan");
+    }
+    if (rc) {
+        /* the answer first, so that the teardown's release comes after
+         * the commit in xenvfd's eyes */
+        resv_commit_wait(r, &p->conf, NULL);
         return rc;
-    step_done(st, "guest-nodes");
-    if ((rc = store_plan(p, name, domid, ids, err)))
+    }
+    if ((rc = resv_commit_wait(r, &p->conf, err)))
         return rc;
+    step_done(st, "commit");
     if ((rc = remember(p, name, domid, ids, r)))
         return xenvf_err_set(err, rc, "out of memory");
-    step_done(st, "plan");
     list_pfs(ids, p->cfg.nr, pfs, sizeof(pfs));
     LOG(INFO,
         "domain %s is domain %u with %zu VF%s, paused until PF %s %s "

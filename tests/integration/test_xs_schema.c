@@ -355,16 +355,15 @@ START_TEST(guest_nodes_of_several_vfs)
     ck_assert_int_eq(xsh_guest_write(g5, "xenvf/vf/1/new", "x"), EACCES);
     ck_assert_int_eq(xsh_guest_write(g5, "xenvf/vf/1/status", "bound"), 0);
     ck_assert_int_eq(xsh_guest_write(g5, "xenvf/vf/0/request", "mac=x"), 0);
-    ck_assert_int_eq(
-        xsh_guest_read(g6, "/local/domain/5/xenvf/vf/1/index", &v), EACCES);
+    ck_assert_int_eq(xsh_guest_read(g6, "/local/domain/5/xenvf/vf/1/index", &v),
+                     EACCES);
     ck_assert_int_eq(
         xsh_guest_directory(g6, "/local/domain/5/xenvf/vf", &ents, &nr),
         EACCES);
     /* a bad entry publishes nothing */
     free(gv[1].pf_id);
     gv[1].pf_id = strdup("bad id");
-    ck_assert_int_eq(xenvf_xs_publish_guest(&xs, 6, gv, 2, &err),
-                     XENVF_EINVAL);
+    ck_assert_int_eq(xenvf_xs_publish_guest(&xs, 6, gv, 2, &err), XENVF_EINVAL);
     ck_assert_ptr_null(
         xs_read(xs.h, XBT_NULL, "/local/domain/6/xenvf", &(unsigned){0}));
     for (unsigned i = 0; i < 2; i++)

@@ -75,6 +75,11 @@ int xenvf_xs_set_pf_state(xenvf_xs *xs, const char *pf_id, xenvf_pf_state state,
                           xenvf_err *err);
 int xenvf_xs_get_pf_state(xenvf_xs *xs, const char *pf_id, xenvf_pf_state *out,
                           xenvf_err *err);
+/* One of a published PF's own leaves ("totalvfs", "bdf", ...) into *out
+ * (init'ed by the caller): one request. XENVF_ENOENT when it is not
+ * published. */
+int xenvf_xs_read_pf_leaf(xenvf_xs *xs, const char *pf_id, const char *leaf,
+                          xenvf_pf *out, xenvf_err *err);
 /* Read a published PF back into *out (init'ed by the caller). */
 int xenvf_xs_read_pf(xenvf_xs *xs, const char *pf_id, xenvf_pf *out,
                      xenvf_err *err);

@@ -507,6 +507,10 @@ START_TEST(xl_restore_reserves_and_gates)
                          "it had from xenvfd");
     ASSERT_CONTAINS(out, "xenvf: PF nvme0 VF 1 at 0000:01:00.2");
     ASSERT_CONTAINS(out, ", unpausing domain 5");
+    ASSERT_MATCHES(out, "xenvf: domain web1 \\(5\\): restore steps in ms: "
+                        "resolve " MS ", reserve " MS ", libxl " MS
+                        ", commit " MS ", guest-nodes " MS ", plan " MS
+                        " \\(the plugin's own " MS "\\)$");
     free(out);
     ck_assert(xs_wait("/xenvf/pf/nvme0/vf/1/domain", "5", 5000));
     ck_assert(xs_wait("/local/domain/5/xenvf/vf/0/bdf", "0000:01:00.2", 5000));

@@ -100,6 +100,86 @@ START_TEST(samples_of_the_machine)
 }
 END_TEST
 
+/*
+ * The counters the gate and the TCB keep (/xenvf/stats), counted through
+ * the library calls the plugin and xenvfd make, against the real
+ * xenstored: a histogram and counters promtool accepts, with the values
+ * counted. (test_xl_plugin and test_tcb_daemon check that the plugin and
+ * xenvfd count.)
+ */
+START_TEST(gate_and_reconcile_counters)
+{
+    const xenvf_reconcile_stats rs = {
+        .runs = 1, .failed_steps = 2, .skipped = 1, .sum_ms = 1500};
+    xenvf_err e;
+    cli_run r;
+
+    xenvf_err_init(&e);
+    /* before anything counted: no series at all */
+    cli(&r, "metrics");
+    ck_cli_status(&r, 0);
+    ck_assert_ptr_null(strstr(r.out, "xenvf_gate_"));
+    ck_assert_ptr_null(strstr(r.out, "xenvf_reconcile_"));
+    cli_run_free(&r);
+
+    ck_assert_int_eq(
+        xenvf_xs_count_gate_wait(&cli_xs, "nvme0", XENVF_GATE_READY, 40, &e),
+        0);
+    ck_assert_int_eq(
+        xenvf_xs_count_gate_wait(&cli_xs, "nvme0", XENVF_GATE_READY, 2400, &e),
+        0);
+    ck_assert_int_eq(xenvf_xs_count_gate_wait(&cli_xs, "nvme0",
+                                              XENVF_GATE_TIMEOUT, 120001, &e),
+                     0);
+    ck_assert_int_eq(xenvf_xs_count_reconcile(&cli_xs, &rs, &e), 0);
+    ck_assert_int_eq(xenvf_xs_count_reconcile(&cli_xs, &rs, &e), 0);
+    cli(&r, "metrics");
+    ck_cli_status(&r, 0);
+    ck_assert_str_eq(r.err, "");
+    promtool_ok(r.out);
+    ck_contains(r.out, "# TYPE xenvf_gate_waits_total counter\n");
+    ck_contains(r.out, "xenvf_gate_waits_total{pf=\"nvme0\",pci_addr="
+                       "\"0000:01:00.0\",result=\"ready\"} 2\n");
+    ck_contains(r.out, "xenvf_gate_waits_total{pf=\"nvme0\",pci_addr="
+                       "\"0000:01:00.0\",result=\"timeout\"} 1\n");
+    ck_contains(r.out, "xenvf_gate_waits_total{pf=\"nvme0\",pci_addr="
+                       "\"0000:01:00.0\",result=\"failed\"} 0\n");
+    ck_contains(r.out, "# TYPE xenvf_gate_wait_seconds histogram\n");
+    ck_contains(r.out, "xenvf_gate_wait_seconds_bucket{pf=\"nvme0\","
+                       "pci_addr=\"0000:01:00.0\",le=\"0.100\"} 1\n");
+    ck_contains(r.out, "xenvf_gate_wait_seconds_bucket{pf=\"nvme0\","
+                       "pci_addr=\"0000:01:00.0\",le=\"2.500\"} 2\n");
+    ck_contains(r.out, "xenvf_gate_wait_seconds_bucket{pf=\"nvme0\","
+                       "pci_addr=\"0000:01:00.0\",le=\"120.000\"} 2\n");
+    ck_contains(r.out, "xenvf_gate_wait_seconds_bucket{pf=\"nvme0\","
+                       "pci_addr=\"0000:01:00.0\",le=\"300.000\"} 3\n");
+    ck_contains(r.out, "xenvf_gate_wait_seconds_bucket{pf=\"nvme0\","
+                       "pci_addr=\"0000:01:00.0\",le=\"+Inf\"} 3\n");
+    ck_contains(r.out, "xenvf_gate_wait_seconds_sum{pf=\"nvme0\",pci_addr="
+                       "\"0000:01:00.0\"} 122.441\n");
+    ck_contains(r.out, "xenvf_gate_wait_seconds_count{pf=\"nvme0\",pci_addr="
+                       "\"0000:01:00.0\"} 3\n");
+    ck_contains(r.out, "# TYPE xenvf_reconcile_duration_seconds summary\n");
+    ck_contains(r.out, "xenvf_reconcile_duration_seconds_sum 3.000\n");
+    ck_contains(r.out, "xenvf_reconcile_duration_seconds_count 2\n");
+    ck_contains(r.out, "xenvf_reconcile_errors_total{kind=\"refused\"} 0\n");
+    ck_contains(r.out, "xenvf_reconcile_errors_total{kind=\"failed_step\"} "
+                       "4\n");
+    ck_contains(r.out, "xenvf_reconcile_errors_total{kind=\"skipped\"} 2\n");
+    cli_run_free(&r);
+
+    /* a counter node someone broke: left out, said on stderr, exit 0 */
+    xs_put("/xenvf/stats/reconcile/runs", "many");
+    cli(&r, "metrics");
+    ck_cli_status(&r, 0);
+    ck_contains(r.err, "/xenvf/stats/reconcile/runs");
+    ck_assert_ptr_null(strstr(r.out, "xenvf_reconcile_"));
+    ck_contains(r.out, "xenvf_gate_waits_total{");
+    promtool_ok(r.out);
+    cli_run_free(&r);
+}
+END_TEST
+
 /* A holder whose xenstore name needs escaping, and promtool still
  * passes. */
 START_TEST(label_values_escaped)
@@ -211,6 +291,7 @@ static Suite *cli_metrics_suite(void)
     tcase_add_checked_fixture(tc, cli_setup, cli_teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, samples_of_the_machine);
+    tcase_add_test(tc, gate_and_reconcile_counters);
     tcase_add_test(tc, label_values_escaped);
     tcase_add_test(tc, output_file_replaced);
     tcase_add_test(tc, blind_sources);

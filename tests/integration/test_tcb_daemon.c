@@ -784,6 +784,19 @@ START_TEST(conflicting_map_edit_is_refused)
     ck_assert(log_wait("NumVFs change 4 -> 3 is refused: vf 2 is held by "
                        "domain web1 (5)",
                        5000));
+    /* counted for xenvf metrics: the start's reconciles went through,
+     * this one was refused */
+    {
+        xenvf_reconcile_stats st;
+        bool present;
+
+        ck_assert_int_eq(
+            xenvf_xs_read_reconcile_stats(&E.xs, &st, &present, NULL), 0);
+        ck_assert(present);
+        ck_assert_uint_eq(st.refused, 1);
+        ck_assert_uint_ge(st.runs, 2);
+        ck_assert_uint_eq(st.failed_steps, 0);
+    }
     /* the VF given to another domain */
     denv_write_map(MAP_PF0(4, "<vf index=\"2\" domain=\"web9\"/>")
                        MAP_PF1(4, ""));

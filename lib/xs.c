@@ -17,6 +17,7 @@
 #include <xenvf/file.h>
 #include <xenvf/text.h>
 #include <xenvf/vf_settings.h>
+#include <xenvf/vf_stats.h>
 #include <xenvf/xs.h>
 
 #include "xs_internal.h"
@@ -93,6 +94,13 @@ static int apply_vf_node(xenvf_vf *vf, const char *leaf, const char *value,
         rc = xenvf_vf_state_parse(value, &vf->state, err);
     } else if (!strcmp(leaf, "namespaces")) {
         rc = xenvf_ns_list_parse(value, &vf->config.ns, err);
+    } else if (!strcmp(leaf, "stats")) {
+        /* the PF agent's (a driver domain may write it): empty until it
+         * speaks; a bad value is the VF's counters unreadable, never an
+         * unreadable PF */
+        if (*value &&
+            xenvf_vf_stats_parse(value, strlen(value), &vf->stats, NULL))
+            vf->stats.status = XENVF_VF_STATS_BAD;
     }
     return rc;
 }
@@ -106,6 +114,8 @@ static void unset_vf_node(xenvf_vf *vf, const char *leaf)
         xenvf_setting_unset(&vf->config, set);
     else if (!strcmp(leaf, "namespaces"))
         xenvf_ns_list_dispose(&vf->config.ns);
+    else if (!strcmp(leaf, "stats"))
+        memset(&vf->stats, 0, sizeof(vf->stats));
 }
 
 int xenvf_xs_apply_pf_node(xenvf_pf *pf, const char *rel_path,
@@ -257,6 +267,29 @@ static int publish_ns(xenvf_xs *xs, xs_transaction_t t, const char *path,
     return put_leaf(xs, t, path, val, NULL, full, reader, err);
 }
 
+/*
+ * vf/<n>/stats belongs to the PF agent (the VF's counters, vf_stats.h). On
+ * a full publish: a driver domain's agent gets the node (empty until it
+ * writes) and the right to write it; a dom0 PF's node keeps what its agent
+ * wrote, and an earlier owner's right is taken back.
+ */
+static int publish_stats_node(xenvf_xs *xs, xs_transaction_t t,
+                              const char *path, uint32_t reader, xenvf_err *err)
+{
+    char *cur = NULL;
+    int rc;
+
+    rc = xsi_get(xs, t, path, &cur, err);
+    if (rc || (!cur && reader == 0))
+        return rc;
+    if (!cur)
+        rc = xsi_put(xs, t, path, "", err);
+    if (!rc)
+        rc = xsi_perms(xs, t, path, reader, XS_PERM_READ | XS_PERM_WRITE, err);
+    free(cur);
+    return rc;
+}
+
 static int publish_vf(xenvf_xs *xs, xs_transaction_t t, const xenvf_pf *pf,
                       const xenvf_vf *vf, const xenvf_vf *prev, bool full,
                       xenvf_err *err)
@@ -314,6 +347,9 @@ static int publish_vf(xenvf_xs *xs, xs_transaction_t t, const xenvf_pf *pf,
     if ((rc = publish_ns(xs, t, path, vf, prev, full, reader, err)))
         return rc;
     if (full) {
+        snprintf(path + n, XS_PATH_MAX - n, "/stats");
+        if ((rc = publish_stats_node(xs, t, path, reader, err)))
+            return rc;
         path[n] = '\0';
         rc = remove_unset_settings(xs, t, path, &vf->config, err);
     }
@@ -863,6 +899,21 @@ int xenvf_xs_read_pf_node(xenvf_xs *xs, const char *path, xenvf_pf *pf,
     rc = path[n] ? xenvf_xs_apply_pf_node(pf, path + n + 1, value, err) : 0;
     free(value);
     return rc;
+}
+
+int xenvf_xs_publish_vf_stats(xenvf_xs *xs, const char *pf_id, unsigned index,
+                              const xenvf_vf_stats *s, xenvf_err *err)
+{
+    char path[XS_PATH_MAX], val[XENVF_VF_STATS_STR_MAX];
+    int rc;
+
+    if (!xenvf_id_valid(pf_id))
+        return xenvf_err_set(err, XENVF_EINVAL, "vf stats: bad PF id");
+    rc = xenvf_vf_stats_format(s, val, err);
+    if (rc)
+        return rc;
+    xenvf_xs_pf_path(path, pf_id, "/vf/%u/stats", index);
+    return xsi_put(xs, XBT_NULL, path, val, err);
 }
 
 /* ---- /xenvf/stats ----------------------------------------------------- */

@@ -180,6 +180,39 @@ START_TEST(gate_and_reconcile_counters)
 }
 END_TEST
 
+/* A NIC VF's counters: a counter series for each the driver gives, with
+ * the holder; a driver without them gives a 0 in xenvf_vf_counters_given
+ * and no counter series (never zeros). */
+START_TEST(vf_counters)
+{
+    cli_run r;
+
+    xs_put("/xenvf/pf/nvme0/vf/0/stats",
+           "rx_packets=12 tx_packets=3 rx_bytes=1500 tx_bytes=252 "
+           "broadcast=1 multicast=2");
+    xs_put("/xenvf/pf/nvme0/vf/1/stats", "none");
+    cli(&r, "metrics");
+    ck_cli_status(&r, 0);
+    ck_assert_str_eq(r.err, "");
+    promtool_ok(r.out);
+    ck_contains(r.out, "# TYPE xenvf_vf_rx_packets_total counter\n");
+    ck_contains(r.out, "xenvf_vf_rx_packets_total{pf=\"nvme0\",vf=\"0\","
+                       "pci_addr=\"0000:01:00.1\",domain=\"web1\","
+                       "domid=\"5\"} 12\n");
+    ck_contains(r.out, "xenvf_vf_tx_bytes_total{pf=\"nvme0\",vf=\"0\","
+                       "pci_addr=\"0000:01:00.1\",domain=\"web1\","
+                       "domid=\"5\"} 252\n");
+    ck_contains(r.out, "xenvf_vf_counters_given{pf=\"nvme0\",vf=\"0\","
+                       "pci_addr=\"0000:01:00.1\"} 1\n");
+    ck_contains(r.out, "xenvf_vf_counters_given{pf=\"nvme0\",vf=\"1\","
+                       "pci_addr=\"0000:01:00.2\"} 0\n");
+    /* the driver gave no drops here; VF 1 none at all */
+    ck_assert_ptr_null(strstr(r.out, "xenvf_vf_rx_dropped_total"));
+    ck_assert_ptr_null(strstr(r.out, "_total{pf=\"nvme0\",vf=\"1\""));
+    cli_run_free(&r);
+}
+END_TEST
+
 /* A holder whose xenstore name needs escaping, and promtool still
  * passes. */
 START_TEST(label_values_escaped)
@@ -292,6 +325,7 @@ static Suite *cli_metrics_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, samples_of_the_machine);
     tcase_add_test(tc, gate_and_reconcile_counters);
+    tcase_add_test(tc, vf_counters);
     tcase_add_test(tc, label_values_escaped);
     tcase_add_test(tc, output_file_replaced);
     tcase_add_test(tc, blind_sources);

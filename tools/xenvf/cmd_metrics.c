@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include <xenvf/file.h>
+#include <xenvf/vf_stats.h>
 
 #include "xenvf.h"
 
@@ -44,7 +45,11 @@ enum {
     M_GATE_SECONDS,
     M_RECONCILE_SECONDS,
     M_RECONCILE_ERRORS,
-    NR_FAMILIES,
+    M_VF_COUNTERS_GIVEN,
+#define VF_STAT_FAMILY_ENUM(ID, ...) M_VF_##ID,
+    XENVF_VF_STATS(VF_STAT_FAMILY_ENUM)
+#undef VF_STAT_FAMILY_ENUM
+        NR_FAMILIES,
 };
 
 /* The family's TYPE; gauge unless said. */
@@ -53,6 +58,9 @@ static const char *const family_types[NR_FAMILIES] = {
     [M_GATE_SECONDS] = "histogram",
     [M_RECONCILE_SECONDS] = "summary",
     [M_RECONCILE_ERRORS] = "counter",
+#define VF_STAT_FAMILY_TYPE(ID, ...) [M_VF_##ID] = "counter",
+    XENVF_VF_STATS(VF_STAT_FAMILY_TYPE)
+#undef VF_STAT_FAMILY_TYPE
 };
 
 static const struct family_def {
@@ -106,6 +114,15 @@ static const struct family_def {
                             "failed_step (a NumVFs change, bind or reset "
                             "failed), skipped (a conflict a rescan left "
                             "as it was)."},
+    [M_VF_COUNTERS_GIVEN] = {"xenvf_vf_counters_given",
+                             "Whether the PF driver gives a NIC VF's traffic "
+                             "counters (0: not given by the driver, no "
+                             "xenvf_vf_*_total series)."},
+#define VF_STAT_FAMILY_DEF(ID, name, help)                                     \
+    [M_VF_##ID] = {"xenvf_vf_" name "_total",                                  \
+                   help ", as its PF driver counts them."},
+    XENVF_VF_STATS(VF_STAT_FAMILY_DEF)
+#undef VF_STAT_FAMILY_DEF
 };
 
 typedef struct family {
@@ -264,6 +281,34 @@ static void pf_metrics(metrics *m, const xv_pf *pf, const pf_labels *l)
                       xenvf_vf_state_name((xenvf_vf_state)s)));
 }
 
+/* A NIC VF's traffic counters, labelled with the domain holding the VF
+ * now ("" when free): only those the driver gives, never its zeros. */
+static void vf_counter_metrics(metrics *m, const pf_labels *l, const xv_vf *vf,
+                               const char *index, const char *addr)
+{
+    const xenvf_vf_stats *st = &vf->xs_vf->stats;
+    char domid[16] = "", v[24];
+
+    if (st->status != XENVF_VF_STATS_GIVEN &&
+        st->status != XENVF_VF_STATS_NOT_GIVEN)
+        return;
+    sample(m, M_VF_COUNTERS_GIVEN, st->status == XENVF_VF_STATS_GIVEN,
+           LABELS("pf", l->pf, "vf", index, "pci_addr", addr));
+    if (st->status != XENVF_VF_STATS_GIVEN)
+        return;
+    if (vf->xs_vf->domid != XENVF_DOMID_NONE)
+        snprintf(domid, sizeof(domid), "%u", vf->xs_vf->domid);
+    for (int s = 0; s < XENVF_NR_VF_STATS; s++) {
+        if (!(st->mask & (1u << s)))
+            continue;
+        snprintf(v, sizeof(v), "%" PRIu64, st->v[s]);
+        sample_text(m, M_VF_RX_PACKETS + s, "", v,
+                    LABELS("pf", l->pf, "vf", index, "pci_addr", addr, "domain",
+                           vf->holder_name ? vf->holder_name : "", "domid",
+                           domid));
+    }
+}
+
 static void vf_metrics(metrics *m, const xv_pf *pf, const pf_labels *l,
                        const xv_vf *vf)
 {
@@ -291,6 +336,8 @@ static void vf_metrics(metrics *m, const xv_pf *pf, const pf_labels *l,
         sample(m, M_VF_ASSIGNED, 1,
                LABELS("pf", l->pf, "vf", index, "pci_addr", addr, "domain",
                       vf->map_vf->domain));
+    if (vf->xs_vf)
+        vf_counter_metrics(m, l, vf, index, addr);
 }
 
 /* The PCI address of the view's PF with this id, "" if it has none. */

@@ -6,13 +6,14 @@
  *
  *   /xenvf/pf/<id>/{state,owner,bdf,totalvfs,numvfs,active}
  *   /xenvf/pf/<id>/vf/<n>/{bdf,domain,state,mac,vlan,trust,spoofchk,rate,
- *                          namespaces}
+ *                          namespaces,stats}
+ *   /xenvf/stats/{gate/<pf>,reconcile}/...
  *   /local/domain/<domid>/xenvf/vf/<local>/{pf,index,bdf,function,boot,mac}
  *
  * Permissions: everything under /xenvf/pf/<id> is owned by dom0 and hidden
  * from other domains, except that the PF's owner (its driver domain) may
- * read the subtree and write `state`. A guest may read its own
- * /local/domain/<domid>/xenvf subtree and nothing else of ours.
+ * read the subtree and write `state` and its VFs' `stats`. A guest may read
+ * its own /local/domain/<domid>/xenvf subtree and nothing else of ours.
  */
 #ifndef XENVF_XS_H
 #define XENVF_XS_H
@@ -172,6 +173,12 @@ int xenvf_xs_domain_introduced(xenvf_xs *xs, uint32_t domid, bool *out,
  */
 int xenvf_xs_read_pf_node(xenvf_xs *xs, const char *path, xenvf_pf *pf,
                           bool *gone, xenvf_err *err);
+
+/* A NIC VF's counters (vf_stats.h), by the PF agent: written to
+ * /xenvf/pf/<id>/vf/<n>/stats. The agent in dom0 may; one in a driver
+ * domain may where the TCB gave it the node (xenstore-paths.md). */
+int xenvf_xs_publish_vf_stats(xenvf_xs *xs, const char *pf_id, unsigned index,
+                              const xenvf_vf_stats *s, xenvf_err *err);
 
 /* ---- /xenvf/stats: counters for xenvf metrics ---------------------------
  *

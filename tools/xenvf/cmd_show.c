@@ -61,7 +61,7 @@ static void print_counters(const xv_pf *pf)
 
     for (size_t i = 0; i < pf->nr_vfs; i++) {
         const xv_vf *vf = &pf->vfs[i];
-        const char *c = xv_vf_counters_text(vf, buf, sizeof(buf));
+        const char *c = xv_vf_counters_text(vf, buf);
 
         if (!c)
             continue;

@@ -336,23 +336,19 @@ const char *xv_vf_settings_text(const xv_vf *vf, char *buf, size_t size)
 #define NOT_GIVEN  "not given by the driver"
 #define UNREADABLE "unreadable (a bad value in xenstore)"
 
-const char *xv_vf_counters_text(const xv_vf *vf, char *buf, size_t size)
+const char *xv_vf_counters_text(const xv_vf *vf,
+                                char buf[XENVF_VF_STATS_STR_MAX])
 {
     const xenvf_vf_stats *st = vf->xs_vf ? &vf->xs_vf->stats : NULL;
-    size_t n = 0;
 
     if (!st || st->status == XENVF_VF_STATS_UNKNOWN)
         return NULL;
     if (st->status == XENVF_VF_STATS_NOT_GIVEN)
         return NOT_GIVEN;
-    if (st->status == XENVF_VF_STATS_BAD)
+    /* the published text itself (a GIVEN value always formats) */
+    if (st->status == XENVF_VF_STATS_BAD ||
+        xenvf_vf_stats_format(st, buf, NULL))
         return UNREADABLE;
-    buf[0] = '\0';
-    for (int s = 0; s < XENVF_NR_VF_STATS && n < size; s++)
-        if (st->mask & (1u << s))
-            n += (size_t)snprintf(buf + n, size - n, "%s%s=%" PRIu64,
-                                  n ? " " : "", xenvf_vf_stat_defs[s].name,
-                                  st->v[s]);
     return buf;
 }
 

@@ -284,6 +284,7 @@ const char *xv_vf_settings_text(const xv_vf *vf, char *buf, size_t size);
 /* A NIC VF's traffic counters as the PF agent published them, for `xenvf
  * show`: "rx_packets=12 ...", "not given by the driver", "unreadable", or
  * NULL when nothing was published (not a NIC VF, no agent yet). */
-const char *xv_vf_counters_text(const xv_vf *vf, char *buf, size_t size);
+const char *xv_vf_counters_text(const xv_vf *vf,
+                                char buf[XENVF_VF_STATS_STR_MAX]);
 
 #endif

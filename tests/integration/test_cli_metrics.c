@@ -36,19 +36,25 @@ static void promtool_ok(const char *text)
     free(said);
 }
 
+/* Keep what a test saw in the build tree, for the docs' samples. */
+static void keep_sample(const char *name, const char *text)
+{
+    char path[PATH_MAX];
+
+    snprintf(path, sizeof(path), "%s/tests/integration/%s",
+             getenv("XENVF_BUILD"), name);
+    write_file(path, text);
+}
+
 START_TEST(samples_of_the_machine)
 {
-    char sample[PATH_MAX];
     cli_run r;
 
     cli(&r, "metrics");
     ck_cli_status(&r, 0);
     ck_assert_str_eq(r.err, "");
     promtool_ok(r.out);
-    /* kept in the build tree: the sample docs/xenvf.md shows */
-    snprintf(sample, sizeof(sample), "%s/tests/integration/metrics-sample.prom",
-             getenv("XENVF_BUILD"));
-    write_file(sample, r.out);
+    keep_sample("metrics-sample.prom", r.out);
 
     ck_contains(r.out, "# TYPE xenvf_pf_vfs gauge\n");
     ck_contains(r.out, "xenvf_source_up{source=\"map\"} 1\n");
@@ -137,6 +143,7 @@ START_TEST(gate_and_reconcile_counters)
     ck_cli_status(&r, 0);
     ck_assert_str_eq(r.err, "");
     promtool_ok(r.out);
+    keep_sample("metrics-counters-sample.prom", r.out);
     ck_contains(r.out, "# TYPE xenvf_gate_waits_total counter\n");
     ck_contains(r.out, "xenvf_gate_waits_total{pf=\"nvme0\",pci_addr="
                        "\"0000:01:00.0\",result=\"ready\"} 2\n");
@@ -195,6 +202,7 @@ START_TEST(vf_counters)
     ck_cli_status(&r, 0);
     ck_assert_str_eq(r.err, "");
     promtool_ok(r.out);
+    keep_sample("metrics-vf-counters-sample.prom", r.out);
     ck_contains(r.out, "# TYPE xenvf_vf_rx_packets_total counter\n");
     ck_contains(r.out, "xenvf_vf_rx_packets_total{pf=\"nvme0\",vf=\"0\","
                        "pci_addr=\"0000:01:00.1\",domain=\"web1\","

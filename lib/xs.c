@@ -5,6 +5,7 @@
  * transport's wrappers (xs_conn.c, xs_internal.h).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <xenvf/file.h>
 #include <xenvf/text.h>
 #include <xenvf/vf_settings.h>
+#include <xenvf/vf_stats.h>
 #include <xenvf/xs.h>
 
 #include "xs_internal.h"
@@ -92,6 +94,13 @@ static int apply_vf_node(xenvf_vf *vf, const char *leaf, const char *value,
         rc = xenvf_vf_state_parse(value, &vf->state, err);
     } else if (!strcmp(leaf, "namespaces")) {
         rc = xenvf_ns_list_parse(value, &vf->config.ns, err);
+    } else if (!strcmp(leaf, "stats")) {
+        /* the PF agent's (a driver domain may write it): empty until it
+         * speaks; a bad value is the VF's counters unreadable, never an
+         * unreadable PF */
+        if (*value &&
+            xenvf_vf_stats_parse(value, strlen(value), &vf->stats, NULL))
+            vf->stats.status = XENVF_VF_STATS_BAD;
     }
     return rc;
 }
@@ -105,6 +114,8 @@ static void unset_vf_node(xenvf_vf *vf, const char *leaf)
         xenvf_setting_unset(&vf->config, set);
     else if (!strcmp(leaf, "namespaces"))
         xenvf_ns_list_dispose(&vf->config.ns);
+    else if (!strcmp(leaf, "stats"))
+        memset(&vf->stats, 0, sizeof(vf->stats));
 }
 
 int xenvf_xs_apply_pf_node(xenvf_pf *pf, const char *rel_path,
@@ -256,6 +267,29 @@ static int publish_ns(xenvf_xs *xs, xs_transaction_t t, const char *path,
     return put_leaf(xs, t, path, val, NULL, full, reader, err);
 }
 
+/*
+ * vf/<n>/stats belongs to the PF agent (the VF's counters, vf_stats.h). On
+ * a full publish: a driver domain's agent gets the node (empty until it
+ * writes) and the right to write it; a dom0 PF's node keeps what its agent
+ * wrote, and an earlier owner's right is taken back.
+ */
+static int publish_stats_node(xenvf_xs *xs, xs_transaction_t t,
+                              const char *path, uint32_t reader, xenvf_err *err)
+{
+    char *cur = NULL;
+    int rc;
+
+    rc = xsi_get(xs, t, path, &cur, err);
+    if (rc || (!cur && reader == 0))
+        return rc;
+    if (!cur)
+        rc = xsi_put(xs, t, path, "", err);
+    if (!rc)
+        rc = xsi_perms(xs, t, path, reader, XS_PERM_READ | XS_PERM_WRITE, err);
+    free(cur);
+    return rc;
+}
+
 static int publish_vf(xenvf_xs *xs, xs_transaction_t t, const xenvf_pf *pf,
                       const xenvf_vf *vf, const xenvf_vf *prev, bool full,
                       xenvf_err *err)
@@ -313,6 +347,9 @@ static int publish_vf(xenvf_xs *xs, xs_transaction_t t, const xenvf_pf *pf,
     if ((rc = publish_ns(xs, t, path, vf, prev, full, reader, err)))
         return rc;
     if (full) {
+        snprintf(path + n, XS_PATH_MAX - n, "/stats");
+        if ((rc = publish_stats_node(xs, t, path, reader, err)))
+            return rc;
         path[n] = '\0';
         rc = remove_unset_settings(xs, t, path, &vf->config, err);
     }
@@ -629,8 +666,9 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int xenvf_xs_list_pfs(xenvf_xs *xs, char ***ids_out, unsigned *nr_out,
-                      xenvf_err *err)
+/* The children of dir, sorted, each its own allocation. */
+static int list_sorted(xenvf_xs *xs, const char *dir, char ***ids_out,
+                       unsigned *nr_out, xenvf_err *err)
 {
     char **ents, **ids = NULL;
     unsigned nr, i = 0;
@@ -638,7 +676,7 @@ int xenvf_xs_list_pfs(xenvf_xs *xs, char ***ids_out, unsigned *nr_out,
 
     *ids_out = NULL;
     *nr_out = 0;
-    if ((rc = xsi_dir(xs, XBT_NULL, XENVF_XS_PFS, &ents, &nr, err)))
+    if ((rc = xsi_dir(xs, XBT_NULL, dir, &ents, &nr, err)))
         return rc;
     if (nr && !(ids = calloc(nr, sizeof(*ids)))) {
         rc = xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
@@ -661,6 +699,12 @@ out:
     free(ids);
     free(ents);
     return rc;
+}
+
+int xenvf_xs_list_pfs(xenvf_xs *xs, char ***ids_out, unsigned *nr_out,
+                      xenvf_err *err)
+{
+    return list_sorted(xs, XENVF_XS_PFS, ids_out, nr_out, err);
 }
 
 /* ---- guest nodes ----------------------------------------------------------
@@ -892,4 +936,251 @@ int xenvf_xs_read_pf_node(xenvf_xs *xs, const char *path, xenvf_pf *pf,
     rc = path[n] ? xenvf_xs_apply_pf_node(pf, path + n + 1, value, err) : 0;
     free(value);
     return rc;
+}
+
+int xenvf_xs_publish_vf_stats(xenvf_xs *xs, const char *pf_id, unsigned index,
+                              const xenvf_vf_stats *s, xenvf_err *err)
+{
+    char path[XS_PATH_MAX], val[XENVF_VF_STATS_STR_MAX];
+    int rc;
+
+    if (!xenvf_id_valid(pf_id))
+        return xenvf_err_set(err, XENVF_EINVAL, "vf stats: bad PF id");
+    rc = xenvf_vf_stats_format(s, val, err);
+    if (rc)
+        return rc;
+    xenvf_xs_pf_path(path, pf_id, "/vf/%u/stats", index);
+    return xsi_put(xs, XBT_NULL, path, val, err);
+}
+
+/* ---- /xenvf/stats ----------------------------------------------------- */
+
+#define STATS_GATE      XENVF_XS_STATS "/gate"
+#define STATS_RECONCILE XENVF_XS_STATS "/reconcile"
+
+static const char *const gate_result_names[XENVF_GATE_NR_RESULTS] = {
+    [XENVF_GATE_READY] = "ready",         [XENVF_GATE_TIMEOUT] = "timeout",
+    [XENVF_GATE_FAILED] = "failed",       [XENVF_GATE_CANCELLED] = "cancelled",
+    [XENVF_GATE_DESTROYED] = "destroyed", [XENVF_GATE_ERROR] = "error",
+};
+
+const unsigned xenvf_gate_bucket_ms[XENVF_GATE_NR_BUCKETS] = {
+    100, 500, 1000, 2500, 5000, 10000, 30000, 60000, 120000, 300000,
+};
+
+const char *xenvf_gate_result_name(xenvf_gate_result r)
+{
+    return r < XENVF_GATE_NR_RESULTS ? gate_result_names[r] : "?";
+}
+
+/* A counter: a leaf under a directory, its value, what to add to it. */
+typedef struct counter {
+    char leaf[16];
+    uint64_t *value;
+    uint64_t add;
+} counter;
+
+struct counters_args {
+    const char *dir;
+    counter *c;
+    size_t nr;
+};
+
+static int read_counter(xenvf_xs *xs, xs_transaction_t t, const char *dir,
+                        counter *c, xenvf_err *err)
+{
+    char path[XS_PATH_MAX];
+    char *v = NULL;
+    int rc;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, c->leaf);
+    rc = xsi_get(xs, t, path, &v, err);
+    if (rc)
+        return rc;
+    *c->value = 0;
+    if (v)
+        rc = xenvf_parse_uint(v, UINT64_MAX, c->value, err);
+    if (rc)
+        xenvf_err_prepend(err, "%s: ", path);
+    free(v);
+    return rc;
+}
+
+/* Read every counter and write those with something to add, at once. */
+static int add_counters_tx(xenvf_xs *xs, xs_transaction_t t, void *arg,
+                           xenvf_err *err)
+{
+    struct counters_args *a = arg;
+    char path[XS_PATH_MAX], buf[24];
+    int rc;
+
+    for (size_t i = 0; i < a->nr; i++) {
+        counter *c = &a->c[i];
+
+        if (!c->add)
+            continue;
+        if ((rc = read_counter(xs, t, a->dir, c, err)))
+            return rc;
+        snprintf(path, sizeof(path), "%s/%s", a->dir, c->leaf);
+        fmt_uint(buf, *c->value + c->add);
+        if ((rc = xsi_put(xs, t, path, buf, err)))
+            return rc;
+    }
+    return 0;
+}
+
+static int read_counters_tx(xenvf_xs *xs, xs_transaction_t t, void *arg,
+                            xenvf_err *err)
+{
+    struct counters_args *a = arg;
+    int rc;
+
+    for (size_t i = 0; i < a->nr; i++)
+        if ((rc = read_counter(xs, t, a->dir, &a->c[i], err)))
+            return rc;
+    return 0;
+}
+
+/* The counters of one gate stats record, each bound to its field. */
+#define GATE_NR_COUNTERS (XENVF_GATE_NR_RESULTS + 1 + XENVF_GATE_NR_BUCKETS)
+
+static void gate_counters(xenvf_gate_stats *s, counter c[GATE_NR_COUNTERS])
+{
+    size_t n = 0;
+
+    memset(c, 0, GATE_NR_COUNTERS * sizeof(*c));
+    for (int r = 0; r < XENVF_GATE_NR_RESULTS; r++, n++) {
+        snprintf(c[n].leaf, sizeof(c[n].leaf), "%s", gate_result_names[r]);
+        c[n].value = &s->waits[r];
+    }
+    snprintf(c[n].leaf, sizeof(c[n].leaf), "sum_ms");
+    c[n++].value = &s->sum_ms;
+    for (int b = 0; b < XENVF_GATE_NR_BUCKETS; b++, n++) {
+        snprintf(c[n].leaf, sizeof(c[n].leaf), "le_%u",
+                 xenvf_gate_bucket_ms[b]);
+        c[n].value = &s->le[b];
+    }
+}
+
+static int gate_dir(char path[XS_PATH_MAX], const char *pf_id, xenvf_err *err)
+{
+    int n = snprintf(path, XS_PATH_MAX, STATS_GATE "/%s", pf_id);
+
+    if (n < 0 || n >= XS_PATH_MAX || !*pf_id || strchr(pf_id, '/'))
+        return xenvf_err_set(err, XENVF_EINVAL, "gate stats: bad pf id");
+    return 0;
+}
+
+int xenvf_xs_count_gate_wait(xenvf_xs *xs, const char *pf_id,
+                             xenvf_gate_result r, int64_t elapsed_ms,
+                             xenvf_err *err)
+{
+    char dir[XS_PATH_MAX];
+    xenvf_gate_stats s;
+    counter c[GATE_NR_COUNTERS];
+    struct counters_args a = {.dir = dir, .c = c, .nr = GATE_NR_COUNTERS};
+    uint64_t ms = elapsed_ms > 0 ? (uint64_t)elapsed_ms : 0;
+    int rc;
+
+    if (r >= XENVF_GATE_NR_RESULTS)
+        return xenvf_err_set(err, XENVF_EINVAL, "gate stats: bad result");
+    rc = gate_dir(dir, pf_id, err);
+    if (rc)
+        return rc;
+    gate_counters(&s, c);
+    c[r].add = 1;
+    c[XENVF_GATE_NR_RESULTS].add = ms;
+    for (int b = 0; b < XENVF_GATE_NR_BUCKETS; b++)
+        c[XENVF_GATE_NR_RESULTS + 1 + b].add = ms <= xenvf_gate_bucket_ms[b];
+    rc = xsi_in_transaction(xs, add_counters_tx, &a, err);
+    if (rc)
+        xenvf_err_prepend(err, "gate stats of pf %s: ", pf_id);
+    return rc;
+}
+
+int xenvf_xs_list_gate_stats(xenvf_xs *xs, char ***ids_out, unsigned *nr_out,
+                             xenvf_err *err)
+{
+    return list_sorted(xs, STATS_GATE, ids_out, nr_out, err);
+}
+
+int xenvf_xs_read_gate_stats(xenvf_xs *xs, const char *pf_id,
+                             xenvf_gate_stats *out, xenvf_err *err)
+{
+    char dir[XS_PATH_MAX];
+    counter c[GATE_NR_COUNTERS];
+    struct counters_args a = {.dir = dir, .c = c, .nr = GATE_NR_COUNTERS};
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    rc = gate_dir(dir, pf_id, err);
+    if (rc)
+        return rc;
+    gate_counters(out, c);
+    return xsi_in_transaction(xs, read_counters_tx, &a, err);
+}
+
+#define RECONCILE_NR_COUNTERS 5
+
+static void reconcile_counters(xenvf_reconcile_stats *s,
+                               const xenvf_reconcile_stats *add,
+                               counter c[RECONCILE_NR_COUNTERS])
+{
+    static const xenvf_reconcile_stats none;
+    const struct {
+        const char *leaf;
+        size_t off;
+    } f[RECONCILE_NR_COUNTERS] = {
+        {"runs", offsetof(xenvf_reconcile_stats, runs)},
+        {"refused", offsetof(xenvf_reconcile_stats, refused)},
+        {"failed_steps", offsetof(xenvf_reconcile_stats, failed_steps)},
+        {"skipped", offsetof(xenvf_reconcile_stats, skipped)},
+        {"sum_ms", offsetof(xenvf_reconcile_stats, sum_ms)},
+    };
+
+    if (!add)
+        add = &none;
+    for (size_t i = 0; i < RECONCILE_NR_COUNTERS; i++) {
+        snprintf(c[i].leaf, sizeof(c[i].leaf), "%s", f[i].leaf);
+        c[i].value = (uint64_t *)((char *)s + f[i].off);
+        c[i].add = *(const uint64_t *)((const char *)add + f[i].off);
+    }
+}
+
+int xenvf_xs_count_reconcile(xenvf_xs *xs, const xenvf_reconcile_stats *delta,
+                             xenvf_err *err)
+{
+    xenvf_reconcile_stats s;
+    counter c[RECONCILE_NR_COUNTERS];
+    struct counters_args a = {
+        .dir = STATS_RECONCILE, .c = c, .nr = RECONCILE_NR_COUNTERS};
+    int rc;
+
+    reconcile_counters(&s, delta, c);
+    rc = xsi_in_transaction(xs, add_counters_tx, &a, err);
+    if (rc)
+        xenvf_err_prepend(err, "reconcile stats: ");
+    return rc;
+}
+
+int xenvf_xs_read_reconcile_stats(xenvf_xs *xs, xenvf_reconcile_stats *out,
+                                  bool *present, xenvf_err *err)
+{
+    counter c[RECONCILE_NR_COUNTERS];
+    struct counters_args a = {
+        .dir = STATS_RECONCILE, .c = c, .nr = RECONCILE_NR_COUNTERS};
+    char **ents = NULL;
+    unsigned nr = 0;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    *present = false;
+    if ((rc = xsi_dir(xs, XBT_NULL, STATS_RECONCILE, &ents, &nr, err)))
+        return rc;
+    free(ents);
+    if (!nr)
+        return 0;
+    *present = true;
+    reconcile_counters(out, NULL, c);
+    return xsi_in_transaction(xs, read_counters_tx, &a, err);
 }

@@ -895,6 +895,46 @@ static int gate_ready(void *opaque, const gate_plan *gp, size_t last,
     return 0;
 }
 
+/* How the wait ended, for its counters. */
+static xenvf_gate_result gate_result(const gate_plan *gp, int rc, int libxl_rc)
+{
+    if (!rc)
+        return XENVF_GATE_READY;
+    if (libxl_rc)
+        return XENVF_GATE_ERROR;
+    switch (rc) {
+    case XENVF_ETIMEDOUT:
+        return XENVF_GATE_TIMEOUT;
+    case XENVF_ENOENT:
+        return XENVF_GATE_DESTROYED;
+    case XENVF_EIO: /* a PF failed, or the wait was interrupted */
+        return gp->pfs[gp->culprit].state == XENVF_PF_FAILED
+                   ? XENVF_GATE_FAILED
+                   : XENVF_GATE_CANCELLED;
+    default:
+        return XENVF_GATE_ERROR;
+    }
+}
+
+/*
+ * The wait counted for xenvf metrics (/xenvf/stats/gate, xs.h): once on
+ * each PF of the plan, with the whole wait's outcome and duration. A
+ * count that cannot be written is a warning: it never changes what
+ * happens to the domain.
+ */
+static void count_gate_wait(xenvf_xs *xs, const gate_plan *gp, int rc,
+                            int libxl_rc)
+{
+    xenvf_gate_result r = gate_result(gp, rc, libxl_rc);
+    xenvf_err e;
+
+    xenvf_err_init(&e);
+    for (size_t i = 0; i < gp->nr; i++)
+        if (xenvf_xs_count_gate_wait(xs, gp->pfs[i].pf_id, r, gp->elapsed_ms,
+                                     &e))
+            LOG(WARN, "domain %u: %s", gp->domid, e.msg);
+}
+
 int xlp_unpause(xlp *p, uint32_t domid, int *libxl_rc, xenvf_err *err)
 {
     xenvf_xs xs;
@@ -945,6 +985,7 @@ int xlp_unpause(xlp *p, uint32_t domid, int *libxl_rc, xenvf_err *err)
     if (p->ops.wait_end)
         p->ops.wait_end(p->ops.opaque);
     *libxl_rc = u.libxl_rc;
+    count_gate_wait(&xs, &plan, rc, u.libxl_rc);
     if (!rc) {
         p->ops.plan_remove(p->ops.opaque, domid); /* the gate is passed */
         step_done(&st, "plan");

@@ -421,6 +421,8 @@ int gate_wait(xenvf_xs *xs, gate_plan *p, int cancel_fd,
             goto out;
     }
 out:
+    if (rc)
+        p->elapsed_ms = xenvf_now_ms() - start;
     /* a connection about to be closed drops its watches by itself */
     if (hooks && hooks->leave_watches)
         watched = 0;

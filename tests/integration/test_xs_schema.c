@@ -477,6 +477,23 @@ START_TEST(driver_domain_writes_only_state)
     ck_assert_int_eq(xsh_guest_read(g5, "/xenvf/pf/nvme0/state", &v), EACCES);
     ck_assert_int_eq(xsh_guest_write(g5, "/xenvf/pf/nvme0/state", "failed"),
                      EACCES);
+    /* and its VFs' counters (vf/<n>/stats), which readers in dom0 read */
+    ck_assert_int_eq(xsh_guest_write(dd, "/xenvf/pf/nvme0/vf/1/stats",
+                                     "rx_packets=7 tx_packets=8"),
+                     0);
+    ck_assert_int_eq(xsh_guest_write(g5, "/xenvf/pf/nvme0/vf/1/stats", "none"),
+                     EACCES);
+    {
+        xenvf_pf back;
+
+        xenvf_pf_init(&back);
+        ck_assert_int_eq(xenvf_xs_read_pf(&xs, "nvme0", &back, &err), 0);
+        ck_assert_int_eq(back.vfs[1].stats.status, XENVF_VF_STATS_GIVEN);
+        ck_assert_uint_eq(back.vfs[1].stats.v[XENVF_VF_STAT_TX_PACKETS], 8);
+        /* not written yet: nothing known, not an error */
+        ck_assert_int_eq(back.vfs[0].stats.status, XENVF_VF_STATS_UNKNOWN);
+        xenvf_pf_dispose(&back);
+    }
 
     /* the PF moves to dom0: the old driver domain loses its rights */
     xenvf_pf moved;
@@ -485,6 +502,8 @@ START_TEST(driver_domain_writes_only_state)
     ck_assert_int_eq(xsh_guest_write(dd, "/xenvf/pf/nvme0/state", "failed"),
                      EACCES);
     ck_assert_int_eq(xsh_guest_read(dd, "/xenvf/pf/nvme0/vf/1/mac", &v),
+                     EACCES);
+    ck_assert_int_eq(xsh_guest_write(dd, "/xenvf/pf/nvme0/vf/1/stats", "none"),
                      EACCES);
     /* what the old owner's agent said is stale: dom0's has not spoken */
     ck_assert_int_eq(xenvf_xs_get_pf_state(&xs, "nvme0", &st, &err), 0);

@@ -986,6 +986,7 @@ int xlp_unpause(xlp *p, uint32_t domid, int *libxl_rc, xenvf_err *err)
         p->ops.wait_end(p->ops.opaque);
     *libxl_rc = u.libxl_rc;
     count_gate_wait(&xs, &plan, rc, u.libxl_rc);
+    step_done(&st, "count");
     if (!rc) {
         p->ops.plan_remove(p->ops.opaque, domid); /* the gate is passed */
         step_done(&st, "plan");

@@ -233,9 +233,10 @@ START_TEST(xl_create_with_vf)
                    ", resolve " MS ", reserve " MS ", libxl " MS ", commit " MS
                    ", guest-nodes " MS ", plan " MS " \\(the plugin's own " MS
                    "\\)$");
-    ASSERT_MATCHES(
-        out, "xenvf: domain web1 \\(5\\): unpause steps in ms: plan " MS
-             ", gate " MS ", libxl " MS " \\(the plugin's own " MS "\\)$");
+    ASSERT_MATCHES(out,
+                   "xenvf: domain web1 \\(5\\): unpause steps in ms: plan " MS
+                   ", gate " MS ", libxl " MS ", count " MS
+                   " \\(the plugin's own " MS "\\)$");
     ck_assert_int_eq(penv_holder("nvme0", 0), 5);
     ck_assert_int_eq(xsh_guest_read(guests[0], "xenvf/vf/0/function", &v), 0);
     ck_assert_str_eq(v, "nvme");

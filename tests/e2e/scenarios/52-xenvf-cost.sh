@@ -77,6 +77,11 @@ while [ $_r -le "$ROUNDS" ] && [ $_ok = 1 ]; do
 done
 stop_guest cost-vf
 stop_guest cost-pci
+# the last vf= create as xl and xenvfd saw it, for where the time went
+echo "---- xl create of the last vf= round"
+cat /tmp/cost-vf.create.log
+echo "---- xenvfd tcb log (tail)"
+tail -n 25 "$(xenvfd_log tcb)"
 if [ $_ok = 1 ]; then
     e2e_pass xenvf-cost-vf
     e2e_pass xenvf-cost-pci

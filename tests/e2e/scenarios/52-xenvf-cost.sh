@@ -1,8 +1,11 @@
 #!/bin/sh
 # Scenario xenvf-cost (issue 18): what vf= costs at domain build on real
 # Xen. Alternating rounds on one PF, already ready, with the same guest:
-#   vf:  `xl create` (with the plugin) of vf = [ "pf=nvme0,index=0" ]
-#   pci: `xl create` (Xen's xl alone) of pci = [ VF 1 of the same PF ]
+#   vf:  `xl create` (with the plugin) of vf = [ "pf=nvme0,index=1" ]
+#   pci: `xl create` (Xen's xl alone) of pci = [ VF 2 of the same PF ]
+# (not VF 0: the map gives it namespace 2, which the PF agent attaches and
+# detaches with its holder, and QEMU 7.2 has crashed on an MMIO read of a
+# VF while its controller changed: docs/e2e.md)
 # each timed from the call to xl's exit (the guest built and unpaused),
 # then destroyed, and the VF back to free before the next round. The
 # plugin's own step times come from its "steps in ms" lines. Printed as
@@ -33,15 +36,15 @@ create_timed() {
 one_round() {
     _k=$1 _r=$2 _g=cost-$1
     if [ "$_k" = vf ]; then
-        _cfg=$(guest_cfg "$_g" hold 'vf = [ "pf=nvme0,index=0" ]')
+        _cfg=$(guest_cfg "$_g" hold 'vf = [ "pf=nvme0,index=1" ]')
         _s=$(create_timed "$_g" "$_cfg" xlv) ||
             { e2e_fail xenvf-cost-vf "round $_r: xl create with vf= failed"; cat "/tmp/$_g.create.log"; return 1; }
-        _idx=0
+        _idx=1
     else
-        _cfg=$(guest_cfg "$_g" hold "pci = [ \"$(vf_bdf "$PF0" 1)\" ]")
+        _cfg=$(guest_cfg "$_g" hold "pci = [ \"$(vf_bdf "$PF0" 2)\" ]")
         _s=$(create_timed "$_g" "$_cfg" xl) ||
             { e2e_fail xenvf-cost-pci "round $_r: xl create with pci= failed"; cat "/tmp/$_g.create.log"; return 1; }
-        _idx=1
+        _idx=2
     fi
     e2e_time "xl-create-cost-$_k" "$_s"
     info "round $_r $_k: xl create $_s s"

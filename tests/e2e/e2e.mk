@@ -10,6 +10,12 @@
 #   make e2e-stress             the crash hunt's stress boots (docs/e2e.md)
 #   make e2e E2E_XEN=flask      the FLASK boot: the flask-* scenarios on a
 #                               FLASK-enforcing hypervisor (docs/xsm.md)
+#   make e2e E2E_QEMU=trixie    on trixie's QEMU 10 (tools/platform/qemu,
+#                               the trixie root made first); bookworm: 7.2
+#   make e2e E2E_PLATFORM=trixie  the Xen 4.20 smoke: trixie's hypervisor,
+#                               kernel and userland (tools/qemu-host/
+#                               platform-images, build/qemu-trixie) on
+#                               QEMU 10, scenarios boot and sriov
 #
 # Images live in QEMU_BUILD (build/qemu whatever B is: the sanitizer builds
 # share them); downloaded .debs in QEMU_BUILD/cache. Each image is rebuilt
@@ -17,10 +23,26 @@
 # (debs.txt), the host packages its binaries come from (host-pkgs.txt), its
 # scripts, or its overlay.
 
+# E2E_PLATFORM: bookworm (Xen 4.17, the tier) or trixie (Xen 4.20: its
+# own images, without xenvf yet, so only the scenarios that need none).
+E2E_PLATFORM ?= bookworm
+ifeq ($(E2E_PLATFORM),trixie)
+QEMU_BUILD := $(SRCDIR)/build/qemu-trixie
+E2E_QEMU := trixie
+E2E_SCENARIOS := $(or $(E2E_SCENARIOS),boot sriov)
+else ifneq ($(E2E_PLATFORM),bookworm)
+$(error E2E_PLATFORM must be bookworm or trixie, not '$(E2E_PLATFORM)')
+endif
 QEMU_BUILD ?= $(SRCDIR)/build/qemu
 QH := $(SRCDIR)/tools/qemu-host
 E2E_DIR := $(SRCDIR)/tests/e2e
 E2E_SCENARIOS ?=
+# The QEMU the host runs on (run-host --qemu): trixie (10.0, from the
+# trixie platform root, made by e2e-images when missing) or bookworm (7.2,
+# this machine's). Every target that boots QEMU passes it as QHOST_QEMU.
+# The FLASK boot (E2E_XEN=flask) stays on 7.2 until it has run green on 10.
+E2E_QEMU ?= $(if $(filter flask,$(E2E_XEN)),bookworm,trixie)
+export QHOST_QEMU := $(E2E_QEMU)
 # xenvf in the images comes from the project's Debian packages, built from
 # this tree (tools/qemu-host/xenvf-debs; rebuilt when a file changes):
 # every tier run proves them. dom0: xenvfd, the CLI and the plugin; the
@@ -49,12 +71,26 @@ endef
 e2e: deps
 	$(Q)$(MAKE) --no-print-directory e2e-run
 
-e2e-run: e2e-images $(if $(filter flask,$(E2E_XEN)),e2e-flask-images)
+e2e-run: $(if $(filter trixie,$(E2E_PLATFORM)),e2e-platform-images,e2e-images) \
+    $(if $(filter flask,$(E2E_XEN)),e2e-flask-images)
 	$(Q)QEMU_BUILD=$(QEMU_BUILD) E2E_XEN=$(E2E_XEN) \
 	    E2E_FLASK_XEN=$(XEN_FLASK) E2E_FLASK_POLICY=$(E2E_FLASK_POLICY) \
 	    $(E2E_DIR)/run-e2e $(E2E_SCENARIOS)
 
-e2e-images: $(QEMU_BUILD)/dom0.cpio.gz $(QEMU_BUILD)/guest.cpio
+e2e-images: $(QEMU_BUILD)/dom0.cpio.gz $(QEMU_BUILD)/guest.cpio \
+    $(if $(filter trixie,$(E2E_QEMU)),e2e-qemu-root)
+
+# the Xen 4.20 smoke's images, made in the trixie root (rebuilt every run:
+# about a minute)
+.PHONY: e2e-platform-images
+e2e-platform-images:
+	$(Q)$(QH)/platform-images $(E2E_PLATFORM)
+
+# trixie's QEMU runs from the trixie root (cached: tools/platform/root
+# checks its package lists and makes or updates it only when they changed)
+.PHONY: e2e-qemu-root
+e2e-qemu-root:
+	$(Q)$(SRCDIR)/tools/platform/root trixie >/dev/null
 
 # fetch-debs asks apt every time but rewrites debs.txt only on a change.
 $(QEMU_BUILD)/debs.txt: FORCE-E2E

@@ -105,7 +105,16 @@ copy_modules() {
         printf '%s\n' "$_deps" | awk '$1 == "insmod" { print $2 }' |
             while read -r _ko; do
                 _rel=${_ko#"$_kdir"/}
-                [ -e "$_root/$_rel" ] || copy_file "$_root" "$_ko" "$_rel"
+                case $_rel in
+                    # trixie's modules are xz'd: the image's busybox
+                    # modprobe gets them plain (depmod below renames them)
+                    *.ko.xz) _rel=${_rel%.xz}
+                        [ -e "$_root/$_rel" ] || {
+                            mkdir -p "$_root/${_rel%/*}"
+                            xz -dc "$_ko" >"$_root/$_rel"
+                        } ;;
+                    *) [ -e "$_root/$_rel" ] || copy_file "$_root" "$_ko" "$_rel" ;;
+                esac
             done
     done
     for _f in modules.order modules.builtin modules.builtin.modinfo; do

@@ -25,3 +25,12 @@ check boot-sriov-pfs "expected 2 SR-IOV NVMe PFs, found: $pfs" \
 for pf in $(pf_list); do
     info "$pf: totalvfs $(cat "$SYSPCI/$pf/sriov_totalvfs") ctrl $(pf_ctrl "$pf") ns $(pf_ns "$pf")"
 done
+
+# What the emulated NVMe controller offers for namespaces (docs/e2e.md):
+# OACS as it advertises it (bit 3: Namespace Management), and its answer to
+# a Namespace Management create of size 0 (a controller that implements
+# the command refuses the field, one that does not the opcode; nothing is
+# created either way).
+pf=$(pf_list | head -n 1)
+c=/dev/$(pf_ctrl "$pf")
+e2e_fact "$pf: OACS $(nvme id-ctrl "$c" | sed -n 's/^oacs *: *//p'); nvme create-ns --nsze=0: $(nvme create-ns "$c" --nsze=0 --ncap=0 --flbas=0 2>&1 | head -n 1)"

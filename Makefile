@@ -15,6 +15,8 @@
 #   make packages     the Debian packages (debian/) into build/packaging/debs
 #   make check-packages   build them, lintian, then install, upgrade, remove
 #                     and purge them in a clean bookworm root (debootstrap)
+#   make packages-trixie, check-packages-trixie   the same for trixie and
+#                     its Xen 4.20 (built in the tools/platform root)
 
 SRCDIR := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 PREFIX ?= /usr/local
@@ -74,7 +76,7 @@ endif
 
 .PHONY: all deps check test fuzz bench install uninstall clean lint format \
         check-sanitize check-trixie check-platforms demo packages \
-        check-packages
+        check-packages packages-trixie check-packages-trixie
 .DEFAULT_GOAL := all
 
 # Filled in by the fragments.
@@ -170,6 +172,17 @@ packages: deps
 # check`: it needs chroot and, the first time, the Debian mirror.
 check-packages: deps
 	$(Q)B=build $(SRCDIR)/tests/packaging/run
+
+# The same debian/ for trixie's Xen 4.20: built and lintian-checked inside
+# the trixie root (tools/platform/root, the one check-trixie uses) into
+# build/packaging/trixie/debs, and tested in a clean trixie root (cached
+# as build/packaging/trixie-base.tar).
+packages-trixie: deps
+	$(Q)$(SRCDIR)/tests/packaging/build --platform trixie \
+	    $(SRCDIR)/build/packaging/trixie/debs
+
+check-packages-trixie: deps
+	$(Q)B=build $(SRCDIR)/tests/packaging/run --platform trixie
 
 clean:
 	@# a killed platform run may have left its mounts (the source tree!)

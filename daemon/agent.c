@@ -41,6 +41,7 @@ static void pf_dispose(agent_pf *pf)
     free(pf->applied);
     free(pf->dirty);
     free(pf->ok);
+    free(pf->stats_pub);
     memset(pf, 0, sizeof(*pf));
 }
 
@@ -48,6 +49,7 @@ void agent_init(agent *a, const xenvfd_config *cfg)
 {
     memset(a, 0, sizeof(*a));
     a->cfg = cfg;
+    a->stats_fd = -1;
     xenvf_xs_init(&a->xs);
 }
 
@@ -55,6 +57,10 @@ void agent_dispose(agent *a)
 {
     if (a->dw_on)
         xenvfd_devwatch_dispose(&a->dw);
+    if (a->stats_fd >= 0) {
+        xenvfd_loop_del(a->stats_fd);
+        close(a->stats_fd);
+    }
     if (a->xs.h) {
         int fd = xenvf_xs_fileno(&a->xs);
         if (fd >= 0)
@@ -232,6 +238,8 @@ static void evaluate(agent *a, agent_pf *pf)
     snprintf(why, sizeof(why), "%s backend, %u of %u VF(s) set up",
              pf->be->name, ok, pf->rec.num_vfs);
     set_state(a, pf, bad ? XENVF_PF_DEGRADED : XENVF_PF_READY, why);
+    if (pf->be == &agent_backend_net)
+        agent_net_publish_stats(a, pf);
 }
 
 static int watch_pf(agent *a, agent_pf *pf, xenvf_err *err)

@@ -46,6 +46,10 @@ struct agent_pf {
     bool *dirty;              /* VF needs (re)setup */
     bool *ok;                 /* VF set up */
     xenvf_vf_config *applied; /* what was applied, to notice changes */
+    /* NIC VF counters as last published (agent_net_publish_stats) */
+    xenvf_vf_stats *stats_pub;
+    size_t nr_stats_pub;
+    bool stats_warned; /* a failure to read or publish them was logged */
 };
 
 struct agent {
@@ -57,6 +61,7 @@ struct agent {
     bool all_pfs; /* serve every PF whose owner is us, as published */
     xenvfd_devwatch dw;
     bool dw_on;
+    int stats_fd; /* timerfd of the NIC counters, -1 until a NIC PF */
 };
 
 void agent_init(agent *a, const xenvfd_config *cfg);
@@ -112,5 +117,28 @@ int agent_nvme_detach_dropped_ns(int fd, uint16_t scid,
  * alone. */
 int agent_net_apply(const char *ifname, unsigned vf_index,
                     const xenvf_vf_config *c, xenvf_err *err);
+
+struct nl_msg;
+/* Does PF driver `driver` fill IFLA_VF_STATS (ndo_get_vf_stats)? The kernel
+ * reports zeros there for a driver that does not. */
+bool agent_net_driver_gives_vf_stats(const char *driver);
+/*
+ * The counters of VFs 0..nr-1 from an RTM_NEWLINK message of their PF (a
+ * reply to RTEXT_FILTER_VF): out[i] is GIVEN with the counters the
+ * message has when driver_gives, NOT_GIVEN when the VF is listed but its
+ * driver gives none (or the message has no IFLA_VF_STATS for it), UNKNOWN
+ * when the message does not list it. libnl decodes the message
+ * (rtnl_link_vf_get_stat); the drops, which libnl 3.7 does not decode,
+ * are read with libnl's attribute parser. Fuzzed (fuzz_vf_stats_nl).
+ */
+int agent_net_decode_vf_stats(struct nl_msg *msg, bool driver_gives,
+                              xenvf_vf_stats *out, size_t nr, xenvf_err *err);
+/* The same, asked of the kernel for netdev ifname. */
+int agent_net_read_vf_stats(const char *ifname, bool driver_gives,
+                            xenvf_vf_stats *out, size_t nr, xenvf_err *err);
+/* Publish the PF's VF counters (what changed) under its VFs' nodes; the
+ * first call arms a timer that does it every cfg->stats_interval_s for
+ * every NIC PF the agent serves. Failures are logged, once per PF. */
+void agent_net_publish_stats(agent *a, agent_pf *pf);
 
 #endif

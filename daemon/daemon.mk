@@ -30,6 +30,9 @@ DAEMON_INTEG := $(wildcard tests/integration/test_tcb_*.c \
                     tests/integration/test_agent_*.c \
                     tests/integration/test_daemon_*.c)
 
+# the decoding of rtnetlink counters is tested on messages libnl builds
+$(B)/tests/unit/test_agent_vf_stats.o: ALL_CFLAGS += $(DAEMON_CFLAGS)
+
 $(DAEMON_UNIT:%.c=$(B)/%): $(B)/tests/unit/%: $(B)/tests/unit/%.o \
                           $(HARNESS_A) $(DAEMON_A) $(LIB_A)
 	@$(if $(Q),echo "  LD      $@")

@@ -136,4 +136,5 @@ void xenvfd_config_init(xenvfd_config *cfg)
     cfg->nvme_vi = 1;
     cfg->agent_backend = "auto";
     cfg->uevents = true;
+    cfg->stats_interval_s = 15; /* xenvf-metrics.timer's period */
 }

@@ -58,6 +58,8 @@ static void usage(FILE *f)
         "  --backend=NAME      auto|generic|nvme|net (pf-agent)\n"
         "  --nvme-vq=N --nvme-vi=N   flexible resources per NVMe VF "
         "(2, 1)\n"
+        "  --stats-interval=N  publish NIC VF counters every N s (pf-agent;\n"
+        "                      15; 0: never)\n"
         "  --no-uevents        do not listen to kernel uevents\n"
         "  --log=stderr|syslog --debug\n");
 }
@@ -91,6 +93,7 @@ static int parse_args(int argc, char **argv, xenvfd_config *cfg,
         {"nvme-vq", required_argument, NULL, 'q'},
         {"nvme-vi", required_argument, NULL, 'v'},
         {"no-uevents", no_argument, NULL, 'U'},
+        {"stats-interval", required_argument, NULL, 'I'},
         {"log", required_argument, NULL, 'l'},
         {"debug", no_argument, NULL, 'd'},
         {"help", no_argument, NULL, 'h'},
@@ -132,6 +135,10 @@ static int parse_args(int argc, char **argv, xenvfd_config *cfg,
             if (parse_uint(optarg, 3600000, &u))
                 goto bad;
             cfg->vf_wait_ms = (int)u;
+            break;
+        case 'I':
+            if (parse_uint(optarg, 86400, &cfg->stats_interval_s))
+                goto bad;
             break;
         case 'p':
             if (!xenvf_id_valid(optarg) || cfg->nr_agent_pfs >= MAX_AGENT_PFS)

@@ -554,10 +554,27 @@ static void warn_domid_owners(const tcb *t)
                 t->map.pfs[i].id, t->map.pfs[i].owner);
 }
 
+/* The reconcile counted for xenvf metrics (/xenvf/stats/reconcile, xs.h):
+ * a count that cannot be written is logged, never an error of the
+ * reconcile. */
+static void count_reconcile(tcb *t, xenvf_reconcile_stats *count, int rc,
+                            int64_t t0)
+{
+    xenvf_err e;
+    int64_t ms = xenvf_now_ms() - t0;
+
+    xenvf_err_init(&e);
+    count->refused = rc != 0;
+    count->sum_ms = ms > 0 ? (uint64_t)ms : 0;
+    if (xenvf_xs_count_reconcile(&t->xs, count, &e))
+        LOG(WARN, "%s", e.msg);
+}
+
 static int reconcile(tcb *t, const xenvf_map *want, bool partial,
                      xenvf_err *err)
 {
     const int64_t t0 = xenvf_now_ms();
+    xenvf_reconcile_stats count = {.runs = 1};
     probe_set ps;
     tcb_plan plan;
     xenvf_err e;
@@ -574,6 +591,7 @@ static int reconcile(tcb *t, const xenvf_map *want, bool partial,
         goto out;
     for (size_t i = 0; i < plan.nr_skipped; i++)
         LOG(ERROR, "left as it is: %s", plan.skipped[i]);
+    count.skipped = plan.nr_skipped;
 
     map_changed = !xenvf_map_equal(want, &t->map);
     if (map_changed) {
@@ -608,7 +626,7 @@ static int reconcile(tcb *t, const xenvf_map *want, bool partial,
      * handed to a driver domain once NumVFs is set */
     for (size_t i = 0; i < t->nr_pfs; i++)
         tcb_apply_owner(t, &t->pfs[i]);
-    tcb_apply_plan(t, &plan);
+    count.failed_steps = (uint64_t)tcb_apply_plan(t, &plan);
     for (size_t i = 0; i < t->nr_pfs; i++)
         tcb_apply_owner(t, &t->pfs[i]);
     for (size_t i = 0; i < t->nr_pfs; i++)
@@ -620,6 +638,7 @@ static int reconcile(tcb *t, const xenvf_map *want, bool partial,
     LOG(INFO, "reconciled %zu PF(s) in %lld ms (%zu step(s))", t->nr_pfs,
         (long long)(xenvf_now_ms() - t0), plan.nr_steps);
 out:
+    count_reconcile(t, &count, rc, t0);
     probe_set_dispose(&ps);
     tcb_plan_dispose(&plan);
     return rc;

@@ -3,7 +3,8 @@
  * xenvfd: shared pieces of both roles (docs/xenvfd.md). The event loop is
  * one poll() over the descriptors the roles register: no timers, so an idle
  * daemon sleeps until a map edit, a xenstore watch, a client, a device
- * event or a signal wakes it.
+ * event or a signal wakes it (the one timer: a PF agent serving a NIC PF
+ * reads its VFs' counters every stats_interval_s, a timerfd).
  */
 #ifndef XENVFD_H
 #define XENVFD_H
@@ -35,9 +36,10 @@ typedef struct xenvfd_config {
     const char *agent_backend; /* "auto", "generic", "nvme", "net" */
     char **agent_pfs;          /* PF ids the agent serves; NULL: all */
     size_t nr_agent_pfs;
-    uint32_t agent_domid;   /* the agent's own domid (0 in dom0) */
-    bool agent_domid_given; /* --domid; else read from xenstore ("domid") */
-    bool uevents;           /* listen to kernel uevents */
+    uint32_t agent_domid;      /* the agent's own domid (0 in dom0) */
+    bool agent_domid_given;    /* --domid; else read from xenstore ("domid") */
+    bool uevents;              /* listen to kernel uevents */
+    unsigned stats_interval_s; /* NIC VF counters every N s; 0: never */
 } xenvfd_config;
 
 void xenvfd_config_init(xenvfd_config *cfg);

@@ -136,29 +136,50 @@ static int recv_line(xenvf_client *c, char **line_out, size_t *len_out,
     }
 }
 
-int xenvf_client_call(xenvf_client *c, const xenvf_request *req,
-                      xenvf_response *resp, int timeout_ms, xenvf_err *err)
+int xenvf_client_send(xenvf_client *c, const xenvf_request *req, int timeout_ms,
+                      xenvf_err *err)
 {
     const long long deadline =
         timeout_ms < 0 ? -1 : xenvf_now_ms() + timeout_ms;
-    char *out = NULL, *in = NULL;
+    char *out = NULL;
+    int rc;
+
+    if (c->fd < 0)
+        rc = xenvf_err_set(err, XENVF_EIO, "not connected to xenvfd");
+    else if (!(rc = xenvf_request_encode(req, &out, err)))
+        rc = send_line(c, out, deadline, err);
+    if (rc)
+        xenvf_err_prepend(err, "%s: ", xenvf_op_name(req->op));
+    free(out);
+    return rc;
+}
+
+int xenvf_client_receive(xenvf_client *c, xenvf_op op, xenvf_response *resp,
+                         int timeout_ms, xenvf_err *err)
+{
+    const long long deadline =
+        timeout_ms < 0 ? -1 : xenvf_now_ms() + timeout_ms;
+    char *in = NULL;
     size_t in_len;
     int rc;
 
     if (c->fd < 0)
-        return xenvf_err_set(err, XENVF_EIO, "not connected to xenvfd");
-    if ((rc = xenvf_request_encode(req, &out, err)))
-        goto out;
-    if ((rc = send_line(c, out, deadline, err)))
-        goto out;
-    if ((rc = recv_line(c, &in, &in_len, deadline, err)))
-        goto out;
-    if ((rc = xenvf_response_decode(in, in_len, resp, err)))
+        rc = xenvf_err_set(err, XENVF_EIO, "not connected to xenvfd");
+    else if (!(rc = recv_line(c, &in, &in_len, deadline, err)) &&
+             (rc = xenvf_response_decode(in, in_len, resp, err)))
         xenvf_err_prepend(err, "bad response from xenvfd: ");
-out:
     if (rc)
-        xenvf_err_prepend(err, "%s: ", xenvf_op_name(req->op));
-    free(out);
+        xenvf_err_prepend(err, "%s: ", xenvf_op_name(op));
     free(in);
+    return rc;
+}
+
+int xenvf_client_call(xenvf_client *c, const xenvf_request *req,
+                      xenvf_response *resp, int timeout_ms, xenvf_err *err)
+{
+    int rc = xenvf_client_send(c, req, timeout_ms, err);
+
+    if (!rc)
+        rc = xenvf_client_receive(c, req->op, resp, timeout_ms, err);
     return rc;
 }

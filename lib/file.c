@@ -14,12 +14,17 @@
 
 #include <xenvf/file.h>
 
-int64_t xenvf_now_ms(void)
+int64_t xenvf_now_us(void)
 {
     struct timespec ts;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t xenvf_now_ms(void)
+{
+    return xenvf_now_us() / 1000;
 }
 
 int xenvf_file_read(const char *path, size_t max, char **out, size_t *len,

@@ -5,6 +5,7 @@
  * transport's wrappers (xs_conn.c, xs_internal.h).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <xenvf/file.h>
 #include <xenvf/text.h>
 #include <xenvf/vf_settings.h>
+#include <xenvf/vf_stats.h>
 #include <xenvf/xs.h>
 
 #include "xs_internal.h"
@@ -92,6 +94,13 @@ static int apply_vf_node(xenvf_vf *vf, const char *leaf, const char *value,
         rc = xenvf_vf_state_parse(value, &vf->state, err);
     } else if (!strcmp(leaf, "namespaces")) {
         rc = xenvf_ns_list_parse(value, &vf->config.ns, err);
+    } else if (!strcmp(leaf, "stats")) {
+        /* the PF agent's (a driver domain may write it): empty until it
+         * speaks; a bad value is the VF's counters unreadable, never an
+         * unreadable PF */
+        if (*value &&
+            xenvf_vf_stats_parse(value, strlen(value), &vf->stats, NULL))
+            vf->stats.status = XENVF_VF_STATS_BAD;
     }
     return rc;
 }
@@ -105,6 +114,8 @@ static void unset_vf_node(xenvf_vf *vf, const char *leaf)
         xenvf_setting_unset(&vf->config, set);
     else if (!strcmp(leaf, "namespaces"))
         xenvf_ns_list_dispose(&vf->config.ns);
+    else if (!strcmp(leaf, "stats"))
+        memset(&vf->stats, 0, sizeof(vf->stats));
 }
 
 int xenvf_xs_apply_pf_node(xenvf_pf *pf, const char *rel_path,
@@ -256,6 +267,29 @@ static int publish_ns(xenvf_xs *xs, xs_transaction_t t, const char *path,
     return put_leaf(xs, t, path, val, NULL, full, reader, err);
 }
 
+/*
+ * vf/<n>/stats belongs to the PF agent (the VF's counters, vf_stats.h). On
+ * a full publish: a driver domain's agent gets the node (empty until it
+ * writes) and the right to write it; a dom0 PF's node keeps what its agent
+ * wrote, and an earlier owner's right is taken back.
+ */
+static int publish_stats_node(xenvf_xs *xs, xs_transaction_t t,
+                              const char *path, uint32_t reader, xenvf_err *err)
+{
+    char *cur = NULL;
+    int rc;
+
+    rc = xsi_get(xs, t, path, &cur, err);
+    if (rc || (!cur && reader == 0))
+        return rc;
+    if (!cur)
+        rc = xsi_put(xs, t, path, "", err);
+    if (!rc)
+        rc = xsi_perms(xs, t, path, reader, XS_PERM_READ | XS_PERM_WRITE, err);
+    free(cur);
+    return rc;
+}
+
 static int publish_vf(xenvf_xs *xs, xs_transaction_t t, const xenvf_pf *pf,
                       const xenvf_vf *vf, const xenvf_vf *prev, bool full,
                       xenvf_err *err)
@@ -313,6 +347,9 @@ static int publish_vf(xenvf_xs *xs, xs_transaction_t t, const xenvf_pf *pf,
     if ((rc = publish_ns(xs, t, path, vf, prev, full, reader, err)))
         return rc;
     if (full) {
+        snprintf(path + n, XS_PATH_MAX - n, "/stats");
+        if ((rc = publish_stats_node(xs, t, path, reader, err)))
+            return rc;
         path[n] = '\0';
         rc = remove_unset_settings(xs, t, path, &vf->config, err);
     }
@@ -592,6 +629,27 @@ int xenvf_xs_read_pf(xenvf_xs *xs, const char *pf_id, xenvf_pf *out,
     return xsi_in_transaction(xs, read_pf_tx, &a, err);
 }
 
+int xenvf_xs_read_pf_leaf(xenvf_xs *xs, const char *pf_id, const char *leaf,
+                          xenvf_pf *out, xenvf_err *err)
+{
+    char path[XS_PATH_MAX], *value = NULL;
+    int rc;
+
+    if (!xenvf_id_valid(pf_id))
+        return xenvf_err_set(err, XENVF_EINVAL, "bad PF id '%.40s'",
+                             pf_id ? pf_id : "");
+    xenvf_xs_pf_path(path, pf_id, "/%s", leaf);
+    if ((rc = xsi_get(xs, XBT_NULL, path, &value, err)))
+        return rc;
+    if (!value)
+        return xenvf_err_set(err, XENVF_ENOENT, "%s is not published", path);
+    rc = xenvf_xs_apply_pf_node(out, leaf, value, err);
+    if (rc)
+        xenvf_err_prepend(err, "%s: ", path);
+    free(value);
+    return rc;
+}
+
 int xenvf_xs_read_pf_head(xenvf_xs *xs, const char *pf_id, xenvf_pf *out,
                           xenvf_err *err)
 {
@@ -608,8 +666,9 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int xenvf_xs_list_pfs(xenvf_xs *xs, char ***ids_out, unsigned *nr_out,
-                      xenvf_err *err)
+/* The children of dir, sorted, each its own allocation. */
+static int list_sorted(xenvf_xs *xs, const char *dir, char ***ids_out,
+                       unsigned *nr_out, xenvf_err *err)
 {
     char **ents, **ids = NULL;
     unsigned nr, i = 0;
@@ -617,7 +676,7 @@ int xenvf_xs_list_pfs(xenvf_xs *xs, char ***ids_out, unsigned *nr_out,
 
     *ids_out = NULL;
     *nr_out = 0;
-    if ((rc = xsi_dir(xs, XBT_NULL, XENVF_XS_PFS, &ents, &nr, err)))
+    if ((rc = xsi_dir(xs, XBT_NULL, dir, &ents, &nr, err)))
         return rc;
     if (nr && !(ids = calloc(nr, sizeof(*ids)))) {
         rc = xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
@@ -642,6 +701,12 @@ out:
     return rc;
 }
 
+int xenvf_xs_list_pfs(xenvf_xs *xs, char ***ids_out, unsigned *nr_out,
+                      xenvf_err *err)
+{
+    return list_sorted(xs, XENVF_XS_PFS, ids_out, nr_out, err);
+}
+
 /* ---- guest nodes ----------------------------------------------------------
  */
 
@@ -663,29 +728,22 @@ static const char *const guest_written[] = {"status", "request"};
 
 struct guest_args {
     uint32_t domid;
-    const xenvf_guest_vf *g;
+    const xenvf_guest_vf *vfs;
+    size_t nr;
 };
 
-static int publish_guest_tx(xenvf_xs *xs, xs_transaction_t t, void *arg,
-                            xenvf_err *err)
+/* One VF's nodes under vf/<n>. Created by dom0, they take the permissions
+ * of the xenvf directory above them (xenstored gives a new node its
+ * parent's, owned by its creator): dom0's, read by the guest. Only the
+ * nodes the guest writes get their own. */
+static int publish_guest_vf_tx(xenvf_xs *xs, xs_transaction_t t, uint32_t domid,
+                               const xenvf_guest_vf *g, xenvf_err *err)
 {
-    const struct guest_args *a = arg;
-    const xenvf_guest_vf *g = a->g;
     char path[XS_PATH_MAX], num[24], bdf[XENVF_BDF_STR_MAX],
         val[XENVF_SETTING_STR_MAX];
-    int n, rc;
+    int n, rc = 0;
 
-    /* Parents first, so the guest can list its own xenvf directory. */
-    n = xenvf_xs_guest_path(path, a->domid, "%s", "");
-    if ((rc = xsi_mkdir_perms(xs, t, path, a->domid, err)))
-        return rc;
-    n += snprintf(path + n, sizeof(path) - n, "/vf");
-    if ((rc = xsi_mkdir_perms(xs, t, path, a->domid, err)))
-        return rc;
-    n += snprintf(path + n, sizeof(path) - n, "/%u", g->local_index);
-    if ((rc = xsi_mkdir_perms(xs, t, path, a->domid, err)))
-        return rc;
-
+    n = xenvf_xs_guest_path(path, domid, "/vf/%u", g->local_index);
     xenvf_bdf_format(&g->bdf, bdf);
     const struct {
         const char *leaf, *value;
@@ -696,7 +754,7 @@ static int publish_guest_tx(xenvf_xs *xs, xs_transaction_t t, void *arg,
     };
     for (size_t i = 0; i < sizeof(leaves) / sizeof(leaves[0]) && !rc; i++) {
         snprintf(path + n, sizeof(path) - n, "/%s", leaves[i].leaf);
-        rc = put_leaf(xs, t, path, leaves[i].value, NULL, true, a->domid, err);
+        rc = xsi_put(xs, t, path, leaves[i].value, err);
     }
     /* the settings the guest acts on: its driver, its MAC, its boot order */
     xenvf_setting_for_each(set)
@@ -706,7 +764,7 @@ static int publish_guest_tx(xenvf_xs *xs, xs_transaction_t t, void *arg,
         if (rc || !v || !(xenvf_settings[set].flags & XENVF_SETTING_GUEST))
             continue;
         snprintf(path + n, sizeof(path) - n, "/%s", xenvf_settings[set].name);
-        rc = put_leaf(xs, t, path, v, NULL, true, a->domid, err);
+        rc = xsi_put(xs, t, path, v, err);
     }
     /* the nodes the guest writes: what its xenvf-guest made of the VF, and
      * its requests for settings (answered in request-result, dom0's) */
@@ -714,24 +772,47 @@ static int publish_guest_tx(xenvf_xs *xs, xs_transaction_t t, void *arg,
          i++) {
         snprintf(path + n, sizeof(path) - n, "/%s", guest_written[i]);
         if (!rc && !(rc = xsi_put(xs, t, path, "", err)))
-            rc = xsi_perms(xs, t, path, a->domid, XS_PERM_READ | XS_PERM_WRITE,
+            rc = xsi_perms(xs, t, path, domid, XS_PERM_READ | XS_PERM_WRITE,
                            err);
     }
+    if (rc)
+        xenvf_err_prepend(err, "vf %u: ", g->local_index);
     return rc;
 }
 
-int xenvf_xs_publish_guest_vf(xenvf_xs *xs, uint32_t domid,
-                              const xenvf_guest_vf *g, xenvf_err *err)
+static int publish_guest_tx(xenvf_xs *xs, xs_transaction_t t, void *arg,
+                            xenvf_err *err)
 {
-    struct guest_args a = {.domid = domid, .g = g};
+    const struct guest_args *a = arg;
+    char path[XS_PATH_MAX];
     int rc;
 
-    if (domid == 0 || domid >= DOMID_LIMIT || !xenvf_id_valid(g->pf_id))
-        return xenvf_err_set(err, XENVF_EINVAL,
-                             "guest VF: bad domain %u or PF id", domid);
+    /* the directory first, with the permissions its nodes inherit */
+    xenvf_xs_guest_path(path, a->domid, "%s", "");
+    if ((rc = xsi_mkdir_perms(xs, t, path, a->domid, err)))
+        return rc;
+    for (size_t i = 0; i < a->nr && !rc; i++)
+        rc = publish_guest_vf_tx(xs, t, a->domid, &a->vfs[i], err);
+    return rc;
+}
+
+int xenvf_xs_publish_guest(xenvf_xs *xs, uint32_t domid,
+                           const xenvf_guest_vf *vfs, size_t nr, xenvf_err *err)
+{
+    struct guest_args a = {.domid = domid, .vfs = vfs, .nr = nr};
+    int rc;
+
+    if (domid == 0 || domid >= DOMID_LIMIT)
+        return xenvf_err_set(err, XENVF_EINVAL, "guest VFs: bad domain %u",
+                             domid);
+    for (size_t i = 0; i < nr; i++)
+        if (!xenvf_id_valid(vfs[i].pf_id))
+            return xenvf_err_set(err, XENVF_EINVAL,
+                                 "domain %u vf %u: bad PF id", domid,
+                                 vfs[i].local_index);
     rc = xsi_in_transaction(xs, publish_guest_tx, &a, err);
     if (rc)
-        xenvf_err_prepend(err, "domain %u vf %u: ", domid, g->local_index);
+        xenvf_err_prepend(err, "domain %u: ", domid);
     return rc;
 }
 
@@ -855,4 +936,242 @@ int xenvf_xs_read_pf_node(xenvf_xs *xs, const char *path, xenvf_pf *pf,
     rc = path[n] ? xenvf_xs_apply_pf_node(pf, path + n + 1, value, err) : 0;
     free(value);
     return rc;
+}
+
+int xenvf_xs_publish_vf_stats(xenvf_xs *xs, const char *pf_id, unsigned index,
+                              const xenvf_vf_stats *s, xenvf_err *err)
+{
+    char path[XS_PATH_MAX], val[XENVF_VF_STATS_STR_MAX];
+    int rc;
+
+    if (!xenvf_id_valid(pf_id))
+        return xenvf_err_set(err, XENVF_EINVAL, "vf stats: bad PF id");
+    rc = xenvf_vf_stats_format(s, val, err);
+    if (rc)
+        return rc;
+    xenvf_xs_pf_path(path, pf_id, "/vf/%u/stats", index);
+    return xsi_put(xs, XBT_NULL, path, val, err);
+}
+
+/* ---- /xenvf/stats ----------------------------------------------------- */
+
+#define STATS_GATE      XENVF_XS_STATS "/gate"
+#define STATS_RECONCILE XENVF_XS_STATS "/reconcile"
+
+static const char *const gate_result_names[XENVF_GATE_NR_RESULTS] = {
+    [XENVF_GATE_READY] = "ready",         [XENVF_GATE_TIMEOUT] = "timeout",
+    [XENVF_GATE_FAILED] = "failed",       [XENVF_GATE_CANCELLED] = "cancelled",
+    [XENVF_GATE_DESTROYED] = "destroyed", [XENVF_GATE_ERROR] = "error",
+};
+
+const unsigned xenvf_gate_bucket_ms[XENVF_GATE_NR_BUCKETS] = {
+    100, 500, 1000, 2500, 5000, 10000, 30000, 60000, 120000, 300000,
+};
+
+const char *xenvf_gate_result_name(xenvf_gate_result r)
+{
+    return r < XENVF_GATE_NR_RESULTS ? gate_result_names[r] : "?";
+}
+
+/*
+ * A record of counters is one node whose value is "name=N name=N ...":
+ * adding to it is a read and a write in a transaction (4 requests, however
+ * many counters move), which a gate pays on every xl create.
+ */
+typedef struct counter {
+    char leaf[16]; /* its name in the record */
+    uint64_t *value;
+    uint64_t add;
+} counter;
+
+struct counters_args {
+    const char *path;
+    counter *c;
+    size_t nr;
+};
+
+/* The record at path into the counters (all 0 when it does not exist;
+ * *present, if asked, says which). */
+static int read_record(xenvf_xs *xs, xs_transaction_t t, const char *path,
+                       counter *c, size_t nr, bool *present, xenvf_err *err)
+{
+    char *v = NULL, *word, *save = NULL;
+    int rc;
+
+    for (size_t i = 0; i < nr; i++)
+        *c[i].value = 0;
+    rc = xsi_get(xs, t, path, &v, err);
+    if (present)
+        *present = v != NULL;
+    if (rc || !v)
+        return rc;
+    for (word = strtok_r(v, " ", &save); word && !rc;
+         word = strtok_r(NULL, " ", &save)) {
+        char *eq = strchr(word, '=');
+        size_t i = 0;
+
+        if (eq)
+            *eq = '\0';
+        while (i < nr && strcmp(c[i].leaf, word))
+            i++;
+        if (!eq || i == nr)
+            rc = xenvf_err_set(err, XENVF_EINVAL, "'%.40s' is not a counter",
+                               word);
+        else
+            rc = xenvf_parse_uint(eq + 1, UINT64_MAX, c[i].value, err);
+    }
+    if (rc)
+        xenvf_err_prepend(err, "%s: ", path);
+    free(v);
+    return rc;
+}
+
+static int add_counters_tx(xenvf_xs *xs, xs_transaction_t t, void *arg,
+                           xenvf_err *err)
+{
+    struct counters_args *a = arg;
+    char buf[1024];
+    size_t o = 0;
+    int rc;
+
+    if ((rc = read_record(xs, t, a->path, a->c, a->nr, NULL, err)))
+        return rc;
+    buf[0] = '\0';
+    for (size_t i = 0; i < a->nr && o < sizeof(buf); i++)
+        o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s=%" PRIu64,
+                              i ? " " : "", a->c[i].leaf,
+                              *a->c[i].value + a->c[i].add);
+    return xsi_put(xs, t, a->path, buf, err);
+}
+
+/* The counters of one gate stats record, each bound to its field. */
+#define GATE_NR_COUNTERS (XENVF_GATE_NR_RESULTS + 1 + XENVF_GATE_NR_BUCKETS)
+
+static void gate_counters(xenvf_gate_stats *s, counter c[GATE_NR_COUNTERS])
+{
+    size_t n = 0;
+
+    memset(c, 0, GATE_NR_COUNTERS * sizeof(*c));
+    for (int r = 0; r < XENVF_GATE_NR_RESULTS; r++, n++) {
+        snprintf(c[n].leaf, sizeof(c[n].leaf), "%s", gate_result_names[r]);
+        c[n].value = &s->waits[r];
+    }
+    snprintf(c[n].leaf, sizeof(c[n].leaf), "sum_ms");
+    c[n++].value = &s->sum_ms;
+    for (int b = 0; b < XENVF_GATE_NR_BUCKETS; b++, n++) {
+        snprintf(c[n].leaf, sizeof(c[n].leaf), "le_%u",
+                 xenvf_gate_bucket_ms[b]);
+        c[n].value = &s->le[b];
+    }
+}
+
+static int gate_path(char path[XS_PATH_MAX], const char *pf_id, xenvf_err *err)
+{
+    int n = snprintf(path, XS_PATH_MAX, STATS_GATE "/%s", pf_id);
+
+    if (n < 0 || n >= XS_PATH_MAX || !*pf_id || strchr(pf_id, '/'))
+        return xenvf_err_set(err, XENVF_EINVAL, "gate stats: bad pf id");
+    return 0;
+}
+
+int xenvf_xs_count_gate_wait(xenvf_xs *xs, const char *pf_id,
+                             xenvf_gate_result r, int64_t elapsed_ms,
+                             xenvf_err *err)
+{
+    char path[XS_PATH_MAX];
+    xenvf_gate_stats s;
+    counter c[GATE_NR_COUNTERS];
+    struct counters_args a = {.path = path, .c = c, .nr = GATE_NR_COUNTERS};
+    uint64_t ms = elapsed_ms > 0 ? (uint64_t)elapsed_ms : 0;
+    int rc;
+
+    if (r >= XENVF_GATE_NR_RESULTS)
+        return xenvf_err_set(err, XENVF_EINVAL, "gate stats: bad result");
+    rc = gate_path(path, pf_id, err);
+    if (rc)
+        return rc;
+    gate_counters(&s, c);
+    c[r].add = 1;
+    c[XENVF_GATE_NR_RESULTS].add = ms;
+    for (int b = 0; b < XENVF_GATE_NR_BUCKETS; b++)
+        c[XENVF_GATE_NR_RESULTS + 1 + b].add = ms <= xenvf_gate_bucket_ms[b];
+    rc = xsi_in_transaction(xs, add_counters_tx, &a, err);
+    if (rc)
+        xenvf_err_prepend(err, "gate stats of pf %s: ", pf_id);
+    return rc;
+}
+
+int xenvf_xs_list_gate_stats(xenvf_xs *xs, char ***ids_out, unsigned *nr_out,
+                             xenvf_err *err)
+{
+    return list_sorted(xs, STATS_GATE, ids_out, nr_out, err);
+}
+
+int xenvf_xs_read_gate_stats(xenvf_xs *xs, const char *pf_id,
+                             xenvf_gate_stats *out, xenvf_err *err)
+{
+    char path[XS_PATH_MAX];
+    counter c[GATE_NR_COUNTERS];
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    rc = gate_path(path, pf_id, err);
+    if (rc)
+        return rc;
+    gate_counters(out, c);
+    return read_record(xs, XBT_NULL, path, c, GATE_NR_COUNTERS, NULL, err);
+}
+
+#define RECONCILE_NR_COUNTERS 5
+
+static void reconcile_counters(xenvf_reconcile_stats *s,
+                               const xenvf_reconcile_stats *add,
+                               counter c[RECONCILE_NR_COUNTERS])
+{
+    static const xenvf_reconcile_stats none;
+    const struct {
+        const char *leaf;
+        size_t off;
+    } f[RECONCILE_NR_COUNTERS] = {
+        {"runs", offsetof(xenvf_reconcile_stats, runs)},
+        {"refused", offsetof(xenvf_reconcile_stats, refused)},
+        {"failed_steps", offsetof(xenvf_reconcile_stats, failed_steps)},
+        {"skipped", offsetof(xenvf_reconcile_stats, skipped)},
+        {"sum_ms", offsetof(xenvf_reconcile_stats, sum_ms)},
+    };
+
+    if (!add)
+        add = &none;
+    for (size_t i = 0; i < RECONCILE_NR_COUNTERS; i++) {
+        snprintf(c[i].leaf, sizeof(c[i].leaf), "%s", f[i].leaf);
+        c[i].value = (uint64_t *)((char *)s + f[i].off);
+        c[i].add = *(const uint64_t *)((const char *)add + f[i].off);
+    }
+}
+
+int xenvf_xs_count_reconcile(xenvf_xs *xs, const xenvf_reconcile_stats *delta,
+                             xenvf_err *err)
+{
+    xenvf_reconcile_stats s;
+    counter c[RECONCILE_NR_COUNTERS];
+    struct counters_args a = {
+        .path = STATS_RECONCILE, .c = c, .nr = RECONCILE_NR_COUNTERS};
+    int rc;
+
+    reconcile_counters(&s, delta, c);
+    rc = xsi_in_transaction(xs, add_counters_tx, &a, err);
+    if (rc)
+        xenvf_err_prepend(err, "reconcile stats: ");
+    return rc;
+}
+
+int xenvf_xs_read_reconcile_stats(xenvf_xs *xs, xenvf_reconcile_stats *out,
+                                  bool *present, xenvf_err *err)
+{
+    counter c[RECONCILE_NR_COUNTERS];
+
+    memset(out, 0, sizeof(*out));
+    reconcile_counters(out, NULL, c);
+    return read_record(xs, XBT_NULL, STATS_RECONCILE, c, RECONCILE_NR_COUNTERS,
+                       present, err);
 }

@@ -12,6 +12,66 @@
 #include "pcidev.h"
 #include "reserve.h"
 
+/* ---- step times ------------------------------------------------------------
+ *
+ * What each step of a build took, logged as one line when the build is done
+ * (docs/plugin.md#performance; the QEMU tier's benchmark reads it):
+ *   domain web1 (7): build steps in ms: check 0.4, resolve 1.2, reserve 3.1,
+ *   libxl 2101.5, commit 2.0, guest-nodes 4.2, plan 0.3 (the plugin's own
+ *   11.2)
+ */
+#define STEPS_MAX  12
+#define STEP_LIBXL "libxl"
+
+typedef struct steps {
+    int64_t mark_us;
+    size_t nr;
+    const char *name[STEPS_MAX];
+    int64_t us[STEPS_MAX];
+} steps;
+
+static void steps_start(steps *s)
+{
+    s->nr = 0;
+    s->mark_us = xenvf_now_us();
+}
+
+/* The time since the last mark goes to step name (a repeated name adds). */
+static void step_done(steps *s, const char *name)
+{
+    int64_t now = xenvf_now_us();
+    size_t i = 0;
+
+    while (i < s->nr && strcmp(s->name[i], name))
+        i++;
+    if (i == s->nr && s->nr < STEPS_MAX) {
+        s->name[s->nr] = name;
+        s->us[s->nr++] = 0;
+    }
+    if (i < s->nr)
+        s->us[i] += now - s->mark_us;
+    s->mark_us = now;
+}
+
+static void steps_log(const steps *s, const char *what, const char *name,
+                      uint32_t domid)
+{
+    char line[512];
+    size_t o = 0;
+    int64_t own = 0;
+
+    line[0] = '\0';
+    for (size_t i = 0; i < s->nr && o < sizeof(line); i++) {
+        o += (size_t)snprintf(line + o, sizeof(line) - o, "%s%s %.1f",
+                              i ? ", " : "", s->name[i],
+                              (double)s->us[i] / 1000.0);
+        if (strcmp(s->name[i], STEP_LIBXL))
+            own += s->us[i];
+    }
+    LOG(INFO, "domain %s (%u): %s steps in ms: %s (the plugin's own %.1f)",
+        name ? name : "?", domid, what, line, (double)own / 1000.0);
+}
+
 void xlp_init(xlp *p, const xlp_ops *ops)
 {
     memset(p, 0, sizeof(*p));
@@ -233,29 +293,34 @@ out:
     return rc;
 }
 
-/* What the guest's helper and firmware read: one node set per VF. */
-static int publish_guest(xlp *p, xenvf_xs *xs, uint32_t domid, char *const *ids,
+/* What the guest's helper and firmware read: one node set per VF, all in
+ * one transaction. */
+static int publish_guest(xenvf_xs *xs, uint32_t domid, char *const *ids,
                          const resv *r, xenvf_err *err)
 {
+    xenvf_guest_vf *g = calloc(r->nr ? r->nr : 1, sizeof(*g));
     int rc = 0;
 
+    if (!g)
+        return xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+    for (size_t i = 0; i < r->nr; i++)
+        xenvf_guest_vf_init(&g[i]);
     for (size_t i = 0; i < r->nr && !rc; i++) {
-        xenvf_guest_vf g;
-
-        xenvf_guest_vf_init(&g);
-        g.local_index = (unsigned)i;
-        g.vf_index = r->grants[i].index;
-        g.bdf = r->grants[i].bdf;
+        g[i].local_index = (unsigned)i;
+        g[i].vf_index = r->grants[i].index;
+        g[i].bdf = r->grants[i].bdf;
         /* the effective settings, as xenvfd granted them (the map's with
          * the entry's over them), not the entry alone */
-        if (!(g.pf_id = strdup(ids[i])))
+        if (!(g[i].pf_id = strdup(ids[i])))
             rc = xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
         else
-            rc = xenvf_vf_config_copy(&g.config, &r->grants[i].config, err);
-        if (!rc)
-            rc = xenvf_xs_publish_guest_vf(xs, domid, &g, err);
-        xenvf_guest_vf_dispose(&g);
+            rc = xenvf_vf_config_copy(&g[i].config, &r->grants[i].config, err);
     }
+    if (!rc)
+        rc = xenvf_xs_publish_guest(xs, domid, g, r->nr, err);
+    for (size_t i = 0; i < r->nr; i++)
+        xenvf_guest_vf_dispose(&g[i]);
+    free(g);
     return rc;
 }
 
@@ -397,15 +462,32 @@ static int check_config_pcidevs(const libxl_domain_config *d, xenvf_err *err)
  * publish the guest's nodes, store the gate plan, remember it for a
  * reboot. The caller tears the domain down if this fails. */
 static int adopt_built(xlp *p, xenvf_xs *xs, resv *r, const char *name,
-                       uint32_t domid, char *const *ids, xenvf_err *err)
+                       uint32_t domid, char *const *ids, steps *st,
+                       xenvf_err *err)
 {
     char pfs[256];
     int rc;
 
-    if ((rc = resv_commit(r, &p->conf, domid, err)) ||
-        (rc = publish_guest(p, xs, domid, ids, r, err)) ||
-        (rc = store_plan(p, name, domid, ids, err)))
+    /* xenvfd records the commit (its state file, then xenstore) while the
+     * guest's nodes and the plan are written: the guest stays paused until
+     * both are done, and a failed commit tears it all down */
+    if ((rc = resv_commit_send(r, &p->conf, domid, err)))
         return rc;
+    step_done(st, "commit");
+    if (!(rc = publish_guest(xs, domid, ids, r, err))) {
+        step_done(st, "guest-nodes");
+        rc = store_plan(p, name, domid, ids, err);
+        step_done(st, "plan");
+    }
+    if (rc) {
+        /* the answer first, so that the teardown's release comes after
+         * the commit in xenvfd's eyes */
+        resv_commit_wait(r, &p->conf, NULL);
+        return rc;
+    }
+    if ((rc = resv_commit_wait(r, &p->conf, err)))
+        return rc;
+    step_done(st, "commit");
     if ((rc = remember(p, name, domid, ids, r)))
         return xenvf_err_set(err, rc, "out of memory");
     list_pfs(ids, p->cfg.nr, pfs, sizeof(pfs));
@@ -423,10 +505,13 @@ static int adopt_built(xlp *p, xenvf_xs *xs, resv *r, const char *name,
 static int build_and_adopt(xlp *p, xenvf_xs *xs, resv *r, const char *name,
                            char *const *ids, libxl_domain_config *d,
                            bool restore, uint32_t *domid, int *libxl_rc,
-                           bool *created, xenvf_err *err)
+                           bool *created, steps *st, xenvf_err *err)
 {
+    int rc;
+
     *libxl_rc = restore ? p->ops.restore(p->ops.opaque, d, domid)
                         : p->ops.create(p->ops.opaque, d, domid);
+    step_done(st, STEP_LIBXL);
     if (*libxl_rc) {
         *domid = XLP_NO_DOMID;
         return xenvf_err_set(err, XENVF_EIO,
@@ -435,7 +520,10 @@ static int build_and_adopt(xlp *p, xenvf_xs *xs, resv *r, const char *name,
                              restore ? "restore" : "build", name, *libxl_rc);
     }
     *created = true;
-    return adopt_built(p, xs, r, name, *domid, ids, err);
+    if ((rc = adopt_built(p, xs, r, name, *domid, ids, st, err)))
+        return rc;
+    steps_log(st, restore ? "restore" : "build", name, *domid);
+    return 0;
 }
 
 int xlp_create(xlp *p, libxl_domain_config *d, uint32_t *domid, int *libxl_rc,
@@ -449,12 +537,14 @@ int xlp_create(xlp *p, libxl_domain_config *d, uint32_t *domid, int *libxl_rc,
     pcidev_defaults defs;
     const xlp_dom *prev;
     xenvf_xs xs;
+    steps st;
     resv r;
     int rc;
 
     *libxl_rc = 0;
     xenvf_xs_init(&xs);
     resv_init(&r);
+    steps_start(&st);
     *domid = XLP_NO_DOMID;
     if (!xlp_has_work(p, d)) {
         if ((rc = check_config_pcidevs(d, err)))
@@ -485,6 +575,7 @@ int xlp_create(xlp *p, libxl_domain_config *d, uint32_t *domid, int *libxl_rc,
     /* pci= (the VFs added last time are stripped: they are the plugin's) */
     if ((rc = check_config_pcidevs(d, err)))
         goto out;
+    step_done(&st, "check");
     if (p->cfg_rc) {
         if (err)
             *err = p->cfg_err;
@@ -500,6 +591,7 @@ int xlp_create(xlp *p, libxl_domain_config *d, uint32_t *domid, int *libxl_rc,
     if ((rc = xenvf_xs_open(&xs, err)) ||
         (rc = resv_resolve(&xs, &p->cfg, &ids, err)))
         goto out;
+    step_done(&st, "resolve");
     pins = calloc(p->cfg.nr, sizeof(*pins));
     bdfs = calloc(p->cfg.nr, sizeof(*bdfs));
     labels = calloc(p->cfg.nr, sizeof(*labels));
@@ -518,6 +610,7 @@ int xlp_create(xlp *p, libxl_domain_config *d, uint32_t *domid, int *libxl_rc,
         p->cfg.nr > 1 ? "s" : "", name);
     if ((rc = reserve_vfs(p, &xs, &r, name, ids, pins, prev, err)))
         goto out;
+    step_done(&st, "reserve");
     for (size_t i = 0; i < r.nr; i++) {
         bdfs[i] = r.grants[i].bdf;
         xenvf_bdf_format(&bdfs[i], text);
@@ -543,8 +636,9 @@ int xlp_create(xlp *p, libxl_domain_config *d, uint32_t *domid, int *libxl_rc,
         goto out;
     }
 
+    step_done(&st, "reserve");
     rc = build_and_adopt(p, &xs, &r, name, ids, d, false, domid, libxl_rc,
-                         &created, err);
+                         &created, &st, err);
 out:
     if (rc && created)
         xenvf_err_prepend(err, "domain %s (%u): ", name, *domid);
@@ -657,11 +751,13 @@ int xlp_restore(xlp *p, libxl_domain_config *d, uint32_t *domid, int *libxl_rc,
     vfcfg cfg;
     int *at = NULL;
     xenvf_xs xs;
+    steps st;
     resv r;
     int rc;
 
     *libxl_rc = 0;
     *domid = XLP_NO_DOMID;
+    steps_start(&st);
     xenvf_xs_init(&xs);
     resv_init(&r);
     vfcfg_init(&cfg);
@@ -690,6 +786,7 @@ int xlp_restore(xlp *p, libxl_domain_config *d, uint32_t *domid, int *libxl_rc,
     take_cfg(p, &cfg);
     if ((rc = resv_resolve(&xs, &p->cfg, &ids, err)))
         goto out;
+    step_done(&st, "resolve");
     LOG(INFO, "restoring domain %s: reserving the %zu VF%s it had from xenvfd",
         name, p->cfg.nr, p->cfg.nr > 1 ? "s" : "");
     rc = resv_reserve(&r, &p->conf, name, &p->cfg, ids, NULL, err);
@@ -722,8 +819,9 @@ int xlp_restore(xlp *p, libxl_domain_config *d, uint32_t *domid, int *libxl_rc,
         pci->dev = r.grants[k].bdf.dev;
         pci->func = r.grants[k].bdf.func;
     }
+    step_done(&st, "reserve");
     rc = build_and_adopt(p, &xs, &r, name, ids, d, true, domid, libxl_rc,
-                         &created, err);
+                         &created, &st, err);
 out:
     if (rc && created)
         xenvf_err_prepend(err, "domain %s (%u): ", name, *domid);
@@ -749,6 +847,7 @@ out:
 struct unpause_ctx {
     xlp *p;
     xenvf_xs *xs;
+    steps *st;
     int libxl_rc;
 };
 
@@ -786,7 +885,9 @@ static int gate_ready(void *opaque, const gate_plan *gp, size_t last,
     else
         LOG(INFO, "PF %s ready after %.3f s, unpausing domain %u",
             gp->pfs[last].pf_id, (double)gp->elapsed_ms / 1000.0, gp->domid);
+    step_done(u->st, "gate");
     u->libxl_rc = u->p->ops.unpause(u->p->ops.opaque, gp->domid);
+    step_done(u->st, STEP_LIBXL);
     if (u->libxl_rc)
         return xenvf_err_set(err, XENVF_EIO,
                              "libxl could not unpause domain %u (rc %d)",
@@ -794,10 +895,51 @@ static int gate_ready(void *opaque, const gate_plan *gp, size_t last,
     return 0;
 }
 
+/* How the wait ended, for its counters. */
+static xenvf_gate_result gate_result(const gate_plan *gp, int rc, int libxl_rc)
+{
+    if (!rc)
+        return XENVF_GATE_READY;
+    if (libxl_rc)
+        return XENVF_GATE_ERROR;
+    switch (rc) {
+    case XENVF_ETIMEDOUT:
+        return XENVF_GATE_TIMEOUT;
+    case XENVF_ENOENT:
+        return XENVF_GATE_DESTROYED;
+    case XENVF_EIO: /* a PF failed, or the wait was interrupted */
+        return gp->pfs[gp->culprit].state == XENVF_PF_FAILED
+                   ? XENVF_GATE_FAILED
+                   : XENVF_GATE_CANCELLED;
+    default:
+        return XENVF_GATE_ERROR;
+    }
+}
+
+/*
+ * The wait counted for xenvf metrics (/xenvf/stats/gate, xs.h): once on
+ * each PF of the plan, with the whole wait's outcome and duration. A
+ * count that cannot be written is a warning: it never changes what
+ * happens to the domain.
+ */
+static void count_gate_wait(xenvf_xs *xs, const gate_plan *gp, int rc,
+                            int libxl_rc)
+{
+    xenvf_gate_result r = gate_result(gp, rc, libxl_rc);
+    xenvf_err e;
+
+    xenvf_err_init(&e);
+    for (size_t i = 0; i < gp->nr; i++)
+        if (xenvf_xs_count_gate_wait(xs, gp->pfs[i].pf_id, r, gp->elapsed_ms,
+                                     &e))
+            LOG(WARN, "domain %u: %s", gp->domid, e.msg);
+}
+
 int xlp_unpause(xlp *p, uint32_t domid, int *libxl_rc, xenvf_err *err)
 {
     xenvf_xs xs;
-    struct unpause_ctx u = {.p = p, .xs = &xs};
+    steps st;
+    struct unpause_ctx u = {.p = p, .xs = &xs, .st = &st};
     const gate_hooks hooks = {
         .waiting = gate_waiting,
         .ready = gate_ready,
@@ -813,6 +955,7 @@ int xlp_unpause(xlp *p, uint32_t domid, int *libxl_rc, xenvf_err *err)
     *libxl_rc = 0;
     gate_plan_init(&plan);
     xenvf_xs_init(&xs);
+    steps_start(&st);
     if ((lrc = p->ops.plan_load(p->ops.opaque, domid, &text))) {
         /* fail closed: a VF domain must not run past its gate */
         rc = xenvf_err_set(err, XENVF_EIO,
@@ -835,14 +978,19 @@ int xlp_unpause(xlp *p, uint32_t domid, int *libxl_rc, xenvf_err *err)
     }
     if ((rc = load_conf(p, err)) || (rc = xenvf_xs_open(&xs, err)))
         goto out;
+    step_done(&st, "plan");
     if (p->ops.wait_begin)
         p->ops.wait_begin(p->ops.opaque);
     rc = gate_wait(&xs, &plan, p->cancel_fd, &hooks, err);
     if (p->ops.wait_end)
         p->ops.wait_end(p->ops.opaque);
     *libxl_rc = u.libxl_rc;
+    count_gate_wait(&xs, &plan, rc, u.libxl_rc);
+    step_done(&st, "count");
     if (!rc) {
         p->ops.plan_remove(p->ops.opaque, domid); /* the gate is passed */
+        step_done(&st, "plan");
+        steps_log(&st, "unpause", plan.domain, domid);
         goto out;
     }
     if (u.libxl_rc)

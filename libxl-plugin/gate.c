@@ -302,12 +302,6 @@ int gate_wait(xenvf_xs *xs, gate_plan *p, int cancel_fd,
             goto out;
         dirty[watched] = true;
     }
-    if (hooks && hooks->domain_alive) {
-        snprintf(token, sizeof(token), "%s" DEATH_TOKEN, prefix);
-        if ((rc = xenvf_xs_watch(xs, DEATH_WATCH, token, err)))
-            goto out;
-        death_watched = true;
-    }
 
     for (;;) {
         struct pollfd fds[2] = {
@@ -389,6 +383,15 @@ int gate_wait(xenvf_xs *xs, gate_plan *p, int cancel_fd,
             goto out;
         if (any(dirty, p->nr) || death)
             continue;
+        if (!death_watched && hooks && hooks->domain_alive) {
+            /* only a wait needs it (PFs already ready cost no request for
+             * it); it fires once when set, so a death before is seen too */
+            snprintf(token, sizeof(token), "%s" DEATH_TOKEN, prefix);
+            if ((rc = xenvf_xs_watch(xs, DEATH_WATCH, token, err)))
+                goto out;
+            death_watched = true;
+            continue;
+        }
         if (!announced) {
             for (size_t i = 0; i < p->nr; i++)
                 if (p->pfs[i].state != XENVF_PF_READY)
@@ -418,6 +421,8 @@ int gate_wait(xenvf_xs *xs, gate_plan *p, int cancel_fd,
             goto out;
     }
 out:
+    if (rc)
+        p->elapsed_ms = xenvf_now_ms() - start;
     /* a connection about to be closed drops its watches by itself */
     if (hooks && hooks->leave_watches)
         watched = 0;

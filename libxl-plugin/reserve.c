@@ -152,7 +152,8 @@ static int resolve_one(xenvf_xs *xs, const vfcfg_entry *e, char **id_out,
         rc = xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
         goto out;
     }
-    rc = xenvf_xs_read_pf_head(xs, *id_out, &pf, err);
+    /* what can be told of the entry before xenvfd is asked: one read */
+    rc = xenvf_xs_read_pf_leaf(xs, *id_out, "totalvfs", &pf, err);
     if (rc == XENVF_ENOENT) {
         known_pfs(xs, false, known, sizeof(known));
         rc = xenvf_err_set(err, XENVF_ENOENT,
@@ -330,36 +331,44 @@ out:
     return rc;
 }
 
-int resv_commit(resv *r, const plugin_conf *conf, uint32_t domid,
-                xenvf_err *err)
+int resv_commit_send(resv *r, const plugin_conf *conf, uint32_t domid,
+                     xenvf_err *err)
 {
     xenvf_request req;
+    int rc;
+
+    xenvf_request_init(&req);
+    req.op = XENVF_OP_COMMIT;
+    req.domid = domid;
+    if (!r->domain || !(req.domain = strdup(r->domain)))
+        rc = xenvf_err_set(err, XENVF_EINVAL, "commit without a reservation");
+    else
+        rc = xenvf_client_send(&r->client, &req, conf->tcb_timeout_ms, err);
+    if (!rc)
+        r->domid = domid;
+    xenvf_request_dispose(&req);
+    return rc;
+}
+
+int resv_commit_wait(resv *r, const plugin_conf *conf, xenvf_err *err)
+{
     xenvf_response resp;
     char what[128];
     int rc;
 
-    xenvf_request_init(&req);
     xenvf_response_init(&resp);
-    req.op = XENVF_OP_COMMIT;
-    req.domid = domid;
-    if (!r->domain || !(req.domain = strdup(r->domain))) {
-        rc = xenvf_err_set(err, XENVF_EINVAL, "commit without a reservation");
-        goto out;
-    }
     snprintf(what, sizeof(what), "commit the VFs of domain %.64s to %u",
-             r->domain, domid);
-    if ((rc = xenvf_client_call(&r->client, &req, &resp, conf->tcb_timeout_ms,
-                                err)))
+             r->domain ? r->domain : "?", r->domid);
+    if ((rc = xenvf_client_receive(&r->client, XENVF_OP_COMMIT, &resp,
+                                   conf->tcb_timeout_ms, err)))
         goto out;
     if (resp.rc) {
         rc = refused(&resp, what, NULL, NULL, err);
         goto out;
     }
     r->committed = true;
-    r->domid = domid;
     rc = 0;
 out:
-    xenvf_request_dispose(&req);
     xenvf_response_dispose(&resp);
     return rc;
 }

@@ -54,9 +54,12 @@ int resv_reserve(resv *r, const plugin_conf *conf, const char *domain,
                  const vfcfg *cfg, char *const *ids, const int *pins,
                  xenvf_err *err);
 
-/* The domain was built as domid: the VFs are its own from now on. */
-int resv_commit(resv *r, const plugin_conf *conf, uint32_t domid,
-                xenvf_err *err);
+/* The domain was built as domid: the VFs are its own from now on, once
+ * xenvfd says so. In two halves, so that the caller can write the guest's
+ * nodes while xenvfd records the commit. */
+int resv_commit_send(resv *r, const plugin_conf *conf, uint32_t domid,
+                     xenvf_err *err);
+int resv_commit_wait(resv *r, const plugin_conf *conf, xenvf_err *err);
 
 /* Which managed VF is at bdf: its PF (*pf_out, disposed by the caller)
  * and *index; XENVF_ENOENT when no PF xenvf manages has a VF there. */

@@ -12,6 +12,15 @@ $(B)/tests/fuzz/fuzz_%: $(B)/tests/fuzz/fuzz_%.o $(LIB_A)
 	@$(if $(Q),echo "  FUZZLD  $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(PC_LIBS_LIB)
 
+# fuzz_vf_stats_nl: the PF agent's rtnetlink decoding, which needs the
+# daemon's library and libnl
+$(B)/tests/fuzz/fuzz_vf_stats_nl.o: ALL_CFLAGS += $(DAEMON_CFLAGS)
+$(B)/tests/fuzz/fuzz_vf_stats_nl: $(B)/tests/fuzz/fuzz_vf_stats_nl.o \
+                                  $(DAEMON_A) $(LIB_A)
+	@$(if $(Q),echo "  FUZZLD  $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(PC_LIBS_LIB) \
+	    $(DAEMON_LIBS)
+
 fuzz-build: $(FUZZ_TARGETS)
 
 fuzz-run: $(FUZZ_TARGETS)

@@ -2,14 +2,16 @@
  * Fuzz the xenstore value parsers: the input is lines "relpath=value", as a
  * monitoring tool would read them from /xenvf/pf/<id>. Each is applied to a
  * PF; whatever is accepted must stay within the model's bounds. Every value
- * is also tried as a namespace list: an accepted one must pass the checks
- * and survive format -> parse unchanged.
+ * is also tried as a namespace list and as a VF's counters (vf/<n>/stats):
+ * an accepted one must pass the checks and survive format -> parse
+ * unchanged.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <xenvf/vf_settings.h>
+#include <xenvf/vf_stats.h>
 #include <xenvf/xs.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -37,6 +39,29 @@ static void ns_list_value(const char *value)
     xenvf_ns_list_dispose(&back);
 }
 
+static void vf_stats_value(const char *value)
+{
+    char buf[XENVF_VF_STATS_STR_MAX];
+    xenvf_vf_stats s, back;
+    xenvf_err err;
+
+    xenvf_err_init(&err);
+    if (xenvf_vf_stats_parse(value, strlen(value), &s, &err)) {
+        if (err.rc == 0 || err.msg[0] == '\0' ||
+            s.status != XENVF_VF_STATS_UNKNOWN)
+            abort(); /* refused: said why, and left nothing */
+        return;
+    }
+    if (s.status == XENVF_VF_STATS_GIVEN &&
+        (!s.mask || s.mask >> XENVF_NR_VF_STATS))
+        abort();
+    if (xenvf_vf_stats_format(&s, buf, NULL) ||
+        strlen(buf) >= sizeof(buf) - 1 ||
+        xenvf_vf_stats_parse(buf, strlen(buf), &back, NULL) ||
+        !xenvf_vf_stats_equal(&s, &back))
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *buf = malloc(size + 1), *line, *save = NULL;
@@ -61,6 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             (err.rc == 0 || err.msg[0] == '\0'))
             abort(); /* every failure must say what and why */
         ns_list_value(eq + 1);
+        vf_stats_value(eq + 1);
         if (!xenvf_xs_parse_domid(eq + 1, &domid, NULL) &&
             domid != XENVF_DOMID_NONE && domid >= 0x7ff0)
             abort();

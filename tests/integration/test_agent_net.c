@@ -382,6 +382,28 @@ static void mkdir_p(const char *rel)
 
 /* The backend: the PF's netdev is the entry under <pf>/net/ in sysfs (a
  * fake tree here, naming lo), then agent_net_apply on it. */
+/*
+ * The counters' request against the real kernel: lo has no VFs, so the
+ * reply (RTEXT_FILTER_VF asked, the ACK read) lists none and every VF
+ * stays unknown (nothing is published); a netdev that is not there is an
+ * error naming it. The decoding itself: test_agent_vf_stats.
+ */
+START_TEST(vf_counters_asked_of_the_kernel)
+{
+    xenvf_vf_stats out[2];
+    xenvf_err err;
+
+    xenvf_err_init(&err);
+    ck_assert_msg(!agent_net_read_vf_stats("lo", true, out, 2, &err), "%s",
+                  err.msg);
+    ck_assert_int_eq(out[0].status, XENVF_VF_STATS_UNKNOWN);
+    ck_assert_int_eq(out[1].status, XENVF_VF_STATS_UNKNOWN);
+    ck_assert_int_eq(agent_net_read_vf_stats("xenvf-none0", true, out, 2, &err),
+                     XENVF_EIO);
+    ck_assert_ptr_nonnull(strstr(err.msg, "xenvf-none0"));
+}
+END_TEST
+
 START_TEST(backend_applies_to_the_pf_netdev)
 {
     char sys[PATH_MAX], p[PATH_MAX];
@@ -453,6 +475,7 @@ int main(void)
                         (int)(sizeof(cases) / sizeof(cases[0])));
     tcase_add_test(tc, malformed_vf_info_refused_before_the_driver);
     tcase_add_test(tc, unset_config_sends_nothing);
+    tcase_add_test(tc, vf_counters_asked_of_the_kernel);
     tcase_add_test(tc, backend_applies_to_the_pf_netdev);
     suite_add_tcase(s, tc);
     return xenvf_check_run(s);

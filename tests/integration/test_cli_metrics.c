@@ -36,19 +36,25 @@ static void promtool_ok(const char *text)
     free(said);
 }
 
+/* Keep what a test saw in the build tree, for the docs' samples. */
+static void keep_sample(const char *name, const char *text)
+{
+    char path[PATH_MAX];
+
+    snprintf(path, sizeof(path), "%s/tests/integration/%s",
+             getenv("XENVF_BUILD"), name);
+    write_file(path, text);
+}
+
 START_TEST(samples_of_the_machine)
 {
-    char sample[PATH_MAX];
     cli_run r;
 
     cli(&r, "metrics");
     ck_cli_status(&r, 0);
     ck_assert_str_eq(r.err, "");
     promtool_ok(r.out);
-    /* kept in the build tree: the sample docs/xenvf.md shows */
-    snprintf(sample, sizeof(sample), "%s/tests/integration/metrics-sample.prom",
-             getenv("XENVF_BUILD"));
-    write_file(sample, r.out);
+    keep_sample("metrics-sample.prom", r.out);
 
     ck_contains(r.out, "# TYPE xenvf_pf_vfs gauge\n");
     ck_contains(r.out, "xenvf_source_up{source=\"map\"} 1\n");
@@ -96,6 +102,121 @@ START_TEST(samples_of_the_machine)
                        "0\n");
     ck_contains(r.out, "xenvf_pf_total_vfs{pf=\"\",pci_addr="
                        "\"0000:03:00.0\"} 16\n");
+    cli_run_free(&r);
+}
+END_TEST
+
+/*
+ * The counters the gate and the TCB keep (/xenvf/stats), counted through
+ * the library calls the plugin and xenvfd make, against the real
+ * xenstored: a histogram and counters promtool accepts, with the values
+ * counted. (test_xl_plugin and test_tcb_daemon check that the plugin and
+ * xenvfd count.)
+ */
+START_TEST(gate_and_reconcile_counters)
+{
+    const xenvf_reconcile_stats rs = {
+        .runs = 1, .failed_steps = 2, .skipped = 1, .sum_ms = 1500};
+    xenvf_err e;
+    cli_run r;
+
+    xenvf_err_init(&e);
+    /* before anything counted: no series at all */
+    cli(&r, "metrics");
+    ck_cli_status(&r, 0);
+    ck_assert_ptr_null(strstr(r.out, "xenvf_gate_"));
+    ck_assert_ptr_null(strstr(r.out, "xenvf_reconcile_"));
+    cli_run_free(&r);
+
+    ck_assert_int_eq(
+        xenvf_xs_count_gate_wait(&cli_xs, "nvme0", XENVF_GATE_READY, 40, &e),
+        0);
+    ck_assert_int_eq(
+        xenvf_xs_count_gate_wait(&cli_xs, "nvme0", XENVF_GATE_READY, 2400, &e),
+        0);
+    ck_assert_int_eq(xenvf_xs_count_gate_wait(&cli_xs, "nvme0",
+                                              XENVF_GATE_TIMEOUT, 120001, &e),
+                     0);
+    ck_assert_int_eq(xenvf_xs_count_reconcile(&cli_xs, &rs, &e), 0);
+    ck_assert_int_eq(xenvf_xs_count_reconcile(&cli_xs, &rs, &e), 0);
+    cli(&r, "metrics");
+    ck_cli_status(&r, 0);
+    ck_assert_str_eq(r.err, "");
+    promtool_ok(r.out);
+    keep_sample("metrics-counters-sample.prom", r.out);
+    ck_contains(r.out, "# TYPE xenvf_gate_waits_total counter\n");
+    ck_contains(r.out, "xenvf_gate_waits_total{pf=\"nvme0\",pci_addr="
+                       "\"0000:01:00.0\",result=\"ready\"} 2\n");
+    ck_contains(r.out, "xenvf_gate_waits_total{pf=\"nvme0\",pci_addr="
+                       "\"0000:01:00.0\",result=\"timeout\"} 1\n");
+    ck_contains(r.out, "xenvf_gate_waits_total{pf=\"nvme0\",pci_addr="
+                       "\"0000:01:00.0\",result=\"failed\"} 0\n");
+    ck_contains(r.out, "# TYPE xenvf_gate_wait_seconds histogram\n");
+    ck_contains(r.out, "xenvf_gate_wait_seconds_bucket{pf=\"nvme0\","
+                       "pci_addr=\"0000:01:00.0\",le=\"0.100\"} 1\n");
+    ck_contains(r.out, "xenvf_gate_wait_seconds_bucket{pf=\"nvme0\","
+                       "pci_addr=\"0000:01:00.0\",le=\"2.500\"} 2\n");
+    ck_contains(r.out, "xenvf_gate_wait_seconds_bucket{pf=\"nvme0\","
+                       "pci_addr=\"0000:01:00.0\",le=\"120.000\"} 2\n");
+    ck_contains(r.out, "xenvf_gate_wait_seconds_bucket{pf=\"nvme0\","
+                       "pci_addr=\"0000:01:00.0\",le=\"300.000\"} 3\n");
+    ck_contains(r.out, "xenvf_gate_wait_seconds_bucket{pf=\"nvme0\","
+                       "pci_addr=\"0000:01:00.0\",le=\"+Inf\"} 3\n");
+    ck_contains(r.out, "xenvf_gate_wait_seconds_sum{pf=\"nvme0\",pci_addr="
+                       "\"0000:01:00.0\"} 122.441\n");
+    ck_contains(r.out, "xenvf_gate_wait_seconds_count{pf=\"nvme0\",pci_addr="
+                       "\"0000:01:00.0\"} 3\n");
+    ck_contains(r.out, "# TYPE xenvf_reconcile_duration_seconds summary\n");
+    ck_contains(r.out, "xenvf_reconcile_duration_seconds_sum 3.000\n");
+    ck_contains(r.out, "xenvf_reconcile_duration_seconds_count 2\n");
+    ck_contains(r.out, "xenvf_reconcile_errors_total{kind=\"refused\"} 0\n");
+    ck_contains(r.out, "xenvf_reconcile_errors_total{kind=\"failed_step\"} "
+                       "4\n");
+    ck_contains(r.out, "xenvf_reconcile_errors_total{kind=\"skipped\"} 2\n");
+    cli_run_free(&r);
+
+    /* a counter node someone broke: left out, said on stderr, exit 0 */
+    xs_put("/xenvf/stats/reconcile", "runs=many");
+    cli(&r, "metrics");
+    ck_cli_status(&r, 0);
+    ck_contains(r.err, "/xenvf/stats/reconcile: ");
+    ck_assert_ptr_null(strstr(r.out, "xenvf_reconcile_"));
+    ck_contains(r.out, "xenvf_gate_waits_total{");
+    promtool_ok(r.out);
+    cli_run_free(&r);
+}
+END_TEST
+
+/* A NIC VF's counters: a counter series for each the driver gives, with
+ * the holder; a driver without them gives a 0 in xenvf_vf_counters_given
+ * and no counter series (never zeros). */
+START_TEST(vf_counters)
+{
+    cli_run r;
+
+    xs_put("/xenvf/pf/nvme0/vf/0/stats",
+           "rx_packets=12 tx_packets=3 rx_bytes=1500 tx_bytes=252 "
+           "broadcast=1 multicast=2");
+    xs_put("/xenvf/pf/nvme0/vf/1/stats", "none");
+    cli(&r, "metrics");
+    ck_cli_status(&r, 0);
+    ck_assert_str_eq(r.err, "");
+    promtool_ok(r.out);
+    keep_sample("metrics-vf-counters-sample.prom", r.out);
+    ck_contains(r.out, "# TYPE xenvf_vf_rx_packets_total counter\n");
+    ck_contains(r.out, "xenvf_vf_rx_packets_total{pf=\"nvme0\",vf=\"0\","
+                       "pci_addr=\"0000:01:00.1\",domain=\"web1\","
+                       "domid=\"5\"} 12\n");
+    ck_contains(r.out, "xenvf_vf_tx_bytes_total{pf=\"nvme0\",vf=\"0\","
+                       "pci_addr=\"0000:01:00.1\",domain=\"web1\","
+                       "domid=\"5\"} 252\n");
+    ck_contains(r.out, "xenvf_vf_counters_given{pf=\"nvme0\",vf=\"0\","
+                       "pci_addr=\"0000:01:00.1\"} 1\n");
+    ck_contains(r.out, "xenvf_vf_counters_given{pf=\"nvme0\",vf=\"1\","
+                       "pci_addr=\"0000:01:00.2\"} 0\n");
+    /* the driver gave no drops here; VF 1 none at all */
+    ck_assert_ptr_null(strstr(r.out, "xenvf_vf_rx_dropped_total"));
+    ck_assert_ptr_null(strstr(r.out, "_total{pf=\"nvme0\",vf=\"1\""));
     cli_run_free(&r);
 }
 END_TEST
@@ -211,6 +332,8 @@ static Suite *cli_metrics_suite(void)
     tcase_add_checked_fixture(tc, cli_setup, cli_teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, samples_of_the_machine);
+    tcase_add_test(tc, gate_and_reconcile_counters);
+    tcase_add_test(tc, vf_counters);
     tcase_add_test(tc, label_values_escaped);
     tcase_add_test(tc, output_file_replaced);
     tcase_add_test(tc, blind_sources);

@@ -161,6 +161,61 @@ START_TEST(show_text)
 }
 END_TEST
 
+/*
+ * A NIC VF's counters as the PF agent publishes them (vf/<n>/stats): shown
+ * with the domain holding the VF; a driver that gives none is said so,
+ * never shown as zeros; a bad value is said unreadable, the rest shown.
+ */
+START_TEST(show_vf_counters)
+{
+    yajl_val root, vfs, c;
+    cli_run r;
+
+    cli(&r, "show", "nvme0");
+    ck_cli_status(&r, 0);
+    ck_assert_ptr_null(strstr(r.out, "VF counters")); /* none published */
+    cli_run_free(&r);
+
+    xs_put("/xenvf/pf/nvme0/vf/0/stats",
+           "rx_packets=12 tx_packets=3 rx_bytes=1500 tx_bytes=252 "
+           "broadcast=1 multicast=2 rx_dropped=0 tx_dropped=4");
+    xs_put("/xenvf/pf/nvme0/vf/1/stats", "none");
+    cli(&r, "show", "nvme0");
+    ck_cli_status(&r, 0);
+    ck_contains(r.out, "\nVF counters (from the PF driver):\n"
+                       "  vf 0 (web1, domid 5): rx_packets=12 tx_packets=3 "
+                       "rx_bytes=1500 tx_bytes=252 broadcast=1 multicast=2 "
+                       "rx_dropped=0 tx_dropped=4\n"
+                       "  vf 1: not given by the driver\n");
+    cli_run_free(&r);
+
+    cli(&r, "show", "--json", "nvme0");
+    ck_cli_status(&r, 0);
+    root = json_parse(r.out);
+    vfs = json_get(root, "vfs");
+    c = json_get(json_index(vfs, 0), "counters");
+    json_bool_eq(c, "given", true);
+    json_int_eq(c, "rx_packets", 12);
+    json_int_eq(c, "tx_dropped", 4);
+    json_int_eq(json_index(vfs, 0), "domid", 5);
+    c = json_get(json_index(vfs, 1), "counters");
+    json_bool_eq(c, "given", false);
+    json_str_eq(c, "reason", "not given by the driver");
+    ck_assert_ptr_null(
+        yajl_tree_get(c, (const char *[]){"rx_packets", NULL}, yajl_t_any));
+    yajl_tree_free(root);
+    cli_run_free(&r);
+
+    /* written by a driver domain's agent: a bad value is not the PF's end */
+    xs_put("/xenvf/pf/nvme0/vf/1/stats", "rx_packets=-1");
+    cli(&r, "show", "nvme0");
+    ck_cli_status(&r, 0);
+    ck_contains(r.out, "  vf 1: unreadable (a bad value in xenstore)\n");
+    ck_contains(r.out, "  vf 0 (web1, domid 5): rx_packets=12 ");
+    cli_run_free(&r);
+}
+END_TEST
+
 START_TEST(show_errors)
 {
     cli_run r;
@@ -309,6 +364,7 @@ static Suite *cli_read_suite(void)
     tcase_add_test(tc, list_degrades_with_warnings);
     tcase_add_test(tc, show_json_every_vf);
     tcase_add_test(tc, show_text);
+    tcase_add_test(tc, show_vf_counters);
     tcase_add_test(tc, show_errors);
     tcase_add_test(tc, status_without_tcb);
     tcase_add_test(tc, status_with_answering_tcb);

@@ -58,7 +58,7 @@ static void publish(unsigned local, const char *host, const char *function)
     ck_assert_int_eq(xenvf_bdf_parse(host, &g.bdf, NULL), 0);
     if (function)
         g.config.function = strdup(function);
-    ck_assert_msg(!xenvf_xs_publish_guest_vf(&xs, DOMID, &g, &err), "%s",
+    ck_assert_msg(!xenvf_xs_publish_guest(&xs, DOMID, &g, 1, &err), "%s",
                   err.msg);
     xenvf_guest_vf_dispose(&g);
 }

@@ -159,6 +159,15 @@ static void set_state(const char *id, xenvf_pf_state state)
     penv_set_state(id, state);
 }
 
+/* The gate's count of waits on pf that ended as r (/xenvf/stats). */
+static uint64_t gate_waits(const char *pf, xenvf_gate_result r)
+{
+    xenvf_gate_stats st;
+
+    ck_assert_int_eq(xenvf_xs_read_gate_stats(&E.xs, pf, &st, NULL), 0);
+    return st.waits[r];
+}
+
 static void write_conf(const char *extra)
 {
     penv_write_conf(conf_path, sizeof(conf_path), extra);
@@ -412,8 +421,19 @@ START_TEST(the_gate_holds_until_ready)
     make_domain_config(&d);
     ck_assert_msg(!xlp_create(&p, &d, &domid, &lrc, &err), "%s", err.msg);
     fake.on_waiting = nvme0_ready_soon;
+    ck_assert_uint_eq(gate_waits("nvme0", XENVF_GATE_READY), 0);
     ck_assert_msg(!xlp_unpause(&p, domid, &lrc, &err), "%s", err.msg);
     ck_assert_uint_eq(fake.nr_unpause, 1);
+    /* counted for xenvf metrics: one wait, ready, its time in the sum */
+    {
+        xenvf_gate_stats st;
+
+        ck_assert_int_eq(xenvf_xs_read_gate_stats(&E.xs, "nvme0", &st, NULL),
+                         0);
+        ck_assert_uint_eq(st.waits[XENVF_GATE_READY], 1);
+        ck_assert_uint_eq(st.waits[XENVF_GATE_TIMEOUT], 0);
+        ck_assert_uint_eq(st.le[XENVF_GATE_NR_BUCKETS - 1], 1);
+    }
     ck_assert_ptr_nonnull(strstr(logbuf, "waiting for PF nvme0 (state "
                                          "probing)"));
     ck_assert_ptr_nonnull(strstr(logbuf, ", unpausing domain 5"));
@@ -438,6 +458,18 @@ START_TEST(timeout_destroys_and_releases)
     ck_assert_int_eq(xlp_unpause(&p, domid, &lrc, &err), XENVF_ETIMEDOUT);
     ck_assert_str_eq(err.msg, "domain web1 (5): PF nvme0 not ready after "
                               "0.200 s (last state: probing)");
+    /* counted on both PFs of the wait, as a timeout, at >= 0.2 s */
+    ck_assert_uint_eq(gate_waits("nvme0", XENVF_GATE_TIMEOUT), 1);
+    ck_assert_uint_eq(gate_waits("net0", XENVF_GATE_TIMEOUT), 1);
+    ck_assert_uint_eq(gate_waits("nvme0", XENVF_GATE_READY), 0);
+    {
+        xenvf_gate_stats st;
+
+        ck_assert_int_eq(xenvf_xs_read_gate_stats(&E.xs, "nvme0", &st, NULL),
+                         0);
+        ck_assert_uint_ge(st.sum_ms, 200);
+        ck_assert_uint_eq(st.le[0], 0); /* not within 0.1 s */
+    }
     ck_assert_uint_eq(fake.nr_unpause, 0);
     ck_assert_uint_eq(fake.nr_destroy, 1);
     assert_nothing_left(domid, 0);
@@ -468,6 +500,8 @@ START_TEST(failed_pf_destroys_and_releases)
     fake.on_waiting = nvme0_fails;
     ck_assert_int_eq(xlp_unpause(&p, domid, &lrc, &err), XENVF_EIO);
     ck_assert_ptr_nonnull(strstr(err.msg, "domain web1 (5): PF nvme0 failed"));
+    ck_assert_uint_eq(gate_waits("nvme0", XENVF_GATE_FAILED), 1);
+    ck_assert_uint_eq(gate_waits("nvme0", XENVF_GATE_CANCELLED), 0);
     assert_nothing_left(domid, 0);
     libxl_domain_config_dispose(&d);
     xlp_dispose(&p);

@@ -286,7 +286,7 @@ START_TEST(guest_requests_settings)
     g.pf_id = strdup("nvme0");
     g.vf_index = 1;
     ck_assert_int_eq(xenvf_bdf_parse("0000:01:00.2", &g.bdf, NULL), 0);
-    ck_assert_int_eq(xenvf_xs_publish_guest_vf(&E.xs, 5, &g, NULL), 0);
+    ck_assert_int_eq(xenvf_xs_publish_guest(&E.xs, 5, &g, 1, NULL), 0);
     xenvf_guest_vf_dispose(&g);
     ASSERT_XS("/xenvf/pf/nvme0/vf/1/vlan", "3");
 
@@ -784,6 +784,19 @@ START_TEST(conflicting_map_edit_is_refused)
     ck_assert(log_wait("NumVFs change 4 -> 3 is refused: vf 2 is held by "
                        "domain web1 (5)",
                        5000));
+    /* counted for xenvf metrics: the start's reconciles went through,
+     * this one was refused */
+    {
+        xenvf_reconcile_stats st;
+        bool present;
+
+        ck_assert_int_eq(
+            xenvf_xs_read_reconcile_stats(&E.xs, &st, &present, NULL), 0);
+        ck_assert(present);
+        ck_assert_uint_eq(st.refused, 1);
+        ck_assert_uint_ge(st.runs, 2);
+        ck_assert_uint_eq(st.failed_steps, 0);
+    }
     /* the VF given to another domain */
     denv_write_map(MAP_PF0(4, "<vf index=\"2\" domain=\"web9\"/>")
                        MAP_PF1(4, ""));
@@ -899,6 +912,47 @@ START_TEST(agent_follows_pf_driver)
 }
 END_TEST
 
+/* A NumVFs write the kernel refuses (the PF's driver has no
+ * sriov_configure: -ENOENT) is a failed step, counted for xenvf metrics. */
+START_TEST(failed_numvfs_write_is_counted)
+{
+    char dir[PATH_MAX + 64], *real;
+    xenvf_reconcile_stats st;
+    bool present = false;
+
+    ck_assert_int_eq(fakesysfs_add_driver(E.fs, "nosriovfake", false), 0);
+    snprintf(dir, sizeof(dir), "%s/bus/pci/drivers/igbfake",
+             fakesysfs_root(E.fs));
+    ck_assert_ptr_nonnull(real = realpath(dir, NULL));
+    ck_assert_int_gt(fakesysfs_kernel_store(fakesysfs_root(E.fs), real,
+                                            "unbind", PF1, strlen(PF1)),
+                     0);
+    free(real);
+    snprintf(dir, sizeof(dir), "%s/bus/pci/drivers/nosriovfake",
+             fakesysfs_root(E.fs));
+    ck_assert_ptr_nonnull(real = realpath(dir, NULL));
+    ck_assert_int_gt(fakesysfs_kernel_store(fakesysfs_root(E.fs), real, "bind",
+                                            PF1, strlen(PF1)),
+                     0);
+    free(real);
+
+    denv_write_map(MAP_4_4);
+    denv_start_ready();
+    ASSERT_XS("/xenvf/pf/nvme0/numvfs", "4");
+    ck_assert_uint_eq(sysfs_uint(PF1, "sriov_numvfs"), 0);
+    for (int i = 0; i < 100; i++) {
+        ck_assert_int_eq(
+            xenvf_xs_read_reconcile_stats(&E.xs, &st, &present, NULL), 0);
+        if (present && st.failed_steps)
+            break;
+        usleep(50 * 1000);
+    }
+    ck_assert(present);
+    ck_assert_uint_ge(st.failed_steps, 1);
+    ck_assert_uint_eq(st.refused, 0);
+}
+END_TEST
+
 /* Voluntary context switches (wakeups) of every thread of pid. */
 static unsigned long ctxt_switches(pid_t pid)
 {
@@ -971,6 +1025,7 @@ static Suite *suite(void)
     tcase_add_test(tc, conflicting_map_edit_is_refused);
     tcase_add_test(tc, namespace_taken_from_held_vf_is_refused);
     tcase_add_test(tc, vanished_pf_goes_failed);
+    tcase_add_test(tc, failed_numvfs_write_is_counted);
     tcase_add_test(tc, agent_follows_pf_driver);
     tcase_add_test(tc, idle_daemon_makes_no_wakeups);
     suite_add_tcase(s, tc);

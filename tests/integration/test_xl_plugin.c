@@ -15,6 +15,8 @@
  * then a separate xl unpause that waits for the PF, Ctrl-C while waiting,
  * and that xl's children do not inherit the plugin.
  */
+#include <regex.h>
+
 #include "../harness/plugin-env.h"
 #include "../harness/check-main.h"
 
@@ -171,6 +173,26 @@ static bool xl_says(const char *what)
 #define ASSERT_CONTAINS(hay, needle)                                           \
     ck_assert_msg(strstr((hay), (needle)), "'%s' not in:\n%s", (needle), (hay))
 
+/* hay has a line matching the extended regular expression re */
+static bool matches(const char *hay, const char *re)
+{
+    regex_t r;
+    bool found;
+
+    ck_assert_int_eq(regcomp(&r, re, REG_EXTENDED | REG_NEWLINE | REG_NOSUB),
+                     0);
+    found = regexec(&r, hay, 0, NULL, 0) == 0;
+    regfree(&r);
+    return found;
+}
+
+#define ASSERT_MATCHES(hay, re)                                                \
+    ck_assert_msg(matches((hay), (re)), "no line matches '%s' in:\n%s", (re),  \
+                  (hay))
+
+/* a step's time in a "steps in ms:" line */
+#define MS "[0-9]+\\.[0-9]"
+
 START_TEST(xl_create_without_vf)
 {
     const char *args[] = {"create", "-e", "plain.cfg", NULL};
@@ -205,6 +227,16 @@ START_TEST(xl_create_with_vf)
     ASSERT_CONTAINS(out, "Z xenvf: reserving 1 VF for domain web1");
     ASSERT_CONTAINS(out, "xenvf: PF nvme0 ready after ");
     ASSERT_CONTAINS(out, ", unpausing domain 5");
+    /* what each step took, the build's and the gate's, a line each */
+    ASSERT_MATCHES(out,
+                   "xenvf: domain web1 \\(5\\): build steps in ms: check " MS
+                   ", resolve " MS ", reserve " MS ", libxl " MS ", commit " MS
+                   ", guest-nodes " MS ", plan " MS " \\(the plugin's own " MS
+                   "\\)$");
+    ASSERT_MATCHES(out,
+                   "xenvf: domain web1 \\(5\\): unpause steps in ms: plan " MS
+                   ", gate " MS ", libxl " MS ", count " MS
+                   " \\(the plugin's own " MS "\\)$");
     ck_assert_int_eq(penv_holder("nvme0", 0), 5);
     ck_assert_int_eq(xsh_guest_read(guests[0], "xenvf/vf/0/function", &v), 0);
     ck_assert_str_eq(v, "nvme");
@@ -476,6 +508,10 @@ START_TEST(xl_restore_reserves_and_gates)
                          "it had from xenvfd");
     ASSERT_CONTAINS(out, "xenvf: PF nvme0 VF 1 at 0000:01:00.2");
     ASSERT_CONTAINS(out, ", unpausing domain 5");
+    ASSERT_MATCHES(out, "xenvf: domain web1 \\(5\\): restore steps in ms: "
+                        "resolve " MS ", reserve " MS ", libxl " MS
+                        ", commit " MS ", guest-nodes " MS ", plan " MS
+                        " \\(the plugin's own " MS "\\)$");
     free(out);
     ck_assert(xs_wait("/xenvf/pf/nvme0/vf/1/domain", "5", 5000));
     ck_assert(xs_wait("/local/domain/5/xenvf/vf/0/bdf", "0000:01:00.2", 5000));

@@ -317,6 +317,63 @@ END_TEST
 
 /* The issue's check: domain 5 reads its own nodes, and is refused writing
  * PF state or reading another guest's nodes. */
+/* A domain's VFs published together: each VF's nodes readable by the
+ * guest (they take the directory's permissions), its own status writable,
+ * the rest not; nothing of it for another guest. */
+START_TEST(guest_nodes_of_several_vfs)
+{
+    xenvf_guest_vf gv[2];
+    xsh_guest *g5, *g6;
+    char *v = NULL, **ents = NULL;
+    unsigned nr = 0;
+    xenvf_pf pf;
+
+    make_pf(&pf, 0, 4);
+    ck_assert_int_eq(xsh_domain_create(hs, 5, &g5), 0);
+    ck_assert_int_eq(xsh_domain_create(hs, 6, &g6), 0);
+    for (unsigned i = 0; i < 2; i++) {
+        xenvf_guest_vf_init(&gv[i]);
+        gv[i].local_index = i;
+        gv[i].pf_id = strdup("nvme0");
+        gv[i].vf_index = i + 1;
+        gv[i].bdf = pf.vfs[i + 1].bdf;
+    }
+    gv[1].config.function = strdup("pci-stub");
+    ck_assert_msg(!xenvf_xs_publish_guest(&xs, 5, gv, 2, &err), "%s", err.msg);
+
+    ck_assert_int_eq(xsh_guest_directory(g5, "xenvf/vf", &ents, &nr), 0);
+    ck_assert_uint_eq(nr, 2);
+    free(ents);
+    ck_assert_int_eq(xsh_guest_read(g5, "xenvf/vf/1/index", &v), 0);
+    ck_assert_str_eq(v, "2");
+    free(v);
+    ck_assert_int_eq(xsh_guest_read(g5, "xenvf/vf/1/function", &v), 0);
+    ck_assert_str_eq(v, "pci-stub");
+    free(v);
+    ck_assert_int_eq(xsh_guest_read(g5, "xenvf/vf/0/function", &v), ENOENT);
+    ck_assert_int_eq(xsh_guest_write(g5, "xenvf/vf/1/bdf", "x"), EACCES);
+    ck_assert_int_eq(xsh_guest_write(g5, "xenvf/vf/1/new", "x"), EACCES);
+    ck_assert_int_eq(xsh_guest_write(g5, "xenvf/vf/1/status", "bound"), 0);
+    ck_assert_int_eq(xsh_guest_write(g5, "xenvf/vf/0/request", "mac=x"), 0);
+    ck_assert_int_eq(xsh_guest_read(g6, "/local/domain/5/xenvf/vf/1/index", &v),
+                     EACCES);
+    ck_assert_int_eq(
+        xsh_guest_directory(g6, "/local/domain/5/xenvf/vf", &ents, &nr),
+        EACCES);
+    /* a bad entry publishes nothing */
+    free(gv[1].pf_id);
+    gv[1].pf_id = strdup("bad id");
+    ck_assert_int_eq(xenvf_xs_publish_guest(&xs, 6, gv, 2, &err), XENVF_EINVAL);
+    ck_assert_ptr_null(
+        xs_read(xs.h, XBT_NULL, "/local/domain/6/xenvf", &(unsigned){0}));
+    for (unsigned i = 0; i < 2; i++)
+        xenvf_guest_vf_dispose(&gv[i]);
+    xsh_guest_close(g5);
+    xsh_guest_close(g6);
+    xenvf_pf_dispose(&pf);
+}
+END_TEST
+
 START_TEST(guest_sees_only_its_own_nodes)
 {
     xsh_guest *g5, *g6;
@@ -335,10 +392,10 @@ START_TEST(guest_sees_only_its_own_nodes)
     gv.bdf = pf.vfs[1].bdf;
     gv.config.function = strdup("nvme");
     gv.config.boot = 1;
-    ck_assert_msg(!xenvf_xs_publish_guest_vf(&xs, 5, &gv, &err), "%s", err.msg);
+    ck_assert_msg(!xenvf_xs_publish_guest(&xs, 5, &gv, 1, &err), "%s", err.msg);
     gv.vf_index = 2;
     gv.bdf = pf.vfs[2].bdf;
-    ck_assert_int_eq(xenvf_xs_publish_guest_vf(&xs, 6, &gv, &err), 0);
+    ck_assert_int_eq(xenvf_xs_publish_guest(&xs, 6, &gv, 1, &err), 0);
 
     /* its own nodes: readable, also by relative path, not writable */
     ck_assert_int_eq(
@@ -420,6 +477,23 @@ START_TEST(driver_domain_writes_only_state)
     ck_assert_int_eq(xsh_guest_read(g5, "/xenvf/pf/nvme0/state", &v), EACCES);
     ck_assert_int_eq(xsh_guest_write(g5, "/xenvf/pf/nvme0/state", "failed"),
                      EACCES);
+    /* and its VFs' counters (vf/<n>/stats), which readers in dom0 read */
+    ck_assert_int_eq(xsh_guest_write(dd, "/xenvf/pf/nvme0/vf/1/stats",
+                                     "rx_packets=7 tx_packets=8"),
+                     0);
+    ck_assert_int_eq(xsh_guest_write(g5, "/xenvf/pf/nvme0/vf/1/stats", "none"),
+                     EACCES);
+    {
+        xenvf_pf back;
+
+        xenvf_pf_init(&back);
+        ck_assert_int_eq(xenvf_xs_read_pf(&xs, "nvme0", &back, &err), 0);
+        ck_assert_int_eq(back.vfs[1].stats.status, XENVF_VF_STATS_GIVEN);
+        ck_assert_uint_eq(back.vfs[1].stats.v[XENVF_VF_STAT_TX_PACKETS], 8);
+        /* not written yet: nothing known, not an error */
+        ck_assert_int_eq(back.vfs[0].stats.status, XENVF_VF_STATS_UNKNOWN);
+        xenvf_pf_dispose(&back);
+    }
 
     /* the PF moves to dom0: the old driver domain loses its rights */
     xenvf_pf moved;
@@ -428,6 +502,8 @@ START_TEST(driver_domain_writes_only_state)
     ck_assert_int_eq(xsh_guest_write(dd, "/xenvf/pf/nvme0/state", "failed"),
                      EACCES);
     ck_assert_int_eq(xsh_guest_read(dd, "/xenvf/pf/nvme0/vf/1/mac", &v),
+                     EACCES);
+    ck_assert_int_eq(xsh_guest_write(dd, "/xenvf/pf/nvme0/vf/1/stats", "none"),
                      EACCES);
     /* what the old owner's agent said is stale: dom0's has not spoken */
     ck_assert_int_eq(xenvf_xs_get_pf_state(&xs, "nvme0", &st, &err), 0);
@@ -476,6 +552,7 @@ static Suite *xs_schema_suite(void)
     tcase_add_test(tc, new_owner_resets_state);
     tcase_add_test(tc, namespaces_node_published_by_delta);
     tcase_add_test(tc, guest_sees_only_its_own_nodes);
+    tcase_add_test(tc, guest_nodes_of_several_vfs);
     tcase_add_test(tc, driver_domain_writes_only_state);
     tcase_add_test(tc, release_domain_fires_and_drops_nodes);
     suite_add_tcase(s, tc);

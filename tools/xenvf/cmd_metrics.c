@@ -13,11 +13,13 @@
  * error: a half-blind exporter must still say what it sees.
  */
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <xenvf/file.h>
+#include <xenvf/vf_stats.h>
 
 #include "xenvf.h"
 
@@ -39,7 +41,26 @@ enum {
     M_VF_STATE,
     M_VF_HOLDER,
     M_VF_ASSIGNED,
-    NR_FAMILIES,
+    M_GATE_WAITS,
+    M_GATE_SECONDS,
+    M_RECONCILE_SECONDS,
+    M_RECONCILE_ERRORS,
+    M_VF_COUNTERS_GIVEN,
+#define VF_STAT_FAMILY_ENUM(ID, ...) M_VF_##ID,
+    XENVF_VF_STATS(VF_STAT_FAMILY_ENUM)
+#undef VF_STAT_FAMILY_ENUM
+        NR_FAMILIES,
+};
+
+/* The family's TYPE; gauge unless said. */
+static const char *const family_types[NR_FAMILIES] = {
+    [M_GATE_WAITS] = "counter",
+    [M_GATE_SECONDS] = "histogram",
+    [M_RECONCILE_SECONDS] = "summary",
+    [M_RECONCILE_ERRORS] = "counter",
+#define VF_STAT_FAMILY_TYPE(ID, ...) [M_VF_##ID] = "counter",
+    XENVF_VF_STATS(VF_STAT_FAMILY_TYPE)
+#undef VF_STAT_FAMILY_TYPE
 };
 
 static const struct family_def {
@@ -79,6 +100,29 @@ static const struct family_def {
                      "The domain holding a VF now (reserved or active)."},
     [M_VF_ASSIGNED] = {"xenvf_vf_assigned_info",
                        "The domain the map assigns a VF to."},
+    [M_GATE_WAITS] = {"xenvf_gate_waits_total",
+                      "Unpause gate waits on a PF (by xl's plugin) by how "
+                      "they ended; a wait on several PFs counts on each."},
+    [M_GATE_SECONDS] = {"xenvf_gate_wait_seconds",
+                        "How long unpause gate waits on a PF took, from "
+                        "the start of the wait to its end."},
+    [M_RECONCILE_SECONDS] = {"xenvf_reconcile_duration_seconds",
+                             "xenvfd (tcb) reconciles and their duration."},
+    [M_RECONCILE_ERRORS] = {"xenvf_reconcile_errors_total",
+                            "xenvfd (tcb) reconcile errors: refused (the "
+                            "reconcile failed, nothing applied), "
+                            "failed_step (a NumVFs change, bind or reset "
+                            "failed), skipped (a conflict a rescan left "
+                            "as it was)."},
+    [M_VF_COUNTERS_GIVEN] = {"xenvf_vf_counters_given",
+                             "Whether the PF driver gives a NIC VF's traffic "
+                             "counters (0: not given by the driver, no "
+                             "xenvf_vf_*_total series)."},
+#define VF_STAT_FAMILY_DEF(ID, name, help)                                     \
+    [M_VF_##ID] = {"xenvf_vf_" name "_total",                                  \
+                   help ", as its PF driver counts them."},
+    XENVF_VF_STATS(VF_STAT_FAMILY_DEF)
+#undef VF_STAT_FAMILY_DEF
 };
 
 typedef struct family {
@@ -128,11 +172,12 @@ static void put_label(FILE *f, const char *name, const char *value)
 #define LABELS(...) ((const char *const[]){__VA_ARGS__, NULL})
 
 /*
- * One sample; labels NULL for none. Aborts on ENOMEM (open_memstream), as
- * the rest of the CLI's output does.
+ * One sample of a family: its name with suffix ("" or a histogram's
+ * "_bucket", "_sum", "_count") and a value as text; labels NULL for none.
+ * Aborts on ENOMEM (open_memstream), as the rest of the CLI's output does.
  */
-static void sample(metrics *m, int which, long long value,
-                   const char *const *labels)
+static void sample_text(metrics *m, int which, const char *suffix,
+                        const char *value, const char *const *labels)
 {
     family *fm = &m->fam[which];
 
@@ -140,13 +185,28 @@ static void sample(metrics *m, int which, long long value,
         fputs("xenvf: out of memory\n", stderr);
         abort();
     }
-    fputs(family_defs[which].name, fm->f);
+    fprintf(fm->f, "%s%s", family_defs[which].name, suffix);
     for (size_t i = 0; labels && labels[i]; i += 2) {
         fputc(i ? ',' : '{', fm->f);
         put_label(fm->f, labels[i], labels[i + 1]);
     }
-    fprintf(fm->f, "%s %lld\n", labels && labels[0] ? "}" : "", value);
+    fprintf(fm->f, "%s %s\n", labels && labels[0] ? "}" : "", value);
     fm->nr++;
+}
+
+static void sample(metrics *m, int which, long long value,
+                   const char *const *labels)
+{
+    char v[24];
+
+    snprintf(v, sizeof(v), "%lld", value);
+    sample_text(m, which, "", v, labels);
+}
+
+/* A count of ms as seconds, exactly (no float rounding). */
+static void fmt_seconds(char buf[32], uint64_t ms)
+{
+    snprintf(buf, 32, "%" PRIu64 ".%03u", ms / 1000, (unsigned)(ms % 1000));
 }
 
 /* The whole text: HELP, TYPE and the samples of each family that has any.
@@ -164,8 +224,9 @@ static int metrics_text(metrics *m, char **out, size_t *len, xenvf_err *err)
             continue;
         if (fflush(fm->f))
             break;
-        fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n", family_defs[i].name,
-                family_defs[i].help, family_defs[i].name);
+        fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", family_defs[i].name,
+                family_defs[i].help, family_defs[i].name,
+                family_types[i] ? family_types[i] : "gauge");
         fwrite(fm->buf, 1, fm->len, f);
     }
     if (fclose(f) || !*out) {
@@ -220,6 +281,34 @@ static void pf_metrics(metrics *m, const xv_pf *pf, const pf_labels *l)
                       xenvf_vf_state_name((xenvf_vf_state)s)));
 }
 
+/* A NIC VF's traffic counters, labelled with the domain holding the VF
+ * now ("" when free): only those the driver gives, never its zeros. */
+static void vf_counter_metrics(metrics *m, const pf_labels *l, const xv_vf *vf,
+                               const char *index, const char *addr)
+{
+    const xenvf_vf_stats *st = &vf->xs_vf->stats;
+    char domid[16] = "", v[24];
+
+    if (st->status != XENVF_VF_STATS_GIVEN &&
+        st->status != XENVF_VF_STATS_NOT_GIVEN)
+        return;
+    sample(m, M_VF_COUNTERS_GIVEN, st->status == XENVF_VF_STATS_GIVEN,
+           LABELS("pf", l->pf, "vf", index, "pci_addr", addr));
+    if (st->status != XENVF_VF_STATS_GIVEN)
+        return;
+    if (vf->xs_vf->domid != XENVF_DOMID_NONE)
+        snprintf(domid, sizeof(domid), "%u", vf->xs_vf->domid);
+    for (int s = 0; s < XENVF_NR_VF_STATS; s++) {
+        if (!(st->mask & (1u << s)))
+            continue;
+        snprintf(v, sizeof(v), "%" PRIu64, st->v[s]);
+        sample_text(m, M_VF_RX_PACKETS + s, "", v,
+                    LABELS("pf", l->pf, "vf", index, "pci_addr", addr, "domain",
+                           vf->holder_name ? vf->holder_name : "", "domid",
+                           domid));
+    }
+}
+
 static void vf_metrics(metrics *m, const xv_pf *pf, const pf_labels *l,
                        const xv_vf *vf)
 {
@@ -247,6 +336,94 @@ static void vf_metrics(metrics *m, const xv_pf *pf, const pf_labels *l,
         sample(m, M_VF_ASSIGNED, 1,
                LABELS("pf", l->pf, "vf", index, "pci_addr", addr, "domain",
                       vf->map_vf->domain));
+    if (vf->xs_vf)
+        vf_counter_metrics(m, l, vf, index, addr);
+}
+
+/* The PCI address of the view's PF with this id, "" if it has none. */
+static void addr_of(const xv_view *v, const char *pf_id,
+                    char addr[XENVF_BDF_STR_MAX])
+{
+    addr[0] = '\0';
+    for (size_t i = 0; i < v->nr_pfs; i++)
+        if (v->pfs[i].id && !strcmp(v->pfs[i].id, pf_id))
+            xenvf_bdf_format(&v->pfs[i].bdf, addr);
+}
+
+static void gate_metrics(metrics *m, const char *pf_id, const char *addr,
+                         const xenvf_gate_stats *s)
+{
+    char le[32], v[32];
+    uint64_t count = 0;
+
+    for (int r = 0; r < XENVF_GATE_NR_RESULTS; r++) {
+        sample(m, M_GATE_WAITS, (long long)s->waits[r],
+               LABELS("pf", pf_id, "pci_addr", addr, "result",
+                      xenvf_gate_result_name((xenvf_gate_result)r)));
+        count += s->waits[r];
+    }
+    for (int b = 0; b < XENVF_GATE_NR_BUCKETS; b++) {
+        fmt_seconds(le, xenvf_gate_bucket_ms[b]);
+        snprintf(v, sizeof(v), "%" PRIu64, s->le[b]);
+        sample_text(m, M_GATE_SECONDS, "_bucket", v,
+                    LABELS("pf", pf_id, "pci_addr", addr, "le", le));
+    }
+    snprintf(v, sizeof(v), "%" PRIu64, count);
+    sample_text(m, M_GATE_SECONDS, "_bucket", v,
+                LABELS("pf", pf_id, "pci_addr", addr, "le", "+Inf"));
+    fmt_seconds(v, s->sum_ms);
+    sample_text(m, M_GATE_SECONDS, "_sum", v,
+                LABELS("pf", pf_id, "pci_addr", addr));
+    snprintf(v, sizeof(v), "%" PRIu64, count);
+    sample_text(m, M_GATE_SECONDS, "_count", v,
+                LABELS("pf", pf_id, "pci_addr", addr));
+}
+
+/*
+ * The counters the gate (xl's plugin) and the TCB keep in xenstore
+ * (/xenvf/stats). One that cannot be read is left out with a warning on
+ * stderr: the rest of the text still goes out.
+ */
+static void stats_metrics(metrics *m, xv_view *v)
+{
+    xenvf_reconcile_stats rs;
+    xenvf_gate_stats gs;
+    xenvf_err e;
+    char **ids = NULL, buf[32];
+    unsigned nr = 0;
+    bool present;
+
+    xenvf_err_init(&e);
+    if (xenvf_xs_list_gate_stats(&v->xs, &ids, &nr, &e))
+        xv_warn("metrics: %s", e.msg);
+    for (unsigned i = 0; i < nr; i++) {
+        char addr[XENVF_BDF_STR_MAX];
+
+        if (xenvf_xs_read_gate_stats(&v->xs, ids[i], &gs, &e)) {
+            xv_warn("metrics: %s", e.msg);
+        } else {
+            addr_of(v, ids[i], addr);
+            gate_metrics(m, ids[i], addr, &gs);
+        }
+        free(ids[i]);
+    }
+    free(ids);
+    if (xenvf_xs_read_reconcile_stats(&v->xs, &rs, &present, &e)) {
+        xv_warn("metrics: %s", e.msg);
+        return;
+    }
+    if (!present)
+        return;
+    fmt_seconds(buf, rs.sum_ms);
+    sample_text(m, M_RECONCILE_SECONDS, "_sum", buf, NULL);
+    snprintf(buf, sizeof(buf), "%" PRIu64, rs.runs);
+    sample_text(m, M_RECONCILE_SECONDS, "_count", buf, NULL);
+    sample(m, M_RECONCILE_ERRORS, (long long)rs.refused,
+           LABELS("kind", "refused"));
+    sample(m, M_RECONCILE_ERRORS, (long long)rs.failed_steps,
+           LABELS("kind", "failed_step"));
+    sample(m, M_RECONCILE_ERRORS, (long long)rs.skipped,
+           LABELS("kind", "skipped"));
 }
 
 static int collect(metrics *m, const xv_ctx *ctx, xv_view *v, xenvf_err *err)
@@ -276,6 +453,8 @@ static int collect(metrics *m, const xv_ctx *ctx, xv_view *v, xenvf_err *err)
         for (size_t j = 0; j < pf->nr_vfs; j++)
             vf_metrics(m, pf, &l, &pf->vfs[j]);
     }
+    if (v->xs_ok)
+        stats_metrics(m, v);
     return 0;
 }
 

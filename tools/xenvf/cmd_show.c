@@ -52,6 +52,31 @@ static void print_pf(const xv_ctx *ctx, const xv_pf *pf)
           num_text(pf->nr_reserved, n2), num_text(pf->nr_active, n3));
 }
 
+/* The NIC VFs' traffic counters, with the domain holding each VF, when
+ * the PF agent published any. */
+static void print_counters(const xv_pf *pf)
+{
+    char buf[XENVF_VF_STATS_STR_MAX], who[64];
+    bool head = false;
+
+    for (size_t i = 0; i < pf->nr_vfs; i++) {
+        const xv_vf *vf = &pf->vfs[i];
+        const char *c = xv_vf_counters_text(vf, buf);
+
+        if (!c)
+            continue;
+        if (!head)
+            fputs("\nVF counters (from the PF driver):\n", stdout);
+        head = true;
+        if (vf->xs_vf->domid != XENVF_DOMID_NONE)
+            snprintf(who, sizeof(who), " (%s, domid %u)",
+                     vf->holder_name ? vf->holder_name : "-", vf->xs_vf->domid);
+        else
+            who[0] = '\0';
+        printf("  vf %u%s: %s\n", vf->index, who, c);
+    }
+}
+
 static void print_vfs(const xv_pf *pf)
 {
     static const char *const heads[] = {
@@ -96,6 +121,7 @@ static void print_vfs(const xv_pf *pf)
     }
     xv_table_print(&t, stdout);
     xv_table_dispose(&t);
+    print_counters(pf);
 }
 
 int xv_cmd_show(xv_ctx *ctx, int argc, char **argv)

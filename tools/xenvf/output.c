@@ -333,6 +333,49 @@ const char *xv_vf_settings_text(const xv_vf *vf, char *buf, size_t size)
     return buf;
 }
 
+#define NOT_GIVEN  "not given by the driver"
+#define UNREADABLE "unreadable (a bad value in xenstore)"
+
+const char *xv_vf_counters_text(const xv_vf *vf,
+                                char buf[XENVF_VF_STATS_STR_MAX])
+{
+    const xenvf_vf_stats *st = vf->xs_vf ? &vf->xs_vf->stats : NULL;
+
+    if (!st || st->status == XENVF_VF_STATS_UNKNOWN)
+        return NULL;
+    if (st->status == XENVF_VF_STATS_NOT_GIVEN)
+        return NOT_GIVEN;
+    /* the published text itself (a GIVEN value always formats) */
+    if (st->status == XENVF_VF_STATS_BAD ||
+        xenvf_vf_stats_format(st, buf, NULL))
+        return UNREADABLE;
+    return buf;
+}
+
+/* "counters": null (nothing published), {"given": false, "reason": ...},
+ * or {"given": true, <each counter the driver gave>: N}. */
+static void json_counters(xv_json *j, const xv_vf *vf)
+{
+    const xenvf_vf_stats *st = vf->xs_vf ? &vf->xs_vf->stats : NULL;
+
+    if (!st || st->status == XENVF_VF_STATS_UNKNOWN) {
+        xv_json_null(j, "counters");
+        return;
+    }
+    xv_json_open_map(j, "counters");
+    xv_json_bool(j, "given", st->status == XENVF_VF_STATS_GIVEN);
+    if (st->status == XENVF_VF_STATS_GIVEN) {
+        for (int s = 0; s < XENVF_NR_VF_STATS; s++)
+            if (st->mask & (1u << s))
+                xv_json_int(j, xenvf_vf_stat_defs[s].name, (long long)st->v[s]);
+    } else {
+        xv_json_str(j, "reason",
+                    st->status == XENVF_VF_STATS_NOT_GIVEN ? NOT_GIVEN
+                                                           : UNREADABLE);
+    }
+    xv_json_close_map(j);
+}
+
 static void json_settings(xv_json *j, const xv_vf *vf)
 {
     const xenvf_vf_config *c = vf_config(vf);
@@ -393,6 +436,7 @@ static void json_vf(xv_json *j, const xv_vf *vf)
     xv_json_str(j, "name", vf->holder_name);
     xv_json_str(j, "assigned", vf->map_vf ? vf->map_vf->domain : NULL);
     json_settings(j, vf);
+    json_counters(j, vf);
     /* the guest wrote it: printable ASCII only, quoted as the text shows it */
     if (vf->guest_status)
         xenvf_quote(vf->guest_status, q, sizeof(q));

@@ -281,5 +281,10 @@ const char *xv_pf_owner_name(const xv_pf *pf);
 /* A VF's settings as "mac=.. vlan=.. function=.. boot=.. ns=1:64M"; "" if
  * none. Writes into buf. */
 const char *xv_vf_settings_text(const xv_vf *vf, char *buf, size_t size);
+/* A NIC VF's traffic counters as the PF agent published them, for `xenvf
+ * show`: "rx_packets=12 ...", "not given by the driver", "unreadable", or
+ * NULL when nothing was published (not a NIC VF, no agent yet). */
+const char *xv_vf_counters_text(const xv_vf *vf,
+                                char buf[XENVF_VF_STATS_STR_MAX]);
 
 #endif

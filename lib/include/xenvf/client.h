@@ -24,6 +24,13 @@ int xenvf_client_connect(xenvf_client *c, const char *path, xenvf_err *err);
  */
 int xenvf_client_call(xenvf_client *c, const xenvf_request *req,
                       xenvf_response *resp, int timeout_ms, xenvf_err *err);
+/* The two halves of a call, for a caller with work to do while xenvfd
+ * answers: send req; then read the response to it (op names it in
+ * messages). Each waits at most timeout_ms. */
+int xenvf_client_send(xenvf_client *c, const xenvf_request *req, int timeout_ms,
+                      xenvf_err *err);
+int xenvf_client_receive(xenvf_client *c, xenvf_op op, xenvf_response *resp,
+                         int timeout_ms, xenvf_err *err);
 /* Close (which releases uncommitted reservations) and re-init. */
 void xenvf_client_dispose(xenvf_client *c);
 

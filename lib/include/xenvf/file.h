@@ -13,8 +13,10 @@
 
 #include <xenvf/err.h>
 
-/* Milliseconds of CLOCK_MONOTONIC: for deadlines and measurements. */
+/* Milliseconds and microseconds of CLOCK_MONOTONIC: for deadlines and
+ * measurements. */
 int64_t xenvf_now_ms(void);
+int64_t xenvf_now_us(void);
 
 /* The whole of a regular file of at most max bytes, NUL-terminated (*len
  * without the NUL). XENVF_ENOENT when it does not exist, XENVF_EINVAL

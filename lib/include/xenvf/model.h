@@ -17,6 +17,7 @@
 
 #include <xenvf/bdf.h>
 #include <xenvf/err.h>
+#include <xenvf/vf_stats.h>
 
 #define XENVF_DOMID_NONE UINT32_MAX
 #define XENVF_DOMID_MAX                                                        \
@@ -136,6 +137,7 @@ typedef struct xenvf_vf {
     xenvf_vf_state state;
     uint32_t domid; /* XENVF_DOMID_NONE when held by nobody */
     xenvf_vf_config config;
+    xenvf_vf_stats stats; /* a NIC VF's counters, as the PF agent publishes */
 } xenvf_vf;
 
 void xenvf_vf_init(xenvf_vf *vf);

@@ -6,13 +6,14 @@
  *
  *   /xenvf/pf/<id>/{state,owner,bdf,totalvfs,numvfs,active}
  *   /xenvf/pf/<id>/vf/<n>/{bdf,domain,state,mac,vlan,trust,spoofchk,rate,
- *                          namespaces}
+ *                          namespaces,stats}
+ *   /xenvf/stats/{gate/<pf>,reconcile}/...
  *   /local/domain/<domid>/xenvf/vf/<local>/{pf,index,bdf,function,boot,mac}
  *
  * Permissions: everything under /xenvf/pf/<id> is owned by dom0 and hidden
  * from other domains, except that the PF's owner (its driver domain) may
- * read the subtree and write `state`. A guest may read its own
- * /local/domain/<domid>/xenvf subtree and nothing else of ours.
+ * read the subtree and write `state` and its VFs' `stats`. A guest may read
+ * its own /local/domain/<domid>/xenvf subtree and nothing else of ours.
  */
 #ifndef XENVF_XS_H
 #define XENVF_XS_H
@@ -75,6 +76,11 @@ int xenvf_xs_set_pf_state(xenvf_xs *xs, const char *pf_id, xenvf_pf_state state,
                           xenvf_err *err);
 int xenvf_xs_get_pf_state(xenvf_xs *xs, const char *pf_id, xenvf_pf_state *out,
                           xenvf_err *err);
+/* One of a published PF's own leaves ("totalvfs", "bdf", ...) into *out
+ * (init'ed by the caller): one request. XENVF_ENOENT when it is not
+ * published. */
+int xenvf_xs_read_pf_leaf(xenvf_xs *xs, const char *pf_id, const char *leaf,
+                          xenvf_pf *out, xenvf_err *err);
 /* Read a published PF back into *out (init'ed by the caller). */
 int xenvf_xs_read_pf(xenvf_xs *xs, const char *pf_id, xenvf_pf *out,
                      xenvf_err *err);
@@ -106,8 +112,11 @@ typedef struct xenvf_guest_vf {
 
 void xenvf_guest_vf_init(xenvf_guest_vf *g);
 void xenvf_guest_vf_dispose(xenvf_guest_vf *g);
-int xenvf_xs_publish_guest_vf(xenvf_xs *xs, uint32_t domid,
-                              const xenvf_guest_vf *g, xenvf_err *err);
+/* Publish a new domain's VFs under /local/domain/<domid>/xenvf, all in
+ * one transaction. */
+int xenvf_xs_publish_guest(xenvf_xs *xs, uint32_t domid,
+                           const xenvf_guest_vf *vfs, size_t nr,
+                           xenvf_err *err);
 int xenvf_xs_remove_guest(xenvf_xs *xs, uint32_t domid, xenvf_err *err);
 /* What the guest's xenvf-guest reported for PF pf_id's VF vf_index, which
  * domid holds (its vf/<n>/status): *out NULL when the guest has no such
@@ -172,5 +181,76 @@ int xenvf_xs_domain_introduced(xenvf_xs *xs, uint32_t domid, bool *out,
  */
 int xenvf_xs_read_pf_node(xenvf_xs *xs, const char *path, xenvf_pf *pf,
                           bool *gone, xenvf_err *err);
+
+/* A NIC VF's counters (vf_stats.h), by the PF agent: written to
+ * /xenvf/pf/<id>/vf/<n>/stats. The agent in dom0 may; one in a driver
+ * domain may where the TCB gave it the node (xenstore-paths.md). */
+int xenvf_xs_publish_vf_stats(xenvf_xs *xs, const char *pf_id, unsigned index,
+                              const xenvf_vf_stats *s, xenvf_err *err);
+
+/* ---- /xenvf/stats: counters for xenvf metrics ---------------------------
+ *
+ * Kept by the component that sees the event, in xenstore so that a reader
+ * (xenvf metrics) needs nothing but dom0's xenstore: the gate's waits by
+ * the libxl plugin inside each xl (a process that lives for one command),
+ * the reconciles by the TCB. Every count is added inside a transaction
+ * (concurrent xl processes do not lose counts) and never reset by the
+ * writer: a restarted xenvfd goes on from the values there; xenstored's
+ * restart (a host boot) is the counters' reset.
+ *
+ *   /xenvf/stats/gate/<pf>/{ready,timeout,failed,cancelled,destroyed,
+ *                           error,sum_ms,le_<ms>...}
+ *   /xenvf/stats/reconcile/{runs,refused,failed_steps,skipped,sum_ms}
+ */
+#define XENVF_XS_STATS XENVF_XS_ROOT "/stats"
+
+/* How a gate wait ended (gate_wait's outcome), one counter each. */
+typedef enum xenvf_gate_result {
+    XENVF_GATE_READY,     /* every PF ready: the domain was unpaused */
+    XENVF_GATE_TIMEOUT,   /* a PF not ready by its deadline */
+    XENVF_GATE_FAILED,    /* a PF went failed */
+    XENVF_GATE_CANCELLED, /* xl was interrupted */
+    XENVF_GATE_DESTROYED, /* the domain was destroyed while it waited */
+    XENVF_GATE_ERROR,     /* xenstore or libxl failed */
+    XENVF_GATE_NR_RESULTS,
+} xenvf_gate_result;
+
+const char *xenvf_gate_result_name(xenvf_gate_result r);
+
+/* The upper bounds of the wait-duration histogram's buckets, in ms. */
+#define XENVF_GATE_NR_BUCKETS 10
+extern const unsigned xenvf_gate_bucket_ms[XENVF_GATE_NR_BUCKETS];
+
+typedef struct xenvf_gate_stats {
+    uint64_t waits[XENVF_GATE_NR_RESULTS];
+    uint64_t sum_ms;                    /* the waits' durations added up */
+    uint64_t le[XENVF_GATE_NR_BUCKETS]; /* waits of <= xenvf_gate_bucket_ms */
+} xenvf_gate_stats;
+
+/* One gate wait on pf_id that ended as r after elapsed_ms. */
+int xenvf_xs_count_gate_wait(xenvf_xs *xs, const char *pf_id,
+                             xenvf_gate_result r, int64_t elapsed_ms,
+                             xenvf_err *err);
+/* The PFs that have gate counters (sorted; free each and the array), and
+ * one PF's counters (zeros for nodes that are not there). */
+int xenvf_xs_list_gate_stats(xenvf_xs *xs, char ***ids_out, unsigned *nr_out,
+                             xenvf_err *err);
+int xenvf_xs_read_gate_stats(xenvf_xs *xs, const char *pf_id,
+                             xenvf_gate_stats *out, xenvf_err *err);
+
+typedef struct xenvf_reconcile_stats {
+    uint64_t runs;         /* reconciles attempted */
+    uint64_t refused;      /* ended with an error: nothing applied */
+    uint64_t failed_steps; /* steps (NumVFs, bind, reset) that failed */
+    uint64_t skipped;      /* conflicts a rescan left as they were */
+    uint64_t sum_ms;       /* the reconciles' durations added up */
+} xenvf_reconcile_stats;
+
+/* Add *delta to the TCB's reconcile counters. */
+int xenvf_xs_count_reconcile(xenvf_xs *xs, const xenvf_reconcile_stats *delta,
+                             xenvf_err *err);
+/* *present false (and zeros) when no TCB ever counted here. */
+int xenvf_xs_read_reconcile_stats(xenvf_xs *xs, xenvf_reconcile_stats *out,
+                                  bool *present, xenvf_err *err);
 
 #endif

@@ -1,0 +1,262 @@
+/*
+ * A NIC VF's counters from rtnetlink (agent_net_decode_vf_stats): RTM_NEWLINK
+ * messages built with libnl the way the kernel's rtnl_fill_vfinfo lays them
+ * out (IFLA_NUM_VF, IFLA_VFINFO_LIST of IFLA_VF_INFO with IFLA_VF_MAC and
+ * IFLA_VF_STATS), decoded by the agent's code: the counters by index, the
+ * drops libnl does not decode, a driver without ndo_get_vf_stats (whose
+ * zeros are not counts), VFs the message does not list, malformed parts.
+ * The kernel's own reply is read in test_agent_net (root, a netns).
+ */
+#include <check.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <string.h>
+
+#include <netlink/attr.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+
+#include "../../daemon/agent.h"
+#include "../harness/check-main.h"
+
+typedef struct vf_spec {
+    unsigned index;
+    bool stats;    /* IFLA_VF_STATS present */
+    bool drops;    /* with RX_DROPPED/TX_DROPPED (Linux >= 5.x) */
+    bool bad_drop; /* RX_DROPPED 4 bytes long */
+    uint64_t base; /* counter k is base + k */
+} vf_spec;
+
+/* An RTM_NEWLINK of netdev "eth7" listing vfs[0..n). */
+static struct nl_msg *link_msg(uint32_t num_vf, const vf_spec *vfs, size_t n)
+{
+    static const int attrs[] = {
+        IFLA_VF_STATS_RX_PACKETS, IFLA_VF_STATS_TX_PACKETS,
+        IFLA_VF_STATS_RX_BYTES,   IFLA_VF_STATS_TX_BYTES,
+        IFLA_VF_STATS_BROADCAST,  IFLA_VF_STATS_MULTICAST,
+        IFLA_VF_STATS_RX_DROPPED, IFLA_VF_STATS_TX_DROPPED,
+    };
+    struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = 7};
+    struct nl_msg *msg = nlmsg_alloc_simple(RTM_NEWLINK, 0);
+    struct nlattr *list;
+
+    ck_assert_ptr_nonnull(msg);
+    nlmsg_set_proto(msg, NETLINK_ROUTE);
+    ck_assert_int_eq(nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO), 0);
+    ck_assert_int_eq(nla_put_string(msg, IFLA_IFNAME, "eth7"), 0);
+    ck_assert_int_eq(nla_put_u32(msg, IFLA_NUM_VF, num_vf), 0);
+    if (!n)
+        return msg;
+    ck_assert_ptr_nonnull(list = nla_nest_start(msg, IFLA_VFINFO_LIST));
+    for (size_t i = 0; i < n; i++) {
+        struct ifla_vf_mac mac = {.vf = vfs[i].index};
+        struct nlattr *info = nla_nest_start(msg, IFLA_VF_INFO), *st;
+
+        ck_assert_ptr_nonnull(info);
+        mac.mac[5] = (uint8_t)vfs[i].index;
+        ck_assert_int_eq(nla_put(msg, IFLA_VF_MAC, sizeof(mac), &mac), 0);
+        if (vfs[i].stats) {
+            size_t nr = vfs[i].drops ? 8 : 6;
+
+            ck_assert_ptr_nonnull(st = nla_nest_start(msg, IFLA_VF_STATS));
+            for (size_t k = 0; k < nr; k++) {
+                if (vfs[i].bad_drop && attrs[k] == IFLA_VF_STATS_RX_DROPPED) {
+                    uint32_t short_value = 9;
+
+                    ck_assert_int_eq(nla_put(msg, attrs[k], sizeof(short_value),
+                                             &short_value),
+                                     0);
+                    continue;
+                }
+                ck_assert_int_eq(nla_put_u64(msg, attrs[k], vfs[i].base + k),
+                                 0);
+            }
+            nla_nest_end(msg, st);
+        }
+        nla_nest_end(msg, info);
+    }
+    nla_nest_end(msg, list);
+    return msg;
+}
+
+static void decode(struct nl_msg *msg, bool gives, xenvf_vf_stats *out,
+                   size_t nr)
+{
+    xenvf_err err;
+
+    xenvf_err_init(&err);
+    ck_assert_msg(!agent_net_decode_vf_stats(msg, gives, out, nr, &err), "%s",
+                  err.msg);
+    nlmsg_free(msg);
+}
+
+/* mlx5-like: every counter, by VF index, whatever the order of the list */
+START_TEST(counters_by_vf_index)
+{
+    const vf_spec vfs[] = {
+        {.index = 1, .stats = true, .drops = true, .base = 1000},
+        {.index = 0, .stats = true, .drops = true, .base = 5000000000ULL},
+    };
+    xenvf_vf_stats out[2];
+
+    decode(link_msg(2, vfs, 2), true, out, 2);
+    ck_assert_int_eq(out[0].status, XENVF_VF_STATS_GIVEN);
+    ck_assert_int_eq(out[1].status, XENVF_VF_STATS_GIVEN);
+    ck_assert_uint_eq(out[0].mask, (1u << XENVF_NR_VF_STATS) - 1);
+    ck_assert_uint_eq(out[1].mask, (1u << XENVF_NR_VF_STATS) - 1);
+    ck_assert_uint_eq(out[0].v[XENVF_VF_STAT_RX_PACKETS], 5000000000ULL);
+    ck_assert_uint_eq(out[0].v[XENVF_VF_STAT_TX_PACKETS], 5000000001ULL);
+    ck_assert_uint_eq(out[0].v[XENVF_VF_STAT_RX_BYTES], 5000000002ULL);
+    ck_assert_uint_eq(out[0].v[XENVF_VF_STAT_TX_BYTES], 5000000003ULL);
+    ck_assert_uint_eq(out[0].v[XENVF_VF_STAT_BROADCAST], 5000000004ULL);
+    ck_assert_uint_eq(out[0].v[XENVF_VF_STAT_MULTICAST], 5000000005ULL);
+    ck_assert_uint_eq(out[0].v[XENVF_VF_STAT_RX_DROPPED], 5000000006ULL);
+    ck_assert_uint_eq(out[0].v[XENVF_VF_STAT_TX_DROPPED], 5000000007ULL);
+    ck_assert_uint_eq(out[1].v[XENVF_VF_STAT_RX_PACKETS], 1000);
+    ck_assert_uint_eq(out[1].v[XENVF_VF_STAT_TX_DROPPED], 1007);
+}
+END_TEST
+
+/* igb: no ndo_get_vf_stats, the kernel sends zeros: not counts */
+START_TEST(driver_without_vf_stats_gives_none)
+{
+    const vf_spec vfs[] = {
+        {.index = 0, .stats = true, .drops = true, .base = 0},
+        {.index = 1, .stats = true, .drops = true, .base = 0},
+    };
+    xenvf_vf_stats out[2];
+
+    decode(link_msg(2, vfs, 2), false, out, 2);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(out[i].status, XENVF_VF_STATS_NOT_GIVEN);
+        ck_assert_uint_eq(out[i].mask, 0);
+    }
+    ck_assert(!agent_net_driver_gives_vf_stats("igb"));
+    ck_assert(!agent_net_driver_gives_vf_stats(NULL));
+    ck_assert(agent_net_driver_gives_vf_stats("mlx5_core"));
+    ck_assert(agent_net_driver_gives_vf_stats("i40e"));
+}
+END_TEST
+
+/* no IFLA_VF_STATS (RTEXT_FILTER_SKIP_STATS, or a kernel before 4.2): a
+ * listed VF without counters; no drops (a kernel before them): six */
+START_TEST(missing_stats_and_drops)
+{
+    const vf_spec vfs[] = {
+        {.index = 0, .stats = false},
+        {.index = 1, .stats = true, .drops = false, .base = 10},
+    };
+    xenvf_vf_stats out[2];
+
+    decode(link_msg(2, vfs, 2), true, out, 2);
+    ck_assert_int_eq(out[0].status, XENVF_VF_STATS_NOT_GIVEN);
+    ck_assert_int_eq(out[1].status, XENVF_VF_STATS_GIVEN);
+    ck_assert_uint_eq(out[1].mask, (1u << XENVF_VF_STAT_RX_DROPPED) - 1);
+    ck_assert_uint_eq(out[1].v[XENVF_VF_STAT_MULTICAST], 15);
+}
+END_TEST
+
+/* VFs the message does not list stay unknown; no list at all: all */
+START_TEST(unlisted_vfs_unknown)
+{
+    const vf_spec vfs[] = {{.index = 0, .stats = true, .base = 1}};
+    xenvf_vf_stats out[3];
+
+    decode(link_msg(3, vfs, 1), true, out, 3);
+    ck_assert_int_eq(out[0].status, XENVF_VF_STATS_GIVEN);
+    ck_assert_int_eq(out[1].status, XENVF_VF_STATS_UNKNOWN);
+    ck_assert_int_eq(out[2].status, XENVF_VF_STATS_UNKNOWN);
+    decode(link_msg(0, NULL, 0), true, out, 3);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(out[i].status, XENVF_VF_STATS_UNKNOWN);
+}
+END_TEST
+
+/* a drop of the wrong size is not read (libnl's policy checks it); the
+ * rest of the VF's counters are */
+START_TEST(malformed_drop_is_left_out)
+{
+    const vf_spec vfs[] = {
+        {.index = 0, .stats = true, .drops = true, .bad_drop = true, .base = 3},
+    };
+    xenvf_vf_stats out[1];
+
+    decode(link_msg(1, vfs, 1), true, out, 1);
+    ck_assert_int_eq(out[0].status, XENVF_VF_STATS_GIVEN);
+    ck_assert(!(out[0].mask & (1u << XENVF_VF_STAT_RX_DROPPED)));
+    ck_assert_uint_eq(out[0].v[XENVF_VF_STAT_RX_PACKETS], 3);
+}
+END_TEST
+
+/* a message that is not a link, or too short for one: an error */
+START_TEST(not_a_link)
+{
+    struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC};
+    struct nl_msg *msg = nlmsg_alloc_simple(RTM_NEWADDR, 0);
+    xenvf_vf_stats out[1];
+    xenvf_err err;
+
+    xenvf_err_init(&err);
+    nlmsg_set_proto(msg, NETLINK_ROUTE);
+    ck_assert_int_eq(nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO), 0);
+    ck_assert_int_eq(agent_net_decode_vf_stats(msg, true, out, 1, &err),
+                     XENVF_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "not a link"));
+    nlmsg_free(msg);
+
+    msg = nlmsg_alloc_simple(RTM_NEWLINK, 0);
+    nlmsg_set_proto(msg, NETLINK_ROUTE);
+    ck_assert_int_eq(agent_net_decode_vf_stats(msg, true, out, 1, &err),
+                     XENVF_EINVAL);
+    ck_assert_int_eq(out[0].status, XENVF_VF_STATS_UNKNOWN);
+    nlmsg_free(msg);
+}
+END_TEST
+
+/* what the agent publishes, back through the one parser readers use */
+START_TEST(published_text_round_trips)
+{
+    const vf_spec vfs[] = {{.index = 0,
+                            .stats = true,
+                            .drops = true,
+                            .base = 18446744073709551600ULL}};
+    char text[XENVF_VF_STATS_STR_MAX];
+    xenvf_vf_stats out[1], back;
+    xenvf_err err;
+
+    xenvf_err_init(&err);
+    decode(link_msg(1, vfs, 1), true, out, 1);
+    ck_assert_int_eq(xenvf_vf_stats_format(&out[0], text, &err), 0);
+    ck_assert_str_eq(text, "rx_packets=18446744073709551600 "
+                           "tx_packets=18446744073709551601 "
+                           "rx_bytes=18446744073709551602 "
+                           "tx_bytes=18446744073709551603 "
+                           "broadcast=18446744073709551604 "
+                           "multicast=18446744073709551605 "
+                           "rx_dropped=18446744073709551606 "
+                           "tx_dropped=18446744073709551607");
+    ck_assert_int_eq(xenvf_vf_stats_parse(text, strlen(text), &back, &err), 0);
+    ck_assert(xenvf_vf_stats_equal(&back, &out[0]));
+    out[0].status = XENVF_VF_STATS_NOT_GIVEN;
+    ck_assert_int_eq(xenvf_vf_stats_format(&out[0], text, &err), 0);
+    ck_assert_str_eq(text, "none");
+}
+END_TEST
+
+static Suite *vf_stats_suite(void)
+{
+    Suite *s = suite_create("agent_vf_stats");
+    TCase *tc = tcase_create("decode");
+
+    tcase_add_test(tc, counters_by_vf_index);
+    tcase_add_test(tc, driver_without_vf_stats_gives_none);
+    tcase_add_test(tc, missing_stats_and_drops);
+    tcase_add_test(tc, unlisted_vfs_unknown);
+    tcase_add_test(tc, malformed_drop_is_left_out);
+    tcase_add_test(tc, not_a_link);
+    tcase_add_test(tc, published_text_round_trips);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+XENVF_CHECK_MAIN(vf_stats_suite)

@@ -783,6 +783,36 @@ START_TEST(reboot_gets_the_same_vfs_and_the_gate)
 }
 END_TEST
 
+/* A pci= guest reboots: xl destroys it (xenvfd resets its VF) and builds
+ * it again from the config libxl stored, pci= and all, at once: the VF,
+ * its holder dead, is reserved for the new domain (waited for while
+ * xenvfd resets it) and committed to it. */
+START_TEST(pci_vf_guest_reboots)
+{
+    libxl_domain_config d;
+    uint32_t first, second;
+    int lrc;
+    xlp p;
+
+    plugin_init(&p);
+    xl_parses(&p, "name='web1'\nmemory=512\n", NULL);
+    make_domain_config(&d);
+    pci_vf(&d, 2); /* nvme0 VF 1 */
+    ck_assert_msg(!xlp_create(&p, &d, &first, &lrc, &err), "%s", err.msg);
+    ck_assert_int_eq(penv_holder("nvme0", 1), (long)first);
+    ck_assert_int_eq(fake_destroy(NULL, first), 0);
+    fake.vf_node = "nvme0/vf/1/state";
+    ck_assert_msg(!xlp_create(&p, &d, &second, &lrc, &err), "%s", err.msg);
+    ck_assert_int_eq(lrc, 0);
+    ck_assert_uint_ne(second, first);
+    ck_assert_str_eq(fake.vf_node_at_create, "reserved");
+    ck_assert_int_eq(penv_holder("nvme0", 1), (long)second);
+    ck_assert_int_eq(d.num_pcidevs, 1);
+    libxl_domain_config_dispose(&d);
+    xlp_dispose(&p);
+}
+END_TEST
+
 /* Someone holds the VF web1 had when it reboots (in real life: xenvfd
  * still resetting it after the old domain's death), and lets go 0.3 s
  * later: the plugin waits on the VF's xenstore nodes and gets it. */
@@ -890,6 +920,7 @@ static Suite *build_suite(void)
     tcase_add_loop_test(tc, a_failure_at_any_step_leaves_nothing, 0, NR_FAULTS);
     tcase_add_test(tc, pci_vf_is_reserved_before_libxl_assigns_it);
     tcase_add_test(tc, pci_vf_and_vf_entries_together);
+    tcase_add_test(tc, pci_vf_guest_reboots);
     tcase_add_test(tc, reboot_gets_the_same_vfs_and_the_gate);
     tcase_add_test(tc, reboot_waits_for_its_vf);
     tcase_add_test(tc, reboot_takes_another_vf_after_reboot_wait);

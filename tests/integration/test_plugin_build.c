@@ -642,6 +642,15 @@ static void pci_vf(libxl_domain_config *d, unsigned func)
     d->pcidevs[0].func = func;
 }
 
+/* web1 with pci = [ 0000:01:00.<func> ] and no vf=, as xl parsed it. */
+static void pci_only_guest(xlp *p, libxl_domain_config *d, unsigned func)
+{
+    plugin_init(p);
+    xl_parses(p, "name='web1'\nmemory=512\n", NULL);
+    make_domain_config(d);
+    pci_vf(d, func);
+}
+
 /* pci= of a VF xenvf manages, without vf=: reserved for the domain by
  * name before libxl assigns it (xenvfd labels it for the guest then: a
  * FLASK host checks the label at the assignment), committed to the
@@ -653,10 +662,7 @@ START_TEST(pci_vf_is_reserved_before_libxl_assigns_it)
     int lrc;
     xlp p;
 
-    plugin_init(&p);
-    xl_parses(&p, "name='web1'\nmemory=512\n", NULL);
-    make_domain_config(&d);
-    pci_vf(&d, 2); /* nvme0 VF 1 */
+    pci_only_guest(&p, &d, 2); /* nvme0 VF 1 */
     ck_assert(!xlp_has_work(&p, &d));
     fake.vf_node = "nvme0/vf/1/state";
     ck_assert_msg(!xlp_create(&p, &d, &domid, &lrc, &err), "%s", err.msg);
@@ -674,10 +680,7 @@ START_TEST(pci_vf_is_reserved_before_libxl_assigns_it)
     xlp_dispose(&p);
 
     /* libxl fails: the VF goes back, nothing is held */
-    plugin_init(&p);
-    xl_parses(&p, "name='web1'\nmemory=512\n", NULL);
-    make_domain_config(&d);
-    pci_vf(&d, 3); /* nvme0 VF 2 */
+    pci_only_guest(&p, &d, 3); /* nvme0 VF 2 */
     fake.vf_node = "nvme0/vf/2/state";
     fake.fail_create = ERROR_FAIL;
     ck_assert_int_eq(xlp_create(&p, &d, &domid, &lrc, &err), 0);
@@ -794,10 +797,7 @@ START_TEST(pci_vf_guest_reboots)
     int lrc;
     xlp p;
 
-    plugin_init(&p);
-    xl_parses(&p, "name='web1'\nmemory=512\n", NULL);
-    make_domain_config(&d);
-    pci_vf(&d, 2); /* nvme0 VF 1 */
+    pci_only_guest(&p, &d, 2); /* nvme0 VF 1 */
     ck_assert_msg(!xlp_create(&p, &d, &first, &lrc, &err), "%s", err.msg);
     ck_assert_int_eq(penv_holder("nvme0", 1), (long)first);
     ck_assert_int_eq(fake_destroy(NULL, first), 0);

@@ -36,6 +36,7 @@ tries() {
         wait_until 120 guest_said "$_g" 'FLASKOP-DONE' || { dump_guest "$_g"; return 1; }
     wait_until 60 guest_gone "$_g"
     guest_lines "$_g" FLASKOP
+    guest_lines "$_g" FLASKOP | grep -q ' rc=' || dump_guest "$_g"
     _new=$(avc_since "$_n0")
     printf '%s\n' "$_new" | grep . | head -n 8
     for _op in setenforce:setenforce load:load_policy add-device:add_ocontext relabel-self:relabelself; do

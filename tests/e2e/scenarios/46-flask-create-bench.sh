@@ -31,6 +31,7 @@ while [ $_r -le "$ROUNDS" ] && [ $_ok = 1 ]; do
     _t0=$(now)
     if ! xlv create "$_cfg" >/tmp/cost-vf.create.log 2>&1; then
         cat /tmp/cost-vf.create.log
+        grep -E 'label|flask|reserved|nvme0: vf 0' "$(xenvfd_log tcb)" | tail -n 30
         e2e_fail flask-create-bench "round $_r: xl create with vf= (xenvf_guest_t) failed"
         _ok=0; break
     fi

@@ -385,16 +385,24 @@ static int obj_del(xenvf_flask *fl, flask_obj obj, uint64_t first,
  * Xen answers EEXIST when the object already has another label (the same
  * label is fine): drop the old one and add again. A range whose old entry
  * is not the same range cannot be dropped (ENOENT): that is a conflict.
+ * A device or an IRQ can have several entries: Xen 4.17 adds one more when
+ * the same label is added again (security_ocontext_add, OCON_DEVICE and
+ * OCON_PIRQ: its "same label" check only ends the search), which a TCB
+ * restart does, and deletes one per call. Each is dropped in turn (at most
+ * RELABEL_TRIES); ranges cannot be duplicated that way.
  */
+#define RELABEL_TRIES 64
+
 static int relabel(xenvf_flask *fl, flask_obj obj, uint64_t first,
                    uint64_t last, const char *context, xenvf_err *err)
 {
+    const int tries = obj == OBJ_DEVICE || obj == OBJ_PIRQ ? RELABEL_TRIES : 1;
     int e;
 
     if (!obj_add(fl, obj, first, last, context))
         return 0;
     e = errno;
-    if (e == EEXIST) {
+    for (int i = 0; e == EEXIST && i < tries; i++) {
         if (!obj_del(fl, obj, first, last)) {
             if (!obj_add(fl, obj, first, last, context))
                 return 0;

@@ -321,6 +321,29 @@ START_TEST(test_relabel)
 }
 END_TEST
 
+/* Xen 4.17 keeps one more entry for a device each time the same label is
+ * added again (a TCB restart does): a relabel drops them one by one until
+ * its own add goes through. */
+START_TEST(test_relabel_duplicate_entries)
+{
+    stub s = {.enforce = 1, .add_errno = {EEXIST, EEXIST, 0}};
+    xenvf_flask fl;
+    xenvf_err err;
+
+    xenvf_err_init(&err);
+    xenvf_flask_init_ops(&fl, &stub_ops, &s);
+    ck_assert_msg(!xenvf_flask_label_device(&fl, &vf_bdf, "xenvf_guest_vf_t",
+                                            NULL, 0, &err),
+                  "%s", err.msg);
+    ck_assert_uint_eq(s.nr_calls, 7);
+    ck_assert_str_eq(s.calls[3], "del_device 0x102");
+    ck_assert_str_eq(s.calls[5], "del_device 0x102");
+    ck_assert_str_eq(s.calls[6],
+                     "add_device 0x102 system_u:object_r:xenvf_guest_vf_t");
+    xenvf_flask_dispose(&fl);
+}
+END_TEST
+
 /* A PF's INTx: labelled (an old label replaced), dropped (none there is
  * fine), a refusal named; nothing asked with FLASK off. */
 START_TEST(test_label_irq)
@@ -779,6 +802,7 @@ static Suite *flask_suite(void)
     tcase_add_test(tc, test_probe_refused);
     tcase_add_test(tc, test_relabel);
     tcase_add_test(tc, test_label_irq);
+    tcase_add_test(tc, test_relabel_duplicate_entries);
     tcase_add_test(tc, test_label_refused_and_bad_type);
     tcase_add_test(tc, test_libxenctrl);
     suite_add_tcase(s, tc);

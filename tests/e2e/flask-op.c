@@ -8,6 +8,8 @@
  * with an AVC line in Xen's log. Built static: the guest image has no
  * libxenctrl.
  *
+ *   getenforce          FLASK_GETENFORCE: no permission asked, so it
+ *                       shows whether the hypercall reaches FLASK at all
  *   setenforce          FLASK_SETENFORCE 0 (switch enforcing off)
  *   load                FLASK_LOAD of a 64-byte "policy" (refused before
  *                       Xen reads it)
@@ -15,8 +17,9 @@
  *   relabel-self SID    FLASK_RELABEL_DOMAIN of DOMID_SELF to SID
  *
  * One line per OP on stdout: "FLASKOP <op> rc=<n> <errno name>". Exit
- * status: 0 when every OP was refused with EACCES (FLASK's answer), 1 when
- * one was allowed or refused otherwise, 2 on a usage or setup error.
+ * status: 0 when every OP but getenforce was refused with EACCES (FLASK's
+ * answer), 1 when one was allowed or refused otherwise, 2 on a usage or
+ * setup error.
  */
 #define __XEN_TOOLS__ 1
 #include <errno.h>
@@ -61,7 +64,7 @@ static int parse_u32(const char *s, int base, uint32_t *out)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: xenvf-flask-op setenforce | load | "
+    fprintf(stderr, "usage: xenvf-flask-op getenforce | setenforce | load | "
                     "add-device SBDF SID | relabel-self SID ...\n");
 }
 
@@ -90,7 +93,9 @@ int main(int argc, char **argv)
         uint32_t a = 0, b = 0;
 
         memset(&op, 0, sizeof(op));
-        if (!strcmp(name, "setenforce")) {
+        if (!strcmp(name, "getenforce")) {
+            op.cmd = FLASK_GETENFORCE;
+        } else if (!strcmp(name, "setenforce")) {
             op.cmd = FLASK_SETENFORCE;
             op.u.enforce.enforcing = 0;
         } else if (!strcmp(name, "load")) {
@@ -121,7 +126,7 @@ int main(int argc, char **argv)
         printf("FLASKOP %s rc=%d %s\n", name, rc,
                e ? strerrorname_np(e) : "allowed");
         fflush(stdout);
-        if (e != EACCES)
+        if (e != EACCES && op.cmd != FLASK_GETENFORCE)
             status = 1;
     }
     close(fd);

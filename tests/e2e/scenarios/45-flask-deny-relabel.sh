@@ -9,9 +9,9 @@
 # no such operations; with this policy each must be refused (checked), and
 # be FLASK's refusal: EACCES with an AVC line naming the guest's type and
 # the permission; Xen must still be enforcing afterwards. Seen so far:
-# each of the four came back EPERM with no AVC line. When getenforce
-# (which asks no permission) does too, the call does not reach FLASK from
-# the PV guest at all: reported as known while that holds (docs/xsm.md).
+# each came back EPERM with no AVC line, getenforce (which asks no
+# permission) too: the call does not reach FLASK from the PV guest at all;
+# reported as known while that holds (docs/xsm.md).
 # shellcheck source=../dom0/lib.sh
 . /e2e/lib.sh
 have_flask flask-deny-relabel || exit 1

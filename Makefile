@@ -155,8 +155,11 @@ $(B)/%.o: %.c
 # with SR-IOV NVMe and gives a guest a VF through vf= (tools/qemu-host/demo,
 # docs/e2e.md). It runs make deps and make e2e-images itself, stamping
 # their output with the rest of the story.
+# DEMO_XEN=flask: on the FLASK-enforcing hypervisor (docs/xsm.md).
+DEMO_XEN ?=
 demo:
-	$(Q)QEMU_BUILD=$(QEMU_BUILD) MAKE="$(MAKE)" $(SRCDIR)/tools/qemu-host/demo
+	$(Q)QEMU_BUILD=$(QEMU_BUILD) MAKE="$(MAKE)" DEMO_XEN=$(DEMO_XEN) \
+	    $(SRCDIR)/tools/qemu-host/demo
 
 install: all
 	$(Q)$(MAKE) --no-print-directory install-lib

@@ -60,6 +60,7 @@ typedef struct tcb_pf {
     bool published;
     xenvf_pf pub;
     const char *flask_type; /* FLASK label applied, NULL: none yet */
+    unsigned flask_irq;     /* its INTx, labelled with it (0: none) */
 } tcb_pf;
 
 typedef struct tcb_client tcb_client;

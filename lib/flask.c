@@ -142,6 +142,19 @@ static int xc_ops_del_ioport(void *opaque, uint64_t first, uint64_t last)
     return xc_flask_del_ioport(xch_of(opaque), first, last);
 }
 
+static int xc_ops_add_pirq(void *opaque, unsigned irq, const char *context)
+{
+    char buf[XENVF_FLASK_CONTEXT_MAX];
+
+    snprintf(buf, sizeof(buf), "%s", context);
+    return xc_flask_add_pirq(xch_of(opaque), irq, buf);
+}
+
+static int xc_ops_del_pirq(void *opaque, unsigned irq)
+{
+    return xc_flask_del_pirq(xch_of(opaque), irq);
+}
+
 static const xenvf_flask_ops xc_ops = {
     .open = xc_ops_open,
     .close = xc_ops_close,
@@ -152,6 +165,8 @@ static const xenvf_flask_ops xc_ops = {
     .del_iomem = xc_ops_del_iomem,
     .add_ioport = xc_ops_add_ioport,
     .del_ioport = xc_ops_del_ioport,
+    .add_pirq = xc_ops_add_pirq,
+    .del_pirq = xc_ops_del_pirq,
 };
 
 /* ---- run time -------------------------------------------------------- */
@@ -305,15 +320,32 @@ out:
     return rc;
 }
 
+int xenvf_flask_device_irq(const char *sysfs_root, const xenvf_bdf *bdf,
+                           unsigned *irq, xenvf_err *err)
+{
+    uint64_t v = 0;
+    int rc;
+
+    *irq = 0;
+    rc = xenvf_sysfs_read_uint(sysfs_root, bdf, "irq", UINT32_MAX, &v, err);
+    if (rc == XENVF_ENOENT) /* no such attribute: no INTx */
+        return 0;
+    if (rc)
+        return rc;
+    *irq = (unsigned)v;
+    return 0;
+}
+
 /* What a label is put on. */
 typedef enum flask_obj {
     OBJ_DEVICE,
     OBJ_IOMEM,
     OBJ_IOPORT,
+    OBJ_PIRQ,
 } flask_obj;
 
 static const char *const obj_names[] = {"device", "I/O memory frames",
-                                        "I/O ports"};
+                                        "I/O ports", "IRQ"};
 
 static int obj_add(xenvf_flask *fl, flask_obj obj, uint64_t first,
                    uint64_t last, const char *context)
@@ -325,6 +357,8 @@ static int obj_add(xenvf_flask *fl, flask_obj obj, uint64_t first,
         return fl->ops->add_iomem(fl->opaque, first, last, context);
     case OBJ_IOPORT:
         return fl->ops->add_ioport(fl->opaque, first, last, context);
+    case OBJ_PIRQ:
+        return fl->ops->add_pirq(fl->opaque, (unsigned)first, context);
     }
     errno = EINVAL;
     return -1;
@@ -340,6 +374,8 @@ static int obj_del(xenvf_flask *fl, flask_obj obj, uint64_t first,
         return fl->ops->del_iomem(fl->opaque, first, last);
     case OBJ_IOPORT:
         return fl->ops->del_ioport(fl->opaque, first, last);
+    case OBJ_PIRQ:
+        return fl->ops->del_pirq(fl->opaque, (unsigned)first);
     }
     errno = EINVAL;
     return -1;
@@ -349,16 +385,24 @@ static int obj_del(xenvf_flask *fl, flask_obj obj, uint64_t first,
  * Xen answers EEXIST when the object already has another label (the same
  * label is fine): drop the old one and add again. A range whose old entry
  * is not the same range cannot be dropped (ENOENT): that is a conflict.
+ * A device or an IRQ can have several entries: Xen 4.17 adds one more when
+ * the same label is added again (security_ocontext_add, OCON_DEVICE and
+ * OCON_PIRQ: its "same label" check only ends the search), which a TCB
+ * restart does, and deletes one per call. Each is dropped in turn (at most
+ * RELABEL_TRIES); ranges cannot be duplicated that way.
  */
+#define RELABEL_TRIES 64
+
 static int relabel(xenvf_flask *fl, flask_obj obj, uint64_t first,
                    uint64_t last, const char *context, xenvf_err *err)
 {
+    const int tries = obj == OBJ_DEVICE || obj == OBJ_PIRQ ? RELABEL_TRIES : 1;
     int e;
 
     if (!obj_add(fl, obj, first, last, context))
         return 0;
     e = errno;
-    if (e == EEXIST) {
+    for (int i = 0; e == EEXIST && i < tries; i++) {
         if (!obj_del(fl, obj, first, last)) {
             if (!obj_add(fl, obj, first, last, context))
                 return 0;
@@ -485,4 +529,30 @@ int xenvf_flask_label_device(xenvf_flask *fl, const xenvf_bdf *bdf,
     if (rc || !xenvf_flask_active(fl))
         return rc;
     return flask_label_one(fl, bdf, type, ranges, nr, err);
+}
+
+int xenvf_flask_label_irq(xenvf_flask *fl, unsigned irq, const char *type,
+                          xenvf_err *err)
+{
+    char context[XENVF_FLASK_CONTEXT_MAX];
+    int rc, e;
+
+    rc = xenvf_flask_probe(fl, err);
+    if (rc || !xenvf_flask_active(fl))
+        return rc;
+    if (!type) {
+        if (!obj_del(fl, OBJ_PIRQ, irq, irq) || errno == ENOENT)
+            return 0;
+        e = errno;
+        return xenvf_err_set_errno(
+            err, e == EACCES || e == EPERM ? XENVF_EPERM : XENVF_EIO, e,
+            "FLASK: drop the label of IRQ %u", irq);
+    }
+    if ((rc = xenvf_flask_check_type(type, err)))
+        return rc;
+    snprintf(context, sizeof(context), XENVF_FLASK_CONTEXT_PREFIX "%s", type);
+    rc = relabel(fl, OBJ_PIRQ, irq, irq, context, err);
+    if (rc)
+        xenvf_err_prepend(err, "FLASK label IRQ %u %s: ", irq, type);
+    return rc;
 }

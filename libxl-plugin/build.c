@@ -234,8 +234,8 @@ static void forget(xlp *p, const char *name)
  * entries without index= take any free VF instead.
  */
 static int reserve_vfs(xlp *p, xenvf_xs *xs, resv *r, const char *name,
-                       char *const *ids, const int *pins, const xlp_dom *prev,
-                       xenvf_err *err)
+                       const vfcfg *cfg, char *const *ids, const int *pins,
+                       const xlp_dom *prev, xenvf_err *err)
 {
     const int64_t deadline = xenvf_now_ms() + p->conf.reboot_wait_ms;
     char path[XENVF_XS_PATH_MAX], token[64];
@@ -243,7 +243,7 @@ static int reserve_vfs(xlp *p, xenvf_xs *xs, resv *r, const char *name,
     bool pinned = false;
     int rc;
 
-    rc = resv_reserve(r, &p->conf, name, &p->cfg, ids, pins, err);
+    rc = resv_reserve(r, &p->conf, name, cfg, ids, pins, err);
     if (rc != XENVF_EBUSY || !prev)
         return rc;
     LOG(INFO, "%s; waiting up to %.3f s for the VFs domain %s had", err->msg,
@@ -275,14 +275,14 @@ static int reserve_vfs(xlp *p, xenvf_xs *xs, resv *r, const char *name,
             *err = e;
             goto out;
         }
-        rc = resv_reserve(r, &p->conf, name, &p->cfg, ids, pins, err);
+        rc = resv_reserve(r, &p->conf, name, cfg, ids, pins, err);
     }
-    for (size_t i = 0; pins && i < p->cfg.nr; i++)
+    for (size_t i = 0; pins && i < cfg->nr; i++)
         pinned |= pins[i] >= 0;
     if (rc == XENVF_EBUSY && pinned) {
         LOG(INFO, "the VFs domain %s had are still busy: taking free ones",
             name);
-        rc = resv_reserve(r, &p->conf, name, &p->cfg, ids, NULL, err);
+        rc = resv_reserve(r, &p->conf, name, cfg, ids, NULL, err);
     }
 out:
     for (size_t i = 0; i < watched; i++) {
@@ -376,6 +376,63 @@ static void list_pfs(char *const *ids, size_t nr, char *buf, size_t len)
 /* ---- PCI devices libxl is given directly -------------------------------- */
 
 /*
+ * The config's PCI devices that are VFs xenvf manages, as vf= entries
+ * naming each VF ("pf=nvme0,index=1", pinned) or only its PF (any free
+ * VF); *at_out[k] is entry k's place in d->pcidevs; source names the
+ * config in messages.
+ */
+static int managed_pcidevs(xenvf_xs *xs, const libxl_domain_config *d,
+                           bool pinned, const char *source, vfcfg *out,
+                           int **at_out, xenvf_err *err)
+{
+    int *at = calloc(d->num_pcidevs ? (size_t)d->num_pcidevs : 1, sizeof(*at));
+    int rc = 0;
+
+    vfcfg_init(out);
+    if (!at ||
+        !(out->entries = calloc(d->num_pcidevs ? (size_t)d->num_pcidevs : 1,
+                                sizeof(*out->entries))) ||
+        !(out->source = strdup(source))) {
+        rc = xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (int k = 0; k < d->num_pcidevs && !rc; k++) {
+        char text[XENVF_ID_MAX + 32];
+        xenvf_bdf bdf;
+        xenvf_pf pf;
+        size_t i;
+
+        xenvf_pf_init(&pf);
+        pcidev_bdf(&d->pcidevs[k], &bdf);
+        rc = resv_find_vf(xs, &bdf, &pf, &i, err);
+        if (rc == XENVF_ENOENT) {
+            rc = 0;
+            continue;
+        }
+        if (!rc) {
+            if (pinned)
+                snprintf(text, sizeof(text), "pf=%s,index=%zu", pf.id, i);
+            else
+                snprintf(text, sizeof(text), "pf=%s", pf.id);
+            vfcfg_entry_init(&out->entries[out->nr]);
+            rc = vfcfg_parse_entry(text, (unsigned)out->nr,
+                                   &out->entries[out->nr], err);
+        }
+        if (!rc)
+            at[out->nr++] = k;
+        xenvf_pf_dispose(&pf);
+    }
+out:
+    if (rc) {
+        vfcfg_dispose(out);
+        free(at);
+        at = NULL;
+    }
+    *at_out = at;
+    return rc;
+}
+
+/*
  * bdf goes to domain domid (XLP_NO_DOMID: the one a create builds) through
  * libxl itself: a pci= line, xl pci-attach. libxl resets a device before
  * it assigns it, so a VF xenvf manages must not be in another live
@@ -453,9 +510,121 @@ static int check_config_pcidevs(const libxl_domain_config *d, xenvf_err *err)
         rc = check_direct_vf(&xs, XLP_NO_DOMID, "pci=", &bdf, err);
     }
     xenvf_xs_dispose(&xs);
-    if (rc)
-        LOG(ERROR, "%s", err->msg);
     return rc;
+}
+
+/*
+ * The config's pci= devices that are VFs xenvf manages go through xenvfd
+ * before libxl assigns them, as vf= ones do: reserved for the domain by
+ * name, pinned to the VF named (xenvfd labels it for the guest at the
+ * reservation, before the assignment FLASK checks, and its books name
+ * the holder at once), committed to the domid once built. Each was
+ * checked by check_config_pcidevs: free, or its holder dead (a reboot:
+ * xenvfd may still be resetting it, so a busy VF is waited for as vf=
+ * waits for the VFs a rebooting domain had). No managed VF: xenvfd is
+ * not asked and r->nr is 0.
+ */
+static int reserve_config_pcidevs(xlp *p, xenvf_xs *xs, resv *r,
+                                  const char *name,
+                                  const libxl_domain_config *d, xenvf_err *err)
+{
+    xlp_dom busy = {0};
+    char **ids = NULL;
+    int *at = NULL;
+    vfcfg cfg;
+    int rc;
+
+    vfcfg_init(&cfg);
+    if (!d->num_pcidevs)
+        return 0;
+    if (!xs->h && (rc = xenvf_xs_open(xs, err)))
+        goto out;
+    if ((rc = managed_pcidevs(xs, d, true, "pci=", &cfg, &at, err)) || !cfg.nr)
+        goto out;
+    if (!name) {
+        rc = xenvf_err_set(err, XENVF_EINVAL, "the domain has no name");
+        goto out;
+    }
+    if ((rc = load_conf(p, err)) || (rc = resv_resolve(xs, &cfg, &ids, err)))
+        goto out;
+    if (!(busy.indexes = calloc(cfg.nr, sizeof(*busy.indexes)))) {
+        rc = xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < cfg.nr; i++)
+        busy.indexes[i] = cfg.entries[i].index;
+    busy.pf_ids = ids;
+    busy.nr = cfg.nr;
+    LOG(INFO, "reserving %zu VF%s of pci= for domain %s from xenvfd", cfg.nr,
+        cfg.nr > 1 ? "s" : "", name);
+    rc = reserve_vfs(p, xs, r, name, &cfg, ids, NULL, &busy, err);
+    for (size_t i = 0; !rc && i < r->nr; i++) {
+        char text[XENVF_BDF_STR_MAX];
+
+        xenvf_bdf_format(&r->grants[i].bdf, text);
+        LOG(INFO, "pci=: %s is PF %s VF %u, reserved for domain %s", text,
+            r->grants[i].pf, r->grants[i].index, name);
+    }
+out:
+    free(busy.indexes);
+    if (ids)
+        resv_free_ids(ids, cfg.nr);
+    vfcfg_dispose(&cfg);
+    free(at);
+    return rc;
+}
+
+/* A vf= entry naming, with index=, a VF that pci= lists too: one VF
+ * cannot be given twice. */
+static int vf_also_in_pci(const xlp *p, char *const *ids, const resv *direct,
+                          xenvf_err *err)
+{
+    for (size_t i = 0; i < p->cfg.nr; i++) {
+        const vfcfg_entry *e = &p->cfg.entries[i];
+
+        for (size_t k = 0; e->index >= 0 && k < direct->nr; k++) {
+            char label[512], text[XENVF_BDF_STR_MAX];
+
+            if (strcmp(direct->grants[k].pf, ids[i]) ||
+                direct->grants[k].index != (unsigned)e->index)
+                continue;
+            vfcfg_entry_label(e, label, sizeof(label));
+            xenvf_bdf_format(&direct->grants[k].bdf, text);
+            return xenvf_err_set(err, XENVF_ECONFLICT,
+                                 "%s: %s: PF %s VF %d is %s, which pci= "
+                                 "lists too: name it once",
+                                 p->cfg.source, label, ids[i], e->index, text);
+        }
+    }
+    return 0;
+}
+
+/* The pci= VFs direct holds are domid's from now on. */
+static int commit_direct(xlp *p, resv *direct, uint32_t domid, xenvf_err *err)
+{
+    int rc;
+
+    if (!direct->nr)
+        return 0;
+    if (!(rc = resv_commit_send(direct, &p->conf, domid, err)))
+        rc = resv_commit_wait(direct, &p->conf, err);
+    return rc;
+}
+
+/* libxl builds a domain with no vf= (its pci= VFs, if any, reserved in
+ * direct): the VFs are committed to it. *created: there is a domain to
+ * tear down if this failed; libxl's own failure is *libxl_rc alone. */
+static int create_direct(xlp *p, libxl_domain_config *d, resv *direct,
+                         uint32_t *domid, int *libxl_rc, bool *created,
+                         xenvf_err *err)
+{
+    *libxl_rc = p->ops.create(p->ops.opaque, d, domid);
+    if (*libxl_rc) {
+        *domid = XLP_NO_DOMID;
+        return 0; /* the reservation goes back when its line closes */
+    }
+    *created = true;
+    return commit_direct(p, direct, *domid, err);
 }
 
 /* libxl has built the domain with its VFs: commit them to the domid,
@@ -536,21 +705,22 @@ int xlp_create(xlp *p, libxl_domain_config *d, uint32_t *domid, int *libxl_rc,
     bool created = false;
     pcidev_defaults defs;
     const xlp_dom *prev;
+    resv r, direct;
     xenvf_xs xs;
     steps st;
-    resv r;
     int rc;
 
     *libxl_rc = 0;
     xenvf_xs_init(&xs);
     resv_init(&r);
+    resv_init(&direct);
     steps_start(&st);
     *domid = XLP_NO_DOMID;
     if (!xlp_has_work(p, d)) {
-        if ((rc = check_config_pcidevs(d, err)))
-            return rc;
-        *libxl_rc = p->ops.create(p->ops.opaque, d, domid);
-        return 0;
+        if (!(rc = check_config_pcidevs(d, err)) &&
+            !(rc = reserve_config_pcidevs(p, &xs, &direct, name, d, err)))
+            rc = create_direct(p, d, &direct, domid, libxl_rc, &created, err);
+        goto out;
     }
     if (!name) {
         rc = xenvf_err_set(err, XENVF_EINVAL, "the domain has no name");
@@ -582,14 +752,18 @@ int xlp_create(xlp *p, libxl_domain_config *d, uint32_t *domid, int *libxl_rc,
         rc = p->cfg_rc;
         goto out;
     }
+    if ((rc = reserve_config_pcidevs(p, &xs, &direct, name, d, err)))
+        goto out;
+    if (direct.nr)
+        step_done(&st, "reserve-pci");
     if (!p->cfg.nr) { /* vf= gone (xl config-update) */
         forget(p, name);
-        *libxl_rc = p->ops.create(p->ops.opaque, d, domid);
-        rc = 0;
+        rc = create_direct(p, d, &direct, domid, libxl_rc, &created, err);
         goto out;
     }
-    if ((rc = xenvf_xs_open(&xs, err)) ||
-        (rc = resv_resolve(&xs, &p->cfg, &ids, err)))
+    if ((!xs.h && (rc = xenvf_xs_open(&xs, err))) ||
+        (rc = resv_resolve(&xs, &p->cfg, &ids, err)) ||
+        (rc = vf_also_in_pci(p, ids, &direct, err)))
         goto out;
     step_done(&st, "resolve");
     pins = calloc(p->cfg.nr, sizeof(*pins));
@@ -608,7 +782,7 @@ int xlp_create(xlp *p, libxl_domain_config *d, uint32_t *domid, int *libxl_rc,
     }
     LOG(INFO, "reserving %zu VF%s for domain %s from xenvfd", p->cfg.nr,
         p->cfg.nr > 1 ? "s" : "", name);
-    if ((rc = reserve_vfs(p, &xs, &r, name, ids, pins, prev, err)))
+    if ((rc = reserve_vfs(p, &xs, &r, name, &p->cfg, ids, pins, prev, err)))
         goto out;
     step_done(&st, "reserve");
     for (size_t i = 0; i < r.nr; i++) {
@@ -639,6 +813,8 @@ int xlp_create(xlp *p, libxl_domain_config *d, uint32_t *domid, int *libxl_rc,
     step_done(&st, "reserve");
     rc = build_and_adopt(p, &xs, &r, name, ids, d, false, domid, libxl_rc,
                          &created, &st, err);
+    if (!rc)
+        rc = commit_direct(p, &direct, *domid, err);
 out:
     if (rc && created)
         xenvf_err_prepend(err, "domain %s (%u): ", name, *domid);
@@ -651,6 +827,7 @@ out:
     if (rc && old_pcidevs >= 0)
         pcidev_truncate(d, old_pcidevs);
     resv_dispose(&r); /* uncommitted VFs go back when the line closes */
+    resv_dispose(&direct);
     xenvf_xs_dispose(&xs);
     resv_free_ids(ids, p->cfg.nr);
     for (size_t i = 0; labels && i < p->cfg.nr; i++)
@@ -666,6 +843,7 @@ out:
 /* xl migrate-receive builds the incoming domain as "<name>--incoming" and
  * renames it once it runs (xl_migrate.c): the VFs are the guest's. */
 #define XL_INCOMING_SUFFIX "--incoming"
+#define SAVED_CONFIG       "the saved domain config"
 
 static char *guest_name(const char *name)
 {
@@ -674,62 +852,6 @@ static char *guest_name(const char *name)
     if (n > s && !strcmp(name + n - s, XL_INCOMING_SUFFIX))
         return strndup(name, n - s);
     return strdup(name);
-}
-
-/*
- * The saved config's PCI devices that are VFs xenvf manages, as vf=
- * entries naming each VF ("pf=nvme0,index=1", pinned) or only its PF
- * (any free VF); *at_out[k] is entry k's place in d->pcidevs.
- */
-static int managed_pcidevs(xenvf_xs *xs, const libxl_domain_config *d,
-                           bool pinned, vfcfg *out, int **at_out,
-                           xenvf_err *err)
-{
-    int *at = calloc(d->num_pcidevs ? (size_t)d->num_pcidevs : 1, sizeof(*at));
-    int rc = 0;
-
-    vfcfg_init(out);
-    if (!at ||
-        !(out->entries = calloc(d->num_pcidevs ? (size_t)d->num_pcidevs : 1,
-                                sizeof(*out->entries))) ||
-        !(out->source = strdup("the saved domain config"))) {
-        rc = xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
-        goto out;
-    }
-    for (int k = 0; k < d->num_pcidevs && !rc; k++) {
-        char text[XENVF_ID_MAX + 32];
-        xenvf_bdf bdf;
-        xenvf_pf pf;
-        size_t i;
-
-        xenvf_pf_init(&pf);
-        pcidev_bdf(&d->pcidevs[k], &bdf);
-        rc = resv_find_vf(xs, &bdf, &pf, &i, err);
-        if (rc == XENVF_ENOENT) {
-            rc = 0;
-            continue;
-        }
-        if (!rc) {
-            if (pinned)
-                snprintf(text, sizeof(text), "pf=%s,index=%zu", pf.id, i);
-            else
-                snprintf(text, sizeof(text), "pf=%s", pf.id);
-            vfcfg_entry_init(&out->entries[out->nr]);
-            rc = vfcfg_parse_entry(text, (unsigned)out->nr,
-                                   &out->entries[out->nr], err);
-        }
-        if (!rc)
-            at[out->nr++] = k;
-        xenvf_pf_dispose(&pf);
-    }
-out:
-    if (rc) {
-        vfcfg_dispose(out);
-        free(at);
-        at = NULL;
-    }
-    *at_out = at;
-    return rc;
 }
 
 /* The plugin's vf= for this build is the saved config's managed VFs. */
@@ -771,7 +893,7 @@ int xlp_restore(xlp *p, libxl_domain_config *d, uint32_t *domid, int *libxl_rc,
     }
     incoming = strcmp(name, d->c_info.name) != 0;
     if ((rc = load_conf(p, err)) || (rc = xenvf_xs_open(&xs, err)) ||
-        (rc = managed_pcidevs(&xs, d, true, &cfg, &at, err)))
+        (rc = managed_pcidevs(&xs, d, true, SAVED_CONFIG, &cfg, &at, err)))
         goto out;
     if (!cfg.nr) { /* no VF of ours */
         forget(p, name);
@@ -798,7 +920,7 @@ int xlp_restore(xlp *p, libxl_domain_config *d, uint32_t *domid, int *libxl_rc,
         resv_free_ids(ids, p->cfg.nr);
         ids = NULL;
         free(at);
-        if ((rc = managed_pcidevs(&xs, d, false, &cfg, &at, err)))
+        if ((rc = managed_pcidevs(&xs, d, false, SAVED_CONFIG, &cfg, &at, err)))
             goto out;
         take_cfg(p, &cfg);
         if ((rc = resv_resolve(&xs, &p->cfg, &ids, err)))

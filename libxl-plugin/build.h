@@ -103,7 +103,12 @@ void xlp_note_long(xlp *p, const XLU_Config *cfg, const char *key, long value);
 bool xlp_has_work(const xlp *p, const libxl_domain_config *d);
 
 /*
- * Around libxl_domain_create_new. Returns 0 or XENVF_E* (err, which must
+ * Around libxl_domain_create_new. pci= devices that are VFs xenvf manages
+ * are checked (not in another live domain's hands), reserved for the
+ * domain through xenvfd before libxl assigns them (so xenvfd labels them
+ * for the guest first, with or without vf=) and committed once it
+ * exists; vf= entries are reserved, added, committed and published.
+ * Returns 0 or XENVF_E* (err, which must
  * not be NULL, says why; it is also logged, before anything is undone);
  * *libxl_rc is libxl's rc when libxl's create ran and failed. On failure
  * nothing is left behind and *domid is XLP_NO_DOMID.

@@ -9,7 +9,8 @@
  *   xlu_cfg_readdata  after xl's own parse of the domain config (file plus
  *                     command-line key=value lines): take vf= from it
  *   xlu_cfg_get_long  see xl's own pci_* defaults go by
- *   libxl_domain_create_new   reserve, add the VFs, create, commit, publish
+ *   libxl_domain_create_new   reserve (vf= and pci= VFs), add the VFs,
+ *                     create, commit, publish
  *   libxl_domain_create_restore   xl restore, migrate-receive: the saved
  *                     config's VFs reserved, committed, published, gated
  *   libxl_domain_unpause      the gate
@@ -293,8 +294,9 @@ static int create_new(libxl_ctx *ctx, libxl_domain_config *d_config,
     xenvf_err err;
     int rc, lrc;
 
-    /* pci= alone, or another toolstack's asynchronous build: xenvfd's
-     * repair counts the VFs libxl gives it */
+    /* no pci= and no vf=, or another toolstack's asynchronous build
+     * (xenvfd's repair counts the VFs libxl gives it); pci= alone goes
+     * through build.c: its managed VFs are reserved first */
     if (!xlp_has_work(&plugin, d_config) && (!d_config->num_pcidevs || ao_how))
         return real.create_new(ctx, d_config, domid, ao_how, aop_console_how);
     if (ao_how) {

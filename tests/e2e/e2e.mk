@@ -52,7 +52,8 @@ E2E_DOM0_PKGS ?= xenvf xenvf-xl-plugin
 E2E_GUEST_PKGS ?= xenvf xenvf-guest
 # More SRC:DEST pairs (a SRC that is a make target is built first).
 E2E_DOM0_OVERLAY ?=
-E2E_GUEST_OVERLAY ?= $(E2E_DIR)/guest:/qhost/jobs
+E2E_GUEST_OVERLAY ?= $(E2E_DIR)/guest:/qhost/jobs \
+    $(QEMU_BUILD)/xenvf-flask-op:/usr/local/bin/xenvf-flask-op
 E2E_PKGS := $(shell $(SRCDIR)/tools/install-deps --print e2e)
 
 overlay_srcs = $(foreach p,$(1),$(firstword $(subst :, ,$(p))))
@@ -131,6 +132,13 @@ $(QEMU_BUILD)/dom0.cpio.gz: $(IMAGE_DEPS) $(QH)/mk-dom0-initramfs $(QH)/dom0-ini
 	    $(QH)/mk-dom0-initramfs $(E2E_DOM0_OVERLAY)
 
 FORCE-E2E:
+
+# FLASK's hypercall from a guest (guest job flask-op, scenario
+# flask-deny-relabel): static, as the guest image has no libxenctrl.
+$(QEMU_BUILD)/xenvf-flask-op: $(E2E_DIR)/flask-op.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) -static $(BASE_CFLAGS) -o $@ $<
 
 # ---- the FLASK boot (E2E_XEN=flask; docs/xsm.md) ---------------------------
 # Xen built from Debian's source with XSM/FLASK (xsm-policy/build-xen-flask,

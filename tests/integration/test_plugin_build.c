@@ -12,7 +12,9 @@
  * a failed PF destroys the domain and releases its VFs; a failure at any
  * step of the build leaves nothing behind; `xl create -p` then `xl unpause`
  * (another process) goes through the gate; a reboot gets the same VFs back
- * (waiting for them if xenvfd is still resetting them) and the gate again.
+ * (waiting for them if xenvfd is still resetting them) and the gate again;
+ * pci= of a VF xenvf manages is reserved for the domain before libxl
+ * assigns it, with or without vf=, and committed once built.
  */
 #include <pthread.h>
 
@@ -37,7 +39,9 @@ static struct fake {
     bool no_introduce; /* a domain xenstored never heard of */
     unsigned nr_create, nr_unpause, nr_destroy;
     uint32_t last_unpaused;
-    int create_saw; /* d->num_pcidevs when create ran */
+    int create_saw;      /* d->num_pcidevs when create ran */
+    const char *vf_node; /* a node under /xenvf/pf: its value at create */
+    char vf_node_at_create[64];
     xenvf_bdf saw[8];
     bool alive[MAX_DOMS];
     xsh_guest *guest[MAX_DOMS];
@@ -58,6 +62,15 @@ static int fake_create(void *opaque, libxl_domain_config *d, uint32_t *domid)
                                   .bus = d->pcidevs[i].bus,
                                   .dev = d->pcidevs[i].dev,
                                   .func = d->pcidevs[i].func};
+    if (fake.vf_node) {
+        char *v;
+
+        snprintf(path, sizeof(path), "/xenvf/pf/%s", fake.vf_node);
+        v = xs_read(raw, XBT_NULL, path, NULL);
+        snprintf(fake.vf_node_at_create, sizeof(fake.vf_node_at_create), "%s",
+                 v ? v : "(none)");
+        free(v);
+    }
     if (fake.fail_create)
         return fake.fail_create;
     id = fake.next_domid++;
@@ -573,8 +586,10 @@ static const struct {
                        "web1.cfg: vf[1] \"pf=net0,index=1\": xenvfd refused "
                        "it: vfs[1]: pf net0 vf 1 is held by domain web2 (9)",
                        false, false},
-    [F_PCI_CONFLICT] = {"'pf=nvme0'",
-                        "0000:01:00.1 of vf[0] is also in pci=", true, false},
+    [F_PCI_CONFLICT] = {"'pf=nvme0,index=0'",
+                        "web1.cfg: vf[0] \"pf=nvme0,index=0\": PF nvme0 VF 0 "
+                        "is 0000:01:00.1, which pci= lists too: name it once",
+                        true, false},
     [F_LIBXL_CREATE] = {"'pf=nvme0', 'pf=net0'",
                         "libxl could not build domain web1 (rc -3)", true,
                         true},
@@ -651,6 +666,115 @@ START_TEST(a_failure_at_any_step_leaves_nothing)
 }
 END_TEST
 
+/* The config's pci= = [ VF ]: one device, 0000:01:00.<func>. */
+static void pci_vf(libxl_domain_config *d, unsigned func)
+{
+    d->num_pcidevs = 1;
+    d->pcidevs = calloc(1, sizeof(*d->pcidevs));
+    libxl_device_pci_init(&d->pcidevs[0]);
+    d->pcidevs[0].bus = 1;
+    d->pcidevs[0].func = func;
+}
+
+/* web1 with pci = [ 0000:01:00.<func> ] and no vf=, as xl parsed it. */
+static void pci_only_guest(xlp *p, libxl_domain_config *d, unsigned func)
+{
+    plugin_init(p);
+    xl_parses(p, "name='web1'\nmemory=512\n", NULL);
+    make_domain_config(d);
+    pci_vf(d, func);
+}
+
+/* pci= of a VF xenvf manages, without vf=: reserved for the domain by
+ * name before libxl assigns it (xenvfd labels it for the guest then: a
+ * FLASK host checks the label at the assignment), committed to the
+ * domid once built; a failed build gives it back. */
+START_TEST(pci_vf_is_reserved_before_libxl_assigns_it)
+{
+    libxl_domain_config d;
+    uint32_t domid;
+    int lrc;
+    xlp p;
+
+    pci_only_guest(&p, &d, 2); /* nvme0 VF 1 */
+    ck_assert(!xlp_has_work(&p, &d));
+    fake.vf_node = "nvme0/vf/1/state";
+    ck_assert_msg(!xlp_create(&p, &d, &domid, &lrc, &err), "%s", err.msg);
+    ck_assert_int_eq(lrc, 0);
+    ck_assert_uint_eq(domid, 5);
+    ck_assert_str_eq(fake.vf_node_at_create, "reserved");
+    ck_assert(log_has("pf nvme0: vf 1 reserved for web1 (connection"));
+    ck_assert_int_eq(penv_holder("nvme0", 1), 5);
+    ck_assert(log_has("domain web1 is domid 5: 1 VF(s) active"));
+    ck_assert_int_eq(d.num_pcidevs, 1); /* the config is xl's */
+    ck_assert_ptr_nonnull(strstr(logbuf, "pci=: 0000:01:00.2 is PF nvme0 VF "
+                                         "1, reserved for domain web1"));
+    ck_assert_ptr_null(fake.plan[5]); /* no vf=: no gate */
+    libxl_domain_config_dispose(&d);
+    xlp_dispose(&p);
+
+    /* libxl fails: the VF goes back, nothing is held */
+    pci_only_guest(&p, &d, 3); /* nvme0 VF 2 */
+    fake.vf_node = "nvme0/vf/2/state";
+    fake.fail_create = ERROR_FAIL;
+    ck_assert_int_eq(xlp_create(&p, &d, &domid, &lrc, &err), 0);
+    ck_assert_int_eq(lrc, ERROR_FAIL);
+    ck_assert_uint_eq(domid, XLP_NO_DOMID);
+    ck_assert_str_eq(fake.vf_node_at_create, "reserved");
+    ck_assert_uint_eq(penv_held_settles_to(1), 1); /* web1's VF 1 only */
+    ck_assert_int_eq(penv_holder("nvme0", 2), -1);
+    libxl_domain_config_dispose(&d);
+    xlp_dispose(&p);
+}
+END_TEST
+
+/* pci= and vf= together: the pci= VF is reserved first, vf= takes
+ * another; both are the domain's; another domain's VF in pci= is refused
+ * before anything is reserved. */
+START_TEST(pci_vf_and_vf_entries_together)
+{
+    libxl_domain_config d;
+    xenvf_client other;
+    uint32_t domid;
+    int lrc;
+    xlp p;
+
+    plugin_init(&p);
+    xl_parses(&p, "vf = [ 'pf=nvme0' ]\n", NULL);
+    make_domain_config(&d);
+    pci_vf(&d, 1); /* nvme0 VF 0, which vf= would have taken */
+    fake.vf_node = "nvme0/vf/0/state";
+    ck_assert_msg(!xlp_create(&p, &d, &domid, &lrc, &err), "%s", err.msg);
+    ck_assert_str_eq(fake.vf_node_at_create, "reserved");
+    ck_assert_int_eq(fake.create_saw, 2);
+    ck_assert_uint_eq(fake.saw[0].func, 1);
+    ck_assert_uint_eq(fake.saw[1].func, 2); /* vf= got VF 1 */
+    ck_assert_int_eq(penv_holder("nvme0", 0), (long)domid);
+    ck_assert_int_eq(penv_holder("nvme0", 1), (long)domid);
+    libxl_domain_config_dispose(&d);
+    xlp_dispose(&p);
+
+    /* VF 2 is web9's: refused with its holder named, nothing reserved */
+    penv_hold(&other, "web9", "nvme0", 2);
+    plugin_init(&p);
+    xl_parses(&p, "vf = [ 'pf=nvme0' ]\n", NULL);
+    make_domain_config(&d);
+    d.c_info.name[0] = 'x'; /* "xeb1": another domain */
+    pci_vf(&d, 3);
+    fake.nr_create = 0;
+    ck_assert_int_ne(xlp_create(&p, &d, &domid, &lrc, &err), 0);
+    ck_assert_msg(strstr(err.msg, "pci=: 0000:01:00.3 is PF nvme0 VF 2, which "
+                                  "is reserved: not giving it to the new "
+                                  "domain"),
+                  "%s", err.msg);
+    ck_assert_uint_eq(fake.nr_create, 0);
+    ck_assert(!log_has("reserved for xeb1"));
+    xenvf_client_dispose(&other);
+    libxl_domain_config_dispose(&d);
+    xlp_dispose(&p);
+}
+END_TEST
+
 /* Reboot: xl builds again in the same process, handing back the config
  * libxl stored (with last time's VFs in it). */
 START_TEST(reboot_gets_the_same_vfs_and_the_gate)
@@ -691,6 +815,33 @@ START_TEST(reboot_gets_the_same_vfs_and_the_gate)
     ck_assert_uint_eq(fake.last_unpaused, second);
     ck_assert_ptr_nonnull(strstr(logbuf, "waiting for PF nvme0 (state "
                                          "resetting)"));
+    libxl_domain_config_dispose(&d);
+    xlp_dispose(&p);
+}
+END_TEST
+
+/* A pci= guest reboots: xl destroys it (xenvfd resets its VF) and builds
+ * it again from the config libxl stored, pci= and all, at once: the VF,
+ * its holder dead, is reserved for the new domain (waited for while
+ * xenvfd resets it) and committed to it. */
+START_TEST(pci_vf_guest_reboots)
+{
+    libxl_domain_config d;
+    uint32_t first, second;
+    int lrc;
+    xlp p;
+
+    pci_only_guest(&p, &d, 2); /* nvme0 VF 1 */
+    ck_assert_msg(!xlp_create(&p, &d, &first, &lrc, &err), "%s", err.msg);
+    ck_assert_int_eq(penv_holder("nvme0", 1), (long)first);
+    ck_assert_int_eq(fake_destroy(NULL, first), 0);
+    fake.vf_node = "nvme0/vf/1/state";
+    ck_assert_msg(!xlp_create(&p, &d, &second, &lrc, &err), "%s", err.msg);
+    ck_assert_int_eq(lrc, 0);
+    ck_assert_uint_ne(second, first);
+    ck_assert_str_eq(fake.vf_node_at_create, "reserved");
+    ck_assert_int_eq(penv_holder("nvme0", 1), (long)second);
+    ck_assert_int_eq(d.num_pcidevs, 1);
     libxl_domain_config_dispose(&d);
     xlp_dispose(&p);
 }
@@ -801,6 +952,9 @@ static Suite *build_suite(void)
     tcase_add_test(tc, failed_pf_destroys_and_releases);
     tcase_add_test(tc, create_paused_then_unpause_elsewhere);
     tcase_add_loop_test(tc, a_failure_at_any_step_leaves_nothing, 0, NR_FAULTS);
+    tcase_add_test(tc, pci_vf_is_reserved_before_libxl_assigns_it);
+    tcase_add_test(tc, pci_vf_and_vf_entries_together);
+    tcase_add_test(tc, pci_vf_guest_reboots);
     tcase_add_test(tc, reboot_gets_the_same_vfs_and_the_gate);
     tcase_add_test(tc, reboot_waits_for_its_vf);
     tcase_add_test(tc, reboot_takes_another_vf_after_reboot_wait);

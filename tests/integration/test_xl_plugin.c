@@ -567,8 +567,8 @@ START_TEST(xl_migrate_receive_takes_another_vf)
 END_TEST
 
 /* pci= naming a VF xenvf manages: refused while another domain holds
- * it (libxl would reset it under that domain), counted as the new
- * domain's when free. */
+ * it (libxl would reset it under that domain); when free, reserved for
+ * the new domain before libxl builds it and committed to it. */
 START_TEST(xl_create_with_pci_vf_follows_the_books)
 {
     const char *held[] = {"create", "-e", "plain.cfg", "pci=['0000:01:00.2']",
@@ -593,6 +593,10 @@ START_TEST(xl_create_with_pci_vf_follows_the_books)
     calls = read_file("calls");
     ASSERT_CONTAINS(calls, "create 5 plain pcidevs: 0000:01:00.3");
     free(calls);
+    /* reserved for the domain before libxl assigned it (a FLASK host
+     * checks the label xenvfd gives it then), committed after */
+    ck_assert(log_has("pf nvme0: vf 2 reserved for plain (connection"));
+    ck_assert(log_has("domain plain is domid 5: 1 VF(s) active"));
     ck_assert(xs_wait("/xenvf/pf/nvme0/vf/2/domain", "5", 5000));
     ck_assert(xs_wait("/xenvf/pf/nvme0/vf/2/state", "active", 5000));
     xenvf_client_dispose(&other);

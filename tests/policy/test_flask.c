@@ -127,6 +127,18 @@ static int stub_del_ioport(void *o, uint64_t a, uint64_t b)
     return stub_del(o);
 }
 
+static int stub_add_pirq(void *o, unsigned irq, const char *ctx)
+{
+    record(o, "add_pirq %u %s", irq, ctx);
+    return stub_add(o);
+}
+
+static int stub_del_pirq(void *o, unsigned irq)
+{
+    record(o, "del_pirq %u", irq);
+    return stub_del(o);
+}
+
 static const xenvf_flask_ops stub_ops = {
     .open = stub_open,
     .close = stub_close,
@@ -137,6 +149,8 @@ static const xenvf_flask_ops stub_ops = {
     .del_iomem = stub_del_iomem,
     .add_ioport = stub_add_ioport,
     .del_ioport = stub_del_ioport,
+    .add_pirq = stub_add_pirq,
+    .del_pirq = stub_del_pirq,
 };
 
 /* ---- log capture ----------------------------------------------------- */
@@ -303,6 +317,64 @@ START_TEST(test_relabel)
     ck_assert_str_eq(s.calls[6], "del_iomem 0xfe000-0xfe000");
     ck_assert_ptr_nonnull(strstr(err.msg, "0000:01:00.2"));
     ck_assert_ptr_nonnull(strstr(err.msg, "overlap"));
+    xenvf_flask_dispose(&fl);
+}
+END_TEST
+
+/* Xen 4.17 keeps one more entry for a device each time the same label is
+ * added again (a TCB restart does): a relabel drops them one by one until
+ * its own add goes through. */
+START_TEST(test_relabel_duplicate_entries)
+{
+    stub s = {.enforce = 1, .add_errno = {EEXIST, EEXIST, 0}};
+    xenvf_flask fl;
+    xenvf_err err;
+
+    xenvf_err_init(&err);
+    xenvf_flask_init_ops(&fl, &stub_ops, &s);
+    ck_assert_msg(!xenvf_flask_label_device(&fl, &vf_bdf, "xenvf_guest_vf_t",
+                                            NULL, 0, &err),
+                  "%s", err.msg);
+    ck_assert_uint_eq(s.nr_calls, 7);
+    ck_assert_str_eq(s.calls[3], "del_device 0x102");
+    ck_assert_str_eq(s.calls[5], "del_device 0x102");
+    ck_assert_str_eq(s.calls[6],
+                     "add_device 0x102 system_u:object_r:xenvf_guest_vf_t");
+    xenvf_flask_dispose(&fl);
+}
+END_TEST
+
+/* A PF's INTx: labelled (an old label replaced), dropped (none there is
+ * fine), a refusal named; nothing asked with FLASK off. */
+START_TEST(test_label_irq)
+{
+    stub s = {.enforce = 1, .add_errno = {EEXIST, 0, EACCES}};
+    xenvf_flask fl;
+    xenvf_err err;
+
+    xenvf_err_init(&err);
+    xenvf_flask_init_ops(&fl, &stub_ops, &s);
+    ck_assert_msg(!xenvf_flask_label_irq(&fl, 23, "xenvf_drv_pf_t", &err), "%s",
+                  err.msg);
+    ck_assert_str_eq(s.calls[2],
+                     "add_pirq 23 system_u:object_r:xenvf_drv_pf_t");
+    ck_assert_str_eq(s.calls[3], "del_pirq 23");
+    ck_assert_str_eq(s.calls[4],
+                     "add_pirq 23 system_u:object_r:xenvf_drv_pf_t");
+    ck_assert_int_eq(xenvf_flask_label_irq(&fl, 23, "xenvf_drv_pf_t", &err),
+                     XENVF_EPERM);
+    ck_assert_ptr_nonnull(strstr(err.msg, "IRQ 23"));
+    s.del_errno[1] = ENOENT;
+    ck_assert_int_eq(xenvf_flask_label_irq(&fl, 23, NULL, &err), 0);
+    ck_assert_str_eq(s.calls[s.nr_calls - 1], "del_pirq 23");
+    ck_assert_int_eq(xenvf_flask_label_irq(&fl, 23, "bad type", &err),
+                     XENVF_EINVAL);
+    xenvf_flask_dispose(&fl);
+
+    s = (stub){.enforce_errno = ENOSYS};
+    xenvf_flask_init_ops(&fl, &stub_ops, &s);
+    ck_assert_int_eq(xenvf_flask_label_irq(&fl, 23, "xenvf_drv_pf_t", &err), 0);
+    ck_assert_uint_eq(s.nr_calls, 2); /* open, getenforce */
     xenvf_flask_dispose(&fl);
 }
 END_TEST
@@ -729,6 +801,8 @@ static Suite *flask_suite(void)
     tcase_add_test(tc, test_permissive);
     tcase_add_test(tc, test_probe_refused);
     tcase_add_test(tc, test_relabel);
+    tcase_add_test(tc, test_label_irq);
+    tcase_add_test(tc, test_relabel_duplicate_entries);
     tcase_add_test(tc, test_label_refused_and_bad_type);
     tcase_add_test(tc, test_libxenctrl);
     suite_add_tcase(s, tc);

@@ -1,8 +1,9 @@
 /*
  * The TCB's FLASK labels (daemon/tcb_flask.c) over a fake sysfs tree, with
  * the hypervisor calls played by a stub that records them: labels follow
- * the VFs' states, only changes reach the hypervisor, and nothing does
- * when FLASK is off (Debian's hypervisor).
+ * the VFs' states, a driver domain's PF takes its INTx with it, only
+ * changes reach the hypervisor, and nothing does when FLASK is off
+ * (Debian's hypervisor).
  */
 #include <check.h>
 #include <errno.h>
@@ -10,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <xenvf/sysfs.h>
 
@@ -88,6 +91,18 @@ static int stub_del_range(void *o, uint64_t first, uint64_t last)
     return 0;
 }
 
+static int stub_add_pirq(void *o, unsigned irq, const char *ctx)
+{
+    record(o, "add_pirq %u %s", irq, ctx);
+    return 0;
+}
+
+static int stub_del_pirq(void *o, unsigned irq)
+{
+    record(o, "del_pirq %u", irq);
+    return 0;
+}
+
 static const xenvf_flask_ops stub_ops = {
     .open = stub_open,
     .close = stub_close,
@@ -98,6 +113,8 @@ static const xenvf_flask_ops stub_ops = {
     .del_iomem = stub_del_range,
     .add_ioport = stub_add_range,
     .del_ioport = stub_del_range,
+    .add_pirq = stub_add_pirq,
+    .del_pirq = stub_del_pirq,
 };
 
 static fakesysfs *fs;
@@ -215,6 +232,85 @@ START_TEST(labels_follow_vf_states)
 }
 END_TEST
 
+/* The map gives nvme0 to a driver domain: the PF is xenvf_drv_pf_t and
+ * so is its INTx (sysfs irq: the GSI in dom0), which libxl grants the
+ * driver domain with the PF; back in dom0, the IRQ's label is dropped. A
+ * dom0 PF's INTx is never labelled. */
+static void map_owner(const char *owner)
+{
+    char xml[512];
+    int n;
+
+    n = snprintf(xml, sizeof(xml),
+                 "<?xml version=\"1.0\"?>\n"
+                 "<vfmap xmlns=\"urn:xenvf:vfmap:1\">\n"
+                 "  <pf id=\"nvme0\" address=\"0000:01:00.0\" numvfs=\"2\" "
+                 "owner=\"%s\"/>\n</vfmap>\n",
+                 owner);
+    xenvf_map_dispose(&t.map);
+    xenvf_map_init(&t.map);
+    ck_assert_msg(!xenvf_map_parse_mem("map", xml, (size_t)n, &t.map, &err),
+                  "%s", err.msg);
+}
+
+static void write_irq(const char *text)
+{
+    char path[4096];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/bus/pci/devices/0000:01:00.0/irq",
+             fakesysfs_root(fs));
+    ck_assert_int_eq(chmod(path, 0644), 0); /* read-only, as sysfs's */
+    ck_assert_int_eq(truncate(path, 0), 0);
+    ck_assert_ptr_nonnull(f = fopen(path, "w"));
+    fputs(text, f);
+    fclose(f);
+}
+
+START_TEST(driver_domain_pf_takes_its_intx)
+{
+    tcb_pf *pf = &t.pfs[0];
+    unsigned mark;
+
+    write_irq("23\n");
+    tcb_flask_start(&t);
+    /* dom0's PF: its INTx is left alone */
+    map_owner("Domain-0");
+    ck_assert_msg(!tcb_flask_sync(&t, pf, &err), "%s", err.msg);
+    ck_assert_uint_eq(count(0, "add_device 0x100 system_u:object_r:xenvf_pf_t"),
+                      1);
+    ck_assert_uint_eq(count(0, "pirq"), 0);
+
+    /* handed to a driver domain: relabelled, its IRQ 23 with it */
+    mark = st.nr;
+    map_owner("dd2");
+    ck_assert_msg(!tcb_flask_sync(&t, pf, &err), "%s", err.msg);
+    ck_assert_uint_eq(
+        count(mark, "add_device 0x100 system_u:object_r:xenvf_drv_pf_t"), 1);
+    ck_assert_uint_eq(
+        count(mark, "add_pirq 23 system_u:object_r:xenvf_drv_pf_t"), 1);
+    ck_assert_uint_eq(pf->flask_irq, 23);
+    /* nothing changed: nothing asked */
+    mark = st.nr;
+    ck_assert_int_eq(tcb_flask_sync(&t, pf, &err), 0);
+    ck_assert_uint_eq(st.nr, mark);
+
+    /* back to dom0: the IRQ is Xen's irq_t again */
+    map_owner("Domain-0");
+    ck_assert_int_eq(tcb_flask_sync(&t, pf, &err), 0);
+    ck_assert_uint_eq(count(mark, "del_pirq 23"), 1);
+    ck_assert_uint_eq(count(mark, "add_pirq"), 0);
+    ck_assert_uint_eq(pf->flask_irq, 0);
+
+    /* a PF without INTx (irq 0): no IRQ label */
+    mark = st.nr;
+    write_irq("0\n");
+    map_owner("dd2");
+    ck_assert_msg(!tcb_flask_sync(&t, pf, &err), "%s", err.msg);
+    ck_assert_uint_eq(count(mark, "pirq"), 0);
+}
+END_TEST
+
 START_TEST(flask_off_labels_nothing)
 {
     st.enforce_errno = ENOSYS;
@@ -233,6 +329,7 @@ static Suite *tcb_flask_suite(void)
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, labels_follow_vf_states);
+    tcase_add_test(tc, driver_domain_pf_takes_its_intx);
     tcase_add_test(tc, flask_off_labels_nothing);
     suite_add_tcase(s, tc);
     return s;

@@ -68,6 +68,9 @@ typedef struct xenvf_flask_ops {
     int (*add_ioport)(void *opaque, uint64_t first, uint64_t last,
                       const char *context);
     int (*del_ioport)(void *opaque, uint64_t first, uint64_t last);
+    /* a physical IRQ (pirqcon): Xen's IRQ number, the GSI for INTx */
+    int (*add_pirq)(void *opaque, unsigned irq, const char *context);
+    int (*del_pirq)(void *opaque, unsigned irq);
 } xenvf_flask_ops;
 
 typedef struct xenvf_flask {
@@ -124,6 +127,25 @@ int xenvf_flask_device_ranges(const char *sysfs_root, const xenvf_bdf *bdf,
 int xenvf_flask_label_device(xenvf_flask *fl, const xenvf_bdf *bdf,
                              const char *type, const xenvf_flask_range *ranges,
                              size_t nr, xenvf_err *err);
+
+/*
+ * A device's legacy interrupt (INTx) as Xen numbers it: sysfs `irq`, which
+ * in a Xen dom0 is the GSI (Linux maps GSI n to IRQ n there). *irq is 0
+ * when the device has none (a VF, a device without INTx).
+ */
+int xenvf_flask_device_irq(const char *sysfs_root, const xenvf_bdf *bdf,
+                           unsigned *irq, xenvf_err *err);
+
+/*
+ * Label physical IRQ irq with `type` (pirqcon), replacing an earlier label;
+ * with type NULL, drop the label (the IRQ is Xen's irq_t again; none was
+ * there: success). Probes first; does nothing unless FLASK is active.
+ * libxl grants a PCI device's INTx to the domain it is given to, and Xen
+ * checks that domain's right to the IRQ's label: a PF given to a driver
+ * domain needs its INTx labelled as the PF is.
+ */
+int xenvf_flask_label_irq(xenvf_flask *fl, unsigned irq, const char *type,
+                          xenvf_err *err);
 
 /* SBDF as FLASK numbers devices. */
 uint32_t xenvf_flask_sbdf(const xenvf_bdf *bdf);

@@ -7,7 +7,8 @@
 #     assignment (domU_t may not use it), xl fails; no domain, no xenvf
 #     nodes, every VF free again in xenvfd's books.
 #  2. The same guest with pci = [ VF ] (a VF xenvfd manages; xl with the
-#     plugin): refused the same way, nothing left.
+#     plugin, which reserves it through xenvfd first, so it is labelled
+#     xenvf_guest_vf_t as for vf=): refused the same way, nothing left.
 #  3. A guest of type xenvf_guest_t (the type that may hold VFs) given a PF
 #     with pci = [ PF ] by xl without the plugin: Xen refuses (a PF is
 #     xenvf_pf_t, dom0's alone).
@@ -15,9 +16,10 @@
 #  5. A guest of type xenvf_guest_t given one page of the MMCFG window
 #     (extended configuration space: where NumVFs lives) with iomem=:
 #     refused (xenvf_mmcfg_t, dom0's alone).
-#  6. Not a denial but a known bug (docs/xsm.md): the VF-holding guest type
-#     given a free VF with pci= (xl with the plugin) is refused too: on the
-#     pci= path the VF is still labelled xenvf_vf_t when libxl assigns it.
+#  6. Not a denial: the VF-holding guest type given a free VF with pci=
+#     (xl with the plugin) gets it, with no AVC: the plugin reserves it
+#     through xenvfd first, so the TCB labels it for the guest before
+#     libxl assigns it.
 # Xen's AVC line for each is printed as an E2E FACT; where xl runs with the
 # plugin (1, 2), xl also says in words that FLASK refused it and what to fix.
 # shellcheck source=../dom0/lib.sh
@@ -125,10 +127,12 @@ else
 fi
 
 # 6. Not a denial: the VF-holding guest type with pci= of a managed VF
-# (xl with the plugin), which Xen without FLASK allows. A known bug for now:
-# xenvfd relabels a VF xenvf_guest_vf_t when it is reserved, and pci= alone
-# is only counted after libxl assigned it (the plugin's repair path), so
-# Xen still sees xenvf_vf_t, which only dom0 may use.
+# (xl with the plugin), which Xen without FLASK allows too. The plugin
+# reserves it through xenvfd before libxl assigns it, as for vf=, so the
+# TCB labels it xenvf_guest_vf_t first and xenvfd's books name its holder
+# from the start: created, no new AVC, the VF the guest's in the books.
+# (Was a known bug: the VF was counted only after libxl assigned it,
+# still xenvf_vf_t, and Xen refused it.)
 VF1=$(vf_bdf "$PF0" 1)
 n0=$(avc_count)
 cfg=$(GUEST_EXTRA="qhost.stay=1" guest_cfg fp1 hold "pci = [ \"$VF1\" ]" "seclabel = \"$FLASK_GUEST_LABEL\"")
@@ -136,13 +140,19 @@ timeout 240 env LD_PRELOAD="$XENVF_PLUGIN" xl create "$cfg" >/tmp/fp1.create.log
 rc=$?
 cat /tmp/fp1.create.log
 avc_since "$n0" | head -n 3
-e2e_fact "xenvf_guest_t with pci = [ $VF1 ] (the plugin): xl exited $rc; $(avc_since "$n0" | head -n 1 | sed 's/^(XEN) *//; s/^\[[^]]*\] *//')"
-if [ "$rc" = 0 ]; then
-    e2e_pass flask-guest-pci-vf
-elif avc_since "$n0" | grep -q 'scontext=system_u:system_r:xenvf_guest_t tcontext=system_u:object_r:xenvf_vf_t'; then
-    e2e_known flask-guest-pci-vf "pci= of a free VF to a xenvf_guest_t guest: the VF is still xenvf_vf_t when libxl assigns it (docs/xsm.md)"
-else
-    e2e_fail flask-guest-pci-vf "a xenvf_guest_t guest given a free VF with pci= was refused (xl exited $rc)"
-fi
+fp1_id=$(xl domid fp1 2>/dev/null)
+e2e_fact "xenvf_guest_t with pci = [ $VF1 ] (the plugin): xl exited $rc, domain ${fp1_id:-none}, new AVC lines $(avc_since "$n0" | grep -c .); $(grep -m 1 'pci=: .* reserved for domain' /tmp/fp1.create.log | sed 's/^[^ ]* xenvf: //')"
+books "xenvf_guest_t with pci= of nvme0#1"
+check flask-guest-pci-vf "a xenvf_guest_t guest given a free VF with pci= (the plugin) was refused: xl exited $rc; $(avc_since "$n0" | head -n 1)" \
+    test "$rc" = 0
+check flask-guest-pci-vf-reserved "the plugin did not reserve $VF1 through xenvfd before the build" \
+    grep -q "pci=: $VF1 is PF nvme0 VF 1, reserved for domain fp1" /tmp/fp1.create.log
+check flask-guest-pci-vf-label "the TCB did not label nvme0#1 xenvf_guest_vf_t" \
+    sh -c "grep 'pf nvme0: vf 1 labelled' '$(xenvfd_log tcb)' | tail -n 1 | grep -q 'xenvf_guest_vf_t\$'"
+check flask-guest-pci-vf-books "nvme0#1 is not fp1's (${fp1_id:-none}) in xenvfd's books: $(vf_line 1)" \
+    test -n "$fp1_id" -a "$(vf_state nvme0 1)" = active -a "$(xs_pf nvme0 vf/1/domain)" = "$fp1_id"
+check flask-guest-pci-vf-no-avc "new AVC denials: $(avc_since "$n0" | head -n 1)" \
+    test "$(avc_since "$n0" | grep -c .)" = 0
 stop_guest fp1
-wait_until 60 pf_all_free nvme0 $NVF
+check flask-guest-pci-vf-freed "nvme0's VFs are not all free after fp1 was destroyed" \
+    wait_until 60 pf_all_free nvme0 $NVF

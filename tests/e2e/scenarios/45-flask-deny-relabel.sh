@@ -1,0 +1,71 @@
+#!/bin/sh
+# Scenario flask-deny-relabel (issue 12; the FLASK boot only): relabelling
+# and policy changes from a domain that is not the TCB. A guest of each
+# confined type that talks to Xen (xenvf_guest_t, the VF holder, and
+# xenvf_drv_t, the driver domain) issues FLASK's own hypercall itself
+# (guest job flask-op: xenvf-flask-op, tests/e2e/flask-op.c, raw xsm_op
+# through /dev/xen/privcmd): switch enforcing off, load a policy, label
+# the first PF (add_ocontext), relabel itself as dom0. Xen without XSM has
+# no such operations; with this policy each must be refused (checked), and
+# be FLASK's refusal: EACCES with an AVC line naming the guest's type and
+# the permission; Xen must still be enforcing afterwards. Seen so far:
+# each came back EPERM with no AVC line, getenforce (which asks no
+# permission) too: the call does not reach FLASK from the PV guest at all;
+# reported as known while that holds (docs/xsm.md).
+# shellcheck source=../dom0/lib.sh
+. /e2e/lib.sh
+have_flask flask-deny-relabel || exit 1
+
+PF0=$(pf_list | sed -n 1p)
+# FLASK numbers a device seg << 16 | bus << 8 | devfn
+IFS=:. read -r _s _b _d _f <<EOF_BDF
+$PF0
+EOF_BDF
+sbdf=$(printf '%x' $((0x$_s << 16 | 0x$_b << 8 | 0x$_d << 3 | _f)))
+
+# tries NAME TYPE: a guest NAME labelled TYPE runs the four operations;
+# checks flask-deny-relabel-TYPE-{ran,OP-refused,OP-avc}.
+tries() {
+    _g=$1 _t=$2 _c=flask-deny-relabel-${2%_t}
+    _n0=$(avc_count)
+    _cfg=$(GUEST_EXTRA="e2e.sbdf=$sbdf" guest_cfg "$_g" flask-op \
+        "seclabel = \"system_u:system_r:$_t\"")
+    if ! xl create "$_cfg" >"/tmp/$_g.create.log" 2>&1; then
+        cat "/tmp/$_g.create.log"
+        e2e_fail "$_c-ran" "xl create of $_g ($_t) failed"
+        return 1
+    fi
+    check "$_c-ran" "guest $_g ($_t) did not run the operations within 120 s" \
+        wait_until 120 guest_said "$_g" 'FLASKOP-DONE' || { dump_guest "$_g"; return 1; }
+    wait_until 60 guest_gone "$_g"
+    guest_lines "$_g" FLASKOP
+    guest_lines "$_g" FLASKOP | grep -q ' rc=' || dump_guest "$_g"
+    _new=$(avc_since "$_n0")
+    printf '%s\n' "$_new" | grep . | head -n 8
+    # getenforce asks no permission: its answer says whether the hypercall
+    # reaches FLASK at all (1: enforcing)
+    _get=$(guest_lines "$_g" FLASKOP | grep "^getenforce " | head -n 1)
+    e2e_fact "$_c: getenforce from the guest: '$_get'"
+    for _op in setenforce:setenforce load:load_policy add-device:add_ocontext relabel-self:relabelself; do
+        _o=${_op%%:*} _p=${_op#*:}
+        _said=$(guest_lines "$_g" FLASKOP | grep "^$_o " | head -n 1)
+        _avc=$(printf '%s\n' "$_new" | grep -E "denied +\{ $_p \}.*scontext=system_u:system_r:$_t " | head -n 1)
+        e2e_fact "$_c-$_o: guest said '$_said'; AVC: $(echo "$_avc" | sed 's/^(XEN) *//; s/^\[[^]]*\] *//')"
+        # refused at all: a guest that could do it fails here
+        check "$_c-$_o-refused" "$_t's $_o: '$_said', not refused" \
+            sh -c "printf '%s\n' \"\$1\" | grep -q ' rc=-1 E[A-Z]*\$'" sh "$_said"
+        if printf '%s\n' "$_said" | grep -q ' rc=-1 EACCES$' && [ -n "$_avc" ]; then
+            e2e_pass "$_c-$_o-avc"
+        elif printf '%s\n' "$_said" | grep -q ' rc=-1 EPERM$' && [ -z "$_avc" ] &&
+            printf '%s\n' "$_get" | grep -q ' rc=-1 EPERM$'; then
+            e2e_known "$_c-$_o-avc" "refused with EPERM before FLASK's check (no AVC; getenforce, which asks no permission, is refused too): xsm_op from a PV guest does not reach FLASK here, so FLASK's own refusal is not shown (docs/xsm.md)"
+        else
+            e2e_fail "$_c-$_o-avc" "$_t's $_o: '$_said', AVC '$_avc': not FLASK's refusal (EACCES with its AVC line)"
+        fi
+    done
+    stop_guest "$_g"
+}
+
+tries frl1 xenvf_guest_t
+tries frl2 xenvf_drv_t
+check flask-deny-relabel-still-enforcing "xl getenforce says '$(xl getenforce 2>&1)'" flask_enforcing

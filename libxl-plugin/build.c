@@ -493,23 +493,23 @@ out:
 }
 
 /* The config's own PCI devices (pci=; on a reboot also the VFs the plugin
- * added last time, whose holder is the dead domain). */
-static int check_config_pcidevs(const libxl_domain_config *d, xenvf_err *err)
+ * added last time, whose holder is the dead domain), on the build's own
+ * xenstore connection (opened here if it is not yet). */
+static int check_config_pcidevs(xenvf_xs *xs, const libxl_domain_config *d,
+                                xenvf_err *err)
 {
-    xenvf_xs xs;
-    int rc;
+    int rc = 0;
 
     if (!d->num_pcidevs)
         return 0;
-    xenvf_xs_init(&xs);
-    rc = xenvf_xs_open(&xs, err);
+    if (!xs->h)
+        rc = xenvf_xs_open(xs, err);
     for (int k = 0; k < d->num_pcidevs && !rc; k++) {
         xenvf_bdf bdf;
 
         pcidev_bdf(&d->pcidevs[k], &bdf);
-        rc = check_direct_vf(&xs, XLP_NO_DOMID, "pci=", &bdf, err);
+        rc = check_direct_vf(xs, XLP_NO_DOMID, "pci=", &bdf, err);
     }
-    xenvf_xs_dispose(&xs);
     return rc;
 }
 
@@ -717,7 +717,7 @@ int xlp_create(xlp *p, libxl_domain_config *d, uint32_t *domid, int *libxl_rc,
     steps_start(&st);
     *domid = XLP_NO_DOMID;
     if (!xlp_has_work(p, d)) {
-        if (!(rc = check_config_pcidevs(d, err)) &&
+        if (!(rc = check_config_pcidevs(&xs, d, err)) &&
             !(rc = reserve_config_pcidevs(p, &xs, &direct, name, d, err)))
             rc = create_direct(p, d, &direct, domid, libxl_rc, &created, err);
         goto out;
@@ -743,7 +743,7 @@ int xlp_create(xlp *p, libxl_domain_config *d, uint32_t *domid, int *libxl_rc,
             LOG(WARN, "%s", e.msg);
     }
     /* pci= (the VFs added last time are stripped: they are the plugin's) */
-    if ((rc = check_config_pcidevs(d, err)))
+    if ((rc = check_config_pcidevs(&xs, d, err)))
         goto out;
     step_done(&st, "check");
     if (p->cfg_rc) {

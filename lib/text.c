@@ -134,3 +134,60 @@ void xenvf_quote_n(const char *s, size_t n, char *buf, size_t len)
         o += (size_t)snprintf(buf + o, len - o, "...");
     buf[o] = '\0';
 }
+
+static int find_counter(const char *const *names, size_t nr, const char *name,
+                        size_t len)
+{
+    for (size_t i = 0; i < nr; i++)
+        if (strlen(names[i]) == len && !memcmp(names[i], name, len))
+            return (int)i;
+    return -1;
+}
+
+int xenvf_counters_parse(const char *text, size_t len, const char *const *names,
+                         size_t nr, uint64_t *values, uint32_t *mask,
+                         xenvf_err *err)
+{
+    char q[XENVF_QUOTE_MAX];
+    size_t at = 0;
+    int rc;
+
+    *mask = 0;
+    if (!len)
+        return xenvf_err_set(err, XENVF_EINVAL, "empty");
+    while (at < len) {
+        const char *word = text + at, *sp = memchr(word, ' ', len - at);
+        size_t wlen = sp ? (size_t)(sp - word) : len - at;
+        const char *eq = memchr(word, '=', wlen);
+        int i = eq ? find_counter(names, nr, word, (size_t)(eq - word)) : -1;
+
+        if (i < 0 || (*mask & (1u << i))) {
+            xenvf_quote_n(word, eq ? (size_t)(eq - word) : wlen, q, sizeof(q));
+            return xenvf_err_set(
+                err, XENVF_EINVAL,
+                i < 0 ? "unknown counter \"%s\"" : "\"%s\" twice", q);
+        }
+        rc = xenvf_parse_dec(names[i], eq + 1, wlen - (size_t)(eq + 1 - word),
+                             0, UINT64_MAX, &values[i], err);
+        if (rc)
+            return rc;
+        *mask |= 1u << i;
+        at += wlen;
+        if (sp && ++at == len)
+            return xenvf_err_set(err, XENVF_EINVAL, "trailing space");
+    }
+    return 0;
+}
+
+void xenvf_counters_format(const char *const *names, size_t nr,
+                           const uint64_t *values, uint32_t mask, char *buf,
+                           size_t size)
+{
+    size_t n = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < nr && n < size; i++)
+        if (mask & (1u << i))
+            n += (size_t)snprintf(buf + n, size - n, "%s%s=%" PRIu64,
+                                  n ? " " : "", names[i], values[i]);
+}

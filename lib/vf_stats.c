@@ -18,44 +18,32 @@ const xenvf_vf_stat_def xenvf_vf_stat_defs[XENVF_NR_VF_STATS] = {
 
 #define NONE "none"
 
+static const char *const stat_names[XENVF_NR_VF_STATS] = {
+#define XENVF_VF_STAT_NAME(ID, name, help) [XENVF_VF_STAT_##ID] = name,
+    XENVF_VF_STATS(XENVF_VF_STAT_NAME)
+#undef XENVF_VF_STAT_NAME
+};
+
 int xenvf_vf_stats_format(const xenvf_vf_stats *s,
                           char buf[XENVF_VF_STATS_STR_MAX], xenvf_err *err)
 {
-    size_t n = 0;
-
     if (s->status == XENVF_VF_STATS_NOT_GIVEN) {
         snprintf(buf, XENVF_VF_STATS_STR_MAX, NONE);
         return 0;
     }
     if (s->status != XENVF_VF_STATS_GIVEN || !s->mask)
         return xenvf_err_set(err, XENVF_EINVAL, "vf stats: nothing to say");
-    buf[0] = '\0';
-    for (int i = 0; i < XENVF_NR_VF_STATS; i++) {
-        if (!(s->mask & (1u << i)))
-            continue;
-        /* 8 counters of at most 10 + 1 + 20 + 1 bytes: always fits */
-        n += (size_t)snprintf(buf + n, XENVF_VF_STATS_STR_MAX - n,
-                              "%s%s=%" PRIu64, n ? " " : "",
-                              xenvf_vf_stat_defs[i].name, s->v[i]);
-    }
+    /* 8 counters of at most 10 + 1 + 20 + 1 bytes: always fits */
+    xenvf_counters_format(stat_names, XENVF_NR_VF_STATS, s->v, s->mask, buf,
+                          XENVF_VF_STATS_STR_MAX);
     return 0;
-}
-
-static int find_stat(const char *name, size_t len)
-{
-    for (int i = 0; i < XENVF_NR_VF_STATS; i++)
-        if (strlen(xenvf_vf_stat_defs[i].name) == len &&
-            !memcmp(xenvf_vf_stat_defs[i].name, name, len))
-            return i;
-    return -1;
 }
 
 int xenvf_vf_stats_parse(const char *text, size_t len, xenvf_vf_stats *out,
                          xenvf_err *err)
 {
-    char q[XENVF_QUOTE_MAX];
     xenvf_vf_stats s;
-    size_t at = 0;
+    uint32_t mask;
     int rc;
 
     memset(out, 0, sizeof(*out));
@@ -64,33 +52,13 @@ int xenvf_vf_stats_parse(const char *text, size_t len, xenvf_vf_stats *out,
         out->status = XENVF_VF_STATS_NOT_GIVEN;
         return 0;
     }
-    if (!len)
-        return xenvf_err_set(err, XENVF_EINVAL, "vf stats: empty");
-    while (at < len) {
-        const char *word = text + at, *sp = memchr(word, ' ', len - at);
-        size_t wlen = sp ? (size_t)(sp - word) : len - at;
-        const char *eq = memchr(word, '=', wlen);
-        int i = eq ? find_stat(word, (size_t)(eq - word)) : -1;
-
-        if (i < 0 || (s.mask & (1u << i))) {
-            xenvf_quote_n(word, eq ? (size_t)(eq - word) : wlen, q, sizeof(q));
-            return xenvf_err_set(err, XENVF_EINVAL,
-                                 i < 0 ? "vf stats: unknown counter \"%s\""
-                                       : "vf stats: \"%s\" twice",
-                                 q);
-        }
-        rc = xenvf_parse_dec(xenvf_vf_stat_defs[i].name, eq + 1,
-                             wlen - (size_t)(eq + 1 - word), 0, UINT64_MAX,
-                             &s.v[i], err);
-        if (rc) {
-            xenvf_err_prepend(err, "vf stats: ");
-            return rc;
-        }
-        s.mask |= 1u << i;
-        at += wlen;
-        if (sp && ++at == len) /* a trailing space */
-            return xenvf_err_set(err, XENVF_EINVAL, "vf stats: trailing space");
+    rc = xenvf_counters_parse(text, len, stat_names, XENVF_NR_VF_STATS, s.v,
+                              &mask, err);
+    if (rc) {
+        xenvf_err_prepend(err, "vf stats: ");
+        return rc;
     }
+    s.mask = mask;
     s.status = XENVF_VF_STATS_GIVEN;
     *out = s;
     return 0;

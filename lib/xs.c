@@ -522,20 +522,16 @@ int xenvf_xs_set_pf_state(xenvf_xs *xs, const char *pf_id, xenvf_pf_state state,
 int xenvf_xs_get_pf_state(xenvf_xs *xs, const char *pf_id, xenvf_pf_state *out,
                           xenvf_err *err)
 {
-    char path[XS_PATH_MAX], *value = NULL;
+    xenvf_pf pf;
     int rc;
 
-    if (!xenvf_id_valid(pf_id))
-        return xenvf_err_set(err, XENVF_EINVAL, "bad PF id '%.40s'",
-                             pf_id ? pf_id : "");
-    xenvf_xs_pf_path(path, pf_id, "/state");
-    if ((rc = xsi_get(xs, XBT_NULL, path, &value, err)))
-        return rc;
-    if (!value)
-        *out = XENVF_PF_UNKNOWN;
-    else if ((rc = xenvf_pf_state_parse(value, out, err)))
-        xenvf_err_prepend(err, "%s: ", path);
-    free(value);
+    xenvf_pf_init(&pf); /* state unknown until a node says otherwise */
+    rc = xenvf_xs_read_pf_leaf(xs, pf_id, "state", &pf, err);
+    if (rc == XENVF_ENOENT) /* nobody has said yet */
+        rc = 0;
+    if (!rc)
+        *out = pf.state;
+    xenvf_pf_dispose(&pf);
     return rc;
 }
 
@@ -990,38 +986,30 @@ struct counters_args {
     size_t nr;
 };
 
-/* The record at path into the counters (all 0 when it does not exist;
- * *present, if asked, says which). */
+#define RECORD_MAX 32 /* counters in a record (the parser's mask) */
+
+/* The record at path into the counters (all 0 when it does not exist, or
+ * a counter is not in it; *present, if asked, says whether it exists). */
 static int read_record(xenvf_xs *xs, xs_transaction_t t, const char *path,
                        counter *c, size_t nr, bool *present, xenvf_err *err)
 {
-    char *v = NULL, *word, *save = NULL;
+    const char *names[RECORD_MAX];
+    uint64_t values[RECORD_MAX] = {0};
+    uint32_t mask = 0;
+    char *v = NULL;
     int rc;
 
     for (size_t i = 0; i < nr; i++)
-        *c[i].value = 0;
+        names[i] = c[i].leaf;
     rc = xsi_get(xs, t, path, &v, err);
     if (present)
         *present = v != NULL;
-    if (rc || !v)
-        return rc;
-    for (word = strtok_r(v, " ", &save); word && !rc;
-         word = strtok_r(NULL, " ", &save)) {
-        char *eq = strchr(word, '=');
-        size_t i = 0;
-
-        if (eq)
-            *eq = '\0';
-        while (i < nr && strcmp(c[i].leaf, word))
-            i++;
-        if (!eq || i == nr)
-            rc = xenvf_err_set(err, XENVF_EINVAL, "'%.40s' is not a counter",
-                               word);
-        else
-            rc = xenvf_parse_uint(eq + 1, UINT64_MAX, c[i].value, err);
-    }
+    if (!rc && v)
+        rc = xenvf_counters_parse(v, strlen(v), names, nr, values, &mask, err);
     if (rc)
         xenvf_err_prepend(err, "%s: ", path);
+    for (size_t i = 0; i < nr; i++)
+        *c[i].value = values[i];
     free(v);
     return rc;
 }
@@ -1030,22 +1018,25 @@ static int add_counters_tx(xenvf_xs *xs, xs_transaction_t t, void *arg,
                            xenvf_err *err)
 {
     struct counters_args *a = arg;
+    const char *names[RECORD_MAX];
+    uint64_t values[RECORD_MAX];
     char buf[1024];
-    size_t o = 0;
     int rc;
 
     if ((rc = read_record(xs, t, a->path, a->c, a->nr, NULL, err)))
         return rc;
-    buf[0] = '\0';
-    for (size_t i = 0; i < a->nr && o < sizeof(buf); i++)
-        o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s=%" PRIu64,
-                              i ? " " : "", a->c[i].leaf,
-                              *a->c[i].value + a->c[i].add);
+    for (size_t i = 0; i < a->nr; i++) {
+        names[i] = a->c[i].leaf;
+        values[i] = *a->c[i].value + a->c[i].add;
+    }
+    xenvf_counters_format(names, a->nr, values, (uint32_t)((1ull << a->nr) - 1),
+                          buf, sizeof(buf));
     return xsi_put(xs, t, a->path, buf, err);
 }
 
 /* The counters of one gate stats record, each bound to its field. */
 #define GATE_NR_COUNTERS (XENVF_GATE_NR_RESULTS + 1 + XENVF_GATE_NR_BUCKETS)
+_Static_assert(GATE_NR_COUNTERS <= RECORD_MAX, "a gate record fits");
 
 static void gate_counters(xenvf_gate_stats *s, counter c[GATE_NR_COUNTERS])
 {

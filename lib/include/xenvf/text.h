@@ -40,4 +40,18 @@ void xenvf_quote(const char *s, char *buf, size_t len);
 /* The same for s[0..n), which need not end in a NUL. */
 void xenvf_quote_n(const char *s, size_t n, char *buf, size_t len);
 
+/*
+ * Counters as text, "name=N name=N ...": a NIC VF's (vf_stats.c) and the
+ * records of /xenvf/stats (xs.c). names[0..nr) (nr <= 32) are the names
+ * known; a name found sets its values[i] and bit i of *mask. Refused: an
+ * empty text, an unknown name, a name twice, a bad number, a trailing
+ * space. Format writes the counters of mask in names' order.
+ */
+int xenvf_counters_parse(const char *text, size_t len, const char *const *names,
+                         size_t nr, uint64_t *values, uint32_t *mask,
+                         xenvf_err *err);
+void xenvf_counters_format(const char *const *names, size_t nr,
+                           const uint64_t *values, uint32_t mask, char *buf,
+                           size_t size);
+
 #endif

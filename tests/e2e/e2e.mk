@@ -12,10 +12,10 @@
 #                               FLASK-enforcing hypervisor (docs/xsm.md)
 #   make e2e E2E_QEMU=trixie    on trixie's QEMU 10 (tools/platform/qemu,
 #                               the trixie root made first); bookworm: 7.2
-#   make e2e E2E_PLATFORM=trixie  the Xen 4.20 smoke: trixie's hypervisor,
-#                               kernel and userland (tools/qemu-host/
-#                               platform-images, build/qemu-trixie) on
-#                               QEMU 10, scenarios boot and sriov
+#   make e2e E2E_PLATFORM=trixie  the tier on Xen 4.20: trixie's hypervisor,
+#                               kernel, userland and xenvf's trixie packages
+#                               (tools/qemu-host/platform-images,
+#                               build/qemu-trixie) on QEMU 10
 #
 # Images live in QEMU_BUILD (build/qemu whatever B is: the sanitizer builds
 # share them); downloaded .debs in QEMU_BUILD/cache. Each image is rebuilt
@@ -23,13 +23,13 @@
 # (debs.txt), the host packages its binaries come from (host-pkgs.txt), its
 # scripts, or its overlay.
 
-# E2E_PLATFORM: bookworm (Xen 4.17, the tier) or trixie (Xen 4.20: its
-# own images, without xenvf yet, so only the scenarios that need none).
+# E2E_PLATFORM: bookworm (Xen 4.17) or trixie (Xen 4.20: its own images,
+# made in the trixie root with xenvf's packages built there). Every
+# scenario but the FLASK boot's runs on both.
 E2E_PLATFORM ?= bookworm
 ifeq ($(E2E_PLATFORM),trixie)
 QEMU_BUILD := $(SRCDIR)/build/qemu-trixie
 E2E_QEMU := trixie
-E2E_SCENARIOS := $(or $(E2E_SCENARIOS),boot sriov)
 else ifneq ($(E2E_PLATFORM),bookworm)
 $(error E2E_PLATFORM must be bookworm or trixie, not '$(E2E_PLATFORM)')
 endif
@@ -81,11 +81,13 @@ e2e-run: $(if $(filter trixie,$(E2E_PLATFORM)),e2e-platform-images,e2e-images) \
 e2e-images: $(QEMU_BUILD)/dom0.cpio.gz $(QEMU_BUILD)/guest.cpio \
     $(if $(filter trixie,$(E2E_QEMU)),e2e-qemu-root)
 
-# the Xen 4.20 smoke's images, made in the trixie root (rebuilt every run:
+# the Xen 4.20 tier's images, made in the trixie root with xenvf's trixie
+# packages (those rebuilt only when a file changed; the images every run:
 # about a minute)
 .PHONY: e2e-platform-images
 e2e-platform-images:
-	$(Q)$(QH)/platform-images $(E2E_PLATFORM)
+	$(Q)XENVF_DOM0_PKGS="$(E2E_DOM0_PKGS)" XENVF_GUEST_PKGS="$(E2E_GUEST_PKGS)" \
+	    $(QH)/platform-images $(E2E_PLATFORM)
 
 # trixie's QEMU runs from the trixie root (cached: tools/platform/root
 # checks its package lists and makes or updates it only when they changed)

@@ -74,19 +74,22 @@ e2e: deps
 
 e2e-run: $(if $(filter trixie,$(E2E_PLATFORM)),e2e-platform-images,e2e-images) \
     $(if $(filter flask,$(E2E_XEN)),e2e-flask-images)
-	$(Q)QEMU_BUILD=$(QEMU_BUILD) E2E_XEN=$(E2E_XEN) \
+	$(Q)QEMU_BUILD=$(QEMU_BUILD) E2E_XEN=$(E2E_XEN) E2E_HVM=$(E2E_HVM) \
 	    E2E_FLASK_XEN=$(XEN_FLASK) E2E_FLASK_POLICY=$(E2E_FLASK_POLICY) \
 	    $(E2E_DIR)/run-e2e $(E2E_SCENARIOS)
 
 e2e-images: $(QEMU_BUILD)/dom0.cpio.gz $(QEMU_BUILD)/guest.cpio \
     $(if $(filter trixie,$(E2E_QEMU)),e2e-qemu-root)
 
+# E2E_HVM=1: dom0's image gets the HVM device model (scenario hvm)
+E2E_HVM ?=
 # the Xen 4.20 tier's images, made in the trixie root with xenvf's trixie
 # packages (those rebuilt only when a file changed; the images every run:
 # about a minute)
 .PHONY: e2e-platform-images
 e2e-platform-images:
 	$(Q)XENVF_DOM0_PKGS="$(E2E_DOM0_PKGS)" XENVF_GUEST_PKGS="$(E2E_GUEST_PKGS)" \
+	    E2E_HVM="$(E2E_HVM)" \
 	    $(QH)/platform-images $(E2E_PLATFORM)
 
 # trixie's QEMU runs from the trixie root (cached: tools/platform/root

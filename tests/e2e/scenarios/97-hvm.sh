@@ -1,0 +1,111 @@
+#!/bin/sh
+# Scenario hvm (issue 13, checks hvm-*): does a Xen HVM guest run in the
+# tier? QEMU's TCG emulates AMD SVM with nested paging, and Debian's Xen has
+# no shadow paging, so an HVM guest needs both in the vCPU model (virt_caps
+# says hvm and hap). The device model is Debian's qemu-system-xen in dom0
+# (only in an image made with E2E_HVM=1: make e2e E2E_PLATFORM=trixie
+# E2E_HVM=1 E2E_SCENARIOS="boot xenvf-gate hvm"). First an HVM guest with
+# no device (direct kernel boot of the guest bzImage, its console on the
+# emulated serial port, written to a file), then one with a VF of nvme0
+# through vf= and the gate, doing I/O on it. What it cannot do is a KNOWN
+# line with the reason, never a pass.
+# shellcheck source=../dom0/lib.sh
+. /e2e/lib.sh
+
+DM=/usr/libexec/xen-qemu-system-i386
+caps=$(xl info | sed -n 's/^virt_caps *: *//p')
+e2e_fact "hvm: virt_caps: $caps; xen_caps: $(xl info | sed -n 's/^xen_caps *: *//p')"
+case " $caps " in
+*" hvm "*" hap "*) ;;
+*)
+    e2e_known hvm-caps "Xen offers no HVM with HAP here (virt_caps: $caps)"
+    exit 0
+    ;;
+esac
+if [ ! -x "$DM" ]; then
+    e2e_known hvm-guest "no device model in dom0's image ($DM): make the images with E2E_HVM=1"
+    exit 0
+fi
+dd if=/e2e/guest/vmlinuz of=/run/guest/vmlinuz bs=1M 2>/dev/null
+
+# hvm_cfg NAME JOB [CFG-LINE...]: an HVM guest booting the guest image's
+# bzImage directly (QEMU's -kernel through libxl), console on ttyS0 into
+# the file guest_log reads
+hvm_cfg() {
+    _name=$1 _job=$2; shift 2
+    mkdir -p "$CONSOLE_DIR"
+    {
+        echo "name = \"$_name\""
+        echo 'type = "hvm"'
+        echo 'kernel = "/run/guest/vmlinuz"'
+        echo "ramdisk = \"$GUEST_RAMDISK\""
+        echo "cmdline = \"console=ttyS0 loglevel=6 qhost.job=$_job e2e.nvme_timeout=$GUEST_NVME_TIMEOUT\""
+        echo "serial = \"file:$(guest_log "$_name")\""
+        echo 'vga = "none"'
+        echo 'vnc = 0'
+        echo 'sdl = 0'
+        echo 'memory = 256'
+        echo 'vcpus = 1'
+        echo 'on_poweroff = "destroy"'
+        echo 'on_crash = "preserve"'
+        for _l in "$@"; do echo "$_l"; done
+    } >"/tmp/$_name.cfg"
+    echo "/tmp/$_name.cfg"
+}
+
+# evidence NAME: where it stopped, as facts (docs/platforms.md keeps them)
+evidence() {
+    xl list "$1" 2>&1 | sed -n 2p | sed 's/^/E2E FACT hvm: xl list: /'
+    tr -d '\r' <"$(guest_log "$1")" 2>/dev/null | tail -n 8 | sed 's/^/E2E FACT hvm: console: /'
+    tail -n 8 "/var/log/xen/qemu-dm-$1.log" 2>/dev/null | sed 's/^/E2E FACT hvm: qemu-dm: /'
+    xl dmesg | tail -n 12 | sed 's/^/E2E FACT hvm: xen: /'
+}
+
+G=h1
+cfg=$(hvm_cfg $G default)
+_t0=$(now)
+if ! xl create "$cfg" >/tmp/$G.create.log 2>&1; then
+    e2e_fail hvm-create "xl create of an HVM guest failed"
+    sed 's/^/E2E FACT hvm: xl: /' /tmp/$G.create.log | tail -n 15
+    evidence $G
+    exit 1
+fi
+e2e_time xl-create-hvm "$(since "$_t0")"
+e2e_pass hvm-create
+if ! check hvm-boot "the HVM guest's init did not start within 300 s" \
+    wait_until 300 guest_said $G "^GUEST UP"; then
+    evidence $G
+    stop_guest $G
+    exit 1
+fi
+e2e_time hvm-guest-up "$(since "$_t0")"
+guest_lines $G UP
+wait_until 120 guest_gone $G || stop_guest $G
+
+have_xenvf hvm-vf plugin || exit 1
+if ! xenvf_up 1; then
+    e2e_fail hvm-vf-setup "xenvfd did not bring nvme0 to 1 ready VF"
+    xenvfd_tail 30
+    exit 1
+fi
+G=h2
+cfg=$(hvm_cfg $G nvme-io 'vf = [ "pf=nvme0" ]')
+_t0=$(now)
+if ! xlv create "$cfg" >/tmp/$G.create.log 2>&1; then
+    e2e_fail hvm-vf-create "xl create of an HVM guest with vf= failed"
+    sed 's/^/E2E FACT hvm: xl: /' /tmp/$G.create.log | tail -n 15
+    evidence $G
+    exit 1
+fi
+e2e_time xl-create-hvm-vf "$(since "$_t0")"
+e2e_pass hvm-vf-create
+if check hvm-vf-io "the HVM guest did no I/O on its VF within 300 s" \
+    wait_until 300 guest_said $G "^GUEST READ /dev/nvme"; then
+    e2e_time hvm-vf-first-read "$(since "$_t0")"
+    guest_lines $G READ
+else
+    evidence $G
+fi
+stop_guest $G
+check hvm-vf-freed "after the HVM guest, nvme0 is '$(xenvf_row nvme0)', not its VF free" \
+    wait_until 60 pf_all_free nvme0 1

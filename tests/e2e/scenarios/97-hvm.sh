@@ -62,7 +62,7 @@ evidence() {
 }
 
 G=h1
-cfg=$(hvm_cfg $G default)
+cfg=$(hvm_cfg $G "")
 _t0=$(now)
 if ! xl create "$cfg" >/tmp/$G.create.log 2>&1; then
     e2e_fail hvm-create "xl create of an HVM guest failed"

@@ -165,10 +165,23 @@ $(QEMU_BUILD)/flask/labels.conf: $(QH)/flask-labels.list $(FLASK_LABELS)
 	@mkdir -p $(dir $@)
 	$(Q)$(FLASK_LABELS) --list $< -o $@
 
-$(E2E_FLASK_POLICY): $(QEMU_BUILD)/flask/labels.conf $(XSM_POLICY_SRCS)
+# The tier's module: the project's, plus a second driver-domain pair
+# (xenvf_drv2_t, xenvf_drv2_pf_t), one line as docs/xsm.md tells an
+# administrator to add one: scenario flask-driver-domain gives a driver
+# domain of each type the PF labelled for the other's.
+E2E_FLASK_MODULE := $(QEMU_BUILD)/flask/module
+$(E2E_FLASK_MODULE)/xenvf.te: $(XSM_POLICY_SRCS)
+	@mkdir -p $(dir $@)
+	$(Q)cp $(SRCDIR)/xsm-policy/xenvf.if $(SRCDIR)/xsm-policy/modules.conf $(dir $@)
+	$(Q){ cat $(SRCDIR)/xsm-policy/xenvf.te; echo; \
+	    echo '# the QEMU tier: a second driver domain type (tests/e2e/e2e.mk)'; \
+	    echo 'xenvf_driver_domain(xenvf_drv2_t, xenvf_drv2_pf_t)'; } >$@.new
+	$(Q)mv $@.new $@
+
+$(E2E_FLASK_POLICY): $(QEMU_BUILD)/flask/labels.conf $(E2E_FLASK_MODULE)/xenvf.te
 	@$(if $(Q),echo "  POLICY  $@")
 	$(Q)$(SRCDIR)/xsm-policy/build-policy --out $(QEMU_BUILD)/flask \
-	    --labels $(QEMU_BUILD)/flask/labels.conf
+	    --module $(E2E_FLASK_MODULE) --labels $(QEMU_BUILD)/flask/labels.conf
 
 qemu-shell: e2e-images
 	$(Q)QEMU_BUILD=$(QEMU_BUILD) $(QH)/run-host --interactive \

@@ -24,6 +24,13 @@ $PF0
 EOF_BDF
 sbdf=$(printf '%x' $((0x$_s << 16 | 0x$_b << 8 | 0x$_d << 3 | _f)))
 
+# said_ends LINE WORDS: the guest's answer LINE ends with WORDS
+said_ends() { printf '%s\n' "$1" | grep -q " $2\$"; }
+# kernel_refused ANSWER KERNEL-LINE: privcmd refused it in the guest
+kernel_refused() { said_ends "$1" 'rc=-1 EPERM' && printf '%s\n' "$2" | grep -q 'blocking all hypercalls'; }
+# flask_refused ANSWER AVC: FLASK refused it (EACCES) and logged it
+flask_refused() { said_ends "$1" 'rc=-1 EACCES' && [ -n "$2" ]; }
+
 # tries NAME TYPE: a guest NAME labelled TYPE runs the four operations;
 # checks flask-deny-relabel-TYPE-{ran,OP-refused,OP-avc}.
 tries() {
@@ -48,14 +55,13 @@ tries() {
     _rker=$(guest_lines "$_g" FLASKOP-KERNEL | grep "^restricted " | head -n 1)
     e2e_fact "$_c: restricted privcmd: getenforce '$_rget'; kernel: '${_rker#restricted }'"
     check "$_c-privcmd-restricted" "with privcmd as loaded, getenforce said '$_rget', the kernel '$_rker' (expected EPERM, 'blocking all hypercalls')" \
-        sh -c 'printf "%s\n" "$1" | grep -q " rc=-1 EPERM\$" &&
-            printf "%s\n" "$2" | grep -q "blocking all hypercalls"' sh "$_rget" "$_rker"
+        kernel_refused "$_rget" "$_rker"
     # unrestricted=1: getenforce asks no permission, so its answer says
     # the hypercall reaches FLASK (1: enforcing)
     _get=$(guest_lines "$_g" FLASKOP | grep "^getenforce " | head -n 1)
     e2e_fact "$_c: getenforce from the guest (privcmd unrestricted): '$_get'"
     check "$_c-reaches-flask" "getenforce from $_t said '$_get', not enforcing (rc=1)" \
-        sh -c 'printf "%s\n" "$1" | grep -q " rc=1 allowed\$"' sh "$_get"
+        said_ends "$_get" 'rc=1 allowed'
     for _op in setenforce:setenforce load:load_policy add-device:add_ocontext relabel-self:relabelself; do
         _o=${_op%%:*} _p=${_op#*:}
         _said=$(guest_lines "$_g" FLASKOP | grep "^$_o " | head -n 1)
@@ -66,7 +72,7 @@ tries() {
             sh -c "printf '%s\n' \"\$1\" | grep -q ' rc=-1 E[A-Z]*\$'" sh "$_said"
         # refused by FLASK: EACCES and its AVC line
         check "$_c-$_o-avc" "$_t's $_o: '$_said', AVC '$_avc': not FLASK's refusal (EACCES with its AVC line)" \
-            sh -c 'printf "%s\n" "$1" | grep -q " rc=-1 EACCES\$" && [ -n "$2" ]' sh "$_said" "$_avc"
+            flask_refused "$_said" "$_avc"
     done
     stop_guest "$_g"
 }

@@ -19,6 +19,7 @@ import sys
 import setools
 
 TCB = frozenset({"dom0_t"})  # xenvf_tcb_t and xenvf_toolstack_t alias it
+QUARANTINE = frozenset({"domio_t"})  # xl pci-assignable-add: DOMID_IO
 CLEANUP = frozenset({"remove_irq", "remove_ioport", "remove_iomem"})
 DEV_USE = ("use_iommu", "use_iommu_nointremap", "use_noiommu")
 
@@ -100,7 +101,8 @@ class Checker:
 def assertions(c):
     pol = c.pol
     for dev, owner in DEVICES.items():
-        users = TCB | ({owner} if owner else set())
+        # Xen's quarantine (domio_t) holds every PF and VF label's use_iommu
+        users = TCB | QUARANTINE | ({owner} if owner else set())
         c.holders_eq("setup:" + dev, dev, ["setup"], TCB)
         c.holders_eq("plug:" + dev, dev, ["plug"], TCB)
         c.holders_eq("unplug:" + dev, dev, ["unplug"], TCB)
@@ -128,6 +130,12 @@ def assertions(c):
     for dom, dev in (("xenvf_drv_t", "xenvf_drv_pf_t"),
                      ("xenvf_guest_t", "xenvf_guest_vf_t")):
         c.eq("holds:" + dom, held_by(pol, dom), {(dev, "use_iommu")})
+
+    # Only the toolstack quarantines and releases; the quarantine holds
+    # use_iommu on PF and VF labels, nothing else.
+    c.holders_eq("quarantine:domio_t", "domio_t", ["add", "remove"], TCB)
+    c.eq("holds:domio_t", held_by(pol, "domio_t"),
+         {(dev, "use_iommu") for dev in DEVICES})
 
     # Relabelling and policy loading stay with the TCB.
     c.holders_eq("relabel", "security_t", ["add_ocontext", "del_ocontext"],

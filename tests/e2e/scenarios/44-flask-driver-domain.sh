@@ -18,14 +18,12 @@
 # was refused: the bug this scenario reported as known until the TCB
 # labelled it). Checked: flask-dd-intx-labelled, and that no AVC names it.
 #
-# One known bug (docs/xsm.md), reported as E2E KNOWN while Xen logs its
-# denial: xl pci-assignable-remove, which the story's clean-up uses, asks
-# Xen to take the device out of quarantine (remove on domio_t): refused.
+# The story's clean-up may use xl pci-assignable-remove (take the PF out of
+# quarantine, remove on domio_t): the policy allows it now (it was a known
+# denial), so it is held to no AVC like the rest.
 # shellcheck source=../dom0/lib.sh
 . /e2e/lib.sh
 have_flask flask-driver-domain || exit 1
-
-QUARANTINE_BUG='scontext=system_u:system_r:dom0_t tcontext=system_u:system_r:domio_t'
 
 # The denial this boot must show: another driver domain given dd2's PF.
 OTHER_DENIAL='scontext=system_u:system_r:xenvf_drv2_t tcontext=system_u:object_r:xenvf_drv_pf_t'
@@ -82,13 +80,8 @@ intx=$(grep -m 1 'pf nvme1 labelled xenvf_drv_pf_t' "$(xenvfd_log tcb)" | sed 's
 e2e_fact "the TCB on nvme1 (the driver domain's PF): ${intx:-no label line}"
 check flask-dd-intx-labelled "the TCB did not label nvme1's INTx xenvf_drv_pf_t: '${intx:-}'" \
     sh -c "printf '%s\n' \"\$1\" | grep -q 'its INTx (IRQ [0-9]*) too'" sh "$intx"
-printf '%s\n' "$new" | grep -E "$QUARANTINE_BUG" | sort -u -t'{' -k2,2 | while read -r l; do
-    e2e_fact "flask-driver-domain known-bug AVC: $(echo "$l" | sed 's/^(XEN) *//; s/^\[[^]]*\] *//')"
-done
-printf '%s\n' "$new" | grep -q "$QUARANTINE_BUG" &&
-    e2e_known flask-dd-quarantine "xl pci-assignable-remove was refused (remove on domio_t): the policy does not allow quarantine yet (docs/xsm.md)"
-other=$(printf '%s\n' "$new" | grep . | grep -vE "$QUARANTINE_BUG|$OTHER_DENIAL")
+other=$(printf '%s\n' "$new" | grep . | grep -vE "$OTHER_DENIAL")
 n=$(printf '%s\n' "$other" | grep -c .)
-e2e_fact "AVC denials during the driver-domain story (dd2 as xenvf_drv_t, the guest as xenvf_guest_t): $(printf '%s\n' "$new" | grep -c .), of them neither the known bug nor dd3's refusal: $n"
-check flask-dd-no-avc "$n AVC denials other than the known bug's and dd3's: $(printf '%s\n' "$other" | head -n 1)" \
+e2e_fact "AVC denials during the driver-domain story (dd2 as xenvf_drv_t, the guest as xenvf_guest_t): $(printf '%s\n' "$new" | grep -c .), of them not dd3's refusal: $n"
+check flask-dd-no-avc "$n AVC denials other than dd3's: $(printf '%s\n' "$other" | head -n 1)" \
     test "$n" = 0

@@ -21,7 +21,7 @@ ROUNDS=${E2E_COST_ROUNDS:-5}
 vf1_free() { [ "$(vf_state nvme0 1)" = free ]; }
 
 # xenvfd up first: after flask-driver-domain, bringing it up cleans the
-# PFs by hand (xl pci-assignable-remove: the known quarantine denial)
+# PFs by hand (xl pci-assignable-remove)
 if ! xenvf_up $NVF; then
     e2e_fail flask-create-bench-setup "xenvfd not up with nvme0 ready at $NVF VFs"
     xenvfd_tail 30; exit 1

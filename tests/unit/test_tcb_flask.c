@@ -24,7 +24,7 @@
 #define MAX_CALLS 64
 
 typedef struct stub {
-    int enforce_errno; /* ENOSYS: Xen without XSM */
+    int enforce_errno;  /* ENOSYS: Xen without XSM */
     const char *refuse; /* add_device of a context containing it: EACCES */
     unsigned nr;
     char calls[MAX_CALLS][96];

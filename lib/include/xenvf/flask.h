@@ -184,7 +184,7 @@ typedef struct xenvf_flask_label {
     char type[XENVF_FLASK_TYPE_MAX];
     size_t nr_ranges;
     xenvf_flask_range *ranges;
-    char *what; /* for messages and comments: "pf nvme0", "vf nvme0/1" */
+    char *what;   /* for messages and comments: "pf nvme0", "vf nvme0/1" */
     unsigned irq; /* a PF's INTx to label with it (pirqcon), 0: none */
 } xenvf_flask_label;
 
@@ -247,7 +247,8 @@ int xenvf_flask_labels_parse_list(const char *name, const char *text,
                                   xenvf_flask_labels *out, xenvf_err *err);
 
 /* The policy fragment: pcidevicecon, iomemcon, ioportcon and pirqcon
- * lines (one pirqcon per IRQ), with a comment naming each device. *out malloc'ed. */
+ * lines (one pirqcon per IRQ), with a comment naming each device. *out
+ * malloc'ed. */
 int xenvf_flask_labels_format_policy(const xenvf_flask_labels *l, char **out,
                                      xenvf_err *err);
 /* The run-time commands: "flask-label-pci BDF CONTEXT" per device, VFs

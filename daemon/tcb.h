@@ -20,6 +20,7 @@
 #include <xenvf/flask.h>
 #include <xenvf/map.h>
 #include <xenvf/model.h>
+#include <xenvf/proto.h>
 #include <xenvf/xs.h>
 
 #include "tcb_plan.h"
@@ -178,6 +179,12 @@ void tcb_owners_resolve(tcb *t, bool publish);
 /* tcb_server.c */
 int tcb_server_start(tcb *t, xenvf_err *err);
 void tcb_server_stop(tcb *t);
+/* Reserve every VF req asks for, for connection conn, or none: each
+ * picked, taken, labelled for its guest (a label FLASK refuses undoes the
+ * reservation, its message naming the device and the label), published;
+ * resp gets the grants. */
+int tcb_reserve(tcb *t, unsigned long conn, const xenvf_request *req,
+                xenvf_response *resp, xenvf_err *err);
 
 /* tcb_state.c */
 /* Persist every record atomically (temp, fsync, rename, fsync dir). */

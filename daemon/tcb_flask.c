@@ -108,8 +108,10 @@ int tcb_flask_sync(tcb *t, tcb_pf *pf, xenvf_err *err)
         type = vf_type(v);
         if (v->flask_type == type)
             continue;
-        if ((rc = label(t, &v->bdf, type, err)))
+        if ((rc = label(t, &v->bdf, type, err))) {
+            v->flask_type = NULL; /* half done, maybe: again next time */
             goto out;
+        }
         LOG(INFO, "pf %s: vf %zu labelled %s", pf->id, i, type);
         v->flask_type = type;
     }

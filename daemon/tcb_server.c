@@ -137,10 +137,27 @@ static int pick_vf(tcb *t, const xenvf_request *req, size_t k, tcb_pf **pfs,
                          k, pf->id, req->domain, held, pf->num_vfs);
 }
 
-static int do_reserve(tcb_client *c, const xenvf_request *req,
-                      xenvf_response *resp, xenvf_err *err)
+/* Is pfs[k] one of pfs[0..k-1]? */
+static bool picked_pf_before(tcb_pf *const *pfs, size_t k)
 {
-    tcb *t = c->t;
+    for (size_t j = 0; j < k; j++)
+        if (pfs[j] == pfs[k])
+            return true;
+    return false;
+}
+
+/* Give the first n picks back to the pool. */
+static void free_picks(tcb_pf **pfs, const unsigned *idx, size_t n)
+{
+    for (size_t j = 0; j < n; j++) {
+        tcb_vf_clear_holder(&pfs[j]->vfs[idx[j]]);
+        tcb_vf_step(pfs[j], idx[j], XENVF_VF_FREE);
+    }
+}
+
+int tcb_reserve(tcb *t, unsigned long conn, const xenvf_request *req,
+                xenvf_response *resp, xenvf_err *err)
+{
     tcb_pf **pfs = calloc(req->nr_vfs, sizeof(*pfs));
     unsigned *idx = calloc(req->nr_vfs, sizeof(*idx));
     int rc = 0;
@@ -172,26 +189,30 @@ static int do_reserve(tcb_client *c, const xenvf_request *req,
             tcb_vf_config(t, pfs[k], idx[k], &g->config, err)) {
             rc = xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
             tcb_vf_clear_holder(v);
-            for (size_t j = 0; j < k; j++) {
-                tcb_vf_clear_holder(&pfs[j]->vfs[idx[j]]);
-                tcb_vf_step(pfs[j], idx[j], XENVF_VF_FREE);
-            }
+            free_picks(pfs, idx, k);
             goto out;
         }
         tcb_vf_step(pfs[k], idx[k], XENVF_VF_RESERVED);
-        v->conn = c->id;
+        v->conn = conn;
         g->index = idx[k];
         g->bdf = v->bdf;
         LOG(INFO, "pf %s: vf %u reserved for %s (connection %lu)", pfs[k]->id,
-            idx[k], req->domain, c->id);
+            idx[k], req->domain, conn);
     }
-    for (size_t k = 0; k < req->nr_vfs; k++) {
-        bool again = false;
-        for (size_t j = 0; j < k && !again; j++)
-            again = pfs[j] == pfs[k];
-        if (!again)
+    /* the labels before the reply that lets libxl assign the VFs: one that
+     * FLASK refuses stops the reservation here, naming the device and the
+     * label, instead of the hypervisor refusing the assignment later */
+    for (size_t k = 0; k < req->nr_vfs && !rc; k++)
+        if (!picked_pf_before(pfs, k))
+            rc = tcb_flask_sync(t, pfs[k], err);
+    if (rc) {
+        xenvf_err_prepend(err, "domain %s: no VF reserved: ", req->domain);
+        LOG(ERROR, "%s", err->msg);
+        free_picks(pfs, idx, req->nr_vfs);
+    }
+    for (size_t k = 0; k < req->nr_vfs; k++)
+        if (!picked_pf_before(pfs, k))
             tcb_publish(t, pfs[k], NULL);
-    }
 out:
     free(pfs);
     free(idx);
@@ -271,7 +292,7 @@ static void handle_line(tcb_client *c, const char *line, size_t len)
         case XENVF_OP_PING:
             break;
         case XENVF_OP_RESERVE:
-            rc = do_reserve(c, &req, &resp, &err);
+            rc = tcb_reserve(c->t, c->id, &req, &resp, &err);
             break;
         case XENVF_OP_COMMIT:
             rc = do_commit(c, &req, &err);

@@ -205,6 +205,23 @@ out:
     return rc;
 }
 
+int xenvf_flask_labels_set_irq(xenvf_flask_labels *l, size_t i, unsigned irq,
+                               xenvf_err *err)
+{
+    xenvf_flask_label *lb = &l->v[i];
+
+    if (lb->kind != XENVF_FLASK_KIND_PF)
+        return xenvf_err_set(err, XENVF_EINVAL,
+                             "%s: only a PF's INTx is labelled", lb->what);
+    for (size_t j = 0; irq && j < l->nr; j++)
+        if (j != i && l->v[j].irq == irq && strcmp(l->v[j].type, lb->type))
+            return xenvf_err_set(err, XENVF_ECONFLICT,
+                                 "%s: IRQ %u is %s's too, labelled %s",
+                                 lb->what, irq, l->v[j].what, l->v[j].type);
+    lb->irq = irq;
+    return 0;
+}
+
 static const char *vf_type_of(const xenvf_flask_types *types,
                               const xenvf_map_vf *vf)
 {
@@ -246,6 +263,17 @@ static int map_pf_labels(const xenvf_map_pf *pf, const char *sysfs_root,
                                 pf_ranges, nr_pf_ranges, what, err);
     if (rc)
         goto out;
+    /* a driver domain's PF: libxl grants it the PF's INTx too, and Xen
+     * checks use_iommu on the IRQ's label (the TCB's run-time pirqcon) */
+    if (pf->owner) {
+        unsigned irq;
+
+        rc = xenvf_flask_device_irq(sysfs_root, &pf->address, &irq, err);
+        if (!rc)
+            rc = xenvf_flask_labels_set_irq(out, out->nr - 1, irq, err);
+        if (rc)
+            goto out;
+    }
     if (pf->numvfs && !info.vf_bar_sizes_known)
         LOG(WARN,
             "PF %s: VF BAR sizes unknown: VFs labelled without their "
@@ -326,6 +354,22 @@ static int parse_range(const char *s, xenvf_flask_range *r)
     return 0;
 }
 
+/* "N", decimal, 1 <= N < 65536 (Xen's IRQ numbers), whole token. */
+static int parse_irq(const char *s, unsigned *irq)
+{
+    char *end;
+    unsigned long v;
+
+    if (!isdigit((unsigned char)*s))
+        return -1;
+    errno = 0;
+    v = strtoul(s, &end, 10);
+    if (errno || *end || !v || v > 0xffff)
+        return -1;
+    *irq = (unsigned)v;
+    return 0;
+}
+
 int xenvf_flask_labels_parse_list(const char *name, const char *text,
                                   xenvf_flask_labels *out, xenvf_err *err)
 {
@@ -344,6 +388,7 @@ int xenvf_flask_labels_parse_list(const char *name, const char *text,
         size_t ntok = 0, nr = 0;
         xenvf_flask_kind kind;
         xenvf_bdf bdf;
+        unsigned irq;
         char what[64];
 
         save = strchr(line, '\n');
@@ -403,8 +448,20 @@ int xenvf_flask_labels_parse_list(const char *name, const char *text,
             rc = xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
             goto out;
         }
-        for (size_t i = 3; i < ntok; i++, nr++) {
-            if (parse_range(tok[i], &ranges[nr])) {
+        irq = 0;
+        for (size_t i = 3; i < ntok; i++) {
+            if (!strncmp(tok[i], "irq:", 4)) {
+                if (kind != XENVF_FLASK_KIND_PF || irq ||
+                    parse_irq(tok[i] + 4, &irq)) {
+                    rc = xenvf_err_set(err, XENVF_EINVAL,
+                                       "%s:%u: bad '%.64s' (one irq:N, "
+                                       "1 <= N < 65536, on a pf line)",
+                                       name, lineno, tok[i]);
+                    goto out;
+                }
+                continue;
+            }
+            if (parse_range(tok[i], &ranges[nr++])) {
                 rc = xenvf_err_set(err, XENVF_EINVAL,
                                    "%s:%u: bad range '%.64s' (want "
                                    "mem:0xSTART-0xEND or io:0xSTART-0xEND)",
@@ -416,6 +473,8 @@ int xenvf_flask_labels_parse_list(const char *name, const char *text,
         /* Its messages start with `what`. */
         rc = xenvf_flask_labels_add(out, kind, &bdf, tok[2], ranges, nr, what,
                                     err);
+        if (!rc && irq)
+            rc = xenvf_flask_labels_set_irq(out, out->nr - 1, irq, err);
     }
 out:
     free(ranges);
@@ -492,6 +551,15 @@ static const char *kind_name(xenvf_flask_kind kind)
     return "?";
 }
 
+/* Has a label before i the same IRQ? (one pirqcon per IRQ) */
+static bool irq_seen_before(const xenvf_flask_labels *l, size_t i)
+{
+    for (size_t j = 0; j < i; j++)
+        if (l->v[j].irq == l->v[i].irq)
+            return true;
+    return false;
+}
+
 int xenvf_flask_labels_format_policy(const xenvf_flask_labels *l, char **out,
                                      xenvf_err *err)
 {
@@ -520,6 +588,9 @@ int xenvf_flask_labels_format_policy(const xenvf_flask_labels *l, char **out,
                 sb_printf(&sb, "-%#" PRIx64, last);
             sb_printf(&sb, " %s%s\n", XENVF_FLASK_CONTEXT_PREFIX, lb->type);
         }
+        if (lb->irq && !irq_seen_before(l, i))
+            sb_printf(&sb, "pirqcon %u %s%s\n", lb->irq,
+                      XENVF_FLASK_CONTEXT_PREFIX, lb->type);
     }
     return sb_finish(&sb, out, err);
 }
@@ -575,6 +646,8 @@ int xenvf_flask_labels_apply(xenvf_flask *fl, const xenvf_flask_labels *l,
         rc = flask_label_one(
             fl, lb->kind == XENVF_FLASK_KIND_MMCFG ? NULL : &lb->bdf, lb->type,
             lb->ranges, lb->nr_ranges, err);
+        if (!rc && lb->irq)
+            rc = xenvf_flask_label_irq(fl, lb->irq, lb->type, err);
         if (rc)
             return rc;
     }

@@ -9,8 +9,8 @@ exactly the expected types, so a widening anywhere fails. One line per
 assertion ("ok ID" / "FAIL ID: ..."), then "check-policy: N passed, M
 failed"; exit 1 on any failure.
 
---labels EXPECTED: the policy must carry exactly the pcidevicecon and
-iomemcon lines of EXPECTED (a fragment from xenvf-flask-labels).
+--labels EXPECTED: the policy must carry exactly the pcidevicecon,
+iomemcon and pirqcon lines of EXPECTED (a fragment from xenvf-flask-labels).
 """
 
 import re
@@ -19,6 +19,7 @@ import sys
 import setools
 
 TCB = frozenset({"dom0_t"})  # xenvf_tcb_t and xenvf_toolstack_t alias it
+QUARANTINE = frozenset({"domio_t"})  # xl pci-assignable-add: DOMID_IO
 CLEANUP = frozenset({"remove_irq", "remove_ioport", "remove_iomem"})
 DEV_USE = ("use_iommu", "use_iommu_nointremap", "use_noiommu")
 
@@ -100,7 +101,8 @@ class Checker:
 def assertions(c):
     pol = c.pol
     for dev, owner in DEVICES.items():
-        users = TCB | ({owner} if owner else set())
+        # Xen's quarantine (domio_t) holds every PF and VF label's use_iommu
+        users = TCB | QUARANTINE | ({owner} if owner else set())
         c.holders_eq("setup:" + dev, dev, ["setup"], TCB)
         c.holders_eq("plug:" + dev, dev, ["plug"], TCB)
         c.holders_eq("unplug:" + dev, dev, ["unplug"], TCB)
@@ -129,6 +131,12 @@ def assertions(c):
                      ("xenvf_guest_t", "xenvf_guest_vf_t")):
         c.eq("holds:" + dom, held_by(pol, dom), {(dev, "use_iommu")})
 
+    # Only the toolstack quarantines and releases; the quarantine holds
+    # use_iommu on PF and VF labels, nothing else.
+    c.holders_eq("quarantine:domio_t", "domio_t", ["add", "remove"], TCB)
+    c.eq("holds:domio_t", held_by(pol, "domio_t"),
+         {(dev, "use_iommu") for dev in DEVICES})
+
     # Relabelling and policy loading stay with the TCB.
     c.holders_eq("relabel", "security_t", ["add_ocontext", "del_ocontext"],
                  TCB, "security")
@@ -149,8 +157,8 @@ def assertions(c):
 
 
 def parse_labels(path):
-    """pcidevicecon/iomemcon lines of a fragment, normalised."""
-    dev, mem = set(), set()
+    """pcidevicecon/iomemcon/pirqcon lines of a fragment, normalised."""
+    dev, mem, pirq = set(), set(), set()
     with open(path) as f:
         for line in f:
             line = line.split("#", 1)[0].split()
@@ -162,11 +170,13 @@ def parse_labels(path):
             elif line[0] == "iomemcon":
                 lo, _, hi = line[1].partition("-")
                 mem.add((int(lo, 0), int(hi or lo, 0), ctx))
-    return dev, mem
+            elif line[0] == "pirqcon":
+                pirq.add((int(line[1], 0), ctx))
+    return dev, mem, pirq
 
 
 def label_assertions(c, expected):
-    want_dev, want_mem = parse_labels(expected)
+    want_dev, want_mem, want_pirq = parse_labels(expected)
     got_dev = {(int(d.device), str(d.context.type_))
                for d in c.pol.pcidevicecons()}
     got_mem = {(int(m.addr.low), int(m.addr.high), str(m.context.type_))
@@ -175,6 +185,9 @@ def label_assertions(c, expected):
          {"%#x %s" % x for x in want_dev})
     c.eq("labels:iomemcon", {"%#x-%#x %s" % x for x in got_mem},
          {"%#x-%#x %s" % x for x in want_mem})
+    got_pirq = {(int(p.irq), str(p.context.type_)) for p in c.pol.pirqcons()}
+    c.eq("labels:pirqcon", {"%d %s" % x for x in got_pirq},
+         {"%d %s" % x for x in want_pirq})
 
 
 def main(argv):

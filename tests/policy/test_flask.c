@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <xenvf/flask.h>
@@ -537,16 +538,22 @@ START_TEST(test_list)
         "pf 0000:01:00.0 xenvf_pf_t mem:0xfe000000-0xfe003fff # inline\n"
         "vf 01:00.1 xenvf_vf_t mem:0xfd000000-0xfd003fff\n"
         "vf 0001:02:00.4 xenvf_guest_vf_t\n"
-        "mmcfg - xenvf_mmcfg_t mem:0xb0000000-0xbfffffff\n";
+        "mmcfg - xenvf_mmcfg_t mem:0xb0000000-0xbfffffff\n"
+        "pf 0000:03:00.0 xenvf_drv_pf_t irq:23 mem:0xfc000000-0xfc00ffff\n"
+        "pf 0000:04:00.0 xenvf_drv_pf_t irq:23\n";
     xenvf_flask_labels l;
     xenvf_err err;
     char *out = NULL;
+    const char *p;
 
     xenvf_err_init(&err);
     xenvf_flask_labels_init(&l);
     ck_assert_int_eq(xenvf_flask_labels_parse_list("t", text, &l, &err), 0);
-    ck_assert_uint_eq(l.nr, 4);
+    ck_assert_uint_eq(l.nr, 6);
     ck_assert_int_eq(l.v[2].bdf.seg, 1);
+    ck_assert_uint_eq(l.v[0].irq, 0);
+    ck_assert_uint_eq(l.v[4].irq, 23);
+    ck_assert_uint_eq(l.v[4].nr_ranges, 1);
     ck_assert_int_eq(xenvf_flask_labels_format_policy(&l, &out, &err), 0);
     ck_assert_ptr_nonnull(
         strstr(out, "\npcidevicecon 0x100 system_u:object_r:xenvf_pf_t\n"));
@@ -557,6 +564,10 @@ START_TEST(test_list)
                                  "xenvf_guest_vf_t\n"));
     ck_assert_ptr_nonnull(strstr(
         out, "\niomemcon 0xb0000-0xbffff system_u:object_r:xenvf_mmcfg_t\n"));
+    /* the driver domain's PFs' INTx, one pirqcon for the shared line */
+    p = strstr(out, "\npirqcon 23 system_u:object_r:xenvf_drv_pf_t\n");
+    ck_assert_ptr_nonnull(p);
+    ck_assert_ptr_null(strstr(p + 2, "pirqcon"));
     free(out);
     ck_assert_int_eq(xenvf_flask_labels_format_commands(&l, &out, &err), 0);
     /* VFs before PFs */
@@ -587,6 +598,14 @@ static const struct {
     {"pf 0000:01:00.0 t mem:0x1000-0x1fff\nvf 0000:01:00.1 u "
      "mem:0x1800-0x18ff\n",
      "overlap t:1", XENVF_ECONFLICT},
+    {"vf 0000:01:00.1 t irq:23\n", "t:1: bad 'irq:23'", XENVF_EINVAL},
+    {"pf 0000:01:00.0 t irq:0\n", "t:1: bad 'irq:0'", XENVF_EINVAL},
+    {"pf 0000:01:00.0 t irq:65536\n", "t:1: bad 'irq:65536'", XENVF_EINVAL},
+    {"pf 0000:01:00.0 t irq:2x\n", "t:1: bad 'irq:2x'", XENVF_EINVAL},
+    {"pf 0000:01:00.0 t irq:5 irq:5\n", "t:1: bad 'irq:5'", XENVF_EINVAL},
+    {"mmcfg - t irq:5 mem:0x1-0x2\n", "t:1: bad 'irq:5'", XENVF_EINVAL},
+    {"pf 0000:01:00.0 t irq:7\npf 0000:02:00.0 u irq:7\n",
+     "t:2: IRQ 7 is t:1's too, labelled t", XENVF_ECONFLICT},
 };
 
 START_TEST(test_bad_list)
@@ -606,6 +625,20 @@ START_TEST(test_bad_list)
 END_TEST
 
 /* ---- labels of a map on a fake sysfs tree ----------------------------- */
+
+/* Device BDF's sysfs irq (read-only, as sysfs's) is TEXT. */
+static void write_irq(fakesysfs *fs, const char *bdf, const char *text)
+{
+    char path[4096];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/irq",
+             fakesysfs_root(fs), bdf);
+    ck_assert_int_eq(chmod(path, 0644), 0);
+    ck_assert_ptr_nonnull(f = fopen(path, "w"));
+    fputs(text, f);
+    ck_assert_int_eq(fclose(f), 0);
+}
 
 static const char test_map[] =
     "<vfmap xmlns=\"urn:xenvf:vfmap:1\">\n"
@@ -677,6 +710,9 @@ START_TEST(test_map_labels)
     ck_assert_int_eq(fakesysfs_add_device(fs, "0000:05:00.0", 0x8086, 0x100e,
                                           0x020000, NULL),
                      0);
+    /* net0, the driver domain's PF, has INTx 23; nvme0 (dom0's) 22 */
+    write_irq(fs, "0000:03:00.0", "23\n");
+    write_irq(fs, "0000:01:00.0", "22\n");
     ck_assert_int_eq(
         xenvf_map_parse_mem("m", test_map, strlen(test_map), &map, &err), 0);
     ck_assert_msg(xenvf_flask_labels_from_map(&map, fakesysfs_root(fs), &types,
@@ -711,6 +747,13 @@ START_TEST(test_map_labels)
     ck_assert_ptr_nonnull(
         strstr(out, "pcidevicecon 0x108 system_u:object_r:db_vf_t\n"));
     ck_assert_ptr_null(strstr(out, "pcidevicecon 0x500 "));
+    /* the driver domain's PF's INTx, as the TCB labels it at run time;
+     * a dom0 PF's stays irq_t */
+    ck_assert_uint_eq(l.v[4].irq, 23);
+    ck_assert_uint_eq(l.v[0].irq, 0);
+    p = strstr(out, "\npirqcon 23 system_u:object_r:xenvf_drv_pf_t\n");
+    ck_assert_ptr_nonnull(p);
+    ck_assert_ptr_null(strstr(out, "pirqcon 22"));
     free(out);
 
     /* A VF index past TotalVFs is an error naming the PF. */
@@ -738,7 +781,7 @@ START_TEST(test_tool_map)
     const char *build = getenv("XENVF_BUILD");
     char tool[4096], map_path[4096], cmd[16384], line[512];
     unsigned seen[sizeof(want) / sizeof(want[0])] = {0};
-    unsigned nr_dev = 0;
+    unsigned nr_dev = 0, nr_pirq = 0;
     fakesysfs *fs = NULL;
     FILE *f;
 
@@ -748,6 +791,7 @@ START_TEST(test_tool_map)
     ck_assert_int_eq(fakesysfs_new(&fs), 0);
     ck_assert_int_eq(add_pf64(fs, "0000:01:00.0", 8, 4, 2, bars0), 0);
     ck_assert_int_eq(add_pf64(fs, "0000:03:00.0", 4, 1, 1, bars1), 0);
+    write_irq(fs, "0000:03:00.0", "23\n");
     snprintf(map_path, sizeof(map_path), "%s/map.xml", fakesysfs_root(fs));
     f = fopen(map_path, "w");
     ck_assert_ptr_nonnull(f);
@@ -763,6 +807,8 @@ START_TEST(test_tool_map)
         char ctx[128];
         bool known = false;
 
+        if (!strcmp(line, "pirqcon 23 system_u:object_r:xenvf_drv_pf_t\n"))
+            nr_pirq++;
         if (sscanf(line, "pcidevicecon %x %127s", &sbdf, ctx) != 2)
             continue;
         nr_dev++;
@@ -783,6 +829,7 @@ START_TEST(test_tool_map)
     }
     ck_assert_int_eq(pclose(f), 0);
     ck_assert_uint_eq(nr_dev, sizeof(want) / sizeof(want[0]));
+    ck_assert_uint_eq(nr_pirq, 1);
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
         ck_assert_msg(seen[i] == 1, "%s labelled %u times", want[i].bdf,
                       seen[i]);

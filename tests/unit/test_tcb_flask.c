@@ -18,12 +18,14 @@
 
 #include "../../daemon/tcb.h"
 #include "../harness/fakesysfs.h"
+#include "../harness/xs-harness.h"
 #include "../harness/check-main.h"
 
 #define MAX_CALLS 64
 
 typedef struct stub {
-    int enforce_errno; /* ENOSYS: Xen without XSM */
+    int enforce_errno;  /* ENOSYS: Xen without XSM */
+    const char *refuse; /* add_device of a context containing it: EACCES */
     unsigned nr;
     char calls[MAX_CALLS][96];
 } stub;
@@ -62,7 +64,13 @@ static int stub_getenforce(void *o)
 
 static int stub_add_device(void *o, uint32_t sbdf, const char *ctx)
 {
+    stub *s = o;
+
     record(o, "add_device %#x %s", sbdf, ctx);
+    if (s->refuse && strstr(ctx, s->refuse)) {
+        errno = EACCES;
+        return -1;
+    }
     return 0;
 }
 
@@ -322,6 +330,71 @@ START_TEST(flask_off_labels_nothing)
 }
 END_TEST
 
+/* reserve VF `index` of nvme0 (-1: any) for domain web1, as the plugin
+ * asks */
+static int reserve(int index, xenvf_response *resp)
+{
+    xenvf_request req;
+    xenvf_vf_request *r;
+    int rc;
+
+    xenvf_request_init(&req);
+    req.op = XENVF_OP_RESERVE;
+    req.domain = strdup("web1");
+    ck_assert_ptr_nonnull(r = xenvf_request_add_vf(&req));
+    r->pf = strdup("nvme0");
+    r->index = index;
+    xenvf_err_init(&err);
+    rc = tcb_reserve(&t, 7, &req, resp, &err);
+    xenvf_request_dispose(&req);
+    return rc;
+}
+
+/* A reservation whose VF FLASK refuses to relabel for its guest is refused
+ * there, by name (the device and the label), and holds nothing: the
+ * hypervisor would refuse the assignment later, less clearly. */
+START_TEST(refused_relabel_stops_the_reservation)
+{
+    tcb_pf *pf = &t.pfs[0];
+    xs_harness *h = NULL;
+    xenvf_response resp;
+
+    ck_assert_int_eq(xsh_start(&h), 0);
+    ck_assert_msg(!xenvf_xs_open(&t.xs, &err), "%s", err.msg);
+    map_owner("Domain-0");
+    tcb_flask_start(&t);
+    ck_assert_msg(!tcb_flask_sync(&t, pf, &err), "%s", err.msg);
+
+    st.refuse = "xenvf_guest_vf_t";
+    xenvf_response_init(&resp);
+    ck_assert_int_ne(reserve(1, &resp), 0);
+    ck_assert_msg(strstr(err.msg, "domain web1: no VF reserved") &&
+                      strstr(err.msg, "0000:01:00.2") &&
+                      strstr(err.msg, "xenvf_guest_vf_t"),
+                  "%s", err.msg);
+    xenvf_response_dispose(&resp);
+    /* nothing held; the VF is in the pool, labelled for it again */
+    for (unsigned i = 0; i < 2; i++) {
+        ck_assert_int_eq(pf->vfs[i].state, XENVF_VF_FREE);
+        ck_assert_ptr_null(pf->vfs[i].domain);
+    }
+    ck_assert_str_eq(pf->vfs[1].flask_type, XENVF_FLASK_VF_TYPE);
+    ck_assert_str_eq(st.calls[st.nr - 1],
+                     "add_device 0x102 system_u:object_r:xenvf_vf_t");
+
+    /* the control: the same reservation goes through when FLASK allows */
+    st.refuse = NULL;
+    xenvf_response_init(&resp);
+    ck_assert_msg(reserve(1, &resp) == 0, "%s", err.msg);
+    ck_assert_int_eq(pf->vfs[1].state, XENVF_VF_RESERVED);
+    ck_assert_str_eq(pf->vfs[1].flask_type, XENVF_FLASK_GUEST_VF_TYPE);
+    xenvf_response_dispose(&resp);
+
+    xenvf_xs_dispose(&t.xs);
+    ck_assert_int_eq(xsh_stop(h), 0);
+}
+END_TEST
+
 static Suite *tcb_flask_suite(void)
 {
     Suite *s = suite_create("tcb_flask");
@@ -331,6 +404,7 @@ static Suite *tcb_flask_suite(void)
     tcase_add_test(tc, labels_follow_vf_states);
     tcase_add_test(tc, driver_domain_pf_takes_its_intx);
     tcase_add_test(tc, flask_off_labels_nothing);
+    tcase_add_test(tc, refused_relabel_stops_the_reservation);
     suite_add_tcase(s, tc);
     return s;
 }

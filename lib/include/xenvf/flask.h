@@ -184,7 +184,8 @@ typedef struct xenvf_flask_label {
     char type[XENVF_FLASK_TYPE_MAX];
     size_t nr_ranges;
     xenvf_flask_range *ranges;
-    char *what; /* for messages and comments: "pf nvme0", "vf nvme0/1" */
+    char *what;   /* for messages and comments: "pf nvme0", "vf nvme0/1" */
+    unsigned irq; /* a PF's INTx to label with it (pirqcon), 0: none */
 } xenvf_flask_label;
 
 typedef struct xenvf_flask_labels {
@@ -200,6 +201,12 @@ int xenvf_flask_labels_add(xenvf_flask_labels *l, xenvf_flask_kind kind,
                            const xenvf_bdf *bdf, const char *type,
                            const xenvf_flask_range *ranges, size_t nr,
                            const char *what, xenvf_err *err);
+
+/* Label the INTx (Xen's IRQ number, the GSI) of label i with its type.
+ * One IRQ labelled with two types is XENVF_ECONFLICT (a line two PFs
+ * share keeps one label). */
+int xenvf_flask_labels_set_irq(xenvf_flask_labels *l, size_t i, unsigned irq,
+                               xenvf_err *err);
 
 /* Which type each device gets. NULL members take the defaults above. */
 typedef struct xenvf_flask_guest_type {
@@ -220,7 +227,9 @@ typedef struct xenvf_flask_types {
  * Labels for every PF of the map and VFs 0..numvfs-1 of each, from
  * discovery under sysfs_root (NULL: /sys): addresses from the SR-IOV
  * capability (xenvf_sriov_vf_bdf), a PF's ranges from its `resource`, a
- * VF's from its slice of the PF's VF BARs. Appended to *out.
+ * VF's from its slice of the PF's VF BARs; a PF the map gives to a driver
+ * domain also its INTx (sysfs `irq`, as the TCB labels it at run time).
+ * Appended to *out.
  */
 int xenvf_flask_labels_from_map(const xenvf_map *map, const char *sysfs_root,
                                 const xenvf_flask_types *types,
@@ -229,6 +238,7 @@ int xenvf_flask_labels_from_map(const xenvf_map *map, const char *sysfs_root,
 /*
  * A label list, the input for machines that discovery cannot see:
  *   pf    0000:01:00.0  xenvf_pf_t  [mem:0xfe000000-0xfe003fff | io:..]...
+ *                                    [irq:23]   (a PF's INTx: pirqcon)
  *   vf    0000:01:00.1  xenvf_vf_t  [ranges]...
  *   mmcfg -             xenvf_mmcfg_t  mem:0xb0000000-0xbfffffff
  * '#' starts a comment. Errors name the line.
@@ -236,8 +246,9 @@ int xenvf_flask_labels_from_map(const xenvf_map *map, const char *sysfs_root,
 int xenvf_flask_labels_parse_list(const char *name, const char *text,
                                   xenvf_flask_labels *out, xenvf_err *err);
 
-/* The policy fragment: pcidevicecon, iomemcon and ioportcon lines, with a
- * comment naming each device. *out malloc'ed. */
+/* The policy fragment: pcidevicecon, iomemcon, ioportcon and pirqcon
+ * lines (one pirqcon per IRQ), with a comment naming each device. *out
+ * malloc'ed. */
 int xenvf_flask_labels_format_policy(const xenvf_flask_labels *l, char **out,
                                      xenvf_err *err);
 /* The run-time commands: "flask-label-pci BDF CONTEXT" per device, VFs

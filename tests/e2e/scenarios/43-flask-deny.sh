@@ -11,7 +11,8 @@
 #     xenvf_guest_vf_t as for vf=): refused the same way, nothing left.
 #  3. A guest of type xenvf_guest_t (the type that may hold VFs) given a PF
 #     with pci = [ PF ] by xl without the plugin: Xen refuses (a PF is
-#     xenvf_pf_t, dom0's alone).
+#     xenvf_pf_t, dom0's alone). Not denials: `xl pci-assignable-add` of
+#     the PF (quarantine, DOMID_IO) before and `-remove` after, no AVC.
 #  4. A driver-domain type (xenvf_drv_t) given a free VF with pci=: refused.
 #  5. A guest of type xenvf_guest_t given one page of the MMCFG window
 #     (extended configuration space: where NumVFs lives) with iomem=:
@@ -101,29 +102,40 @@ refused fd5 flask-deny-guest-mmcfg \
     plain "$(guest_cfg fd5 hold "iomem = [ \"$MMCFG_PAGE,1\" ]" "seclabel = \"$FLASK_GUEST_LABEL\"")"
 
 # 3. a guest type with a PF: nvme1 (xenvfd labels it xenvf_pf_t; no VFs)
-# handed to pciback for the attempt, then given back to dom0's nvme.
-# Through sysfs, as the TCB binds VFs: `xl pci-assignable-add` would also
-# quarantine it (assign it to DOMID_IO), which this policy does not allow
-# yet (docs/xsm.md).
-pciback_take() {
-    echo "$1" >"$SYSPCI/$1/driver/unbind" 2>/dev/null
-    echo "$1" >/sys/bus/pci/drivers/pciback/new_slot &&
-        echo "$1" >/sys/bus/pci/drivers/pciback/bind
+# made assignable for the attempt with `xl pci-assignable-add`, which also
+# quarantines it (assigns it to DOMID_IO: the policy lets the toolstack do
+# that, domio_t use_iommu on PF and VF labels, docs/xsm.md), and given back
+# to dom0's nvme with `xl pci-assignable-remove -r`: both checked, without
+# an AVC line.
+# quarantine_step CHECK WHAT XL-ARGS...: xl must succeed with no new AVC
+quarantine_step() {
+    _c=$1 _w=$2; shift 2
+    _n0=$(avc_count)
+    xl "$@" >"/tmp/$_c.log" 2>&1
+    _rc=$?
+    cat "/tmp/$_c.log"
+    _new=$(avc_since "$_n0")
+    e2e_fact "$_c: xl $* exited $_rc, $(printf '%s\n' "$_new" | grep -c .) AVC $(printf '%s\n' "$_new" | head -n 1 | sed 's/^(XEN) *//; s/^\[[^]]*\] *//')"
+    check "$_c" "$_w: xl $* exited $_rc, AVC: $(printf '%s\n' "$_new" | head -n 1)" \
+        test "$_rc" = 0 -a -z "$_new"
 }
-pciback_give_back() {
-    echo "$1" >/sys/bus/pci/drivers/pciback/unbind
-    echo "$1" >/sys/bus/pci/drivers/pciback/remove_slot
-    echo "$1" >/sys/bus/pci/drivers/nvme/bind
-}
-if pciback_take "$PF1"; then
+if quarantine_step flask-deny-quarantine-add "the toolstack could not quarantine $PF1" \
+    pci-assignable-add "$PF1"; then
+    check flask-deny-quarantine-listed "$PF1 is not in xl pci-assignable-list: $(xl pci-assignable-list 2>&1 | tr '\n' ' ')" \
+        sh -c "xl pci-assignable-list | grep -q '$PF1'"
     refused fd3 flask-deny-guest-pf \
         'denied +\{ use_iommu \}.*scontext=system_u:system_r:xenvf_guest_t.*tcontext=system_u:object_r:xenvf_pf_t' \
         plain "$(guest_cfg fd3 hold "pci = [ \"$PF1\" ]" "seclabel = \"$FLASK_GUEST_LABEL\"")"
-    pciback_give_back "$PF1" || true
+    quarantine_step flask-deny-quarantine-remove "the toolstack could not take $PF1 out of quarantine" \
+        pci-assignable-remove -r "$PF1"
     check flask-deny-pf-back "$PF1 is not dom0's nvme again" \
         wait_until 30 sh -c "test -e $SYSPCI/$PF1/nvme"
 else
-    e2e_fail flask-deny-guest-pf "could not bind $PF1 to pciback"
+    e2e_fail flask-deny-guest-pf "could not make $PF1 assignable"
+    # back to dom0's nvme whatever xl left
+    echo "$PF1" >/sys/bus/pci/drivers/pciback/unbind 2>/dev/null
+    echo "$PF1" >/sys/bus/pci/drivers/pciback/remove_slot 2>/dev/null
+    echo "$PF1" >/sys/bus/pci/drivers/nvme/bind 2>/dev/null
 fi
 
 # 6. Not a denial: the VF-holding guest type with pci= of a managed VF

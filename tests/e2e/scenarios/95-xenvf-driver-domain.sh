@@ -24,7 +24,8 @@
 #     with its reset methods, once dd2 is gone.
 #
 # DD_SECLABEL, GUEST_SECLABEL: seclabel lines for dd2 and the guest, empty
-# by default; the FLASK boot's flask-driver-domain sets them.
+# by default; the FLASK boot's flask-driver-domain sets them (and
+# DD_BEFORE_CREATE, below).
 # shellcheck source=../dom0/lib.sh
 . /e2e/lib.sh
 have_xenvf xenvf-driver-domain plugin || exit 1
@@ -140,7 +141,11 @@ give_back() {
     e2e_fact "nvme1 back in dom0: driver $(pf_driver), NumVFs $(numvfs "$PF1"), reset_method '$(cat "$SYSPCI/$PF1/reset_method")'"
 }
 
-if tcb_alone && start_driver_domain ""; then
+# DD_BEFORE_CREATE: the name of a function of the caller's (the FLASK
+# boot's flask-driver-domain, which sources this file), run once the PF is
+# handed over for dd2 and before dd2 runs; its checks are its own.
+if tcb_alone && { [ -z "${DD_BEFORE_CREATE:-}" ] || "$DD_BEFORE_CREATE" || true; } &&
+    start_driver_domain ""; then
     guest_on_dd_pf
     restart_driver_domain
 fi

@@ -2,7 +2,7 @@
 # for a guest's initramfs or a service, linked with libxenvf's xenstore,
 # sysfs and pcifront parts (statically) and libxenstore.
 
-GUEST_SRCS := guest/bind.c
+GUEST_SRCS := guest/bind.c guest/boot.c
 GUEST_OBJS := $(GUEST_SRCS:%.c=$(B)/%.o)
 XENVF_GUEST := $(B)/guest/xenvf-guest
 

@@ -52,8 +52,7 @@ int guest_boot_list(const guest_opts *o, xenvf_xs *xs, uint32_t domid,
                                        &b->here, &lookup);
         /* not there yet is an answer ("-"); anything else is an error */
         if (lrc && lrc != XENVF_ENOENT) {
-            rc = xenvf_err_set(err, lrc, "vf/%u: %s", vfs[i].local,
-                               lookup.msg);
+            rc = xenvf_err_set(err, lrc, "vf/%u: %s", vfs[i].local, lookup.msg);
             goto out;
         }
         b->found = lrc == 0;

@@ -48,8 +48,8 @@ static void put(const char *path, const char *value)
 
 /* VF <local> of the guest: host address, function (NULL: none), boot
  * position (0: none). */
-static void publish_boot(unsigned local, const char *host,
-                         const char *function, unsigned boot)
+static void publish_boot(unsigned local, const char *host, const char *function,
+                         unsigned boot)
 {
     xenvf_guest_vf g;
 

@@ -140,3 +140,29 @@ fi
 stop_guest $G
 check guest-boot-second-freed "after $G, nvme0 is '$(xenvf_row nvme0)', not all $NVF VFs free" \
     wait_until 60 pf_all_free nvme0 $NVF
+
+# ---- 3: no boot VF has a root file system: one clear line, a halt ---------
+# (on_poweroff preserve: the halted domain keeps its nodes for dom0 to read)
+G=gboot3
+_cfg=$(GUEST_EXTRA="boot=xenvf" guest_cfg $G none 'vf = [ "pf=nvme0,index=1,boot=1" ]')
+sed -i 's/^on_poweroff = .*/on_poweroff = "preserve"/' "$_cfg"
+_t0=$(now)
+if xlv create "$_cfg" >/tmp/$G.create.log 2>&1; then
+    check guest-boot-none-halts "$G neither said NO ROOT nor halted in 240 s (state '$(xl_state $G)')" \
+        wait_until 240 sh -c "xl list $G 2>/dev/null | awk 'NR == 2 { exit \$5 !~ /s/ }'"
+    e2e_time boot-from-vf-none "$(since "$_t0")"
+    D=$(xl domid $G)
+    _line=$(tr -d '\r' <"$(guest_log $G)" | grep 'xenvf-boot: NO ROOT' | head -n 1)
+    e2e_fact "$G: $_line"
+    check guest-boot-none-message "$G's console has no 'xenvf-boot: NO ROOT' line naming vf[0]" \
+        sh -c "tr -d '\r' <$(guest_log $G) | grep -q 'xenvf-boot: NO ROOT: no boot VF has a root file system.*vf\[0\] boot=1: no root file system'"
+    check guest-boot-none-status "vf[0] status is '$(status_of "$D" 0)', not 'boot: not booted ...'" \
+        sh -c "xenstore-read /local/domain/$D/xenvf/vf/0/status | grep -q '^boot: not booted.*no root file system'"
+    [ -n "$_line" ] || dump_guest $G
+else
+    e2e_fail guest-boot-create "xl create of $G failed"
+    cat /tmp/$G.create.log
+fi
+stop_guest $G
+check guest-boot-none-freed "after $G, nvme0 is '$(xenvf_row nvme0)', not all $NVF VFs free" \
+    wait_until 60 pf_all_free nvme0 $NVF

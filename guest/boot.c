@@ -33,7 +33,9 @@ int guest_boot_list(const guest_opts *o, xenvf_xs *xs, uint32_t domid,
     *nr = 0;
     if ((rc = guest_list_vfs(xs, domid, &vfs, &nr_vfs, err)))
         return rc;
-    if (nr_vfs && !(list = calloc(nr_vfs, sizeof(*list)))) {
+    if (!nr_vfs)
+        return 0;
+    if (!(list = calloc(nr_vfs, sizeof(*list)))) {
         rc = xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
         goto out;
     }

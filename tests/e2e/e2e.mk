@@ -79,7 +79,7 @@ e2e-run: $(if $(filter trixie,$(E2E_PLATFORM)),e2e-platform-images,e2e-images) \
 	    $(E2E_DIR)/run-e2e $(E2E_SCENARIOS)
 
 e2e-images: $(QEMU_BUILD)/dom0.cpio.gz $(QEMU_BUILD)/guest.cpio \
-    $(QEMU_BUILD)/bootroot.img \
+    $(QEMU_BUILD)/bootroot.img $(QEMU_BUILD)/guest-itr.cpio \
     $(if $(filter trixie,$(E2E_QEMU)),e2e-qemu-root)
 
 # the Xen 4.20 smoke's images, made in the trixie root (rebuilt every run:
@@ -128,6 +128,15 @@ $(QEMU_BUILD)/guest.cpio: $(IMAGE_DEPS) $(QH)/mk-guest-initramfs $(QH)/guest-ini
 $(QEMU_BUILD)/bootroot.img: $(IMAGE_DEPS) $(QH)/mk-boot-rootfs $(QH)/bootroot-init
 	@$(if $(Q),echo "  IMAGE   $@")
 	$(Q)QEMU_BUILD=$(QEMU_BUILD) $(QH)/mk-boot-rootfs
+
+# a guest initramfs made by initramfs-tools with xenvf-guest's hook, in a
+# clean bookworm root (the package test's, cached as the same tarball
+# make check-packages uses): scenario xenvf-boot boots it (boot=xenvf)
+$(QEMU_BUILD)/guest-itr.cpio: $(QEMU_BUILD)/unpacked.stamp $(QH)/mk-itr-initramfs \
+        $(XENVF_DEBS)/.content
+	@$(if $(Q),echo "  IMAGE   $@")
+	$(Q)QEMU_BUILD=$(QEMU_BUILD) XENVF_DEBS=$(XENVF_DEBS) \
+	    $(QH)/mk-itr-initramfs $(SRCDIR)/build/packaging/bookworm-base.tar
 
 $(QEMU_BUILD)/dom0.cpio.gz: $(IMAGE_DEPS) $(QH)/mk-dom0-initramfs $(QH)/dom0-init \
         $(QEMU_BUILD)/dom0-overlay.txt $(call overlay_files,$(E2E_DOM0_OVERLAY)) \

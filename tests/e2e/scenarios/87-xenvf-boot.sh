@@ -4,13 +4,16 @@
 # system (mk-boot-rootfs: busybox, a marker) onto the namespace the VF map
 # gives nvme0's VF 0 (namespace 2), through the PF: attached to the PF's
 # own controller for the copy, detached again. Then:
-#   1. vf = [ "pf=nvme0,index=0,boot=1" ] and boot=xenvf: the guest's
-#      initramfs (xenvf-guest's xenvf-boot, from its package) finds the
-#      root on VF 0's namespaces, switch_root, and its /sbin/init says /
-#      is namespace 2 with the image's marker;
-#   2. boot position 1 is VF 1, which sees only the shared namespace 1 (no
+#   1. vf = [ "pf=nvme0,index=0,boot=1" ] and boot=xenvf, with an
+#      initramfs made by initramfs-tools with xenvf-guest's hook
+#      (mk-itr-initramfs): its init sources scripts/xenvf, whose mountroot
+#      (xenvf-boot) finds the root on VF 0's namespaces; its /sbin/init
+#      says, as pid 1, that / is namespace 2 with the image's marker;
+#   2. the tier's own guest image (guest-init runs the same xenvf-boot):
+#      boot position 1 is VF 1, which sees only the shared namespace 1 (no
 #      file system), position 2 is VF 0: the first is logged and reported
-#      as not booted, the second boots (root chosen by its label).
+#      as not booted, the second boots (root chosen by its label);
+#   3. the only boot VF has no root: one NO ROOT line, its status, a halt.
 # shellcheck source=../dom0/lib.sh
 . /e2e/lib.sh
 have_xenvf guest-boot-setup plugin || exit 1
@@ -18,15 +21,17 @@ have_xenvf guest-boot-setup plugin || exit 1
 NVF=3
 IMG=/e2e/guest/bootroot.img
 MARKER=$(cat /e2e/guest/bootroot.marker 2>/dev/null)
+ITR=/run/guest/initrd-itr
 
 status_of() { xenstore-read "/local/domain/$1/xenvf/vf/$2/status" 2>/dev/null; }
 # console_line NAME PATTERN: the number of the first console line matching
 console_line() { grep -n -m 1 -E "$2" "$(guest_log "$1")" 2>/dev/null | cut -d: -f1; }
 
-if [ ! -s "$IMG" ] || [ -z "$MARKER" ]; then
-    e2e_fail guest-boot-setup "no root file system image in the share ($IMG, make e2e-images)"
+if [ ! -s "$IMG" ] || [ -z "$MARKER" ] || [ ! -s /e2e/guest/initrd-itr ]; then
+    e2e_fail guest-boot-setup "no root file system image or initramfs-tools image in the share ($IMG, /e2e/guest/initrd-itr: make e2e-images)"
     exit 1
 fi
+dd if=/e2e/guest/initrd-itr of=$ITR bs=1M 2>/dev/null
 if ! xenvf_up $NVF; then
     e2e_fail guest-boot-setup "xenvfd did not bring nvme0 to $NVF ready VFs"
     xenvfd_tail 30
@@ -73,17 +78,23 @@ check guest-boot-rootfs-pf-detached "namespace 2 is attached to '$(ns2_ctrls)' a
     wait_until 20 sh -c "[ \"\$(nvme list-ctrl /dev/$C --namespace-id=2 2>/dev/null | sed -n 's/^\[ *[0-9]*\]: *//p' | tr '\n' ' ')\" = \"$before\" ]"
 e2e_time boot-rootfs-copy "$(since "$_t0")"
 
-# boot_guest NAME VF-LINE EXTRA: create it (no disk, no root=), wait for its
-# root's init to speak; E2E TIME boot-from-vf-NAME
+# boot_guest NAME VF-LINE EXTRA [RAMDISK]: create it (no disk, no root=),
+# wait for its root's init to speak; E2E TIME boot-from-vf-NAME
 boot_guest() {
     _cfg=$(GUEST_EXTRA="boot=xenvf qhost.stay=1 $3" guest_cfg "$1" none "$2")
+    if [ -n "${4:-}" ]; then
+        # initramfs-tools' modprobe (kmod) takes nvme's short timeouts
+        # from the kernel command line (polled completions, docs/e2e.md)
+        sed -i "s|^ramdisk = .*|ramdisk = \"$4\"|; s|^extra = \"|extra = \"nvme_core.admin_timeout=$GUEST_NVME_TIMEOUT nvme_core.io_timeout=$GUEST_NVME_TIMEOUT |" "$_cfg"
+    fi
+    grep -E '^(ramdisk|extra|vf)' "$_cfg" | sed 's/^/  cfg: /'
     _t0=$(now)
     if ! xlv create "$_cfg" >"/tmp/$1.create.log" 2>&1; then
         e2e_fail guest-boot-create "xl create of $1 failed"
         cat "/tmp/$1.create.log"
         return 1
     fi
-    if ! wait_until 240 guest_said "$1" "GUEST (ROOT|BOOT-VF no root)"; then
+    if ! wait_until 240 guest_said "$1" "GUEST (ROOT|BOOT-VF no root)|xenvf-boot: NO ROOT"; then
         e2e_fail guest-boot-create "$1 said neither where its root is nor that it has none in 240 s"
         dump_guest "$1"
         return 1
@@ -103,7 +114,7 @@ root_ok() {
 
 # ---- 1: one boot VF ------------------------------------------------------
 G=gboot1
-if boot_guest $G 'vf = [ "pf=nvme0,index=0,boot=1" ]' ""; then
+if boot_guest $G 'vf = [ "pf=nvme0,index=0,boot=1" ]' "" $ITR; then
     D=$(xl domid $G)
     check guest-boot-vf "$G's / is '$(guest_lines $G ROOT)', not namespace 2 (ext4) with marker $MARKER as pid 1's" \
         root_ok $G

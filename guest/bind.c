@@ -11,6 +11,7 @@
 #include <xenvf/model.h>
 #include <xenvf/sysfs.h>
 #include <xenvf/text.h>
+#include <xenvf/vf_settings.h>
 
 #include "guest.h"
 
@@ -48,7 +49,8 @@ static int read_leaf(xenvf_xs *xs, uint32_t domid, unsigned local,
 static int read_vf(xenvf_xs *xs, uint32_t domid, unsigned local, guest_vf *v,
                    xenvf_err *err)
 {
-    char *bdf = NULL, *index = NULL;
+    char *bdf = NULL, *index = NULL, *boot = NULL;
+    xenvf_setting_value bv;
     uint64_t n;
     int rc;
 
@@ -56,7 +58,9 @@ static int read_vf(xenvf_xs *xs, uint32_t domid, unsigned local, guest_vf *v,
     if ((rc = read_leaf(xs, domid, local, "pf", &v->pf, err)) ||
         (rc = read_leaf(xs, domid, local, "index", &index, err)) ||
         (rc = read_leaf(xs, domid, local, "bdf", &bdf, err)) ||
-        (rc = read_leaf(xs, domid, local, "function", &v->function, err)))
+        (rc = read_leaf(xs, domid, local, "function", &v->function, err)) ||
+        (rc = read_leaf(xs, domid, local,
+                        xenvf_settings[XENVF_SETTING_BOOT].name, &boot, err)))
         goto out;
     if (!v->pf || !index || !bdf) {
         rc = xenvf_err_set(err, XENVF_EIO,
@@ -65,15 +69,20 @@ static int read_vf(xenvf_xs *xs, uint32_t domid, unsigned local, guest_vf *v,
                            local);
         goto out;
     }
+    /* boot: the settings table's own rule (1-65535), absent when unset */
     if ((rc = xenvf_parse_uint(index, UINT16_MAX, &n, err)) ||
-        (rc = xenvf_bdf_parse(bdf, &v->host, err))) {
+        (rc = xenvf_bdf_parse(bdf, &v->host, err)) ||
+        (boot && (rc = xenvf_setting_parse(XENVF_SETTING_BOOT, boot,
+                                           strlen(boot), &bv, err)))) {
         xenvf_err_prepend(err, "vf/%u: ", local);
         goto out;
     }
     v->index = (unsigned)n;
+    v->boot = boot ? (unsigned)bv.num : 0;
 out:
     free(bdf);
     free(index);
+    free(boot);
     return rc;
 }
 

@@ -9,6 +9,7 @@
 #ifndef XENVF_GUEST_H
 #define XENVF_GUEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,7 @@ typedef struct guest_vf {
     unsigned index;
     xenvf_bdf host; /* the host's address (dom0's names) */
     char *function; /* NULL: no description, the kernel's ID match decides */
+    unsigned boot;  /* boot position, 1 first; 0: not a boot VF */
 } guest_vf;
 
 void guest_vf_init(guest_vf *v);
@@ -67,5 +69,29 @@ int guest_report(xenvf_xs *xs, uint32_t domid, unsigned local,
  * not as described. Errors are xenstore's only. */
 int guest_bind_all(const guest_opts *o, xenvf_xs *xs, uint32_t domid,
                    unsigned *bound, unsigned *failed, xenvf_err *err);
+
+/* One boot VF, for `xenvf-guest boot-list` (boot.c, docs/guest.md). */
+typedef struct guest_boot {
+    unsigned boot;  /* its boot position, 1 first */
+    unsigned local; /* vf/<local> */
+    xenvf_bdf host; /* the host's address */
+    bool found;     /* pcifront shows it in this guest (yet) */
+    xenvf_bdf here; /* its address in this guest, when found */
+} guest_boot;
+
+/*
+ * The boot list: the guest's VFs that have a boot position, in boot
+ * order, each with its address in this guest once pcifront's backend
+ * nodes name it (found false until then: the caller waits and asks
+ * again). *nr 0 when the guest has no boot VF. Errors are xenstore's, or
+ * a VF's nodes dom0 wrote wrong (they name the VF).
+ */
+int guest_boot_list(const guest_opts *o, xenvf_xs *xs, uint32_t domid,
+                    guest_boot **out, size_t *nr, xenvf_err *err);
+
+/* One line of the boot list: "BOOT LOCAL HOST-BDF GUEST-BDF", the last
+ * "-" while pcifront does not show the VF. */
+#define GUEST_BOOT_LINE_MAX 64
+void guest_boot_format(const guest_boot *b, char *buf, size_t len);
 
 #endif

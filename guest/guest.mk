@@ -2,7 +2,7 @@
 # for a guest's initramfs or a service, linked with libxenvf's xenstore,
 # sysfs and pcifront parts (statically) and libxenstore.
 
-GUEST_SRCS := guest/bind.c
+GUEST_SRCS := guest/bind.c guest/boot.c
 GUEST_OBJS := $(GUEST_SRCS:%.c=$(B)/%.o)
 XENVF_GUEST := $(B)/guest/xenvf-guest
 
@@ -32,3 +32,13 @@ install-guest: $(XENVF_GUEST)
 	install -m 0644 docs/man/xenvf-guest.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 guest/xenvf-guest.service \
 	    $(DESTDIR)$(PREFIX)/lib/systemd/system/xenvf-guest.service
+	# booting from a VF (docs/guest.md): the shared boot code, and its
+	# initramfs-tools hook, boot script (boot=xenvf) and configuration hook
+	install -D -m 0755 guest/initramfs/xenvf-boot \
+	    $(DESTDIR)$(PREFIX)/lib/xenvf-guest/xenvf-boot
+	install -D -m 0755 guest/initramfs/hook \
+	    $(DESTDIR)$(PREFIX)/share/initramfs-tools/hooks/xenvf-guest
+	install -D -m 0644 guest/initramfs/script \
+	    $(DESTDIR)$(PREFIX)/share/initramfs-tools/scripts/xenvf
+	install -D -m 0644 guest/initramfs/conf-hook \
+	    $(DESTDIR)$(PREFIX)/share/initramfs-tools/conf-hooks.d/xenvf-guest

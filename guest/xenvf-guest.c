@@ -8,9 +8,15 @@
  *   xenvf-guest [OPTIONS] watch    bind, then again on every change
  *   xenvf-guest [OPTIONS] request N SETTINGS   ask dom0 for settings of
  *                                  vf[N] ("vlan=5,mac=..."); print the answer
+ *   xenvf-guest [OPTIONS] boot-list   the boot VFs in boot order, one line
+ *                                  each: BOOT LOCAL HOST-BDF GUEST-BDF|-
+ *   xenvf-guest [OPTIONS] report N TEXT   write vf[N]'s status (the boot
+ *                                  initramfs says there why a VF did not
+ *                                  boot)
  */
 #include <getopt.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +36,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: xenvf-guest [--sysfs ROOT] [--modprobe PROG] [--domid N] "
-            "bind|watch\n"
+            "bind|watch|boot-list|request|report\n"
             "  bind   bind each VF this guest holds to the driver its "
             "function\n"
             "         description names, report it in xenstore "
@@ -40,6 +46,11 @@ static void usage(FILE *f)
             "  request N SETTINGS  ask dom0 to change vf[N]'s settings, e.g.\n"
             "         'vlan=5,mac=02:16:3e:00:00:01'; prints dom0's answer, "
             "exit 0 if applied\n"
+            "  boot-list  the VFs with a boot position, in boot order: "
+            "BOOT LOCAL\n"
+            "         HOST-BDF GUEST-BDF (- while pcifront does not show "
+            "it)\n"
+            "  report N TEXT  write TEXT to vf[N]'s status node\n"
             "  --modprobe ''  never load modules\n");
 }
 
@@ -169,6 +180,66 @@ fail:
     return 1;
 }
 
+static int boot_list(const guest_opts *o, xenvf_xs *xs, uint32_t domid)
+{
+    char line[GUEST_BOOT_LINE_MAX];
+    guest_boot *list;
+    xenvf_err err;
+    size_t nr;
+
+    xenvf_err_init(&err);
+    if (guest_boot_list(o, xs, domid, &list, &nr, &err)) {
+        fprintf(stderr, "xenvf-guest: boot list: %s\n", err.msg);
+        return 1;
+    }
+    for (size_t i = 0; i < nr; i++) {
+        guest_boot_format(&list[i], line, sizeof(line));
+        printf("%s\n", line);
+    }
+    free(list);
+    return fflush(stdout) ? 1 : 0;
+}
+
+/* vf[local]'s status, written by the guest (the one node it may write). */
+static int report(xenvf_xs *xs, uint32_t domid, const char *local,
+                  const char *text)
+{
+    xenvf_err err;
+    uint64_t n;
+
+    xenvf_err_init(&err);
+    if (xenvf_parse_uint(local, 63, &n, NULL)) {
+        fprintf(stderr, "xenvf-guest: bad VF number '%s'\n", local);
+        return 2;
+    }
+    if (strlen(text) >= GUEST_STATUS_MAX) {
+        fprintf(stderr, "xenvf-guest: vf[%s]: a status is at most %d bytes\n",
+                local, GUEST_STATUS_MAX - 1);
+        return 2;
+    }
+    if (guest_report(xs, domid, (unsigned)n, text, &err)) {
+        fprintf(stderr, "xenvf-guest: vf[%s]: %s\n", local, err.msg);
+        return 1;
+    }
+    return 0;
+}
+
+/* Each command and how many words follow it. */
+static const struct {
+    const char *name;
+    int args;
+} commands[] = {
+    {"bind", 0}, {"watch", 0}, {"boot-list", 0}, {"request", 2}, {"report", 2},
+};
+
+static bool known_command(int argc, char **argv)
+{
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (optind < argc && !strcmp(argv[optind], commands[i].name))
+            return argc - optind - 1 == commands[i].args;
+    return false;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -208,9 +279,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (!(optind == argc - 1 &&
-          (!strcmp(argv[optind], "bind") || !strcmp(argv[optind], "watch"))) &&
-        !(optind == argc - 3 && !strcmp(argv[optind], "request"))) {
+    if (!known_command(argc, argv)) {
         usage(stderr);
         return 2;
     }
@@ -226,6 +295,10 @@ int main(int argc, char **argv)
     o.read_ctx = &xs;
     if (!strcmp(argv[optind], "request"))
         rc = request(&xs, domid, argv[optind + 1], argv[optind + 2]);
+    else if (!strcmp(argv[optind], "report"))
+        rc = report(&xs, domid, argv[optind + 1], argv[optind + 2]);
+    else if (!strcmp(argv[optind], "boot-list"))
+        rc = boot_list(&o, &xs, domid);
     else if (!strcmp(argv[optind], "bind"))
         rc = bind_once(&o, &xs, domid);
     else

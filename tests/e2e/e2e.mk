@@ -79,6 +79,7 @@ e2e-run: $(if $(filter trixie,$(E2E_PLATFORM)),e2e-platform-images,e2e-images) \
 	    $(E2E_DIR)/run-e2e $(E2E_SCENARIOS)
 
 e2e-images: $(QEMU_BUILD)/dom0.cpio.gz $(QEMU_BUILD)/guest.cpio \
+    $(QEMU_BUILD)/bootroot.img $(QEMU_BUILD)/guest-itr.cpio \
     $(if $(filter trixie,$(E2E_QEMU)),e2e-qemu-root)
 
 # E2E_HVM=1: dom0's image gets the HVM device model (scenario hvm)
@@ -127,6 +128,20 @@ $(QEMU_BUILD)/guest.cpio: $(IMAGE_DEPS) $(QH)/mk-guest-initramfs $(QH)/guest-ini
 	$(Q)QEMU_BUILD=$(QEMU_BUILD) XENVF_DEBS=$(XENVF_DEBS) \
 	    XENVF_GUEST_PKGS="$(E2E_GUEST_PKGS)" \
 	    $(QH)/mk-guest-initramfs $(E2E_GUEST_OVERLAY)
+
+# the root file system a guest boots from its VF (scenario xenvf-boot)
+$(QEMU_BUILD)/bootroot.img: $(IMAGE_DEPS) $(QH)/mk-boot-rootfs $(QH)/bootroot-init
+	@$(if $(Q),echo "  IMAGE   $@")
+	$(Q)QEMU_BUILD=$(QEMU_BUILD) $(QH)/mk-boot-rootfs
+
+# a guest initramfs made by initramfs-tools with xenvf-guest's hook, in a
+# clean bookworm root (the package test's, cached as the same tarball
+# make check-packages uses): scenario xenvf-boot boots it (boot=xenvf)
+$(QEMU_BUILD)/guest-itr.cpio: $(QEMU_BUILD)/unpacked.stamp $(QH)/mk-itr-initramfs \
+        $(XENVF_DEBS)/.content
+	@$(if $(Q),echo "  IMAGE   $@")
+	$(Q)QEMU_BUILD=$(QEMU_BUILD) XENVF_DEBS=$(XENVF_DEBS) \
+	    $(QH)/mk-itr-initramfs $(SRCDIR)/build/packaging/bookworm-base.tar
 
 $(QEMU_BUILD)/dom0.cpio.gz: $(IMAGE_DEPS) $(QH)/mk-dom0-initramfs $(QH)/dom0-init \
         $(QEMU_BUILD)/dom0-overlay.txt $(call overlay_files,$(E2E_DOM0_OVERLAY)) \
@@ -210,7 +225,8 @@ E2E_SH := $(filter-out $(QH)/pcifront-fix %.patch %.list,\
           $(wildcard $(E2E_DIR)/dom0/*) \
           $(wildcard $(E2E_DIR)/scenarios/*.sh) $(wildcard $(E2E_DIR)/guest/*) \
           $(E2E_DIR)/run-e2e $(E2E_DIR)/stress-host $(E2E_DIR)/stress/run \
-          $(E2E_DIR)/bench-stages $(SRCDIR)/xsm-policy/build-xen-flask
+          $(E2E_DIR)/bench-stages $(SRCDIR)/xsm-policy/build-xen-flask \
+          $(filter-out %/conf-hook,$(wildcard $(SRCDIR)/guest/initramfs/*))
 e2e-lint:
 	$(Q)cd $(SRCDIR) && shellcheck -x $(E2E_SH)
 

@@ -163,6 +163,11 @@ disable_vfs() { echo 0 >"$SYSPCI/$1/sriov_numvfs"; }
 
 # ---- the SR-IOV NIC (QEMU 10's igb, an 82576; run-host --nic) -------------
 
+# ip: iproute2's, always. The scenarios run under busybox's sh (dom0/run's
+# busybox timeout starts its own sh applet), which prefers its applets to
+# PATH, and busybox's ip has no `vf` in `ip link` nor `ip neigh replace`.
+ip() { /bin/ip "$@"; }
+
 # nic_pf: the BDF of the igb PF (82576, 8086:10c9), empty when absent.
 nic_pf() {
     for _d in "$SYSPCI"/*; do

@@ -223,8 +223,9 @@ static void retry_arm(agent *a, agent_pf *pf)
         int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 
         if (fd < 0 || xenvfd_loop_add(fd, POLLIN, retry_tick, a)) {
-            LOG(WARN, "retry timer: %s: a degraded PF is set up again only "
-                      "on events",
+            LOG(WARN,
+                "retry timer: %s: a degraded PF is set up again only "
+                "on events",
                 fd < 0 ? strerror(errno) : "cannot watch it");
             if (fd >= 0)
                 close(fd);
@@ -232,7 +233,7 @@ static void retry_arm(agent *a, agent_pf *pf)
         }
         a->retry_fd = fd;
     }
-    a->retry_s = !a->retry_s ? AGENT_RETRY_MIN_S
+    a->retry_s = !a->retry_s                           ? AGENT_RETRY_MIN_S
                  : a->retry_s >= AGENT_RETRY_MAX_S / 2 ? AGENT_RETRY_MAX_S
                                                        : a->retry_s * 2;
     its.it_value.tv_sec = (time_t)a->retry_s;

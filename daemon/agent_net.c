@@ -364,7 +364,8 @@ int agent_net_read_vf_stats(const char *ifname, bool driver_gives,
     return rc;
 }
 
-/* ---- read-back ------------------------------------------------------------ */
+/* ---- read-back ------------------------------------------------------------
+ */
 
 /* The VLAN the kernel reports for a VF: 0 when it lists none. */
 static uint32_t vf_vlan_of(struct rtnl_link_vf *vf)
@@ -424,14 +425,15 @@ int agent_net_check_vf(struct nl_msg *msg, unsigned vf_index,
         }
     }
     if (c->vlan >= 0 && (v = vf_vlan_of(vf)) != (uint32_t)c->vlan) {
-        rc = xenvf_err_set(err, XENVF_EIO,
-                           "vf %u: vlan %" PRId64 " did not stay set: driver %s "
-                           "reports %" PRIu32,
-                           vf_index, c->vlan, drv, v);
+        rc =
+            xenvf_err_set(err, XENVF_EIO,
+                          "vf %u: vlan %" PRId64 " did not stay set: driver %s "
+                          "reports %" PRIu32,
+                          vf_index, c->vlan, drv, v);
         goto out;
     }
-    if (c->trust >= 0 && (rtnl_link_vf_get_trust(vf, &v) < 0 ||
-                          (v != 0) != (c->trust != 0))) {
+    if (c->trust >= 0 &&
+        (rtnl_link_vf_get_trust(vf, &v) < 0 || (v != 0) != (c->trust != 0))) {
         rc = xenvf_err_set(err, XENVF_EIO,
                            "vf %u: trust %s did not stay set: driver %s "
                            "does not report it so",

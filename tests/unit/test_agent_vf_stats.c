@@ -249,13 +249,13 @@ END_TEST
 /* ---- read-back of the settings (agent_net_check_vf) ---------------------- */
 
 typedef struct vf_set {
-    uint8_t mac5;       /* the MAC is 00:16:3e:00:00:mac5 */
-    uint32_t vlan;      /* IFLA_VF_VLAN (0: none) */
-    bool vlan_list;     /* and IFLA_VF_VLAN_LIST, as Linux >= 4.9 sends */
-    uint32_t trust;     /* IFLA_VF_TRUST */
-    uint32_t spoofchk;  /* IFLA_VF_SPOOFCHK */
-    uint32_t rate;      /* IFLA_VF_RATE max_tx_rate */
-    bool no_trust;      /* IFLA_VF_TRUST left out */
+    uint8_t mac5;      /* the MAC is 00:16:3e:00:00:mac5 */
+    uint32_t vlan;     /* IFLA_VF_VLAN (0: none) */
+    bool vlan_list;    /* and IFLA_VF_VLAN_LIST, as Linux >= 4.9 sends */
+    uint32_t trust;    /* IFLA_VF_TRUST */
+    uint32_t spoofchk; /* IFLA_VF_SPOOFCHK */
+    uint32_t rate;     /* IFLA_VF_RATE max_tx_rate */
+    bool no_trust;     /* IFLA_VF_TRUST left out */
 } vf_set;
 
 /* An RTM_NEWLINK listing VF 1 with settings as rtnl_fill_vfinfo lays
@@ -264,7 +264,8 @@ static struct nl_msg *settings_msg(const vf_set *v)
 {
     struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = 7};
     struct nl_msg *msg = nlmsg_alloc_simple(RTM_NEWLINK, 0);
-    struct ifla_vf_mac mac = {.vf = 1, .mac = {0x00, 0x16, 0x3e, 0, 0, v->mac5}};
+    struct ifla_vf_mac mac = {.vf = 1,
+                              .mac = {0x00, 0x16, 0x3e, 0, 0, v->mac5}};
     struct ifla_vf_vlan vlan = {.vf = 1, .vlan = v->vlan};
     struct ifla_vf_trust trust = {.vf = 1, .setting = v->trust};
     struct ifla_vf_spoofchk spoof = {.vf = 1, .setting = v->spoofchk};
@@ -282,8 +283,8 @@ static struct nl_msg *settings_msg(const vf_set *v)
     ck_assert_int_eq(nla_put(msg, IFLA_VF_MAC, sizeof(mac), &mac), 0);
     ck_assert_int_eq(nla_put(msg, IFLA_VF_VLAN, sizeof(vlan), &vlan), 0);
     if (v->vlan_list) {
-        struct ifla_vf_vlan_info vi = {.vf = 1, .vlan = v->vlan,
-                                       .vlan_proto = htons(0x8100)};
+        struct ifla_vf_vlan_info vi = {
+            .vf = 1, .vlan = v->vlan, .vlan_proto = htons(0x8100)};
         struct nlattr *vl = nla_nest_start(msg, IFLA_VF_VLAN_LIST);
 
         ck_assert_ptr_nonnull(vl);
@@ -331,8 +332,8 @@ static int check_vf(const vf_set *v, const xenvf_vf_config *c, char *why)
 
 START_TEST(read_back_every_setting)
 {
-    vf_set ok = {.mac5 = 5, .vlan = 5, .vlan_list = true, .spoofchk = 1,
-                 .rate = 100};
+    vf_set ok = {
+        .mac5 = 5, .vlan = 5, .vlan_list = true, .spoofchk = 1, .rate = 100};
     xenvf_vf_config c;
     char why[XENVF_ERR_MSG_MAX];
 
@@ -349,7 +350,8 @@ START_TEST(read_back_every_setting)
     v = ok;
     v.vlan = 0;
     ck_assert_int_eq(check_vf(&v, &c, why), XENVF_EIO);
-    ck_assert_str_eq(why, "vf 1: vlan 5 did not stay set: driver igb reports 0");
+    ck_assert_str_eq(why,
+                     "vf 1: vlan 5 did not stay set: driver igb reports 0");
     v = ok;
     v.trust = 1;
     ck_assert_int_eq(check_vf(&v, &c, why), XENVF_EIO);

@@ -399,7 +399,10 @@ int agent_net_check_vf(struct nl_msg *msg, unsigned vf_index,
                            e < 0 ? nl_geterror(e) : "no link in the message");
         goto out;
     }
-    vf = rtnl_link_vf_get(link, vf_index);
+    /* libnl 3.7's rtnl_link_vf_get reads a NULL list when the message
+     * has IFLA_NUM_VF but no IFLA_VFINFO_LIST (found by fuzz_vf_stats_nl) */
+    if (rtnl_link_get_num_vf(link, &v) == 0 && rtnl_link_has_vf_list(link))
+        vf = rtnl_link_vf_get(link, vf_index);
     if (!vf || rtnl_link_vf_get_index(vf, &v) < 0 || v != vf_index) {
         rc = xenvf_err_set(err, XENVF_EIO,
                            "vf %u: driver %s does not list it: no setting of "

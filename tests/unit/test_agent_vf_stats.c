@@ -402,6 +402,14 @@ START_TEST(read_back_unlisted_vf)
     ck_assert_str_eq(err.msg, "vf 0: driver igb does not list it: no setting "
                               "of it can be read back");
     nlmsg_free(msg);
+
+    /* IFLA_NUM_VF without a VF list (libnl 3.7 crashed on it: fuzzing) */
+    msg = link_msg(2, NULL, 0);
+    xenvf_err_init(&err);
+    ck_assert_int_eq(agent_net_check_vf(msg, 1, &c, "igb", &err), XENVF_EIO);
+    ck_assert_str_eq(err.msg, "vf 1: driver igb does not list it: no setting "
+                              "of it can be read back");
+    nlmsg_free(msg);
 }
 END_TEST
 

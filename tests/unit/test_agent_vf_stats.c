@@ -330,52 +330,76 @@ static int check_vf(const vf_set *v, const xenvf_vf_config *c, char *why)
     return rc;
 }
 
+/* What the driver reports when it kept every setting asked() asks for. */
+static const vf_set kept = {
+    .mac5 = 5, .vlan = 5, .vlan_list = true, .spoofchk = 1, .rate = 100};
+
+/* Each setting the driver did not keep, named with the driver; NULL:
+ * refused, whatever the words. */
+enum { NOT_MAC, NOT_VLAN, NOT_TRUST, NO_TRUST, NOT_SPOOFCHK, NOT_RATE };
+static const struct {
+    int what;
+    const char *why;
+} not_kept[] = {
+    {NOT_MAC, "vf 1: mac 00:16:3e:00:00:05 did not stay set: driver igb "
+              "reports 00:16:3e:00:00:06"},
+    {NOT_VLAN, "vf 1: vlan 5 did not stay set: driver igb reports 0"},
+    {NOT_TRUST,
+     "vf 1: trust off did not stay set: driver igb does not report it so"},
+    {NO_TRUST, NULL}, /* a kernel that does not report trust */
+    {NOT_SPOOFCHK,
+     "vf 1: spoofchk on did not stay set: driver igb does not report it so"},
+    {NOT_RATE, "vf 1: rate 100 did not stay set: driver igb reports 0"},
+};
+
+static vf_set kept_but(int what)
+{
+    vf_set v = kept;
+
+    switch (what) {
+    case NOT_MAC:
+        v.mac5 = 6;
+        break;
+    case NOT_VLAN:
+        v.vlan = 0;
+        break;
+    case NOT_TRUST:
+        v.trust = 1;
+        break;
+    case NO_TRUST:
+        v.no_trust = true;
+        break;
+    case NOT_SPOOFCHK:
+        v.spoofchk = 0;
+        break;
+    case NOT_RATE:
+        v.rate = 0;
+        break;
+    }
+    return v;
+}
+
 START_TEST(read_back_every_setting)
 {
-    vf_set ok = {
-        .mac5 = 5, .vlan = 5, .vlan_list = true, .spoofchk = 1, .rate = 100};
+    vf_set v = kept;
     xenvf_vf_config c;
     char why[XENVF_ERR_MSG_MAX];
 
     asked(&c);
-    ck_assert_msg(check_vf(&ok, &c, why) == 0, "%s", why);
-    ok.vlan_list = false; /* IFLA_VF_VLAN alone */
-    ck_assert_msg(check_vf(&ok, &c, why) == 0, "%s", why);
-    /* each setting the driver did not keep is named, with the driver */
-    vf_set v = ok;
-    v.mac5 = 6;
-    ck_assert_int_eq(check_vf(&v, &c, why), XENVF_EIO);
-    ck_assert_str_eq(why, "vf 1: mac 00:16:3e:00:00:05 did not stay set: "
-                          "driver igb reports 00:16:3e:00:00:06");
-    v = ok;
-    v.vlan = 0;
-    ck_assert_int_eq(check_vf(&v, &c, why), XENVF_EIO);
-    ck_assert_str_eq(why,
-                     "vf 1: vlan 5 did not stay set: driver igb reports 0");
-    v = ok;
-    v.trust = 1;
-    ck_assert_int_eq(check_vf(&v, &c, why), XENVF_EIO);
-    ck_assert_str_eq(why, "vf 1: trust off did not stay set: driver igb does "
-                          "not report it so");
-    v = ok;
-    v.no_trust = true; /* a kernel that does not report trust */
-    ck_assert_int_eq(check_vf(&v, &c, why), XENVF_EIO);
-    v = ok;
-    v.spoofchk = 0;
-    ck_assert_int_eq(check_vf(&v, &c, why), XENVF_EIO);
-    ck_assert_str_eq(why, "vf 1: spoofchk on did not stay set: driver igb "
-                          "does not report it so");
-    v = ok;
-    v.rate = 0;
-    ck_assert_int_eq(check_vf(&v, &c, why), XENVF_EIO);
-    ck_assert_str_eq(why, "vf 1: rate 100 did not stay set: driver igb "
-                          "reports 0");
+    ck_assert_msg(check_vf(&v, &c, why) == 0, "%s", why);
+    v.vlan_list = false; /* IFLA_VF_VLAN alone */
+    ck_assert_msg(check_vf(&v, &c, why) == 0, "%s", why);
+    for (size_t i = 0; i < sizeof(not_kept) / sizeof(not_kept[0]); i++) {
+        v = kept_but(not_kept[i].what);
+        ck_assert_int_eq(check_vf(&v, &c, why), XENVF_EIO);
+        if (not_kept[i].why)
+            ck_assert_str_eq(why, not_kept[i].why);
+    }
     /* unset settings are not read back: only the MAC asked for */
     xenvf_vf_config_init(&c);
     c.has_mac = true;
     memcpy(c.mac, (const uint8_t[]){0x00, 0x16, 0x3e, 0, 0, 5}, 6);
-    v = ok;
-    v.trust = 1;
+    v = kept_but(NOT_TRUST);
     v.vlan = 9;
     v.rate = 0;
     ck_assert_msg(check_vf(&v, &c, why) == 0, "%s", why);
@@ -383,8 +407,7 @@ START_TEST(read_back_every_setting)
     xenvf_vf_config_init(&c);
     c.vlan = 0;
     c.rate_mbps = 0;
-    v = ok;
-    v.vlan = 0;
+    v = kept_but(NOT_VLAN);
     v.rate = 0;
     ck_assert_msg(check_vf(&v, &c, why) == 0, "%s", why);
 }

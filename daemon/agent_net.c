@@ -586,8 +586,21 @@ static int net_vf_setup(agent *a, agent_pf *pf, const xenvf_vf *vf,
         return rc;
     xenvf_sysfs_read_driver(a->cfg->sysfs_root, &pf->rec.bdf, &drv, NULL);
     rc = agent_net_apply(ifname, vf->index, &vf->config, err);
-    if (rc)
+    if (rc) {
+        /* the kernel's errno does not say which setting: the read-back
+         * names the first one the driver did not keep */
+        xenvf_err why;
+
+        xenvf_err_init(&why);
+        if (!get_link_with_vfs(ifname, &reply, &why) &&
+            agent_net_check_vf(reply, vf->index, &vf->config, drv, &why)) {
+            char was[sizeof(err->msg)];
+
+            snprintf(was, sizeof(was), "%s", err->msg);
+            xenvf_err_set(err, rc, "%s (%s)", was, why.msg);
+        }
         xenvf_err_prepend(err, "driver %s: ", drv ? drv : "(unknown)");
+    }
     if (!rc)
         rc = get_link_with_vfs(ifname, &reply, err);
     if (!rc)

@@ -10,10 +10,12 @@
  *   bound, every VF set up     -> ready
  *   bound, some VF failed      -> degraded
  */
+#include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <xenvf/sysfs.h>
@@ -50,6 +52,7 @@ void agent_init(agent *a, const xenvfd_config *cfg)
     memset(a, 0, sizeof(*a));
     a->cfg = cfg;
     a->stats_fd = -1;
+    a->retry_fd = -1;
     xenvf_xs_init(&a->xs);
 }
 
@@ -60,6 +63,10 @@ void agent_dispose(agent *a)
     if (a->stats_fd >= 0) {
         xenvfd_loop_del(a->stats_fd);
         close(a->stats_fd);
+    }
+    if (a->retry_fd >= 0) {
+        xenvfd_loop_del(a->retry_fd);
+        close(a->retry_fd);
     }
     if (a->xs.h) {
         int fd = xenvf_xs_fileno(&a->xs);
@@ -170,6 +177,74 @@ static bool applied_equal(const xenvf_vf_config *a, const xenvf_vf_config *b)
            xenvf_ns_list_equal(&a->ns, &b->ns);
 }
 
+static void evaluate(agent *a, agent_pf *pf);
+
+/* ---- retrying what a PF driver did not take --------------------------------
+ * A VF whose setup failed (a setting the driver refused or did not keep:
+ * igb refuses a VF rate while the PF's link is down) leaves its PF
+ * degraded. Nothing in xenstore or sysfs may change when the cause goes
+ * away (the PF's link comes up), so the agent tries again on a timer,
+ * backing off while nothing gets better. */
+
+static void retry_tick(void *opaque, int fd, short revents)
+{
+    agent *a = opaque;
+    uint64_t expirations;
+
+    if (read(fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+        LOG(WARN, "retry timer: %s", strerror(errno));
+    a->retry_pending = false;
+    for (size_t i = 0; i < a->nr_pfs; i++) {
+        agent_pf *pf = &a->pfs[i];
+
+        if (pf->have_rec && pf->bound && pf->state == XENVF_PF_DEGRADED) {
+            LOG(INFO, "pf %s: degraded: setting its VFs up again", pf->id);
+            evaluate(a, pf);
+        }
+    }
+}
+
+/* After pf's evaluation: arm the retry when it is degraded and none is
+ * pending (each retry that finds a PF still degraded waits twice as long,
+ * up to AGENT_RETRY_MAX_S; events in between do not push it back); start
+ * from AGENT_RETRY_MIN_S again once no PF is degraded. */
+static void retry_arm(agent *a, agent_pf *pf)
+{
+    struct itimerspec its = {{0, 0}, {0, 0}};
+    bool degraded = false;
+
+    for (size_t i = 0; i < a->nr_pfs; i++)
+        degraded |= a->pfs[i].state == XENVF_PF_DEGRADED;
+    if (!degraded)
+        a->retry_s = 0;
+    if (pf->state != XENVF_PF_DEGRADED || a->retry_pending)
+        return;
+    if (a->retry_fd < 0) {
+        int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+
+        if (fd < 0 || xenvfd_loop_add(fd, POLLIN, retry_tick, a)) {
+            LOG(WARN,
+                "retry timer: %s: a degraded PF is set up again only "
+                "on events",
+                fd < 0 ? strerror(errno) : "cannot watch it");
+            if (fd >= 0)
+                close(fd);
+            return;
+        }
+        a->retry_fd = fd;
+    }
+    a->retry_s = !a->retry_s                           ? AGENT_RETRY_MIN_S
+                 : a->retry_s >= AGENT_RETRY_MAX_S / 2 ? AGENT_RETRY_MAX_S
+                                                       : a->retry_s * 2;
+    its.it_value.tv_sec = (time_t)a->retry_s;
+    if (timerfd_settime(a->retry_fd, 0, &its, NULL) < 0) {
+        LOG(WARN, "retry timer: %s", strerror(errno));
+        return;
+    }
+    a->retry_pending = true;
+    LOG(WARN, "pf %s: degraded: trying again in %u s", pf->id, a->retry_s);
+}
+
 /* Decide the PF's state, setting up the VFs that need it. */
 static void evaluate(agent *a, agent_pf *pf)
 {
@@ -202,11 +277,6 @@ static void evaluate(agent *a, agent_pf *pf)
         /* (re)loaded driver: it has forgotten every VF setting */
         pf->was_bound = true;
         pf->be = pick_backend(a, pf);
-        if (pf->be == &agent_backend_net)
-            LOG(WARN,
-                "pf %s: the net backend is NOT VERIFIED against a "
-                "real SR-IOV NIC yet (docs/status.md)",
-                pf->id);
         mark_all(pf);
         if (pf->state_written && pf->state != XENVF_PF_PROBING)
             set_state(a, pf, XENVF_PF_PROBING, "PF driver bound");
@@ -238,6 +308,7 @@ static void evaluate(agent *a, agent_pf *pf)
     snprintf(why, sizeof(why), "%s backend, %u of %u VF(s) set up",
              pf->be->name, ok, pf->rec.num_vfs);
     set_state(a, pf, bad ? XENVF_PF_DEGRADED : XENVF_PF_READY, why);
+    retry_arm(a, pf);
     if (pf->be == &agent_backend_net)
         agent_net_publish_stats(a, pf);
 }

@@ -62,7 +62,16 @@ struct agent {
     xenvfd_devwatch dw;
     bool dw_on;
     int stats_fd; /* timerfd of the NIC counters, -1 until a NIC PF */
+    /* the retry of VFs a PF driver did not take (a degraded PF): a
+     * one-shot timerfd, -1 until needed; the delay doubles from
+     * AGENT_RETRY_MIN_S to AGENT_RETRY_MAX_S while nothing gets better */
+    int retry_fd;
+    unsigned retry_s;
+    bool retry_pending;
 };
+
+#define AGENT_RETRY_MIN_S 2
+#define AGENT_RETRY_MAX_S 60
 
 void agent_init(agent *a, const xenvfd_config *cfg);
 int agent_start(agent *a, xenvf_err *err);
@@ -133,6 +142,17 @@ bool agent_net_driver_gives_vf_stats(const char *driver);
  */
 int agent_net_decode_vf_stats(struct nl_msg *msg, bool driver_gives,
                               xenvf_vf_stats *out, size_t nr, xenvf_err *err);
+/*
+ * Read back from an RTM_NEWLINK message of the PF (a reply to
+ * RTEXT_FILTER_VF) each NIC setting c sets on VF vf_index: 0 when the
+ * kernel reports every one as c has it, else XENVF_EIO naming the first
+ * setting that did not stay set, the driver and what it reports (a VF
+ * the message does not list: nothing can be read back). A VLAN not listed
+ * reads as 0.
+ */
+int agent_net_check_vf(struct nl_msg *msg, unsigned vf_index,
+                       const xenvf_vf_config *c, const char *driver,
+                       xenvf_err *err);
 /* The same, asked of the kernel for netdev ifname. */
 int agent_net_read_vf_stats(const char *ifname, bool driver_gives,
                             xenvf_vf_stats *out, size_t nr, xenvf_err *err);

@@ -4,10 +4,11 @@
  * on the PF's netdev through rtnetlink (IFLA_VFINFO_LIST), built by
  * libnl-route (rtnl_link_vf_*), not by hand. The kernel forgets them when
  * the PF driver reloads; the agent sets them again when it sees the driver
- * bound (agent.c).
- *
- * Not verified against a real netdev here: this kernel has neither
- * netdevsim nor dummy, and QEMU 7.2 (the QEMU tier) has no SR-IOV NIC.
+ * bound (agent.c). After each change every setting is read back
+ * (agent_net_check_vf): a VF is set up only when the kernel reports it as
+ * asked. Verified on Linux's igb with QEMU 10's 82576 (the QEMU tier's
+ * scenario nic-vf); the fast tier has no netdev with VF settings (no
+ * netdevsim or dummy on this kernel: test_agent_net uses lo).
  *
  * Per-VF counters (IFLA_VF_STATS) are read from the same netdev and
  * published under the VFs' nodes (agent_net_publish_stats), on a timer
@@ -15,6 +16,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <linux/if_ether.h>
 #include <linux/if_link.h>
 #include <poll.h>
@@ -31,6 +33,7 @@
 #include <netlink/route/link/sriov.h>
 
 #include <xenvf/sysfs.h>
+#include <xenvf/text.h>
 #include <xenvf/vf_settings.h>
 
 #include "agent.h"
@@ -295,8 +298,10 @@ static int keep_reply(struct nl_msg *msg, void *arg)
     return NL_OK;
 }
 
-int agent_net_read_vf_stats(const char *ifname, bool driver_gives,
-                            xenvf_vf_stats *out, size_t nr, xenvf_err *err)
+/* The netdev's RTM_NEWLINK with its VF list (sent only when asked for:
+ * RTEXT_FILTER_VF), as the kernel sends it. */
+static int get_link_with_vfs(const char *ifname, struct nl_msg **reply_out,
+                             xenvf_err *err)
 {
     struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC};
     struct nl_sock *sk = NULL;
@@ -309,7 +314,6 @@ int agent_net_read_vf_stats(const char *ifname, bool driver_gives,
         rc = xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
         goto out;
     }
-    /* the VF list is sent only when asked for (RTEXT_FILTER_VF) */
     e = nlmsg_append(req, &ifi, sizeof(ifi), NLMSG_ALIGNTO);
     if (!e)
         e = nla_put_string(req, IFLA_IFNAME, ifname);
@@ -336,13 +340,137 @@ int agent_net_read_vf_stats(const char *ifname, bool driver_gives,
                            ifname);
         goto out;
     }
-    rc = agent_net_decode_vf_stats(reply, driver_gives, out, nr, err);
-    if (rc)
-        xenvf_err_prepend(err, "%s: ", ifname);
+    *reply_out = reply;
+    reply = NULL;
 out:
     nlmsg_free(reply);
     nlmsg_free(req);
     nl_socket_free(sk);
+    return rc;
+}
+
+int agent_net_read_vf_stats(const char *ifname, bool driver_gives,
+                            xenvf_vf_stats *out, size_t nr, xenvf_err *err)
+{
+    struct nl_msg *reply = NULL;
+    int rc;
+
+    if ((rc = get_link_with_vfs(ifname, &reply, err)))
+        return rc;
+    rc = agent_net_decode_vf_stats(reply, driver_gives, out, nr, err);
+    if (rc)
+        xenvf_err_prepend(err, "%s: ", ifname);
+    nlmsg_free(reply);
+    return rc;
+}
+
+/* ---- read-back ------------------------------------------------------------
+ */
+
+/* The VLAN the kernel reports for a VF: 0 when it lists none. */
+static uint32_t vf_vlan_of(struct rtnl_link_vf *vf)
+{
+    nl_vf_vlans_t *vl = NULL;
+    uint32_t v = 0;
+
+    if (rtnl_link_vf_get_vlans(vf, &vl) == 0 && vl) {
+        if (vl->size > 0)
+            v = vl->vlans[0].vf_vlan;
+        rtnl_link_vf_vlan_put(vl);
+    }
+    return v;
+}
+
+int agent_net_check_vf(struct nl_msg *msg, unsigned vf_index,
+                       const xenvf_vf_config *c, const char *driver,
+                       xenvf_err *err)
+{
+    struct rtnl_link *link = NULL;
+    struct rtnl_link_vf *vf = NULL;
+    struct nl_addr *addr = NULL; /* the VF's own: no reference taken */
+    char got[64], want[64];
+    const char *drv = driver ? driver : "(unknown)";
+    uint32_t v;
+    int rc = 0, e;
+
+    e = nl_msg_parse(msg, got_link, &link);
+    if (e < 0 || !link) {
+        rc = xenvf_err_set(err, XENVF_EINVAL, "netlink: not a link: %s",
+                           e < 0 ? nl_geterror(e) : "no link in the message");
+        goto out;
+    }
+    /* libnl 3.7's rtnl_link_vf_get reads a NULL list when the message
+     * has IFLA_NUM_VF but no IFLA_VFINFO_LIST (found by fuzz_vf_stats_nl) */
+    if (rtnl_link_get_num_vf(link, &v) == 0 && rtnl_link_has_vf_list(link))
+        vf = rtnl_link_vf_get(link, vf_index);
+    if (!vf || rtnl_link_vf_get_index(vf, &v) < 0 || v != vf_index) {
+        rc = xenvf_err_set(err, XENVF_EIO,
+                           "vf %u: driver %s does not list it: no setting of "
+                           "it can be read back",
+                           vf_index, drv);
+        goto out;
+    }
+    if (c->has_mac) {
+        const uint8_t *b = NULL;
+
+        if (rtnl_link_vf_get_addr(vf, &addr) == 0 && addr &&
+            nl_addr_get_len(addr) == 6)
+            b = nl_addr_get_binary_addr(addr);
+        if (!b || memcmp(b, c->mac, 6)) {
+            xenvf_mac_format(c->mac, want);
+            if (b)
+                xenvf_mac_format(b, got);
+            rc = xenvf_err_set(err, XENVF_EIO,
+                               "vf %u: mac %s did not stay set: driver %s "
+                               "reports %s",
+                               vf_index, want, drv, b ? got : "none");
+            goto out;
+        }
+    }
+    if (c->vlan >= 0 && (v = vf_vlan_of(vf)) != (uint32_t)c->vlan) {
+        rc =
+            xenvf_err_set(err, XENVF_EIO,
+                          "vf %u: vlan %" PRId64 " did not stay set: driver %s "
+                          "reports %" PRIu32,
+                          vf_index, c->vlan, drv, v);
+        goto out;
+    }
+    if (c->trust >= 0 &&
+        (rtnl_link_vf_get_trust(vf, &v) < 0 || (v != 0) != (c->trust != 0))) {
+        rc = xenvf_err_set(err, XENVF_EIO,
+                           "vf %u: trust %s did not stay set: driver %s "
+                           "does not report it so",
+                           vf_index, c->trust ? "on" : "off", drv);
+        goto out;
+    }
+    if (c->spoofchk >= 0 && (rtnl_link_vf_get_spoofchk(vf, &v) < 0 ||
+                             (v != 0) != (c->spoofchk != 0))) {
+        rc = xenvf_err_set(err, XENVF_EIO,
+                           "vf %u: spoofchk %s did not stay set: driver %s "
+                           "does not report it so",
+                           vf_index, c->spoofchk ? "on" : "off", drv);
+        goto out;
+    }
+    if (c->rate_mbps >= 0) {
+        struct nl_vf_rate r = {0};
+
+        /* libnl leaves a rate of 0 (no limit) out: none reads as 0 */
+        if (rtnl_link_vf_get_rate(vf, &r) < 0)
+            v = 0;
+        else
+            v = r.api == RTNL_LINK_VF_RATE_API_NEW ? r.max_tx_rate : r.rate;
+        if (v != (uint32_t)c->rate_mbps) {
+            rc = xenvf_err_set(err, XENVF_EIO,
+                               "vf %u: rate %lld did not stay set: driver %s "
+                               "reports %" PRIu32,
+                               vf_index, (long long)c->rate_mbps, drv, v);
+            goto out;
+        }
+    }
+out:
+    if (vf)
+        rtnl_link_vf_put(vf);
+    rtnl_link_put(link);
     return rc;
 }
 
@@ -442,17 +570,46 @@ out:
     free(now);
 }
 
+/* Apply, then read every setting back: a VF is set up only when the
+ * kernel reports each one as asked (a driver may take a message and keep
+ * nothing, or fail half way through it). */
 static int net_vf_setup(agent *a, agent_pf *pf, const xenvf_vf *vf,
                         xenvf_err *err)
 {
-    char ifname[64];
+    struct nl_msg *reply = NULL;
+    char ifname[64], *drv = NULL;
     int rc;
 
     if (!xenvf_vf_config_has(&vf->config, XENVF_SETTING_NIC))
         return 0;
     if ((rc = pf_ifname(a, pf, ifname, sizeof(ifname), err)))
         return rc;
-    return agent_net_apply(ifname, vf->index, &vf->config, err);
+    xenvf_sysfs_read_driver(a->cfg->sysfs_root, &pf->rec.bdf, &drv, NULL);
+    rc = agent_net_apply(ifname, vf->index, &vf->config, err);
+    if (rc) {
+        /* the kernel's errno does not say which setting: the read-back
+         * names the first one the driver did not keep */
+        xenvf_err why;
+
+        xenvf_err_init(&why);
+        if (!get_link_with_vfs(ifname, &reply, &why) &&
+            agent_net_check_vf(reply, vf->index, &vf->config, drv, &why)) {
+            char was[sizeof(err->msg)];
+
+            snprintf(was, sizeof(was), "%s", err->msg);
+            xenvf_err_set(err, rc, "%s (%s)", was, why.msg);
+        }
+        xenvf_err_prepend(err, "driver %s: ", drv ? drv : "(unknown)");
+    }
+    if (!rc)
+        rc = get_link_with_vfs(ifname, &reply, err);
+    if (!rc)
+        rc = agent_net_check_vf(reply, vf->index, &vf->config, drv, err);
+    if (rc)
+        xenvf_err_prepend(err, "%s: ", ifname);
+    nlmsg_free(reply);
+    free(drv);
+    return rc;
 }
 
 const agent_backend agent_backend_net = {"net", net_vf_setup};

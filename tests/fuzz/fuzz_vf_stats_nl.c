@@ -4,7 +4,9 @@
  * says whether the driver gives counters, the rest are the attributes of
  * an RTM_NEWLINK after its ifinfomsg, as the kernel would send them. libnl
  * parses the message, the agent walks the VF list for the drops. Whatever
- * is accepted must be a state a reader can publish.
+ * is accepted must be a state a reader can publish. The same message is
+ * then read back as a VF's settings (agent_net_check_vf): a VF not as
+ * asked must say why.
  */
 #include <linux/rtnetlink.h>
 #include <stdint.h>
@@ -79,6 +81,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (xenvf_vf_stats_format(&out[i], text, NULL))
                 abort(); /* everything decoded can be published */
         }
+    }
+    /* the read-back of a VF's settings from the same message */
+    {
+        xenvf_vf_config c;
+
+        xenvf_vf_config_init(&c);
+        c.has_mac = data[0] & 2;
+        c.vlan = data[0] & 4 ? 5 : -1;
+        c.trust = data[0] & 8 ? 1 : -1;
+        c.spoofchk = data[0] & 16 ? 0 : -1;
+        c.rate_mbps = data[0] & 32 ? 100 : -1;
+        xenvf_err_init(&err);
+        if (agent_net_check_vf(msg, (data[0] >> 6) & 1, &c, "igb", &err) &&
+            (err.rc == 0 || !err.msg[0]))
+            abort(); /* not as asked: said why */
     }
     nlmsg_free(msg);
     return 0;

@@ -92,6 +92,14 @@ base_root() {
     printf 'root:x:0:\n' >"$1/etc/group"
 }
 
+# xenstore_links ROOT: the xenstore-* commands, one binary
+# (/usr/bin/xenstore) that looks at its own name.
+xenstore_links() {
+    for _t in read write ls list exists rm chmod watch control; do
+        [ -e "$1/usr/bin/xenstore-$_t" ] || ln -s xenstore "$1/usr/bin/xenstore-$_t"
+    done
+}
+
 # copy_modules ROOT MODULE...: the named modules of the unpacked kernel and
 # everything they depend on (modprobe --show-depends on the unpacked tree),
 # then depmod inside ROOT so busybox modprobe finds them.

@@ -6,6 +6,8 @@
 #   E2E TIME stage seconds
 #   E2E FACT text            (a finding worth keeping in docs/e2e.md)
 #   E2E KNOWN name: why      (fails because of a known bug, docs/e2e.md)
+#   E2E SKIP name: why       (cannot run on this machine, e.g. no igb in
+#                             QEMU 7.2; run-e2e lists it, never a pass)
 # which /e2e/run copies to the console and to /e2e/results/e2e.txt.
 
 E2E=${E2E:-/e2e}
@@ -28,6 +30,8 @@ e2e_fact() { echo "E2E FACT $*"; }
 # e2e_known NAME WHY: a check that fails because of a known, documented bug
 # of the code under test; run-e2e lists these apart (not as passes).
 e2e_known() { _n=$1; shift; echo "E2E KNOWN $_n: $*"; }
+# e2e_skip NAME WHY: the scenario cannot run on this machine (not a pass).
+e2e_skip() { _n=$1; shift; echo "E2E SKIP $_n: $*"; }
 info() { echo "  $*"; }
 
 # check NAME WHY CMD...: PASS if CMD succeeds, else FAIL with WHY.
@@ -157,6 +161,45 @@ enable_vfs() {
 # disable_vfs PF: NumVFs back to 0.
 disable_vfs() { echo 0 >"$SYSPCI/$1/sriov_numvfs"; }
 
+# ---- the SR-IOV NIC (QEMU 10's igb, an 82576; run-host --nic) -------------
+
+# ip: iproute2's, always. The scenarios run under busybox's sh (dom0/run's
+# busybox timeout starts its own sh applet), which prefers its applets to
+# PATH, and busybox's ip has no `vf` in `ip link` nor `ip neigh replace`.
+ip() { /bin/ip "$@"; }
+
+# nic_pf: the BDF of the igb PF (82576, 8086:10c9), empty when absent.
+nic_pf() {
+    for _d in "$SYSPCI"/*; do
+        [ "$(cat "$_d/vendor" 2>/dev/null)" = 0x8086 ] &&
+            [ "$(cat "$_d/device" 2>/dev/null)" = 0x10c9 ] &&
+            [ -e "$_d/sriov_totalvfs" ] && echo "${_d##*/}" && return 0
+    done
+    return 1
+}
+# nic_ifname PF: the PF's netdev (the first entry of its net/), if bound.
+nic_ifname() {
+    for _n in "$SYSPCI/$1"/net/*; do
+        [ -e "$_n" ] && echo "${_n##*/}" && return 0
+    done
+    return 1
+}
+# have_nic NAME: true when this machine has the igb PF. Otherwise, when
+# run-host said why it added none (qhost.nic=none:..., QEMU 7.2), SKIP NAME
+# with that reason and false; when it says it added one that dom0 cannot
+# find, FAIL NAME.
+have_nic() {
+    _why=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^qhost\.nic=//p')
+    if [ "$_why" = igb ]; then
+        nic_pf >/dev/null && return 0
+        e2e_fail "$1" "run-host added an igb PF but dom0 has no 8086:10c9 with SR-IOV"
+        lspci -nn
+        return 1
+    fi
+    e2e_skip "$1" "no SR-IOV NIC in this machine: ${_why:-run-host said nothing (qhost.nic=)}"
+    return 1
+}
+
 # ---- O_DIRECT block I/O (busybox dd) -----------------------------------------
 
 # put_token DEV MIB TOKEN: TOKEN at MIB MiB of DEV, bypassing the page cache.
@@ -202,7 +245,8 @@ xlv() { LD_PRELOAD=$XENVF_PLUGIN xl "$@"; }
 
 # write_map PF0-NUMVFS PF1-NUMVFS [PF1-OWNER]: the VF map naming the two
 # emulated PFs nvme0 and nvme1 (nvme1's driver in domain PF1-OWNER, default
-# dom0), written atomically (the TCB watches for rename-into-place).
+# dom0), written atomically (the TCB watches for rename-into-place). With
+# NET0_NUMVFS set, the igb PF too, as net0 (NET0_VFS: its <vf> lines).
 write_map() {
     _pf0=$(pf_list | sed -n 1p) _pf1=$(pf_list | sed -n 2p)
     {
@@ -218,6 +262,11 @@ write_map() {
             echo "  <pf id=\"nvme0\" address=\"$_pf0\" numvfs=\"$1\"/>"
         fi
         [ -z "$_pf1" ] || echo "  <pf id=\"nvme1\" address=\"$_pf1\" numvfs=\"$2\" owner=\"${3:-0}\"/>"
+        if [ -n "${NET0_NUMVFS:-}" ]; then
+            echo "  <pf id=\"net0\" address=\"$(nic_pf)\" numvfs=\"$NET0_NUMVFS\">"
+            [ -z "${NET0_VFS:-}" ] || printf '    %s\n' "$NET0_VFS"
+            echo "  </pf>"
+        fi
         echo '</vfmap>'
     } >"$XENVF_MAP.tmp"
     mv "$XENVF_MAP.tmp" "$XENVF_MAP"

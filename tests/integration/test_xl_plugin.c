@@ -566,6 +566,135 @@ START_TEST(xl_migrate_receive_takes_another_vf)
 }
 END_TEST
 
+/* xl save of a domain holding a VF: refused before libxl suspends it (the
+ * guest runs no migration component), the message says why and how to go
+ * anyway, xl resumes the domain, which keeps its VF. */
+START_TEST(xl_save_refuses_a_domain_with_a_vf)
+{
+    const char *create[] = {"create", "-e", "web1.cfg", NULL};
+    const char *save[] = {"save", "5", "web1.save", "web1.cfg", NULL};
+    char *calls, *out;
+
+    set_state("nvme0", XENVF_PF_READY);
+    ck_assert_int_eq(run_xl(create), 0);
+    ck_assert_int_ne(run_xl(save), 0);
+    out = read_file("xl.out");
+    calls = read_file("calls");
+    ASSERT_CONTAINS(out,
+                    "xenvf: error: xl save of domain 5 with its VF "
+                    "nvme0#0: refused, the domain keeps running with its VF. ");
+    ASSERT_CONTAINS(out, "(no /local/domain/5/xenvf/migrate/switch)");
+    ASSERT_CONTAINS(out, "XENVF_MIGRATE=unplug-and-go in xl's environment");
+    ck_assert_ptr_null(strstr(calls, "suspend 5"));
+    ck_assert_ptr_null(strstr(calls, "destroy 5"));
+    ASSERT_CONTAINS(calls, "resume 5");
+    ck_assert_int_eq(penv_holder("nvme0", 0), 5);
+    free(out);
+    free(calls);
+    ASSERT_BOOKS_AGREE();
+}
+END_TEST
+
+/* XENVF_MIGRATE=unplug-and-go: xl save goes on (said loudly), libxl
+ * suspends and xl destroys the domain, its VF goes back; a value the
+ * plugin does not know is refused, naming the ones it does. */
+START_TEST(xl_save_unplug_and_go)
+{
+    const char *create[] = {"create", "-e", "web1.cfg", NULL};
+    const char *save[] = {"save", "5", "web1.save", "web1.cfg", NULL};
+    char *calls, *out;
+
+    set_state("nvme0", XENVF_PF_READY);
+    ck_assert_int_eq(run_xl(create), 0);
+    setenv("XENVF_MIGRATE", "unplug-and-go-please", 1);
+    ck_assert_int_ne(run_xl(save), 0);
+    out = read_file("xl.out");
+    ASSERT_CONTAINS(out, "xl save of domain 5: XENVF_MIGRATE="
+                         "'unplug-and-go-please': unknown (known: "
+                         "unplug-and-go, or unset)");
+    free(out);
+    ck_assert_int_eq(penv_holder("nvme0", 0), 5);
+    setenv("XENVF_MIGRATE", "unplug-and-go", 1);
+    ck_assert_int_eq(run_xl(save), 0);
+    unsetenv("XENVF_MIGRATE");
+    out = read_file("xl.out");
+    calls = read_file("calls");
+    ASSERT_CONTAINS(out, "xenvf: warning: xl save of domain 5 with its VF "
+                         "nvme0#0: unplug-and-go (XENVF_MIGRATE)");
+    ASSERT_CONTAINS(calls, "suspend 5 flags 0");
+    ASSERT_CONTAINS(calls, "destroy 5");
+    ck_assert_uint_eq(penv_held_settles_to(0), 0);
+    free(out);
+    free(calls);
+    ASSERT_BOOKS_AGREE();
+}
+END_TEST
+
+/* xl migrate (live) of a domain holding a VF: refused before libxl
+ * suspends it, with or without unplug-and-go (not built for a live
+ * migration); xl resumes it at the sender, the VF stays its. The
+ * receiver here only says it is ready and reads what comes. */
+START_TEST(xl_migrate_refuses_a_domain_with_a_vf)
+{
+    const char *create[] = {"create", "-e", "web1.cfg", NULL};
+    const char *migrate[] = {
+        "migrate",
+        "-s",
+        "",
+        "-C",
+        "web1.cfg",
+        "5",
+        "printf 'xl migration receiver ready, send binary domain data.\n';"
+        " cat >/dev/null",
+        NULL};
+    char *calls, *out;
+
+    set_state("nvme0", XENVF_PF_READY);
+    ck_assert_int_eq(run_xl(create), 0);
+    ck_assert_int_ne(run_xl(migrate), 0);
+    out = read_file("xl.out");
+    ASSERT_CONTAINS(out,
+                    "xenvf: error: xl migrate of domain 5 with its VF "
+                    "nvme0#0: refused, the domain keeps running with its VF. ");
+    ASSERT_CONTAINS(out, "Migration failed, resuming at sender.");
+    ASSERT_CONTAINS(out, "unplug-and-go is not built for a live migration");
+    free(out);
+    setenv("XENVF_MIGRATE", "unplug-and-go", 1);
+    ck_assert_int_ne(run_xl(migrate), 0);
+    unsetenv("XENVF_MIGRATE");
+    out = read_file("xl.out");
+    calls = read_file("calls");
+    ASSERT_CONTAINS(out,
+                    "xenvf: error: xl migrate of domain 5 with its VF "
+                    "nvme0#0: unplug-and-go for a live migration is not built");
+    ck_assert_ptr_null(strstr(calls, "suspend 5"));
+    ASSERT_CONTAINS(calls, "resume 5");
+    ck_assert_int_eq(penv_holder("nvme0", 0), 5);
+    free(out);
+    free(calls);
+    ASSERT_BOOKS_AGREE();
+}
+END_TEST
+
+/* A domain without VFs is xenvf's business neither way. */
+START_TEST(xl_save_without_vf_goes_on)
+{
+    const char *create[] = {"create", "-e", "plain.cfg", NULL};
+    const char *save[] = {"save", "5", "plain.save", "plain.cfg", NULL};
+    char *calls, *out;
+
+    ck_assert_int_eq(run_xl(create), 0);
+    ck_assert_int_eq(run_xl(save), 0);
+    calls = read_file("calls");
+    out = read_file("xl.out");
+    ASSERT_CONTAINS(calls, "suspend 5 flags 0");
+    ASSERT_CONTAINS(calls, "destroy 5");
+    ck_assert_ptr_null(strstr(out, "xenvf:"));
+    free(out);
+    free(calls);
+}
+END_TEST
+
 /* pci= naming a VF xenvf manages: refused while another domain holds
  * it (libxl would reset it under that domain); when free, reserved for
  * the new domain before libxl builds it and committed to it. */
@@ -639,6 +768,10 @@ static Suite *xl_suite(void)
     tcase_add_test(tc, xl_restore_reserves_and_gates);
     tcase_add_test(tc, xl_restore_refuses_a_taken_vf);
     tcase_add_test(tc, xl_migrate_receive_takes_another_vf);
+    tcase_add_test(tc, xl_save_refuses_a_domain_with_a_vf);
+    tcase_add_test(tc, xl_save_unplug_and_go);
+    tcase_add_test(tc, xl_migrate_refuses_a_domain_with_a_vf);
+    tcase_add_test(tc, xl_save_without_vf_goes_on);
     tcase_add_test(tc, xl_create_with_pci_vf_follows_the_books);
     tcase_add_test(tc, xl_create_fails_in_libxl);
     suite_add_tcase(s, tc);

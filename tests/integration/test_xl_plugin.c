@@ -623,6 +623,8 @@ START_TEST(xl_save_unplug_and_go)
                          "nvme0#0: unplug-and-go (XENVF_MIGRATE)");
     ASSERT_CONTAINS(calls, "suspend 5 flags 0");
     ASSERT_CONTAINS(calls, "destroy 5");
+    /* the destroyed domain goes, as on Xen: @releaseDomain */
+    ck_assert_int_eq(xsh_domain_kill(E.hs, 5), 0);
     ck_assert_uint_eq(penv_held_settles_to(0), 0);
     free(out);
     free(calls);
@@ -673,6 +675,34 @@ START_TEST(xl_migrate_refuses_a_domain_with_a_vf)
     free(out);
     free(calls);
     ASSERT_BOOKS_AGREE();
+}
+END_TEST
+
+/* A guest that offers the switch is still refused: the plugin cannot
+ * drive it (not built), and says so. */
+START_TEST(xl_save_guest_offering_the_switch_refused_as_not_built)
+{
+    const char *create[] = {"create", "-e", "web1.cfg", NULL};
+    const char *save[] = {"save", "5", "web1.save", "web1.cfg", NULL};
+    char *calls, *out;
+
+    set_state("nvme0", XENVF_PF_READY);
+    ck_assert_int_eq(run_xl(create), 0);
+    ck_assert_int_eq(xenvf_xs_write(&E.xs,
+                                    "/local/domain/5/xenvf/migrate/switch",
+                                    "dm", NULL),
+                     0);
+    ck_assert_int_ne(run_xl(save), 0);
+    out = read_file("xl.out");
+    calls = read_file("calls");
+    ASSERT_CONTAINS(out, "the guest offers xenvf's I/O switch "
+                         "(/local/domain/5/xenvf/migrate/switch = 'dm'), but "
+                         "this plugin cannot drive it: the switch is not "
+                         "built (issue 15)");
+    ck_assert_ptr_null(strstr(calls, "suspend 5"));
+    ck_assert_int_eq(penv_holder("nvme0", 0), 5);
+    free(out);
+    free(calls);
 }
 END_TEST
 
@@ -771,6 +801,7 @@ static Suite *xl_suite(void)
     tcase_add_test(tc, xl_save_refuses_a_domain_with_a_vf);
     tcase_add_test(tc, xl_save_unplug_and_go);
     tcase_add_test(tc, xl_migrate_refuses_a_domain_with_a_vf);
+    tcase_add_test(tc, xl_save_guest_offering_the_switch_refused_as_not_built);
     tcase_add_test(tc, xl_save_without_vf_goes_on);
     tcase_add_test(tc, xl_create_with_pci_vf_follows_the_books);
     tcase_add_test(tc, xl_create_fails_in_libxl);

@@ -10,9 +10,12 @@
  * (XENVF_MIGRATE=unplug-and-go in xl's environment): then xl save goes on
  * as libxl does it (the VF is reset and freed when the saved domain is
  * destroyed, I/O on it errors in the guest; xl restore reserves a VF again
- * and gates it). Unplug-and-go for a live migration is not built (Xen
- * refuses log-dirty mode to a domain with a passed-through device): it
- * is refused with a "not built" message.
+ * and gates it). For a live migration unplug-and-go detaches the VFs
+ * first (Xen refuses log-dirty mode to a domain with a passed-through
+ * device; xenvfd resets and frees each VF libxl takes away), and gives
+ * them back to the domain if the migration fails and xl resumes it there;
+ * the destination's plugin reserves VFs for the incoming domain from its
+ * saved config, as for any restore.
  */
 #ifndef XENVF_XL_MIGRATE_H
 #define XENVF_XL_MIGRATE_H
@@ -40,20 +43,36 @@ int xlp_migrate_mode_parse(const char *text, xlp_migrate_mode *out,
  * /local/domain/<domid>/xenvf/migrate/switch (docs/xenstore-paths.md). */
 int xlp_migrate_switch_path(char buf[XENVF_XS_PATH_MAX], uint32_t domid);
 
+/* What the plugin must do before libxl suspends a domain. */
+#define XLP_SUSPEND_MAX_VFS 16
+typedef struct xlp_suspend_plan {
+    bool unplug; /* detach bdfs[] first (xl migrate, unplug-and-go) */
+    size_t nr;   /* the domain's VFs in xenvfd's books */
+    xenvf_bdf bdfs[XLP_SUSPEND_MAX_VFS];
+} xlp_suspend_plan;
+
 /*
  * May libxl suspend domid now (live: xl migrate, else xl save)? mode_text
- * is the XENVF_MIGRATE value (NULL: unset). Reads xenvfd's books on xs:
- * no VF held by domid, 0. Otherwise 0 only for unplug-and-go of a save
- * (logged), else XENVF_EBUSY (refused: the VFs named, why, and how to go
- * anyway), XENVF_ENOTSUP (not built) or XENVF_EINVAL (a bad mode), with
- * err saying so. A books read that fails refuses too (XENVF_E* of it).
+ * is the XENVF_MIGRATE value (NULL: unset). Reads xenvfd's books on xs
+ * into *plan. No VF held by domid: 0. Otherwise 0 only for unplug-and-go
+ * (logged; for a live migration plan->unplug: the caller detaches the VFs
+ * before libxl suspends the domain), else XENVF_EBUSY (refused: the VFs
+ * named, why, and how to go anyway), XENVF_ENOTSUP (a guest offering the
+ * switch: not built) or XENVF_EINVAL (a bad mode), with err saying so. A
+ * books read that fails refuses too (XENVF_E* of it).
  */
 int xlp_suspend_check(xenvf_xs *xs, uint32_t domid, bool live,
-                      const char *mode_text, xenvf_err *err);
+                      const char *mode_text, xlp_suspend_plan *plan,
+                      xenvf_err *err);
 
 /* xlp_suspend_check on a xenstore connection of its own, a refusal
  * logged: what libxl_domain_suspend's interposer asks. */
 int xlp_suspend(uint32_t domid, bool live, const char *mode_text,
-                xenvf_err *err);
+                xlp_suspend_plan *plan, xenvf_err *err);
+
+/* After a migration that failed, before a detached VF goes back to its
+ * domain: wait (up to timeout_ms) until xenvfd has reset and freed it.
+ * 0, XENVF_ETIMEDOUT or another XENVF_E*, logged. */
+int xlp_wait_vf_free(const xenvf_bdf *bdf, int timeout_ms, xenvf_err *err);
 
 #endif

@@ -585,7 +585,9 @@ static void web1_holds_a_vf(void)
 
 /* xl save (migrate false) or xl migrate of domain 5 with XENVF_MIGRATE
  * set to mode (NULL: unset); xl's exit status. The migration's receiver
- * only says it is ready and reads what comes. */
+ * says it is ready, and after fake libxl's stream something else than
+ * xl's "ready" message: the migration fails there, and xl resumes the
+ * domain. */
 static int save_or_migrate(bool migrate, const char *mode)
 {
     const char *save[] = {"save", "5", "web1.save", "web1.cfg", NULL};
@@ -597,7 +599,8 @@ static int save_or_migrate(bool migrate, const char *mode)
         "web1.cfg",
         "5",
         "printf 'xl migration receiver ready, send binary domain data.\n';"
-        " cat >/dev/null",
+        " while read -r l; do case $l in *'libxl save stream')"
+        " printf '%64s\\n' not-ready;; esac; done",
         NULL};
     int rc;
 
@@ -637,7 +640,7 @@ START_TEST(xl_save_refuses_a_domain_with_a_vf)
                      "xenvf's migration component (no "
                      "/local/domain/5/xenvf/migrate/switch) to move its I/O "
                      "off the VF first. XENVF_MIGRATE=unplug-and-go in xl's "
-                     "environment saves it anyway");
+                     "environment goes anyway");
 }
 END_TEST
 
@@ -685,19 +688,42 @@ START_TEST(xl_migrate_refuses_a_domain_with_a_vf)
     refused_and_kept("xenvf: error: xl migrate of domain 5 with its VF "
                      "nvme0#0: refused, the domain keeps running with its "
                      "VF. ");
-    refused_and_kept("unplug-and-go is not built for a live migration");
     refused_and_kept("Migration failed, resuming at sender.");
 }
 END_TEST
 
-/* Unplug-and-go is not built for a live migration: refused, saying so. */
-START_TEST(xl_migrate_unplug_and_go_not_built)
+/* Unplug-and-go for xl migrate: the VF detached (xenvfd resets and frees
+ * it) before libxl suspends the domain; the receiver here goes away after
+ * the stream, so the migration fails and xl resumes the domain, which
+ * gets its VF back once xenvfd has freed it. */
+START_TEST(xl_migrate_unplug_and_go_detaches_then_gives_back)
 {
+    char *calls, *out;
+
     web1_holds_a_vf();
-    ck_assert_int_ne(save_or_migrate(true, "unplug-and-go"), 0);
-    refused_and_kept("xenvf: error: xl migrate of domain 5 with its VF "
-                     "nvme0#0: unplug-and-go for a live migration is not "
-                     "built");
+    ck_assert_int_eq(save_or_migrate(true, "unplug-and-go"), 1);
+    out = read_file("xl.out");
+    calls = read_file("calls");
+    ASSERT_CONTAINS(out, "xenvf: warning: xl migrate of domain 5 with its VF "
+                         "nvme0#0: unplug-and-go (XENVF_MIGRATE): detached "
+                         "before libxl suspends the domain");
+    ASSERT_CONTAINS(out, "xenvf: domain 5: VF 0000:01:00.1 detached");
+    ASSERT_CONTAINS(out, "xenvf: domain 5 stays here after the failed "
+                         "migration: its VF 0000:01:00.1 is back");
+    ASSERT_MATCHES(calls, "^pci-remove 5 0000:01:00.1$");
+    ASSERT_MATCHES(calls, "^suspend 5 flags [1-9]");
+    ASSERT_MATCHES(calls, "^resume 5$");
+    ASSERT_MATCHES(calls, "^pci-add 5 0000:01:00.1$");
+    /* in that order */
+    ck_assert(strstr(calls, "pci-remove 5") < strstr(calls, "suspend 5"));
+    ck_assert(strstr(calls, "resume 5") < strstr(calls, "pci-add 5"));
+    /* reset and freed in between, then the domain's again */
+    ck_assert(log_has("vf 0 left domain"));
+    ck_assert(xs_wait("/xenvf/pf/nvme0/vf/0/domain", "5", 5000));
+    ck_assert(xs_wait("/xenvf/pf/nvme0/vf/0/state", "active", 5000));
+    free(out);
+    free(calls);
+    ASSERT_BOOKS_AGREE();
 }
 END_TEST
 
@@ -795,7 +821,7 @@ static Suite *xl_suite(void)
     tcase_add_test(tc, xl_save_unknown_mode_refused);
     tcase_add_test(tc, xl_save_unplug_and_go);
     tcase_add_test(tc, xl_migrate_refuses_a_domain_with_a_vf);
-    tcase_add_test(tc, xl_migrate_unplug_and_go_not_built);
+    tcase_add_test(tc, xl_migrate_unplug_and_go_detaches_then_gives_back);
     tcase_add_test(tc, xl_save_guest_offering_the_switch_refused_as_not_built);
     tcase_add_test(tc, xl_create_with_pci_vf_follows_the_books);
     tcase_add_test(tc, xl_create_fails_in_libxl);

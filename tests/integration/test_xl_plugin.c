@@ -656,24 +656,36 @@ START_TEST(xl_save_unknown_mode_refused)
 }
 END_TEST
 
+/* XENVF_MIGRATE=unplug-and-go xl save (migrate false) or xl migrate of
+ * web1 with its VF: xl exits with want_rc, its output has each of says
+ * (NULL-terminated); fake libxl's calls returned (free them). */
+static char *unplug_and_go(bool migrate, int want_rc, const char *const *says)
+{
+    char *out;
+
+    web1_holds_a_vf();
+    ck_assert_int_eq(save_or_migrate(migrate, "unplug-and-go"), want_rc);
+    out = read_file("xl.out");
+    for (size_t i = 0; says[i]; i++)
+        ASSERT_CONTAINS(out, says[i]);
+    free(out);
+    return read_file("calls");
+}
+
 /* XENVF_MIGRATE=unplug-and-go: xl save goes on (said loudly), libxl
  * suspends and xl destroys the domain, its VF goes back. */
 START_TEST(xl_save_unplug_and_go)
 {
-    char *calls, *out;
+    const char *says[] = {"xenvf: warning: xl save of domain 5 with its VF "
+                          "nvme0#0: unplug-and-go (XENVF_MIGRATE)",
+                          NULL};
+    char *calls = unplug_and_go(false, 0, says);
 
-    web1_holds_a_vf();
-    ck_assert_int_eq(save_or_migrate(false, "unplug-and-go"), 0);
-    out = read_file("xl.out");
-    calls = read_file("calls");
-    ASSERT_CONTAINS(out, "xenvf: warning: xl save of domain 5 with its VF "
-                         "nvme0#0: unplug-and-go (XENVF_MIGRATE)");
     ASSERT_CONTAINS(calls, "suspend 5 flags 0");
     ASSERT_CONTAINS(calls, "destroy 5");
     /* the destroyed domain goes, as on Xen: @releaseDomain */
     ck_assert_int_eq(xsh_domain_kill(E.hs, 5), 0);
     ck_assert_uint_eq(penv_held_settles_to(0), 0);
-    free(out);
     free(calls);
     ASSERT_BOOKS_AGREE();
 }
@@ -698,18 +710,16 @@ END_TEST
  * gets its VF back once xenvfd has freed it. */
 START_TEST(xl_migrate_unplug_and_go_detaches_then_gives_back)
 {
-    char *calls, *out;
+    const char *says[] = {
+        "xenvf: warning: xl migrate of domain 5 with its VF nvme0#0: "
+        "unplug-and-go (XENVF_MIGRATE): detached before libxl suspends the "
+        "domain",
+        "xenvf: domain 5: VF 0000:01:00.1 detached",
+        "xenvf: domain 5 stays here after the failed migration: its VF "
+        "0000:01:00.1 is back",
+        NULL};
+    char *calls = unplug_and_go(true, 1, says);
 
-    web1_holds_a_vf();
-    ck_assert_int_eq(save_or_migrate(true, "unplug-and-go"), 1);
-    out = read_file("xl.out");
-    calls = read_file("calls");
-    ASSERT_CONTAINS(out, "xenvf: warning: xl migrate of domain 5 with its VF "
-                         "nvme0#0: unplug-and-go (XENVF_MIGRATE): detached "
-                         "before libxl suspends the domain");
-    ASSERT_CONTAINS(out, "xenvf: domain 5: VF 0000:01:00.1 detached");
-    ASSERT_CONTAINS(out, "xenvf: domain 5 stays here after the failed "
-                         "migration: its VF 0000:01:00.1 is back");
     ASSERT_MATCHES(calls, "^pci-remove 5 0000:01:00.1$");
     ASSERT_MATCHES(calls, "^suspend 5 flags [1-9]");
     ASSERT_MATCHES(calls, "^resume 5$");
@@ -721,7 +731,6 @@ START_TEST(xl_migrate_unplug_and_go_detaches_then_gives_back)
     ck_assert(log_has("vf 0 left domain"));
     ck_assert(xs_wait("/xenvf/pf/nvme0/vf/0/domain", "5", 5000));
     ck_assert(xs_wait("/xenvf/pf/nvme0/vf/0/state", "active", 5000));
-    free(out);
     free(calls);
     ASSERT_BOOKS_AGREE();
 }

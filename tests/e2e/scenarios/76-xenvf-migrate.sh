@@ -2,18 +2,23 @@
 # Scenario xenvf-migrate (issue 15, the part built: docs/migration.md).
 # The I/O switch (the guest moving its storage I/O to a PF path before the
 # move and back after) is NOT built, so the plugin refuses to let libxl
-# suspend a domain that holds a VF, and the guest keeps running on it:
+# suspend a domain that holds a VF, and the guest keeps running on it,
+# unless the administrator asks for unplug-and-go:
 #  1. xl save of a guest doing I/O on its VF (guest job io-loop): refused
 #     with the plugin's message, the same domain runs on, holds its VF,
 #     its I/O goes on.
 #  2. xl migrate to localhost (the receiver run locally, with the plugin):
 #     refused the same way, before Xen is asked for log-dirty mode.
-#  3. XENVF_MIGRATE=unplug-and-go xl migrate: refused as not built.
-#  4. The io-loop ends with no failed read or write.
-#  5. XENVF_MIGRATE=unplug-and-go xl save, then xl restore, of a guest
-#     holding a VF: the save goes on (the plugin says what is lost), the VF
-#     is reset and freed while the guest is saved, the restore reserves a
-#     VF again through xenvfd and gates it.
+#  3. The io-loop ends with no failed read or write.
+#  4. XENVF_MIGRATE=unplug-and-go xl migrate to localhost of a guest
+#     holding a VF: the plugin detaches the VF (xenvfd resets and frees
+#     it), libxl migrates the domain, the receiving plugin reserves a VF
+#     for it and gates it: the migrated domain holds one VF, the source's
+#     is free.
+#  5. XENVF_MIGRATE=unplug-and-go xl save, then xl restore, of that guest:
+#     the save goes on (the plugin says what is lost), the VF is reset and
+#     freed while the guest is saved, the restore reserves a VF again
+#     through xenvfd and gates it.
 # shellcheck source=../dom0/lib.sh
 . /e2e/lib.sh
 have_xenvf xenvf-migrate plugin || exit 1
@@ -35,11 +40,12 @@ still() {
 }
 # more_ticks N: the guest's I/O went on past N rounds
 more_ticks() { wait_until 60 sh -c "test \$(grep -c '^GUEST TICK' $(guest_log m1)) -ge $(($1 + 2))"; }
-# migrate_m1 LOG [XENVF_MIGRATE]: xl migrate m1 to localhost, both sides
-# with the plugin (-s "": the host argument is the receiver's command)
-migrate_m1() {
-    timeout 300 env LD_PRELOAD="$XENVF_PLUGIN" XENVF_MIGRATE="${2:-}" xl migrate -s "" m1 \
-        "env LD_PRELOAD=$XENVF_PLUGIN xl migrate-receive" >"$1" 2>&1
+# migrate_local NAME LOG [XENVF_MIGRATE]: xl migrate NAME to localhost,
+# both sides with the plugin (-s "": the host argument is the receiver's
+# command)
+migrate_local() {
+    timeout 300 env LD_PRELOAD="$XENVF_PLUGIN" XENVF_MIGRATE="${3:-}" xl migrate -s "" "$1" \
+        "env LD_PRELOAD=$XENVF_PLUGIN xl migrate-receive" >"$2" 2>&1
 }
 
 refuse_under_io() {
@@ -67,7 +73,7 @@ refuse_under_io() {
         more_ticks "$_n"
 
     _n=$(ticks) _t0=$(now)
-    migrate_m1 /tmp/m1.migrate.log
+    migrate_local m1 /tmp/m1.migrate.log
     _rc=$?
     e2e_time migrate-refuse-live "$(since "$_t0")"
     grep -E "xenvf|migrat|error" /tmp/m1.migrate.log | tail -n 20
@@ -83,13 +89,6 @@ refuse_under_io() {
     check migrate-refuse-live-io "m1's I/O did not go on after the refused migration (ticks $(ticks), were $_n)" \
         more_ticks "$_n"
 
-    migrate_m1 /tmp/m1.migrate2.log unplug-and-go
-    _rc=$?
-    grep -E "xenvf" /tmp/m1.migrate2.log | tail -n 5
-    check migrate-unplug-live-not-built "XENVF_MIGRATE=unplug-and-go xl migrate m1 exited $_rc or did not say 'not built'" \
-        sh -c "[ $_rc != 0 ] && grep -q 'unplug-and-go for a live migration is not built' /tmp/m1.migrate2.log"
-    check migrate-unplug-live-keeps-vf "after it: m1 is '$(xl domid m1)', was $M1; $(vf_line "$I1")" \
-        wait_until 60 still m1 "$M1" "$I1"
     books "after the refusals"
 
     wait_until $((LOOP_SECS + 60)) guest_said m1 '^GUEST LOOP '
@@ -98,11 +97,38 @@ refuse_under_io() {
         guest_said m1 '^GUEST LOOP ok=[0-9]+ bad=0'
 }
 
-unplug_and_go_save() {
+# held_vf DOMID: the index of the nvme0 VF xenvfd's books give DOMID
+held_vf() { for _k in 0 1 2; do held_by "$_k" "$1" && echo "$_k"; done | head -n 1; }
+
+unplug_and_go_migrate() {
     xlv create "$(GUEST_EXTRA="qhost.stay=1" guest_cfg m2 hold 'vf = [ "pf=nvme0" ]')" >/tmp/m2.create.log 2>&1 ||
-        { e2e_fail migrate-unplug-save "xl create m2 failed"; cat /tmp/m2.create.log; return 1; }
+        { e2e_fail migrate-unplug-live "xl create m2 failed"; cat /tmp/m2.create.log; return 1; }
     M2=$(xl domid m2) I2=$(guest_vf_index m2)
     wait_until 120 guest_said m2 "^GUEST HOLD"
+    books "m2 ($M2) holds nvme0#$I2"
+    _t0=$(now)
+    migrate_local m2 /tmp/m2.migrate.log unplug-and-go
+    _rc=$?
+    e2e_time migrate-unplug-live "$(since "$_t0")"
+    grep -E "xenvf|migrat|error" /tmp/m2.migrate.log | tail -n 30
+    _new=$(xl domid m2 2>/dev/null)
+    _i=$(held_vf "$_new")
+    e2e_fact "unplug-and-go xl migrate m2 localhost exited $_rc: m2 was $M2 with nvme0#$I2, is now '$_new' with nvme0#'$_i'; $(grep -m 1 'logdirty' /tmp/m2.migrate.log)"
+    check migrate-unplug-live "XENVF_MIGRATE=unplug-and-go xl migrate m2 exited $_rc, or the plugin did not detach the VF first" \
+        sh -c "[ $_rc = 0 ] && grep -q 'xl migrate of domain $M2 with its VF nvme0#$I2: unplug-and-go' /tmp/m2.migrate.log && grep -q 'domain $M2: VF .* detached' /tmp/m2.migrate.log"
+    check migrate-unplug-live-books "m2's new domain '$_new' (was $M2) holds no VF of nvme0: $(vf_line 0) $(vf_line 1) $(vf_line 2)" \
+        test -n "$_new" -a "$_new" != "$M2" -a -n "$_i"
+    check migrate-unplug-live-source-freed "after the migration the books are not m2's one VF: $(xenvf_row nvme0); $(vf_line 0) $(vf_line 1) $(vf_line 2)" \
+        wait_until 60 sh -c "[ \"\$(xenstore-read /xenvf/pf/nvme0/active)\" = 1 ]"
+    check migrate-unplug-live-reset "the TCB did not say it reset m2's source VF nvme0#$I2" \
+        grep -q "vf $I2 left domain m2" "$(xenvfd_log tcb)"
+    books "m2 migrated as $_new"
+    I2=${_i:-$I2}
+}
+
+unplug_and_go_save() {
+    guest_exists m2 || { e2e_fail migrate-unplug-save "m2 is not running"; return 1; }
+    M2=$(xl domid m2)
     books "m2 ($M2) holds nvme0#$I2"
     _t0=$(now)
     env LD_PRELOAD="$XENVF_PLUGIN" XENVF_MIGRATE=unplug-and-go xl save m2 /tmp/m2.save >/tmp/m2.save.log 2>&1
@@ -133,6 +159,7 @@ if ! xenvf_up $NVF; then
 fi
 refuse_under_io || dump_guest m1
 stop_guest m1
+unplug_and_go_migrate || dump_guest m2
 unplug_and_go_save || dump_guest m2
 stop_guest m2
 check migrate-vfs-freed "after the guests, nvme0 is '$(xenvf_row nvme0)', not all $NVF VFs free" \

@@ -25,7 +25,7 @@ have_xenvf xenvf-migrate plugin || exit 1
 
 NVF=3
 RUN=$(date +%s)
-LOOP_SECS=60
+LOOP_SECS=90
 
 vf_line() { echo "vf$1=$(vf_state nvme0 "$1")@$(xs_pf nvme0 "vf/$1/domain")"; }
 books() { e2e_fact "$1: nvme0 $(xenvf_row nvme0); $(vf_line 0) $(vf_line 1) $(vf_line 2)"; }

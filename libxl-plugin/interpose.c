@@ -15,11 +15,9 @@
  *                     config's VFs reserved, committed, published, gated
  *   libxl_domain_unpause      the gate
  *   libxl_device_pci_add      xl pci-attach: no VF another domain holds
- *   libxl_domain_suspend      xl save, xl migrate: a domain holding VFs
- *                     refused unless unplug-and-go (migrate.h), which
- *                     for xl migrate detaches them first
- *   libxl_domain_resume       after a failed migration: the detached VFs
- *                     given back
+ *   libxl_domain_suspend      xl save of a domain holding VFs refused
+ *                     unless unplug-and-go; xl migrate's failure in Xen
+ *                     explained (migrate.h)
  *
  * xl ignores libxl_domain_unpause's return value, so when the gate fails
  * inside xl the plugin ends xl itself, with status 1, after destroying the
@@ -61,8 +59,6 @@ typedef int pci_add_fn(libxl_ctx *ctx, uint32_t domid, libxl_device_pci *pci,
                        const libxl_asyncop_how *ao_how);
 typedef int suspend_fn(libxl_ctx *ctx, uint32_t domid, int fd, int flags,
                        const libxl_asyncop_how *ao_how);
-typedef int resume_fn(libxl_ctx *ctx, uint32_t domid, int suspend_cancel,
-                      const libxl_asyncop_how *ao_how);
 typedef XLU_Config *cfg_init_fn(FILE *report, const char *report_filename);
 typedef int cfg_readdata_fn(XLU_Config *cfg, const char *data, int length);
 typedef int cfg_get_long_fn(const XLU_Config *cfg, const char *n, long *value_r,
@@ -74,7 +70,6 @@ static struct {
     unpause_fn *unpause;
     pci_add_fn *pci_add;
     suspend_fn *suspend;
-    resume_fn *resume;
     cfg_init_fn *cfg_init;
     cfg_readdata_fn *cfg_readdata;
     cfg_get_long_fn *cfg_get_long;
@@ -232,7 +227,6 @@ static void setup(void)
     real.unpause = (unpause_fn *)next_symbol("libxl_domain_unpause");
     real.pci_add = (pci_add_fn *)next_symbol("libxl_device_pci_add");
     real.suspend = (suspend_fn *)next_symbol("libxl_domain_suspend");
-    real.resume = (resume_fn *)next_symbol("libxl_domain_resume");
     real.cfg_init = (cfg_init_fn *)next_symbol("xlu_cfg_init");
     real.cfg_readdata = (cfg_readdata_fn *)next_symbol("xlu_cfg_readdata");
     real.cfg_get_long = (cfg_get_long_fn *)next_symbol("xlu_cfg_get_long");
@@ -414,125 +408,20 @@ EXPORT int libxl_device_pci_add(libxl_ctx *ctx, uint32_t domid,
     return real.pci_add(ctx, domid, pci, ao_how);
 }
 
-/* The VFs unplug-and-go detached from a domain xl migrates: given back
- * if the migration fails and xl resumes the domain here. */
-static struct {
-    uint32_t domid;
-    int nr;
-    libxl_device_pci pcis[XLP_SUSPEND_MAX_VFS];
-} unplugged;
-
-static void unplugged_clear(void)
-{
-    for (int i = 0; i < unplugged.nr; i++)
-        libxl_device_pci_dispose(&unplugged.pcis[i]);
-    unplugged.nr = 0;
-}
-
-/* Give the detached VFs back to domid, each once xenvfd has reset and
- * freed it (xl pci-attach's check applies: libxl_device_pci_add above). */
-static void replug(libxl_ctx *ctx, uint32_t domid)
-{
-    for (int i = 0; i < unplugged.nr; i++) {
-        libxl_device_pci *pci = &unplugged.pcis[i];
-        xenvf_bdf bdf;
-        xenvf_err err;
-        char text[XENVF_BDF_STR_MAX];
-
-        xenvf_err_init(&err);
-        pcidev_bdf(pci, &bdf);
-        xenvf_bdf_format(&bdf, text);
-        if (xlp_wait_vf_free(&bdf, 30000, &err) ||
-            libxl_device_pci_add(ctx, domid, pci, NULL))
-            LOG(ERROR,
-                "domain %u stays here after the failed migration, but "
-                "without its VF %s: give it back with xl pci-attach",
-                domid, text);
-        else
-            LOG(INFO,
-                "domain %u stays here after the failed migration: its VF "
-                "%s is back",
-                domid, text);
-    }
-    unplugged_clear();
-}
-
-/* Detach plan's VFs from domid (libxl finds them among its PCI devices);
- * on failure the ones detached go back. */
-static int unplug(libxl_ctx *ctx, uint32_t domid, const xlp_suspend_plan *plan)
-{
-    libxl_device_pci *list;
-    int num = 0, rc = 0;
-
-    unplugged_clear();
-    unplugged.domid = domid;
-    list = libxl_device_pci_list(ctx, domid, &num);
-    for (size_t k = 0; k < plan->nr && !rc; k++) {
-        char text[XENVF_BDF_STR_MAX];
-        int j;
-
-        xenvf_bdf_format(&plan->bdfs[k], text);
-        for (j = 0; j < num; j++) {
-            xenvf_bdf bdf;
-
-            pcidev_bdf(&list[j], &bdf);
-            if (xenvf_bdf_equal(&bdf, &plan->bdfs[k]))
-                break;
-        }
-        if (j == num) {
-            LOG(ERROR, "domain %u: libxl does not list its VF %s", domid, text);
-            rc = ERROR_FAIL;
-            break;
-        }
-        libxl_device_pci_init(&unplugged.pcis[unplugged.nr]);
-        libxl_device_pci_copy(ctx, &unplugged.pcis[unplugged.nr], &list[j]);
-        if ((rc = libxl_device_pci_remove(ctx, domid, &list[j], NULL))) {
-            libxl_device_pci_dispose(&unplugged.pcis[unplugged.nr]);
-            LOG(ERROR, "domain %u: detaching its VF %s failed (libxl %d)",
-                domid, text, rc);
-            break;
-        }
-        unplugged.nr++;
-        LOG(INFO, "domain %u: VF %s detached", domid, text);
-    }
-    if (list)
-        libxl_device_pci_list_free(list, num);
-    if (rc)
-        replug(ctx, domid);
-    return rc;
-}
-
-/* xl save (flags 0) and xl migrate (LIBXL_SUSPEND_LIVE): xl resumes the
- * domain when this fails, so a refused domain keeps running. */
+/* xl save (flags 0): xl resumes the domain when this fails, so a refused
+ * domain keeps running. xl migrate (LIBXL_SUSPEND_LIVE): only explained,
+ * Xen refuses it (migrate.h). */
 EXPORT int libxl_domain_suspend(libxl_ctx *ctx, uint32_t domid, int fd,
                                 int flags, const libxl_asyncop_how *ao_how)
 {
-    xlp_suspend_plan plan;
     xenvf_err err;
 
     setup();
     xenvf_err_init(&err);
     if (xlp_suspend(domid, flags & LIBXL_SUSPEND_LIVE, getenv(XLP_MIGRATE_ENV),
-                    &plan, &err))
-        return ERROR_FAIL;
-    if (plan.unplug && unplug(ctx, domid, &plan))
+                    &err))
         return ERROR_FAIL;
     return real.suspend(ctx, domid, fd, flags, ao_how);
-}
-
-/* xl after a failed save or migration: the domain runs on here, with the
- * VFs unplug-and-go took from it. */
-EXPORT int libxl_domain_resume(libxl_ctx *ctx, uint32_t domid,
-                               int suspend_cancel,
-                               const libxl_asyncop_how *ao_how)
-{
-    int rc;
-
-    setup();
-    rc = real.resume(ctx, domid, suspend_cancel, ao_how);
-    if (unplugged.nr && unplugged.domid == domid)
-        replug(ctx, domid);
-    return rc;
 }
 
 /* ---- loading --------------------------------------------------------------

@@ -6,13 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <xenvf/log.h>
 #include <xenvf/model.h>
 
 #include "migrate.h"
-#include "reserve.h"
 
 int xlp_migrate_mode_parse(const char *text, xlp_migrate_mode *out,
                            xenvf_err *err)
@@ -37,9 +35,9 @@ int xlp_migrate_switch_path(char buf[XENVF_XS_PATH_MAX], uint32_t domid)
 }
 
 /* "nvme0#1 nvme1#0" into held (capacity len): the VFs xenvfd's books give
- * domid, RESERVED or ACTIVE; *nr their number, plan their addresses. */
+ * domid, RESERVED or ACTIVE; *nr their number. */
 static int held_vfs(xenvf_xs *xs, uint32_t domid, char *held, size_t len,
-                    unsigned *nr, xlp_suspend_plan *plan, xenvf_err *err)
+                    unsigned *nr, xenvf_err *err)
 {
     char **ids = NULL;
     unsigned nr_ids = 0;
@@ -67,8 +65,6 @@ static int held_vfs(xenvf_xs *xs, uint32_t domid, char *held, size_t len,
                 (v->state != XENVF_VF_RESERVED && v->state != XENVF_VF_ACTIVE))
                 continue;
             (*nr)++;
-            if (plan->nr < XLP_SUSPEND_MAX_VFS && v->bdf_known)
-                plan->bdfs[plan->nr++] = v->bdf;
             if (o < len)
                 o += (size_t)snprintf(held + o, len - o, "%s%s#%u",
                                       o ? " " : "", pf.id, v->index);
@@ -96,22 +92,21 @@ static int refuse(const char *what, uint32_t domid, unsigned nr,
             "switch (%s = '%.40s'), but this plugin cannot drive it: the "
             "switch is not built (issue 15); refused, the domain keeps "
             "running with its VF%s (" XLP_MIGRATE_ENV
-            "=unplug-and-go goes anyway)",
+            "=unplug-and-go saves it anyway)",
             what, domid, s, held, path, offer, s);
     return xenvf_err_set(
         err, XENVF_EBUSY,
         "%s of domain %u with its VF%s %s: refused, the domain keeps running "
         "with its VF%s. Xen cannot copy a VF's state, and the guest does not "
         "run xenvf's migration component (no %s) to move its I/O off the VF "
-        "first. " XLP_MIGRATE_ENV "=unplug-and-go in xl's environment goes "
-        "anyway: the VF is taken away, I/O on it errors until the guest has "
-        "a VF again",
+        "first. " XLP_MIGRATE_ENV "=unplug-and-go in xl's environment saves "
+        "it anyway: the VF is taken away, I/O on it errors until xl restore "
+        "gives the guest a VF again",
         what, domid, s, held, s, path);
 }
 
 int xlp_suspend_check(xenvf_xs *xs, uint32_t domid, bool live,
-                      const char *mode_text, xlp_suspend_plan *plan,
-                      xenvf_err *err)
+                      const char *mode_text, xenvf_err *err)
 {
     const char *what = live ? "xl migrate" : "xl save";
     char held[256], why[XENVF_ERR_MSG_MAX], path[XENVF_XS_PATH_MAX],
@@ -120,16 +115,28 @@ int xlp_suspend_check(xenvf_xs *xs, uint32_t domid, bool live,
     unsigned nr;
     int rc;
 
-    memset(plan, 0, sizeof(*plan));
-    if ((rc = held_vfs(xs, domid, held, sizeof(held), &nr, plan, err))) {
+    if ((rc = held_vfs(xs, domid, held, sizeof(held), &nr, err))) {
         snprintf(why, sizeof(why), "%s", err->msg);
-        return xenvf_err_set(err, rc,
-                             "%s of domain %u: cannot read xenvfd's books "
-                             "(%s): refused, the domain keeps running",
-                             what, domid, why);
+        return live ? 0
+                    : xenvf_err_set(err, rc,
+                                    "%s of domain %u: cannot read xenvfd's "
+                                    "books (%s): refused, the domain keeps "
+                                    "running",
+                                    what, domid, why);
     }
     if (!nr)
         return 0;
+    if (live) {
+        /* not stopped here: see migrate.h */
+        LOG(ERROR,
+            "%s of domain %u with its VF%s %s: this fails, and the domain "
+            "keeps running with its VF%s: the guest's I/O cannot move off "
+            "the VF (issue 15's switch is not built), and Xen refuses "
+            "log-dirty mode to a domain with a passed-through device (also "
+            "after the VF is detached, so unplug-and-go cannot help)",
+            what, domid, nr > 1 ? "s" : "", held, nr > 1 ? "s" : "");
+        return 0;
+    }
     if ((rc = xlp_migrate_mode_parse(mode_text, &mode, err))) {
         snprintf(why, sizeof(why), "%s", err->msg);
         return xenvf_err_set(err, rc, "%s of domain %u: %s", what, domid, why);
@@ -141,26 +148,16 @@ int xlp_suspend_check(xenvf_xs *xs, uint32_t domid, bool live,
         free(offer);
         return rc;
     }
-    if (live && plan->nr != nr)
-        return xenvf_err_set(err, XENVF_ERANGE,
-                             "%s of domain %u with its VFs %s: unplug-and-go "
-                             "detaches at most %d VFs, each at a known "
-                             "address: refused, the domain keeps running "
-                             "with its VFs",
-                             what, domid, held, XLP_SUSPEND_MAX_VFS);
-    plan->unplug = live;
     LOG(WARN,
         "%s of domain %u with its VF%s %s: unplug-and-go (" XLP_MIGRATE_ENV
-        "): %s, I/O on %s errors in the guest until %s gives it a VF again",
-        what, domid, nr > 1 ? "s" : "", held,
-        live ? "detached before libxl suspends the domain"
-             : "reset and freed with the saved domain",
-        nr > 1 ? "them" : "it", live ? "the destination" : "xl restore");
+        "): reset and freed with the saved domain, I/O on %s errors in the "
+        "guest until xl restore gives it a VF again",
+        what, domid, nr > 1 ? "s" : "", held, nr > 1 ? "them" : "it");
     return 0;
 }
 
 int xlp_suspend(uint32_t domid, bool live, const char *mode_text,
-                xlp_suspend_plan *plan, xenvf_err *err)
+                xenvf_err *err)
 {
     char why[XENVF_ERR_MSG_MAX];
     xenvf_xs xs;
@@ -168,7 +165,7 @@ int xlp_suspend(uint32_t domid, bool live, const char *mode_text,
 
     xenvf_xs_init(&xs);
     if (!(rc = xenvf_xs_open(&xs, err))) {
-        rc = xlp_suspend_check(&xs, domid, live, mode_text, plan, err);
+        rc = xlp_suspend_check(&xs, domid, live, mode_text, err);
     } else {
         snprintf(why, sizeof(why), "%s", err->msg);
         rc = xenvf_err_set(err, rc,
@@ -176,44 +173,6 @@ int xlp_suspend(uint32_t domid, bool live, const char *mode_text,
                            "domain keeps running",
                            live ? "xl migrate" : "xl save", domid, why);
     }
-    if (rc)
-        LOG(ERROR, "%s", err->msg);
-    xenvf_xs_dispose(&xs);
-    return rc;
-}
-
-int xlp_wait_vf_free(const xenvf_bdf *bdf, int timeout_ms, xenvf_err *err)
-{
-    char text[XENVF_BDF_STR_MAX];
-    xenvf_vf_state state = XENVF_VF_ABSENT;
-    xenvf_xs xs;
-    int rc;
-
-    xenvf_bdf_format(bdf, text);
-    xenvf_xs_init(&xs);
-    if ((rc = xenvf_xs_open(&xs, err)))
-        goto out;
-    for (int waited = 0;; waited += 100) {
-        xenvf_pf pf;
-        size_t i;
-
-        xenvf_pf_init(&pf);
-        rc = resv_find_vf(&xs, bdf, &pf, &i, err);
-        if (!rc)
-            state = pf.vfs[i].state;
-        xenvf_pf_dispose(&pf);
-        if (rc || state == XENVF_VF_FREE)
-            break;
-        if (waited >= timeout_ms) {
-            rc = xenvf_err_set(err, XENVF_ETIMEDOUT,
-                               "%s is %s after %d ms, not free (xenvfd "
-                               "resets a VF libxl took away, then frees it)",
-                               text, xenvf_vf_state_name(state), timeout_ms);
-            break;
-        }
-        usleep(100 * 1000);
-    }
-out:
     if (rc)
         LOG(ERROR, "%s", err->msg);
     xenvf_xs_dispose(&xs);

@@ -4,18 +4,22 @@
  * docs/migration.md). Both end in libxl_domain_suspend; the plugin asks
  * xlp_suspend_check first. A VF is hardware state Xen cannot copy: the
  * guest's I/O on it can only survive the move if the guest moves it to a
- * second path first (the switch, not built yet). So a domain holding VFs
- * is refused with a message that says why, and left running with its VFs,
- * unless the administrator asks for unplug-and-go
- * (XENVF_MIGRATE=unplug-and-go in xl's environment): then xl save goes on
- * as libxl does it (the VF is reset and freed when the saved domain is
- * destroyed, I/O on it errors in the guest; xl restore reserves a VF again
- * and gates it). For a live migration unplug-and-go detaches the VFs
- * first (Xen refuses log-dirty mode to a domain with a passed-through
- * device; xenvfd resets and frees each VF libxl takes away), and gives
- * them back to the domain if the migration fails and xl resumes it there;
- * the destination's plugin reserves VFs for the incoming domain from its
- * saved config, as for any restore.
+ * second path first (the switch, not built yet).
+ *
+ * xl save of a domain holding VFs is refused with a message that says
+ * why, and the domain left running with its VFs, unless the administrator
+ * asks for unplug-and-go (XENVF_MIGRATE=unplug-and-go in xl's
+ * environment): then it goes on as libxl does it (the VF is reset and
+ * freed when the saved domain is destroyed, I/O on it errors in the
+ * guest; xl restore reserves a VF again and gates it).
+ *
+ * xl migrate is not stopped by the plugin: on Xen 4.17 a receiving xl
+ * whose stream ends before its header dies with SIGSEGV and leaves the
+ * incoming domain behind (seen in the QEMU tier). Xen itself refuses
+ * log-dirty mode to a domain created with a passed-through device, even
+ * once its VFs are detached (seen too), so the migration fails there, the
+ * receiver cleans up, and xl resumes the domain with its VFs; the plugin
+ * says why beforehand, with or without unplug-and-go.
  */
 #ifndef XENVF_XL_MIGRATE_H
 #define XENVF_XL_MIGRATE_H
@@ -43,36 +47,22 @@ int xlp_migrate_mode_parse(const char *text, xlp_migrate_mode *out,
  * /local/domain/<domid>/xenvf/migrate/switch (docs/xenstore-paths.md). */
 int xlp_migrate_switch_path(char buf[XENVF_XS_PATH_MAX], uint32_t domid);
 
-/* What the plugin must do before libxl suspends a domain. */
-#define XLP_SUSPEND_MAX_VFS 16
-typedef struct xlp_suspend_plan {
-    bool unplug; /* detach bdfs[] first (xl migrate, unplug-and-go) */
-    size_t nr;   /* the domain's VFs in xenvfd's books */
-    xenvf_bdf bdfs[XLP_SUSPEND_MAX_VFS];
-} xlp_suspend_plan;
-
 /*
  * May libxl suspend domid now (live: xl migrate, else xl save)? mode_text
- * is the XENVF_MIGRATE value (NULL: unset). Reads xenvfd's books on xs
- * into *plan. No VF held by domid: 0. Otherwise 0 only for unplug-and-go
- * (logged; for a live migration plan->unplug: the caller detaches the VFs
- * before libxl suspends the domain), else XENVF_EBUSY (refused: the VFs
- * named, why, and how to go anyway), XENVF_ENOTSUP (a guest offering the
- * switch: not built) or XENVF_EINVAL (a bad mode), with err saying so. A
- * books read that fails refuses too (XENVF_E* of it).
+ * is the XENVF_MIGRATE value (NULL: unset). Reads xenvfd's books on xs:
+ * no VF held by domid, 0. A live migration of a domain with VFs: 0, with
+ * the reason it will fail in Xen logged. A save: 0 for unplug-and-go
+ * (logged), else XENVF_EBUSY (refused: the VFs named, why, and how to go
+ * anyway), XENVF_ENOTSUP (a guest offering the switch: not built) or
+ * XENVF_EINVAL (a bad mode), with err saying so. A books read that fails
+ * refuses a save too (XENVF_E* of it).
  */
 int xlp_suspend_check(xenvf_xs *xs, uint32_t domid, bool live,
-                      const char *mode_text, xlp_suspend_plan *plan,
-                      xenvf_err *err);
+                      const char *mode_text, xenvf_err *err);
 
 /* xlp_suspend_check on a xenstore connection of its own, a refusal
  * logged: what libxl_domain_suspend's interposer asks. */
 int xlp_suspend(uint32_t domid, bool live, const char *mode_text,
-                xlp_suspend_plan *plan, xenvf_err *err);
-
-/* After a migration that failed, before a detached VF goes back to its
- * domain: wait (up to timeout_ms) until xenvfd has reset and freed it.
- * 0, XENVF_ETIMEDOUT or another XENVF_E*, logged. */
-int xlp_wait_vf_free(const xenvf_bdf *bdf, int timeout_ms, xenvf_err *err);
+                xenvf_err *err);
 
 #endif

@@ -15,7 +15,7 @@ PLUGIN_SO := $(B)/libxl-plugin/libxenvf-xl.so
 # binds them with on this Xen release (gen-map reads xl's symbol table).
 PLUGIN_INTERPOSED := libxl_domain_create_new libxl_domain_create_restore \
                      libxl_domain_unpause libxl_device_pci_add \
-                     libxl_domain_suspend libxl_domain_resume \
+                     libxl_domain_suspend \
                      xlu_cfg_init xlu_cfg_readdata xlu_cfg_get_long
 PLUGIN_MAP := $(B)/libxl-plugin/libxenvf-xl.map
 PC_LIBS_XL = $(shell pkg-config --libs $(PC_XL))
@@ -72,8 +72,7 @@ FAKE_LIBXL_SYMS := libxl_ctx_alloc libxl_ctx_free libxl_childproc_setmode \
     libxl_domain_create_restore libxl_domain_unpause libxl_domain_destroy \
     libxl_domain_qualifier_to_domid libxl_domid_to_name libxl_domain_info \
     libxl_device_pci_add libxl_userdata_store libxl_userdata_retrieve \
-    libxl_userdata_unlink libxl_domain_suspend libxl_domain_resume \
-    libxl_device_pci_list libxl_device_pci_remove
+    libxl_userdata_unlink libxl_domain_suspend libxl_domain_resume
 FAKE_LIBXL_MAP := $(B)/tests/integration/fake-libxl.map
 
 $(FAKE_LIBXL_MAP): libxl-plugin/gen-map $(XEN_BINDIR)/xl libxl-plugin/plugin.mk

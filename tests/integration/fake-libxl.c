@@ -351,66 +351,6 @@ EXPORT int libxl_device_pci_add(libxl_ctx *ctx, uint32_t domid,
     return 0;
 }
 
-/* The domain's PCI devices, from its backend's dev-<n> nodes. */
-EXPORT libxl_device_pci *libxl_device_pci_list(libxl_ctx *ctx, uint32_t domid,
-                                               int *num)
-{
-    struct xs_handle *xs = xs_open(0);
-    libxl_device_pci *list = calloc(16, sizeof(*list));
-    char path[128], *val;
-
-    *num = 0;
-    for (int n = 0; xs && list && n < 16; n++) {
-        unsigned dom, bus, dev, fn;
-
-        snprintf(path, sizeof(path), "/local/domain/0/backend/pci/%u/0/dev-%d",
-                 domid, n);
-        if (!(val = xs_read(xs, XBT_NULL, path, NULL)))
-            continue; /* removed: libxl leaves the others' numbers */
-        if (sscanf(val, "%x:%x:%x.%x", &dom, &bus, &dev, &fn) == 4) {
-            libxl_device_pci_init(&list[*num]);
-            list[*num].domain = (int)dom;
-            list[*num].bus = (int)bus;
-            list[*num].dev = (int)dev;
-            list[*num].func = (int)fn;
-            (*num)++;
-        }
-        free(val);
-    }
-    if (xs)
-        xs_close(xs);
-    logcall("pci-list %u: %d", domid, *num);
-    return list;
-}
-
-/* xl pci-detach, and the plugin's unplug-and-go: libxl removes the
- * device's backend entry and its holder. */
-EXPORT int libxl_device_pci_remove(libxl_ctx *ctx, uint32_t domid,
-                                   libxl_device_pci *pci,
-                                   const libxl_asyncop_how *ao_how)
-{
-    struct xs_handle *xs = xs_open(0);
-    char path[128], want[32], *val;
-
-    if (!xs)
-        return ERROR_FAIL;
-    snprintf(want, sizeof(want), "%04x:%02x:%02x.%x", pci->domain, pci->bus,
-             pci->dev, pci->func);
-    for (int n = 0; n < 16; n++) {
-        snprintf(path, sizeof(path), "/local/domain/0/backend/pci/%u/0/dev-%d",
-                 domid, n);
-        if ((val = xs_read(xs, XBT_NULL, path, NULL)) && !strcmp(val, want))
-            xs_rm(xs, XBT_NULL, path);
-        free(val);
-    }
-    snprintf(path, sizeof(path), "/libxl/pciback/%04x-%02x-%02x-%x/domid",
-             pci->domain, pci->bus, pci->dev, pci->func);
-    xs_rm(xs, XBT_NULL, path);
-    xs_close(xs);
-    logcall("pci-remove %u %s", domid, want);
-    return 0;
-}
-
 /* ---- userdata: files, as libxl keeps them -----------------------------------
  */
 

@@ -16,12 +16,11 @@
 #     restored domain's once it is back.
 #  6. xl migrate to localhost (the receiver run locally, with the plugin):
 #     the source holds its VF, so the receiving plugin reserves another VF
-#     of nvme0 for the incoming domain. The sending plugin refuses to let
-#     libxl suspend a domain holding a VF (issue 15's switch is not built;
-#     Xen would refuse log-dirty mode anyway), so the migration fails: the
+#     of nvme0 for the incoming domain. Xen refuses log-dirty mode to a
+#     domain with a passed-through device, so the migration fails: the
 #     guest keeps running on its VF, the receiver's VF goes back, nothing
 #     is left (were it to succeed: the new domain's VF in the books, the
-#     source's freed). Scenario xenvf-migrate checks the refusal itself.
+#     source's freed).
 #  7. A guest crashes: with on_crash="preserve" the crashed domain keeps
 #     its VF until it is destroyed; with on_crash="restart" xl builds it
 #     again and the new domain holds the same VF.
@@ -150,11 +149,10 @@ save_restore() {
     books "f1 restored as $F1"
 }
 
-# The sending plugin refuses to suspend a domain holding a VF (before it,
-# Xen refused log-dirty mode: "xc: error: Failed to enable logdirty: 22"):
-# the migration must fail cleanly, the guest keep running on its VF, and
-# the receiver's reservation go back (issue 15 moves the I/O off the VF
-# first; not built).
+# Xen refuses log-dirty mode, so live migration, to a domain with a device
+# passed through ("xc: error: Failed to enable logdirty: 22"): the
+# migration must fail cleanly, the guest keep running on its VF, and the
+# receiver's reservation go back (issue 15 moves the I/O off the VF first).
 migrate_localhost() {
     _old=$(xl domid f1)
     books "before xl migrate f1 localhost"
@@ -165,7 +163,7 @@ migrate_localhost() {
     _rc=$?
     e2e_time follow-migrate "$(since "$_t0")"
     grep -E "xenvf|migrat|error" /tmp/f1.migrate.log | tail -n 20
-    e2e_fact "xl migrate f1 localhost exited $_rc; the receiver's plugin: $(grep -m 1 'takes other VFs' /tmp/f1.migrate.log); the sender's: $(grep -m 1 'xenvf: error' /tmp/f1.migrate.log)"
+    e2e_fact "xl migrate f1 localhost exited $_rc; the receiver's plugin: $(grep -m 1 'takes other VFs' /tmp/f1.migrate.log); Xen: $(grep -m 1 'logdirty' /tmp/f1.migrate.log)"
     check follow-migrate-receiver-reserved "the receiving plugin did not reserve another VF of nvme0 for the incoming f1" \
         grep -q "the incoming domain takes other VFs of the same PF" /tmp/f1.migrate.log
     if [ "$_rc" = 0 ]; then

@@ -15,6 +15,9 @@
  *                     config's VFs reserved, committed, published, gated
  *   libxl_domain_unpause      the gate
  *   libxl_device_pci_add      xl pci-attach: no VF another domain holds
+ *   libxl_domain_suspend      xl save of a domain holding VFs refused
+ *                     unless unplug-and-go; xl migrate's failure in Xen
+ *                     explained (migrate.h)
  *
  * xl ignores libxl_domain_unpause's return value, so when the gate fails
  * inside xl the plugin ends xl itself, with status 1, after destroying the
@@ -36,6 +39,7 @@
 #include "build.h"
 #include "flaskmsg.h"
 #include "log.h"
+#include "migrate.h"
 #include "pcidev.h"
 
 #define XL_SYMVER "VERS_4.17.0"
@@ -53,6 +57,8 @@ typedef int unpause_fn(libxl_ctx *ctx, uint32_t domid,
                        const libxl_asyncop_how *ao_how);
 typedef int pci_add_fn(libxl_ctx *ctx, uint32_t domid, libxl_device_pci *pci,
                        const libxl_asyncop_how *ao_how);
+typedef int suspend_fn(libxl_ctx *ctx, uint32_t domid, int fd, int flags,
+                       const libxl_asyncop_how *ao_how);
 typedef XLU_Config *cfg_init_fn(FILE *report, const char *report_filename);
 typedef int cfg_readdata_fn(XLU_Config *cfg, const char *data, int length);
 typedef int cfg_get_long_fn(const XLU_Config *cfg, const char *n, long *value_r,
@@ -63,6 +69,7 @@ static struct {
     create_restore_fn *create_restore;
     unpause_fn *unpause;
     pci_add_fn *pci_add;
+    suspend_fn *suspend;
     cfg_init_fn *cfg_init;
     cfg_readdata_fn *cfg_readdata;
     cfg_get_long_fn *cfg_get_long;
@@ -219,6 +226,7 @@ static void setup(void)
         (create_restore_fn *)next_symbol("libxl_domain_create_restore");
     real.unpause = (unpause_fn *)next_symbol("libxl_domain_unpause");
     real.pci_add = (pci_add_fn *)next_symbol("libxl_device_pci_add");
+    real.suspend = (suspend_fn *)next_symbol("libxl_domain_suspend");
     real.cfg_init = (cfg_init_fn *)next_symbol("xlu_cfg_init");
     real.cfg_readdata = (cfg_readdata_fn *)next_symbol("xlu_cfg_readdata");
     real.cfg_get_long = (cfg_get_long_fn *)next_symbol("xlu_cfg_get_long");
@@ -398,6 +406,22 @@ EXPORT int libxl_device_pci_add(libxl_ctx *ctx, uint32_t domid,
     if (!pci->name && xlp_pci_attach(&plugin, domid, &bdf, &err))
         return ERROR_FAIL;
     return real.pci_add(ctx, domid, pci, ao_how);
+}
+
+/* xl save (flags 0): xl resumes the domain when this fails, so a refused
+ * domain keeps running. xl migrate (LIBXL_SUSPEND_LIVE): only explained,
+ * Xen refuses it (migrate.h). */
+EXPORT int libxl_domain_suspend(libxl_ctx *ctx, uint32_t domid, int fd,
+                                int flags, const libxl_asyncop_how *ao_how)
+{
+    xenvf_err err;
+
+    setup();
+    xenvf_err_init(&err);
+    if (xlp_suspend(domid, flags & LIBXL_SUSPEND_LIVE, getenv(XLP_MIGRATE_ENV),
+                    &err))
+        return ERROR_FAIL;
+    return real.suspend(ctx, domid, fd, flags, ao_how);
 }
 
 /* ---- loading --------------------------------------------------------------

@@ -6,7 +6,7 @@
 PLUGIN_CORE_SRCS := libxl-plugin/vfcfg.c libxl-plugin/pcidev.c \
                     libxl-plugin/conf.c libxl-plugin/gate.c \
                     libxl-plugin/reserve.c libxl-plugin/build.c \
-                    libxl-plugin/log.c
+                    libxl-plugin/log.c libxl-plugin/migrate.c
 PLUGIN_CORE_OBJS := $(PLUGIN_CORE_SRCS:%.c=$(B)/%.o)
 PLUGIN_OBJS := $(PLUGIN_CORE_OBJS) $(B)/libxl-plugin/interpose.o \
                $(B)/libxl-plugin/flaskmsg.o
@@ -15,6 +15,7 @@ PLUGIN_SO := $(B)/libxl-plugin/libxenvf-xl.so
 # binds them with on this Xen release (gen-map reads xl's symbol table).
 PLUGIN_INTERPOSED := libxl_domain_create_new libxl_domain_create_restore \
                      libxl_domain_unpause libxl_device_pci_add \
+                     libxl_domain_suspend \
                      xlu_cfg_init xlu_cfg_readdata xlu_cfg_get_long
 PLUGIN_MAP := $(B)/libxl-plugin/libxenvf-xl.map
 PC_LIBS_XL = $(shell pkg-config --libs $(PC_XL))
@@ -26,7 +27,7 @@ $(PLUGIN_OBJS): CFLAGS += -fvisibility=hidden
 
 ALL_TARGETS += $(PLUGIN_SO)
 
-$(PLUGIN_MAP): libxl-plugin/gen-map $(XEN_BINDIR)/xl
+$(PLUGIN_MAP): libxl-plugin/gen-map $(XEN_BINDIR)/xl libxl-plugin/plugin.mk
 	@mkdir -p $(dir $@)
 	$(Q)$< $(XEN_BINDIR)/xl $(PLUGIN_INTERPOSED) >$@.new && mv $@.new $@
 
@@ -71,10 +72,10 @@ FAKE_LIBXL_SYMS := libxl_ctx_alloc libxl_ctx_free libxl_childproc_setmode \
     libxl_domain_create_restore libxl_domain_unpause libxl_domain_destroy \
     libxl_domain_qualifier_to_domid libxl_domid_to_name libxl_domain_info \
     libxl_device_pci_add libxl_userdata_store libxl_userdata_retrieve \
-    libxl_userdata_unlink
+    libxl_userdata_unlink libxl_domain_suspend libxl_domain_resume
 FAKE_LIBXL_MAP := $(B)/tests/integration/fake-libxl.map
 
-$(FAKE_LIBXL_MAP): libxl-plugin/gen-map $(XEN_BINDIR)/xl
+$(FAKE_LIBXL_MAP): libxl-plugin/gen-map $(XEN_BINDIR)/xl libxl-plugin/plugin.mk
 	@mkdir -p $(dir $@)
 	$(Q)$< $(XEN_BINDIR)/xl $(FAKE_LIBXL_SYMS) >$@.new && mv $@.new $@
 XL_TEST := $(B)/tests/integration/test_xl_plugin

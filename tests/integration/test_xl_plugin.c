@@ -193,20 +193,27 @@ static bool matches(const char *hay, const char *re)
 /* a step's time in a "steps in ms:" line */
 #define MS "[0-9]+\\.[0-9]"
 
+/* No vf=, no pci=: nothing of xenvf's, at create nor at xl save. */
 START_TEST(xl_create_without_vf)
 {
-    const char *args[] = {"create", "-e", "plain.cfg", NULL};
+    const char *create[] = {"create", "-e", "plain.cfg", NULL};
+    const char *save[] = {"save", "5", "plain.save", "plain.cfg", NULL};
+    const char *const *runs[] = {create, save};
     char *calls, *out;
 
-    ck_assert_int_eq(run_xl(args), 0);
+    for (size_t i = 0; i < 2; i++) {
+        ck_assert_int_eq(run_xl(runs[i]), 0);
+        out = read_file("xl.out");
+        ck_assert_ptr_null(strstr(out, "xenvf:"));
+        free(out);
+    }
     calls = read_file("calls");
-    out = read_file("xl.out");
     ASSERT_CONTAINS(calls, "create 5 plain pcidevs: preload:");
     ASSERT_CONTAINS(calls, "unpause 5");
-    ck_assert_ptr_null(strstr(out, "xenvf:"));
+    ASSERT_CONTAINS(calls, "suspend 5 flags 0");
+    ASSERT_CONTAINS(calls, "destroy 5");
     ck_assert(!log_has("reserved for"));
     free(calls);
-    free(out);
 }
 END_TEST
 
@@ -566,6 +573,161 @@ START_TEST(xl_migrate_receive_takes_another_vf)
 }
 END_TEST
 
+/* web1 built with its VF (nvme0#0) as domain 5. */
+static void web1_holds_a_vf(void)
+{
+    const char *create[] = {"create", "-e", "web1.cfg", NULL};
+
+    set_state("nvme0", XENVF_PF_READY);
+    ck_assert_int_eq(run_xl(create), 0);
+    ck_assert_int_eq(penv_holder("nvme0", 0), 5);
+}
+
+/* xl save (migrate false) or xl migrate of domain 5 with XENVF_MIGRATE
+ * set to mode (NULL: unset); xl's exit status. The migration's receiver
+ * says it is ready, and after fake libxl's stream something else than
+ * xl's "ready" message: the migration fails there, and xl resumes the
+ * domain. */
+static int save_or_migrate(bool migrate, const char *mode)
+{
+    const char *save[] = {"save", "5", "web1.save", "web1.cfg", NULL};
+    const char *live[] = {
+        "migrate",
+        "-s",
+        "",
+        "-C",
+        "web1.cfg",
+        "5",
+        "printf 'xl migration receiver ready, send binary domain data.\n';"
+        " while read -r l; do case $l in *'libxl save stream')"
+        " printf '%64s\\n' not-ready;; esac; done",
+        NULL};
+    int rc;
+
+    if (mode)
+        setenv("XENVF_MIGRATE", mode, 1);
+    rc = run_xl(migrate ? live : save);
+    unsetenv("XENVF_MIGRATE");
+    return rc;
+}
+
+/* After a refusal: xl's output has what, libxl never suspended domain 5,
+ * xl resumed it, and it still holds its VF. */
+static void refused_and_kept(const char *what)
+{
+    char *calls = read_file("calls"), *out = read_file("xl.out");
+
+    ASSERT_CONTAINS(out, what);
+    ck_assert_ptr_null(strstr(calls, "suspend 5"));
+    ck_assert_ptr_null(strstr(calls, "destroy 5"));
+    ASSERT_CONTAINS(calls, "resume 5");
+    ck_assert_int_eq(penv_holder("nvme0", 0), 5);
+    free(out);
+    free(calls);
+    ASSERT_BOOKS_AGREE();
+}
+
+/* xl save of a domain holding a VF: refused before libxl suspends it (the
+ * guest runs no migration component), the message says why and how to go
+ * anyway, xl resumes the domain, which keeps its VF. */
+START_TEST(xl_save_refuses_a_domain_with_a_vf)
+{
+    web1_holds_a_vf();
+    ck_assert_int_ne(save_or_migrate(false, NULL), 0);
+    refused_and_kept("xenvf: error: xl save of domain 5 with its VF nvme0#0: "
+                     "refused, the domain keeps running with its VF. Xen "
+                     "cannot copy a VF's state, and the guest does not run "
+                     "xenvf's migration component (no "
+                     "/local/domain/5/xenvf/migrate/switch) to move its I/O "
+                     "off the VF first. XENVF_MIGRATE=unplug-and-go in xl's "
+                     "environment saves it anyway");
+}
+END_TEST
+
+/* A value of XENVF_MIGRATE the plugin does not know is refused, naming
+ * the ones it does. */
+START_TEST(xl_save_unknown_mode_refused)
+{
+    web1_holds_a_vf();
+    ck_assert_int_ne(save_or_migrate(false, "unplug-and-go-please"), 0);
+    refused_and_kept("xl save of domain 5: XENVF_MIGRATE="
+                     "'unplug-and-go-please': unknown (known: "
+                     "unplug-and-go, or unset)");
+}
+END_TEST
+
+/* XENVF_MIGRATE=unplug-and-go: xl save goes on (said loudly), libxl
+ * suspends and xl destroys the domain, its VF goes back. */
+START_TEST(xl_save_unplug_and_go)
+{
+    char *calls, *out;
+
+    web1_holds_a_vf();
+    ck_assert_int_eq(save_or_migrate(false, "unplug-and-go"), 0);
+    out = read_file("xl.out");
+    calls = read_file("calls");
+    ASSERT_CONTAINS(out, "xenvf: warning: xl save of domain 5 with its VF "
+                         "nvme0#0: unplug-and-go (XENVF_MIGRATE)");
+    ASSERT_CONTAINS(calls, "suspend 5 flags 0");
+    ASSERT_CONTAINS(calls, "destroy 5");
+    /* the destroyed domain goes, as on Xen: @releaseDomain */
+    ck_assert_int_eq(xsh_domain_kill(E.hs, 5), 0);
+    ck_assert_uint_eq(penv_held_settles_to(0), 0);
+    free(out);
+    free(calls);
+    ASSERT_BOOKS_AGREE();
+}
+END_TEST
+
+/* xl migrate (live) of a domain holding a VF, with or without
+ * unplug-and-go: the plugin says why it fails and lets libxl go on (Xen
+ * refuses log-dirty mode; fake libxl does not, the receiver here fails
+ * instead); xl resumes the domain, the VF stays its. */
+START_TEST(xl_migrate_says_why_it_fails)
+{
+    const char *modes[] = {NULL, "unplug-and-go"};
+
+    web1_holds_a_vf();
+    for (size_t i = 0; i < 2; i++) {
+        char *calls, *out;
+
+        ck_assert_int_eq(save_or_migrate(true, modes[i]), 1);
+        out = read_file("xl.out");
+        calls = read_file("calls");
+        ASSERT_CONTAINS(out, "xenvf: error: xl migrate of domain 5 with its "
+                             "VF nvme0#0: this fails, and the domain keeps "
+                             "running with its VF: the guest's I/O cannot "
+                             "move off the VF (issue 15's switch is not "
+                             "built), and Xen refuses log-dirty mode");
+        ASSERT_CONTAINS(out, "Migration failed, resuming at sender.");
+        ASSERT_MATCHES(calls, "^suspend 5 flags [1-9]");
+        ASSERT_CONTAINS(calls, "resume 5");
+        ck_assert_ptr_null(strstr(calls, "destroy 5"));
+        ck_assert_int_eq(penv_holder("nvme0", 0), 5);
+        free(out);
+        free(calls);
+    }
+    ASSERT_BOOKS_AGREE();
+}
+END_TEST
+
+/* A guest that offers the switch is still refused: the plugin cannot
+ * drive it (not built), and says so. */
+START_TEST(xl_save_guest_offering_the_switch_refused_as_not_built)
+{
+    web1_holds_a_vf();
+    ck_assert_int_eq(xenvf_xs_write(&E.xs,
+                                    "/local/domain/5/xenvf/migrate/switch",
+                                    "dm", NULL),
+                     0);
+    ck_assert_int_ne(save_or_migrate(false, NULL), 0);
+    refused_and_kept("the guest offers xenvf's I/O switch "
+                     "(/local/domain/5/xenvf/migrate/switch = 'dm'), but "
+                     "this plugin cannot drive it: the switch is not built "
+                     "(issue 15)");
+}
+END_TEST
+
 /* pci= naming a VF xenvf manages: refused while another domain holds
  * it (libxl would reset it under that domain); when free, reserved for
  * the new domain before libxl builds it and committed to it. */
@@ -639,6 +801,11 @@ static Suite *xl_suite(void)
     tcase_add_test(tc, xl_restore_reserves_and_gates);
     tcase_add_test(tc, xl_restore_refuses_a_taken_vf);
     tcase_add_test(tc, xl_migrate_receive_takes_another_vf);
+    tcase_add_test(tc, xl_save_refuses_a_domain_with_a_vf);
+    tcase_add_test(tc, xl_save_unknown_mode_refused);
+    tcase_add_test(tc, xl_save_unplug_and_go);
+    tcase_add_test(tc, xl_migrate_says_why_it_fails);
+    tcase_add_test(tc, xl_save_guest_offering_the_switch_refused_as_not_built);
     tcase_add_test(tc, xl_create_with_pci_vf_follows_the_books);
     tcase_add_test(tc, xl_create_fails_in_libxl);
     suite_add_tcase(s, tc);

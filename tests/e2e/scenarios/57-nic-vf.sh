@@ -324,9 +324,10 @@ reload_igb() {
     check nic-reload-ping "dom0 cannot ping ga after rmmod/modprobe igb" test $_ok = 1
 }
 
-# Reloading igbvf in a 6.1 PV guest: its remove frees the VF's MSI-X
-# vectors, the 6.1 pcifront sends disable_msi for them, dom0's pciback
-# keeps MSI-X enabled, and the new probe's enable_msix gets -EALREADY
+# Reloading igbvf in a PV guest (kernel 6.1, and 6.12 on Xen 4.20): its
+# remove frees the VF's MSI-X vectors, pcifront sends disable_msi for
+# them, dom0's pciback keeps MSI-X enabled, and the new probe's
+# enable_msix gets -EALREADY
 # (docs/e2e.md, the guest's MSI-X failure); igbvf has no MSI or INTx
 # fallback. Known while the guest kernel has the bug: its words printed.
 igbvf_reload() {
@@ -336,7 +337,7 @@ igbvf_reload() {
     if echo "$_out" | grep -q '^RMMOD-OK' && echo "$_out" | grep -q '^UP-OK'; then
         e2e_pass nic-igbvf-reload
     elif echo "$_out" | grep -q -- '-114\|ffffff8e'; then
-        e2e_known nic-igbvf-reload "igbvf reloaded in a 6.1 PV guest: MSI-X enable refused (Xen PCI frontend error: -114, EALREADY: pcifront sent disable_msi for the MSI-X vectors; docs/e2e.md); igbvf probes on without interrupts and its interface cannot be opened"
+        e2e_known nic-igbvf-reload "igbvf reloaded in a PV guest (6.1 and 6.12 alike): MSI-X enable refused (Xen PCI frontend error: -114, EALREADY: pcifront sent disable_msi for the MSI-X vectors; docs/e2e.md); igbvf probes on without interrupts and its interface cannot be opened"
     else
         e2e_fail nic-igbvf-reload "igbvf reloaded in gb: its interface does not open, and not the known MSI-X refusal"
     fi

@@ -381,6 +381,23 @@ static uint32_t vf_vlan_of(struct rtnl_link_vf *vf)
     return v;
 }
 
+/* An on/off setting (want: 0/1, or < 0 when not asked for) read back
+ * through its libnl getter. */
+static int check_flag(struct rtnl_link_vf *vf, unsigned vf_index,
+                      const char *name,
+                      int (*get)(struct rtnl_link_vf *, uint32_t *),
+                      int64_t want, const char *drv, xenvf_err *err)
+{
+    uint32_t v;
+
+    if (want < 0 || (get(vf, &v) == 0 && (v != 0) == (want != 0)))
+        return 0;
+    return xenvf_err_set(err, XENVF_EIO,
+                         "vf %u: %s %s did not stay set: driver %s "
+                         "does not report it so",
+                         vf_index, name, want ? "on" : "off", drv);
+}
+
 int agent_net_check_vf(struct nl_msg *msg, unsigned vf_index,
                        const xenvf_vf_config *c, const char *driver,
                        xenvf_err *err)
@@ -435,22 +452,11 @@ int agent_net_check_vf(struct nl_msg *msg, unsigned vf_index,
                           vf_index, c->vlan, drv, v);
         goto out;
     }
-    if (c->trust >= 0 &&
-        (rtnl_link_vf_get_trust(vf, &v) < 0 || (v != 0) != (c->trust != 0))) {
-        rc = xenvf_err_set(err, XENVF_EIO,
-                           "vf %u: trust %s did not stay set: driver %s "
-                           "does not report it so",
-                           vf_index, c->trust ? "on" : "off", drv);
+    if ((rc = check_flag(vf, vf_index, "trust", rtnl_link_vf_get_trust,
+                         c->trust, drv, err)) ||
+        (rc = check_flag(vf, vf_index, "spoofchk", rtnl_link_vf_get_spoofchk,
+                         c->spoofchk, drv, err)))
         goto out;
-    }
-    if (c->spoofchk >= 0 && (rtnl_link_vf_get_spoofchk(vf, &v) < 0 ||
-                             (v != 0) != (c->spoofchk != 0))) {
-        rc = xenvf_err_set(err, XENVF_EIO,
-                           "vf %u: spoofchk %s did not stay set: driver %s "
-                           "does not report it so",
-                           vf_index, c->spoofchk ? "on" : "off", drv);
-        goto out;
-    }
     if (c->rate_mbps >= 0) {
         struct nl_vf_rate r = {0};
 

@@ -171,14 +171,17 @@ packages: deps
 
 # ...and installed, upgraded to a rebuilt version, removed and purged in a
 # clean bookworm root (tests/packaging/run; root needed; about a minute
-# once its debootstrap is cached in build/packaging). Not part of `make
-# check`: it needs chroot and, the first time, the Debian mirror.
+# once its debootstrap is cached in build/packaging). The packages it
+# tests are the ones the QEMU tier installs (build/packaging/e2e-debs,
+# tools/qemu-host/xenvf-debs: built once per state of the tree). Not part
+# of `make check`: it needs chroot and, the first time, the Debian mirror.
 check-packages: deps
 	$(Q)B=build $(SRCDIR)/tests/packaging/run
 
 # The same debian/ for trixie's Xen 4.20: built and lintian-checked inside
 # the trixie root (tools/platform/root, the one check-trixie uses) into
-# build/packaging/trixie/debs, and tested in a clean trixie root (cached
+# build/packaging/trixie/debs; check-packages-trixie tests the Xen 4.20
+# tier's (build/packaging/e2e-debs-trixie) in a clean trixie root (cached
 # as build/packaging/trixie-base.tar).
 packages-trixie: deps
 	$(Q)$(SRCDIR)/tests/packaging/build --platform trixie \

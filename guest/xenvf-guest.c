@@ -13,6 +13,10 @@
  *   xenvf-guest [OPTIONS] report N TEXT   write vf[N]'s status (the boot
  *                                  initramfs says there why a VF did not
  *                                  boot)
+ *   xenvf-guest [OPTIONS] switch N DEV    keep /dev/mapper/xenvf-vfN over
+ *                                  DEV (vf[N]'s namespace) and move it
+ *                                  between the VF and the PV disk on
+ *                                  dom0's requests (docs/migration.md)
  */
 #include <getopt.h>
 #include <signal.h>
@@ -21,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <xenvf/switch.h>
 #include <xenvf/text.h>
 
 #include "guest.h"
@@ -36,7 +41,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: xenvf-guest [--sysfs ROOT] [--modprobe PROG] [--domid N] "
-            "bind|watch|boot-list|request|report\n"
+            "bind|watch|boot-list|request|report|switch\n"
             "  bind   bind each VF this guest holds to the driver its "
             "function\n"
             "         description names, report it in xenstore "
@@ -51,6 +56,9 @@ static void usage(FILE *f)
             "         HOST-BDF GUEST-BDF (- while pcifront does not show "
             "it)\n"
             "  report N TEXT  write TEXT to vf[N]'s status node\n"
+            "  switch N DEV  keep /dev/mapper/xenvf-vfN over DEV (vf[N]'s "
+            "namespace),\n"
+            "         moved to the PV disk and back on dom0's requests\n"
             "  --modprobe ''  never load modules\n");
 }
 
@@ -224,12 +232,73 @@ static int report(xenvf_xs *xs, uint32_t domid, const char *local,
     return 0;
 }
 
+/* Serve vf[local]'s I/O switch until a signal: the dm device over dev,
+ * then dom0's requests as they come (each write of switch-request is one;
+ * the watch's first event only says it is set). */
+static int serve_switch(xenvf_xs *xs, uint32_t domid, const char *local,
+                        const char *dev)
+{
+    guest_switch s = {.wait_ms = 30000};
+    char req[XENVF_XS_PATH_MAX], *path = NULL, *token = NULL, *text;
+    xenvf_err err;
+    uint64_t n;
+    int rc, first = 1;
+
+    xenvf_err_init(&err);
+    if (xenvf_parse_uint(local, 63, &n, NULL)) {
+        fprintf(stderr, "xenvf-guest: bad VF number '%s'\n", local);
+        return 2;
+    }
+    xenvf_xs_guest_path(req, domid, "/vf/%u/" XENVF_SWITCH_REQUEST_NODE,
+                        (unsigned)n);
+    if (guest_switch_start(&guest_dm_libdevmapper, &s, xs, domid,
+                           (unsigned)n, dev, &err) ||
+        xenvf_xs_watch(xs, req, "switch", &err))
+        goto fail;
+    printf("xenvf-guest: vf[%u]: /dev/mapper/%s over %s, serving the "
+           "switch\n",
+           (unsigned)n, s.name, dev);
+    fflush(stdout);
+    while (!stop) {
+        rc = xenvf_xs_wait_event(xs, 1000, &path, &token, &err);
+        if (rc == XENVF_ETIMEDOUT)
+            continue;
+        free(path);
+        free(token);
+        path = token = NULL;
+        if (rc)
+            goto fail;
+        if (first) {
+            first = 0;
+            continue;
+        }
+        text = NULL;
+        if (xenvf_xs_read(xs, req, &text, &err))
+            goto fail;
+        rc = text && *text ? guest_switch_handle(&guest_dm_libdevmapper, &s,
+                                                 xs, domid, text, &err)
+                           : 0;
+        printf("xenvf-guest: vf[%u]: '%s': I/O on the %s path\n",
+               (unsigned)n, text ? text : "",
+               s.on == XENVF_PATH_PV ? "PV" : "VF");
+        fflush(stdout);
+        free(text);
+        if (rc)
+            goto fail;
+    }
+    return 0;
+fail:
+    fprintf(stderr, "xenvf-guest: vf[%s]: %s\n", local, err.msg);
+    return 1;
+}
+
 /* Each command and how many words follow it. */
 static const struct {
     const char *name;
     int args;
 } commands[] = {
-    {"bind", 0}, {"watch", 0}, {"boot-list", 0}, {"request", 2}, {"report", 2},
+    {"bind", 0},    {"watch", 0},  {"boot-list", 0},
+    {"request", 2}, {"report", 2}, {"switch", 2},
 };
 
 static bool known_command(int argc, char **argv)
@@ -297,6 +366,8 @@ int main(int argc, char **argv)
         rc = request(&xs, domid, argv[optind + 1], argv[optind + 2]);
     else if (!strcmp(argv[optind], "report"))
         rc = report(&xs, domid, argv[optind + 1], argv[optind + 2]);
+    else if (!strcmp(argv[optind], "switch"))
+        rc = serve_switch(&xs, domid, argv[optind + 1], argv[optind + 2]);
     else if (!strcmp(argv[optind], "boot-list"))
         rc = boot_list(&o, &xs, domid);
     else if (!strcmp(argv[optind], "bind"))

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * The switch's device-mapper work with libdevmapper (guest.h): a linear
+ * table over one block device; a move loads the new table, suspends (the
+ * kernel lets the requests in flight complete and holds new ones),
+ * resumes on the new table. Guests have no udev in their initramfs:
+ * libdevmapper makes /dev/mapper/<name> itself (no udev sync).
+ */
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <libdevmapper.h>
+
+#include <xenvf/file.h>
+
+#include "guest.h"
+
+static int size(void *ctx, const char *dev, uint64_t *sectors, xenvf_err *err)
+{
+    uint64_t bytes = 0;
+    int fd = open(dev, O_RDONLY | O_CLOEXEC), ok;
+
+    (void)ctx;
+    if (fd < 0)
+        return xenvf_err_set(err, XENVF_ENOENT, "%s: cannot open it", dev);
+    ok = ioctl(fd, BLKGETSIZE64, &bytes) == 0;
+    close(fd);
+    if (!ok || !bytes)
+        return xenvf_err_set(err, XENVF_EIO, "%s: no size (BLKGETSIZE64)",
+                             dev);
+    *sectors = bytes / 512;
+    return 0;
+}
+
+/* One device-mapper ioctl on name: type, with a linear table of sectors
+ * over dev when dev is given. */
+static int dm_run(int type, const char *what, const char *name,
+                  const char *dev, uint64_t sectors, xenvf_err *err)
+{
+    struct dm_task *t = dm_task_create(type);
+    char params[GUEST_DEV_MAX + 8];
+    int ok;
+
+    if (!t)
+        return xenvf_err_set(err, XENVF_ENOMEM, "%s %s: no dm task", what,
+                             name);
+    snprintf(params, sizeof(params), "%s 0", dev ? dev : "");
+    ok = dm_task_set_name(t, name) &&
+         (!dev || dm_task_add_target(t, 0, sectors, "linear", params)) &&
+         dm_task_run(t);
+    dm_task_destroy(t);
+    if (!ok)
+        return xenvf_err_set(err, XENVF_EIO,
+                             "device-mapper %s of %s%s%s failed (dm-mod "
+                             "loaded?)",
+                             what, name, dev ? " onto " : "", dev ? dev : "");
+    return 0;
+}
+
+static int create(void *ctx, const char *name, const char *dev,
+                  uint64_t sectors, xenvf_err *err)
+{
+    (void)ctx;
+    dm_udev_set_sync_support(0);
+    return dm_run(DM_DEVICE_CREATE, "create", name, dev, sectors, err);
+}
+
+static int swap(void *ctx, const char *name, const char *dev,
+                uint64_t sectors, long *paused_us, xenvf_err *err)
+{
+    int64_t t0;
+    int rc;
+
+    (void)ctx;
+    dm_udev_set_sync_support(0);
+    if ((rc = dm_run(DM_DEVICE_RELOAD, "table load", name, dev, sectors,
+                     err)))
+        return rc;
+    t0 = xenvf_now_us();
+    if ((rc = dm_run(DM_DEVICE_SUSPEND, "suspend", name, NULL, 0, err))) {
+        dm_run(DM_DEVICE_CLEAR, "table clear", name, NULL, 0, NULL);
+        return rc;
+    }
+    rc = dm_run(DM_DEVICE_RESUME, "resume", name, NULL, 0, err);
+    *paused_us = (long)(xenvf_now_us() - t0);
+    return rc;
+}
+
+const guest_dm_ops guest_dm_libdevmapper = {
+    .size = size, .create = create, .swap = swap};

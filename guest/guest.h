@@ -16,6 +16,7 @@
 #include <xenvf/bdf.h>
 #include <xenvf/err.h>
 #include <xenvf/pcifront.h>
+#include <xenvf/switch.h>
 #include <xenvf/xs.h>
 
 #define GUEST_STATUS_MAX 256
@@ -129,6 +130,7 @@ typedef struct guest_switch {
     char vf_dev[GUEST_DEV_MAX]; /* the VF path now (/dev/nvme0n2) */
     char wwid[GUEST_WWID_MAX];  /* its namespace's wwid ("" none): how the
                                    VF path is found again after a move */
+    char vdev[XENVF_SWITCH_VDEV_MAX]; /* on the PV path: its disk (xvdb) */
     uint64_t sectors;
     int on; /* xenvf_io_path */
     const char *dev_dir;   /* NULL: /dev */
@@ -143,7 +145,9 @@ int guest_switch_start(const guest_dm_ops *ops, guest_switch *s,
 
 /* Do dom0's request (switch-request's text) and answer it in `switch`:
  * "pv paused=..." or "vf paused=...", or "error: ..." with the I/O left
- * where it was. Errors are xenstore's only. */
+ * where it was. A request for the path the I/O is on already is answered
+ * "pv" or "vf" and moves nothing (a request seen twice: a watch's first
+ * event, a restart). Errors are xenstore's only. */
 int guest_switch_handle(const guest_dm_ops *ops, guest_switch *s,
                         xenvf_xs *xs, uint32_t domid, const char *request,
                         xenvf_err *err);

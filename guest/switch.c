@@ -151,6 +151,13 @@ int guest_switch_handle(const guest_dm_ops *ops, guest_switch *s,
     xenvf_err_init(&why);
     if (xenvf_switch_request_parse(request, &r, &why))
         goto refuse;
+    if ((int)r.to == s->on &&
+        (r.to == XENVF_PATH_PV ? !strcmp(r.vdev, s->vdev)
+                               : access(s->vf_dev, F_OK) == 0)) {
+        st.kind = XENVF_SWITCH_ON; /* there already */
+        st.on = r.to;
+        return answer(xs, domid, s->local, &st, err);
+    }
     if (!target_dev(s, &r, dev, sizeof(dev))) {
         xenvf_err_set(&why, XENVF_ENOENT,
                       r.to == XENVF_PATH_PV
@@ -177,6 +184,8 @@ int guest_switch_handle(const guest_dm_ops *ops, guest_switch *s,
     s->on = (int)r.to;
     if (r.to == XENVF_PATH_VF)
         snprintf(s->vf_dev, sizeof(s->vf_dev), "%s", dev);
+    else
+        memcpy(s->vdev, r.vdev, sizeof(s->vdev));
     st.kind = XENVF_SWITCH_ON;
     st.on = r.to;
     return answer(xs, domid, s->local, &st, err);

@@ -234,15 +234,19 @@ static int report(xenvf_xs *xs, uint32_t domid, const char *local,
 
 /* Serve vf[local]'s I/O switch until a signal: the dm device over dev,
  * then dom0's requests as they come (each write of switch-request is one;
- * the watch's first event only says it is set). */
-static int serve_switch(xenvf_xs *xs, uint32_t domid, const char *local,
-                        const char *dev)
+ * one seen twice moves nothing). After xl restore the domain has another
+ * id: its own id is read again every second, and the watch follows it
+ * (the watch's first event reads the request that may be there). fixed:
+ * the id came from --domid. */
+static int serve_switch(xenvf_xs *xs, uint32_t domid, bool fixed,
+                        const char *local, const char *dev)
 {
     guest_switch s = {.wait_ms = 30000};
     char req[XENVF_XS_PATH_MAX], *path = NULL, *token = NULL, *text;
     xenvf_err err;
+    uint32_t now;
     uint64_t n;
-    int rc, first = 1;
+    int rc;
 
     xenvf_err_init(&err);
     if (xenvf_parse_uint(local, 63, &n, NULL)) {
@@ -261,27 +265,37 @@ static int serve_switch(xenvf_xs *xs, uint32_t domid, const char *local,
     fflush(stdout);
     while (!stop) {
         rc = xenvf_xs_wait_event(xs, 1000, &path, &token, &err);
-        if (rc == XENVF_ETIMEDOUT)
-            continue;
         free(path);
         free(token);
         path = token = NULL;
-        if (rc)
+        if (rc && rc != XENVF_ETIMEDOUT)
             goto fail;
-        if (first) {
-            first = 0;
+        if (!fixed && !own_domid(xs, &now, &err) && now != domid) {
+            xenvf_xs_unwatch(xs, req, "switch", NULL);
+            printf("xenvf-guest: vf[%u]: now domain %u (was %u)\n",
+                   (unsigned)n, now, domid);
+            fflush(stdout);
+            domid = now;
+            xenvf_xs_guest_path(req, domid,
+                                "/vf/%u/" XENVF_SWITCH_REQUEST_NODE,
+                                (unsigned)n);
+            if (xenvf_xs_watch(xs, req, "switch", &err))
+                goto fail;
             continue;
         }
+        if (rc == XENVF_ETIMEDOUT)
+            continue;
         text = NULL;
         if (xenvf_xs_read(xs, req, &text, &err))
             goto fail;
         rc = text && *text ? guest_switch_handle(&guest_dm_libdevmapper, &s,
                                                  xs, domid, text, &err)
                            : 0;
-        printf("xenvf-guest: vf[%u]: '%s': I/O on the %s path\n",
-               (unsigned)n, text ? text : "",
-               s.on == XENVF_PATH_PV ? "PV" : "VF");
-        fflush(stdout);
+        if (text && *text) {
+            printf("xenvf-guest: vf[%u]: '%s': I/O on the %s path\n",
+                   (unsigned)n, text, s.on == XENVF_PATH_PV ? "PV" : "VF");
+            fflush(stdout);
+        }
         free(text);
         if (rc)
             goto fail;
@@ -323,6 +337,7 @@ int main(int argc, char **argv)
     xenvf_xs xs;
     xenvf_err err;
     uint64_t n;
+    bool fixed;
     int c, rc = 2;
 
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -356,8 +371,9 @@ int main(int argc, char **argv)
     signal(SIGINT, on_signal);
     xenvf_xs_init(&xs);
     xenvf_err_init(&err);
+    fixed = domid != XENVF_DOMID_NONE;
     if (xenvf_xs_open(&xs, &err) ||
-        (domid == XENVF_DOMID_NONE && own_domid(&xs, &domid, &err))) {
+        (!fixed && own_domid(&xs, &domid, &err))) {
         fprintf(stderr, "xenvf-guest: %s\n", err.msg);
         goto out;
     }
@@ -367,7 +383,8 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[optind], "report"))
         rc = report(&xs, domid, argv[optind + 1], argv[optind + 2]);
     else if (!strcmp(argv[optind], "switch"))
-        rc = serve_switch(&xs, domid, argv[optind + 1], argv[optind + 2]);
+        rc = serve_switch(&xs, domid, fixed, argv[optind + 1],
+                          argv[optind + 2]);
     else if (!strcmp(argv[optind], "boot-list"))
         rc = boot_list(&o, &xs, domid);
     else if (!strcmp(argv[optind], "bind"))

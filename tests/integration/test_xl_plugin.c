@@ -637,10 +637,10 @@ START_TEST(xl_save_refuses_a_domain_with_a_vf)
     refused_and_kept("xenvf: error: xl save of domain 5 with its VF nvme0#0: "
                      "refused, the domain keeps running with its VF. Xen "
                      "cannot copy a VF's state, and the guest does not run "
-                     "xenvf's migration component (no "
-                     "/local/domain/5/xenvf/migrate/switch) to move its I/O "
-                     "off the VF first. XENVF_MIGRATE=unplug-and-go in xl's "
-                     "environment saves it anyway");
+                     "xenvf's I/O switch (/local/domain/5/xenvf/vf/0/switch "
+                     "is empty) to move its I/O off the VF first. "
+                     "XENVF_MIGRATE=unplug-and-go in xl's environment saves "
+                     "it anyway");
 }
 END_TEST
 
@@ -711,20 +711,47 @@ START_TEST(xl_migrate_says_why_it_fails)
 }
 END_TEST
 
-/* A guest that offers the switch is still refused: the plugin cannot
- * drive it (not built), and says so. */
-START_TEST(xl_save_guest_offering_the_switch_refused_as_not_built)
+/* A guest whose xenvf-guest serves the switch but whose I/O is still on
+ * its VF is refused: the plugin does not drive the switch, and says what
+ * to do first. */
+START_TEST(xl_save_guest_on_its_vf_refused)
 {
     web1_holds_a_vf();
-    ck_assert_int_eq(xenvf_xs_write(&E.xs,
-                                    "/local/domain/5/xenvf/migrate/switch",
-                                    "dm", NULL),
+    ck_assert_int_eq(xenvf_xs_write(&E.xs, "/local/domain/5/xenvf/vf/0/switch",
+                                    "vf", NULL),
                      0);
     ck_assert_int_ne(save_or_migrate(false, NULL), 0);
-    refused_and_kept("the guest offers xenvf's I/O switch "
-                     "(/local/domain/5/xenvf/migrate/switch = 'dm'), but "
-                     "this plugin cannot drive it: the switch is not built "
-                     "(issue 15)");
+    refused_and_kept("the guest serves xenvf's I/O switch "
+                     "(/local/domain/5/xenvf/vf/0/switch = 'vf') but its I/O "
+                     "is not on the PV path, and this plugin does not drive "
+                     "the switch yet: offer the PF path and ask the guest "
+                     "first (switch-request 'pv xvdb', docs/migration.md)");
+}
+END_TEST
+
+/* A guest whose I/O is on the PV path (its switch says "pv"): xl save
+ * goes on without unplug-and-go, the VF goes back with the saved domain. */
+START_TEST(xl_save_guest_on_the_pv_path)
+{
+    char *calls, *out;
+
+    web1_holds_a_vf();
+    ck_assert_int_eq(xenvf_xs_write(&E.xs, "/local/domain/5/xenvf/vf/0/switch",
+                                    "pv paused=0.001500", NULL),
+                     0);
+    ck_assert_int_eq(save_or_migrate(false, NULL), 0);
+    out = read_file("xl.out");
+    calls = read_file("calls");
+    ASSERT_CONTAINS(out, "xl save of domain 5 with its VF nvme0#0: the "
+                         "guest's I/O is on the PV path (its xenvf-guest's "
+                         "switch says 'pv paused=0.001500')");
+    ASSERT_CONTAINS(calls, "suspend 5 flags 0");
+    ASSERT_CONTAINS(calls, "destroy 5");
+    ck_assert_int_eq(xsh_domain_kill(E.hs, 5), 0);
+    ck_assert_uint_eq(penv_held_settles_to(0), 0);
+    free(out);
+    free(calls);
+    ASSERT_BOOKS_AGREE();
 }
 END_TEST
 
@@ -805,7 +832,8 @@ static Suite *xl_suite(void)
     tcase_add_test(tc, xl_save_unknown_mode_refused);
     tcase_add_test(tc, xl_save_unplug_and_go);
     tcase_add_test(tc, xl_migrate_says_why_it_fails);
-    tcase_add_test(tc, xl_save_guest_offering_the_switch_refused_as_not_built);
+    tcase_add_test(tc, xl_save_guest_on_its_vf_refused);
+    tcase_add_test(tc, xl_save_guest_on_the_pv_path);
     tcase_add_test(tc, xl_create_with_pci_vf_follows_the_books);
     tcase_add_test(tc, xl_create_fails_in_libxl);
     suite_add_tcase(s, tc);

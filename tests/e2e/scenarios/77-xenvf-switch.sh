@@ -9,9 +9,10 @@
 #     scenario, by hand: the plugin does not drive it yet) attaches
 #     namespace 2 to the PF's own controller, offers it to the guest as
 #     xvdb (blkback) and asks the guest to switch (switch-request "pv
-#     xvdb"); the guest's I/O goes on through the PF. xl save
-#     (XENVF_MIGRATE=unplug-and-go) and xl restore: the VF is reset and
-#     freed with the saved domain, the restored one gets a VF again; dom0
+#     xvdb"); the guest's I/O goes on through the PF. xl save (the plugin
+#     lets it go: the guest's switch says "pv") and xl restore: the VF is
+#     reset and freed with the saved domain, the restored one gets a VF
+#     again; dom0
 #     asks the guest back to the VF ("vf"), detaches xvdb and the PF's
 #     namespace. The loop must see no failed read or write; the pauses
 #     (the guest's suspend to resume) are printed as
@@ -115,10 +116,12 @@ switch_io() {
 
     # the move: xl save and xl restore, the VF reset and freed meanwhile
     _t0=$(now)
-    env LD_PRELOAD="$XENVF_PLUGIN" XENVF_MIGRATE=unplug-and-go xl save s1 /tmp/s1.save >/tmp/s1.save.log 2>&1
+    xlv save s1 /tmp/s1.save >/tmp/s1.save.log 2>&1
     _rc=$?
     e2e_time migrate-switch-save "$(since "$_t0")"
-    check migrate-switch-save "xl save s1 exited $_rc: $(tail -n 3 /tmp/s1.save.log)" [ $_rc = 0 ] || return 1
+    grep xenvf /tmp/s1.save.log
+    check migrate-switch-save "xl save s1 exited $_rc, or the plugin did not let it go for the guest's I/O on the PV path: $(tail -n 3 /tmp/s1.save.log)" \
+        sh -c "[ $_rc = 0 ] && grep -q \"the guest's I/O is on the PV path\" /tmp/s1.save.log" || return 1
     check migrate-switch-vf-free "nvme0#0 is '$(vf_line 0)' while s1 is saved, not free" \
         wait_until 60 sh -c "[ \"\$(xenstore-read /xenvf/pf/nvme0/vf/0/state)\" = free ]"
     books "s1 saved"

@@ -166,10 +166,11 @@ int xlp_suspend_check(xenvf_xs *xs, uint32_t domid, bool live,
         /* not stopped here: see migrate.h */
         LOG(ERROR,
             "%s of domain %u with its VF%s %s: this fails, and the domain "
-            "keeps running with its VF%s: the guest's I/O cannot move off "
-            "the VF (issue 15's switch is not built), and Xen refuses "
-            "log-dirty mode to a domain with a passed-through device (also "
-            "after the VF is detached, so unplug-and-go cannot help)",
+            "keeps running with its VF%s: Xen refuses log-dirty mode to a "
+            "domain with a passed-through device, and a hypervisor built "
+            "without shadow paging (Debian's) to every PV domain, also "
+            "after the VF is detached (so neither unplug-and-go nor the I/O "
+            "switch helps; xl save and xl restore do, docs/migration.md)",
             what, domid, nr > 1 ? "s" : "", held, nr > 1 ? "s" : "");
         return 0;
     }

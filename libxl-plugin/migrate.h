@@ -19,8 +19,9 @@
  * xl migrate is not stopped by the plugin: on Xen 4.17 a receiving xl
  * whose stream ends before its header dies with SIGSEGV and leaves the
  * incoming domain behind (seen in the QEMU tier). Xen itself refuses
- * log-dirty mode to a domain created with a passed-through device, even
- * once its VFs are detached (seen too), so the migration fails there, the
+ * log-dirty mode to a domain with a passed-through device, and Debian's
+ * (built without shadow paging) to every PV domain, with or without
+ * devices (seen too), so the migration fails there, the
  * receiver cleans up, and xl resumes the domain with its VFs; the plugin
  * says why beforehand, with or without unplug-and-go.
  */

@@ -696,9 +696,10 @@ START_TEST(xl_migrate_says_why_it_fails)
         calls = read_file("calls");
         ASSERT_CONTAINS(out, "xenvf: error: xl migrate of domain 5 with its "
                              "VF nvme0#0: this fails, and the domain keeps "
-                             "running with its VF: the guest's I/O cannot "
-                             "move off the VF (issue 15's switch is not "
-                             "built), and Xen refuses log-dirty mode");
+                             "running with its VF: Xen refuses log-dirty "
+                             "mode to a domain with a passed-through "
+                             "device, and a hypervisor built without "
+                             "shadow paging (Debian's) to every PV domain");
         ASSERT_CONTAINS(out, "Migration failed, resuming at sender.");
         ASSERT_MATCHES(calls, "^suspend 5 flags [1-9]");
         ASSERT_CONTAINS(calls, "resume 5");

@@ -29,16 +29,15 @@ static int size(void *ctx, const char *dev, uint64_t *sectors, xenvf_err *err)
     ok = ioctl(fd, BLKGETSIZE64, &bytes) == 0;
     close(fd);
     if (!ok || !bytes)
-        return xenvf_err_set(err, XENVF_EIO, "%s: no size (BLKGETSIZE64)",
-                             dev);
+        return xenvf_err_set(err, XENVF_EIO, "%s: no size (BLKGETSIZE64)", dev);
     *sectors = bytes / 512;
     return 0;
 }
 
 /* One device-mapper ioctl on name: type, with a linear table of sectors
  * over dev when dev is given. */
-static int dm_run(int type, const char *what, const char *name,
-                  const char *dev, uint64_t sectors, xenvf_err *err)
+static int dm_run(int type, const char *what, const char *name, const char *dev,
+                  uint64_t sectors, xenvf_err *err)
 {
     struct dm_task *t = dm_task_create(type);
     char params[GUEST_DEV_MAX + 8];
@@ -68,16 +67,15 @@ static int create(void *ctx, const char *name, const char *dev,
     return dm_run(DM_DEVICE_CREATE, "create", name, dev, sectors, err);
 }
 
-static int swap(void *ctx, const char *name, const char *dev,
-                uint64_t sectors, long *paused_us, xenvf_err *err)
+static int swap(void *ctx, const char *name, const char *dev, uint64_t sectors,
+                long *paused_us, xenvf_err *err)
 {
     int64_t t0;
     int rc;
 
     (void)ctx;
     dm_udev_set_sync_support(0);
-    if ((rc = dm_run(DM_DEVICE_RELOAD, "table load", name, dev, sectors,
-                     err)))
+    if ((rc = dm_run(DM_DEVICE_RELOAD, "table load", name, dev, sectors, err)))
         return rc;
     t0 = xenvf_now_us();
     if ((rc = dm_run(DM_DEVICE_SUSPEND, "suspend", name, NULL, 0, err))) {

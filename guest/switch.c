@@ -71,9 +71,9 @@ static int find_vf_dev(guest_switch *s, char *out, size_t len)
         if (snprintf(path, sizeof(path), "%s/%s/wwid", sys_block(s),
                      e->d_name) < (int)sizeof(path) &&
             !xenvf_sysfs_read_file(path, &v, NULL) && !strcmp(v, s->wwid)) {
-            found = snprintf(out, len, "%s/%s", dev_dir(s), e->d_name) <
-                        (int)len &&
-                    access(out, F_OK) == 0;
+            found =
+                snprintf(out, len, "%s/%s", dev_dir(s), e->d_name) < (int)len &&
+                access(out, F_OK) == 0;
         }
         free(v);
     }
@@ -89,8 +89,8 @@ static int pv_dev(guest_switch *s, const char *vdev, char *out, size_t len)
 
 /* Wait (s->wait_ms) for the request's path to appear: blkfront and the
  * nvme driver probe after dom0 attached the device. */
-static int target_dev(guest_switch *s, const xenvf_switch_request *r,
-                      char *out, size_t len)
+static int target_dev(guest_switch *s, const xenvf_switch_request *r, char *out,
+                      size_t len)
 {
     int64_t end = xenvf_now_ms() + s->wait_ms;
 
@@ -125,8 +125,7 @@ int guest_switch_start(const guest_dm_ops *ops, guest_switch *s, xenvf_xs *xs,
     s->local = local;
     snprintf(s->name, sizeof(s->name), "xenvf-vf%u", local);
     if (strlen(dev) >= sizeof(s->vf_dev))
-        return xenvf_err_set(err, XENVF_EINVAL, "%.40s...: name too long",
-                             dev);
+        return xenvf_err_set(err, XENVF_EINVAL, "%.40s...: name too long", dev);
     snprintf(s->vf_dev, sizeof(s->vf_dev), "%s", dev);
     read_wwid(s, dev);
     if ((rc = ops->size(ops->ctx, dev, &s->sectors, err)) ||
@@ -138,9 +137,8 @@ int guest_switch_start(const guest_dm_ops *ops, guest_switch *s, xenvf_xs *xs,
     return answer(xs, domid, local, &st, err);
 }
 
-int guest_switch_handle(const guest_dm_ops *ops, guest_switch *s,
-                        xenvf_xs *xs, uint32_t domid, const char *request,
-                        xenvf_err *err)
+int guest_switch_handle(const guest_dm_ops *ops, guest_switch *s, xenvf_xs *xs,
+                        uint32_t domid, const char *request, xenvf_err *err)
 {
     xenvf_switch_state st = {.kind = XENVF_SWITCH_ERROR, .paused_us = -1};
     xenvf_switch_request r;
@@ -173,9 +171,8 @@ int guest_switch_handle(const guest_dm_ops *ops, guest_switch *s,
     if (ops->size(ops->ctx, dev, &sectors, &why))
         goto refuse;
     if (sectors < s->sectors) {
-        xenvf_err_set(&why, XENVF_EINVAL,
-                      "%s has %llu sectors, %s needs %llu", dev,
-                      (unsigned long long)sectors, s->name,
+        xenvf_err_set(&why, XENVF_EINVAL, "%s has %llu sectors, %s needs %llu",
+                      dev, (unsigned long long)sectors, s->name,
                       (unsigned long long)s->sectors);
         goto refuse;
     }
@@ -191,8 +188,7 @@ int guest_switch_handle(const guest_dm_ops *ops, guest_switch *s,
     return answer(xs, domid, s->local, &st, err);
 refuse:
     st.paused_us = -1;
-    snprintf(st.msg, sizeof(st.msg),
-             "%s: %.180s; its I/O stays on the %s path",
+    snprintf(st.msg, sizeof(st.msg), "%s: %.180s; its I/O stays on the %s path",
              s->name, why.msg, s->on == XENVF_PATH_PV ? "PV" : "VF");
     return answer(xs, domid, s->local, &st, err);
 }

@@ -255,8 +255,8 @@ static int serve_switch(xenvf_xs *xs, uint32_t domid, bool fixed,
     }
     xenvf_xs_guest_path(req, domid, "/vf/%u/" XENVF_SWITCH_REQUEST_NODE,
                         (unsigned)n);
-    if (guest_switch_start(&guest_dm_libdevmapper, &s, xs, domid,
-                           (unsigned)n, dev, &err) ||
+    if (guest_switch_start(&guest_dm_libdevmapper, &s, xs, domid, (unsigned)n,
+                           dev, &err) ||
         xenvf_xs_watch(xs, req, "switch", &err))
         goto fail;
     printf("xenvf-guest: vf[%u]: /dev/mapper/%s over %s, serving the "
@@ -272,12 +272,11 @@ static int serve_switch(xenvf_xs *xs, uint32_t domid, bool fixed,
             goto fail;
         if (!fixed && !own_domid(xs, &now, &err) && now != domid) {
             xenvf_xs_unwatch(xs, req, "switch", NULL);
-            printf("xenvf-guest: vf[%u]: now domain %u (was %u)\n",
-                   (unsigned)n, now, domid);
+            printf("xenvf-guest: vf[%u]: now domain %u (was %u)\n", (unsigned)n,
+                   now, domid);
             fflush(stdout);
             domid = now;
-            xenvf_xs_guest_path(req, domid,
-                                "/vf/%u/" XENVF_SWITCH_REQUEST_NODE,
+            xenvf_xs_guest_path(req, domid, "/vf/%u/" XENVF_SWITCH_REQUEST_NODE,
                                 (unsigned)n);
             if (xenvf_xs_watch(xs, req, "switch", &err))
                 goto fail;
@@ -288,8 +287,8 @@ static int serve_switch(xenvf_xs *xs, uint32_t domid, bool fixed,
         text = NULL;
         if (xenvf_xs_read(xs, req, &text, &err))
             goto fail;
-        rc = text && *text ? guest_switch_handle(&guest_dm_libdevmapper, &s,
-                                                 xs, domid, text, &err)
+        rc = text && *text ? guest_switch_handle(&guest_dm_libdevmapper, &s, xs,
+                                                 domid, text, &err)
                            : 0;
         if (text && *text) {
             printf("xenvf-guest: vf[%u]: '%s': I/O on the %s path\n",
@@ -372,8 +371,7 @@ int main(int argc, char **argv)
     xenvf_xs_init(&xs);
     xenvf_err_init(&err);
     fixed = domid != XENVF_DOMID_NONE;
-    if (xenvf_xs_open(&xs, &err) ||
-        (!fixed && own_domid(&xs, &domid, &err))) {
+    if (xenvf_xs_open(&xs, &err) || (!fixed && own_domid(&xs, &domid, &err))) {
         fprintf(stderr, "xenvf-guest: %s\n", err.msg);
         goto out;
     }
@@ -383,8 +381,8 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[optind], "report"))
         rc = report(&xs, domid, argv[optind + 1], argv[optind + 2]);
     else if (!strcmp(argv[optind], "switch"))
-        rc = serve_switch(&xs, domid, fixed, argv[optind + 1],
-                          argv[optind + 2]);
+        rc =
+            serve_switch(&xs, domid, fixed, argv[optind + 1], argv[optind + 2]);
     else if (!strcmp(argv[optind], "boot-list"))
         rc = boot_list(&o, &xs, domid);
     else if (!strcmp(argv[optind], "bind"))

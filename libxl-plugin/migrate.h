@@ -11,10 +11,10 @@
  * xl save of a domain holding VFs goes on when the guest's I/O is on the
  * PV path already (every vf/<n>/switch says "pv"). Otherwise it is
  * refused with a message that says why, and the domain left running with
- * its VFs, unless the administrator asks for unplug-and-go (XENVF_MIGRATE=unplug-and-go in xl's
- * environment): then it goes on as libxl does it (the VF is reset and
- * freed when the saved domain is destroyed, I/O on it errors in the
- * guest; xl restore reserves a VF again and gates it).
+ * its VFs, unless the administrator asks for unplug-and-go
+ * (XENVF_MIGRATE=unplug-and-go in xl's environment): then it goes on as libxl
+ * does it (the VF is reset and freed when the saved domain is destroyed, I/O on
+ * it errors in the guest; xl restore reserves a VF again and gates it).
  *
  * xl migrate is not stopped by the plugin: on Xen 4.17 a receiving xl
  * whose stream ends before its header dies with SIGSEGV and leaves the

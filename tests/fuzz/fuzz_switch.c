@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *text = malloc(size + 1), req[XENVF_SWITCH_REQUEST_MAX],
-        st[XENVF_SWITCH_STATE_MAX];
+         st[XENVF_SWITCH_STATE_MAX];
     xenvf_switch_request r, r2;
     xenvf_switch_state s, s2;
 

@@ -307,7 +307,6 @@ START_TEST(function_names_a_driver)
 }
 END_TEST
 
-
 /* ---- the I/O switch (guest/switch.c) against the real xenstored, with
  * device-mapper ops that record what they were asked: block devices are
  * files of a temporary /dev, their wwids a temporary /sys/class/block. */
@@ -348,8 +347,10 @@ static int fake_swap(void *ctx, const char *name, const char *dev,
 {
     (void)ctx;
     if (dm.fail_swap)
-        return xenvf_err_set(e, XENVF_EIO, "device-mapper suspend of %s "
-                                           "failed", name);
+        return xenvf_err_set(e, XENVF_EIO,
+                             "device-mapper suspend of %s "
+                             "failed",
+                             name);
     ck_assert_str_eq(name, dm.name);
     ck_assert_uint_eq(sectors, dm.sectors);
     snprintf(dm.dev, sizeof(dm.dev), "%s", dev);
@@ -420,9 +421,8 @@ static void ck_switch(unsigned local, const char *want)
 
 static void handle(guest_switch *s, const char *request)
 {
-    ck_assert_msg(
-        !guest_switch_handle(&fake_dm, s, &xs, DOMID, request, &err), "%s",
-        err.msg);
+    ck_assert_msg(!guest_switch_handle(&fake_dm, s, &xs, DOMID, request, &err),
+                  "%s", err.msg);
 }
 
 /* The guest writes `switch`, dom0 `switch-request`; the guest's device
@@ -457,9 +457,8 @@ START_TEST(switch_moves_between_paths)
     memset(&dm, 0, sizeof(dm));
 
     snprintf(dev, sizeof(dev), "%s/dev/nvme0n2", sw_root);
-    ck_assert_msg(
-        !guest_switch_start(&fake_dm, &s, &xs, DOMID, 0, dev, &err), "%s",
-        err.msg);
+    ck_assert_msg(!guest_switch_start(&fake_dm, &s, &xs, DOMID, 0, dev, &err),
+                  "%s", err.msg);
     ck_assert_str_eq(dm.name, "xenvf-vf0");
     ck_assert_str_eq(dm.dev, dev);
     ck_assert_uint_eq(dm.sectors, 128);

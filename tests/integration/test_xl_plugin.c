@@ -718,9 +718,9 @@ END_TEST
 START_TEST(xl_save_guest_on_its_vf_refused)
 {
     web1_holds_a_vf();
-    ck_assert_int_eq(xenvf_xs_write(&E.xs, "/local/domain/5/xenvf/vf/0/switch",
-                                    "vf", NULL),
-                     0);
+    ck_assert_int_eq(
+        xenvf_xs_write(&E.xs, "/local/domain/5/xenvf/vf/0/switch", "vf", NULL),
+        0);
     ck_assert_int_ne(save_or_migrate(false, NULL), 0);
     refused_and_kept("the guest serves xenvf's I/O switch "
                      "(/local/domain/5/xenvf/vf/0/switch = 'vf') but its I/O "

@@ -22,8 +22,8 @@ START_TEST(requests)
     xenvf_switch_request_format(&r, buf);
     ck_assert_str_eq(buf, "vf");
     /* the longest name that fits, and one past it */
-    ck_assert_int_eq(
-        xenvf_switch_request_parse("pv xvdabcdefghijkl", &r, &err), 0);
+    ck_assert_int_eq(xenvf_switch_request_parse("pv xvdabcdefghijkl", &r, &err),
+                     0);
     ck_assert_int_eq(
         xenvf_switch_request_parse("pv xvdabcdefghijklm", &r, &err),
         XENVF_EINVAL);
@@ -76,10 +76,18 @@ START_TEST(states)
     xenvf_switch_state_format(&s, buf);
     ck_assert_str_eq(buf, "error: no PV disk xvdb");
     static const char *const bad[] = {
-        "on",           "vf paused=",      "vf paused=1",
-        "vf paused=.1", "pv paused=1.12",  "pv paused=1.1234567",
-        "pv paused=-1.000000", "pv paused=1.-00001", "vf  paused=1.000000",
-        "vf paused=3601.000000", "error:", "pv x",
+        "on",
+        "vf paused=",
+        "vf paused=1",
+        "vf paused=.1",
+        "pv paused=1.12",
+        "pv paused=1.1234567",
+        "pv paused=-1.000000",
+        "pv paused=1.-00001",
+        "vf  paused=1.000000",
+        "vf paused=3601.000000",
+        "error:",
+        "pv x",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
         ck_assert_msg(xenvf_switch_state_parse(bad[i], &s, &err) ==

@@ -29,10 +29,10 @@ typedef enum xenvf_io_path {
     XENVF_PATH_PV,
 } xenvf_io_path;
 
-#define XENVF_SWITCH_VDEV_MAX 16 /* "xvdb", with its NUL */
-#define XENVF_SWITCH_REQUEST_MAX 24
-#define XENVF_SWITCH_STATE_MAX 256
-#define XENVF_SWITCH_NODE "switch"
+#define XENVF_SWITCH_VDEV_MAX     16 /* "xvdb", with its NUL */
+#define XENVF_SWITCH_REQUEST_MAX  24
+#define XENVF_SWITCH_STATE_MAX    256
+#define XENVF_SWITCH_NODE         "switch"
 #define XENVF_SWITCH_REQUEST_NODE "switch-request"
 
 typedef struct xenvf_switch_request {

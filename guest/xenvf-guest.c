@@ -141,6 +141,19 @@ static int watch(const guest_opts *o, xenvf_xs *xs, uint32_t domid)
     return 0;
 }
 
+/* A VF's number on the command line (vf/<n>), said when it is bad. */
+static int vf_number(const char *text, unsigned *out)
+{
+    uint64_t n;
+
+    if (xenvf_parse_uint(text, 63, &n, NULL)) {
+        fprintf(stderr, "xenvf-guest: bad VF number '%s'\n", text);
+        return -1;
+    }
+    *out = (unsigned)n;
+    return 0;
+}
+
 /* Write vf[local]'s request and wait (up to 30 s) for dom0's answer: the
  * TCB writes request-result once per request, so its watch event is the
  * answer even when the text is the same as last time. */
@@ -149,17 +162,15 @@ static int request(xenvf_xs *xs, uint32_t domid, const char *local,
 {
     char path[XENVF_XS_PATH_MAX], res[XENVF_XS_PATH_MAX],
         *path_ev = NULL, *token = NULL, *answer = NULL;
-    uint64_t n;
+    unsigned n;
     xenvf_err err;
     int rc = 1, got = 0;
 
     xenvf_err_init(&err);
-    if (xenvf_parse_uint(local, 63, &n, NULL)) {
-        fprintf(stderr, "xenvf-guest: bad VF number '%s'\n", local);
+    if (vf_number(local, &n))
         return 2;
-    }
-    xenvf_xs_guest_path(path, domid, "/vf/%u/request", (unsigned)n);
-    xenvf_xs_guest_path(res, domid, "/vf/%u/request-result", (unsigned)n);
+    xenvf_xs_guest_path(path, domid, "/vf/%u/request", n);
+    xenvf_xs_guest_path(res, domid, "/vf/%u/request-result", n);
     if (xenvf_xs_watch(xs, res, "result", &err))
         goto fail;
     /* the watch's first event says only that it is set */
@@ -213,19 +224,17 @@ static int report(xenvf_xs *xs, uint32_t domid, const char *local,
                   const char *text)
 {
     xenvf_err err;
-    uint64_t n;
+    unsigned n;
 
     xenvf_err_init(&err);
-    if (xenvf_parse_uint(local, 63, &n, NULL)) {
-        fprintf(stderr, "xenvf-guest: bad VF number '%s'\n", local);
+    if (vf_number(local, &n))
         return 2;
-    }
     if (strlen(text) >= GUEST_STATUS_MAX) {
         fprintf(stderr, "xenvf-guest: vf[%s]: a status is at most %d bytes\n",
                 local, GUEST_STATUS_MAX - 1);
         return 2;
     }
-    if (guest_report(xs, domid, (unsigned)n, text, &err)) {
+    if (guest_report(xs, domid, n, text, &err)) {
         fprintf(stderr, "xenvf-guest: vf[%s]: %s\n", local, err.msg);
         return 1;
     }
@@ -245,23 +254,20 @@ static int serve_switch(xenvf_xs *xs, uint32_t domid, bool fixed,
     char req[XENVF_XS_PATH_MAX], *path = NULL, *token = NULL, *text;
     xenvf_err err;
     uint32_t now;
-    uint64_t n;
+    unsigned n;
     int rc;
 
     xenvf_err_init(&err);
-    if (xenvf_parse_uint(local, 63, &n, NULL)) {
-        fprintf(stderr, "xenvf-guest: bad VF number '%s'\n", local);
+    if (vf_number(local, &n))
         return 2;
-    }
-    xenvf_xs_guest_path(req, domid, "/vf/%u/" XENVF_SWITCH_REQUEST_NODE,
-                        (unsigned)n);
-    if (guest_switch_start(&guest_dm_libdevmapper, &s, xs, domid, (unsigned)n,
-                           dev, &err) ||
+    xenvf_xs_guest_path(req, domid, "/vf/%u/" XENVF_SWITCH_REQUEST_NODE, n);
+    if (guest_switch_start(&guest_dm_libdevmapper, &s, xs, domid, n, dev,
+                           &err) ||
         xenvf_xs_watch(xs, req, "switch", &err))
         goto fail;
     printf("xenvf-guest: vf[%u]: /dev/mapper/%s over %s, serving the "
            "switch\n",
-           (unsigned)n, s.name, dev);
+           n, s.name, dev);
     fflush(stdout);
     while (!stop) {
         rc = xenvf_xs_wait_event(xs, 1000, &path, &token, &err);
@@ -272,12 +278,12 @@ static int serve_switch(xenvf_xs *xs, uint32_t domid, bool fixed,
             goto fail;
         if (!fixed && !own_domid(xs, &now, &err) && now != domid) {
             xenvf_xs_unwatch(xs, req, "switch", NULL);
-            printf("xenvf-guest: vf[%u]: now domain %u (was %u)\n", (unsigned)n,
-                   now, domid);
+            printf("xenvf-guest: vf[%u]: now domain %u (was %u)\n", n, now,
+                   domid);
             fflush(stdout);
             domid = now;
             xenvf_xs_guest_path(req, domid, "/vf/%u/" XENVF_SWITCH_REQUEST_NODE,
-                                (unsigned)n);
+                                n);
             if (xenvf_xs_watch(xs, req, "switch", &err))
                 goto fail;
             continue;
@@ -291,8 +297,8 @@ static int serve_switch(xenvf_xs *xs, uint32_t domid, bool fixed,
                                                  domid, text, &err)
                            : 0;
         if (text && *text) {
-            printf("xenvf-guest: vf[%u]: '%s': I/O on the %s path\n",
-                   (unsigned)n, text, s.on == XENVF_PATH_PV ? "PV" : "VF");
+            printf("xenvf-guest: vf[%u]: '%s': I/O on the %s path\n", n, text,
+                   s.on == XENVF_PATH_PV ? "PV" : "VF");
             fflush(stdout);
         }
         free(text);

@@ -656,18 +656,15 @@ START_TEST(xl_save_unknown_mode_refused)
 }
 END_TEST
 
-/* XENVF_MIGRATE=unplug-and-go: xl save goes on (said loudly), libxl
- * suspends and xl destroys the domain, its VF goes back. */
-START_TEST(xl_save_unplug_and_go)
+/* After an xl save that went on: the plugin said `said`, libxl suspended
+ * the domain and xl destroyed it; once it is gone, its VF is back. */
+static void saved_and_freed(const char *said)
 {
     char *calls, *out;
 
-    web1_holds_a_vf();
-    ck_assert_int_eq(save_or_migrate(false, "unplug-and-go"), 0);
     out = read_file("xl.out");
     calls = read_file("calls");
-    ASSERT_CONTAINS(out, "xenvf: warning: xl save of domain 5 with its VF "
-                         "nvme0#0: unplug-and-go (XENVF_MIGRATE)");
+    ASSERT_CONTAINS(out, said);
     ASSERT_CONTAINS(calls, "suspend 5 flags 0");
     ASSERT_CONTAINS(calls, "destroy 5");
     /* the destroyed domain goes, as on Xen: @releaseDomain */
@@ -676,6 +673,16 @@ START_TEST(xl_save_unplug_and_go)
     free(out);
     free(calls);
     ASSERT_BOOKS_AGREE();
+}
+
+/* XENVF_MIGRATE=unplug-and-go: xl save goes on (said loudly), libxl
+ * suspends and xl destroys the domain, its VF goes back. */
+START_TEST(xl_save_unplug_and_go)
+{
+    web1_holds_a_vf();
+    ck_assert_int_eq(save_or_migrate(false, "unplug-and-go"), 0);
+    saved_and_freed("xenvf: warning: xl save of domain 5 with its VF "
+                    "nvme0#0: unplug-and-go (XENVF_MIGRATE)");
 }
 END_TEST
 
@@ -734,25 +741,14 @@ END_TEST
  * goes on without unplug-and-go, the VF goes back with the saved domain. */
 START_TEST(xl_save_guest_on_the_pv_path)
 {
-    char *calls, *out;
-
     web1_holds_a_vf();
     ck_assert_int_eq(xenvf_xs_write(&E.xs, "/local/domain/5/xenvf/vf/0/switch",
                                     "pv paused=0.001500", NULL),
                      0);
     ck_assert_int_eq(save_or_migrate(false, NULL), 0);
-    out = read_file("xl.out");
-    calls = read_file("calls");
-    ASSERT_CONTAINS(out, "xl save of domain 5 with its VF nvme0#0: the "
-                         "guest's I/O is on the PV path (its xenvf-guest's "
-                         "switch says 'pv paused=0.001500')");
-    ASSERT_CONTAINS(calls, "suspend 5 flags 0");
-    ASSERT_CONTAINS(calls, "destroy 5");
-    ck_assert_int_eq(xsh_domain_kill(E.hs, 5), 0);
-    ck_assert_uint_eq(penv_held_settles_to(0), 0);
-    free(out);
-    free(calls);
-    ASSERT_BOOKS_AGREE();
+    saved_and_freed("xl save of domain 5 with its VF nvme0#0: the guest's "
+                    "I/O is on the PV path (its xenvf-guest's switch says "
+                    "'pv paused=0.001500')");
 }
 END_TEST
 

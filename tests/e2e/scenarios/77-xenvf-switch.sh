@@ -62,8 +62,6 @@ ns2_dev() {
     done
     return 1
 }
-vf_line() { echo "vf$1=$(vf_state nvme0 "$1")@$(xs_pf nvme0 "vf/$1/domain")"; }
-books() { e2e_fact "$1: nvme0 $(xenvf_row nvme0); $(vf_line 0) $(vf_line 1) $(vf_line 2)"; }
 ticks() { guest_lines s1 TICK | wc -l; }
 more_ticks() { wait_until 90 sh -c "test \$(grep -c '^GUEST TICK' $(guest_log s1)) -ge $(($1 + 2))"; }
 sw_node() { echo "/local/domain/$(xl domid s1)/xenvf/vf/0/$1"; }

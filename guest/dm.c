@@ -62,9 +62,15 @@ static int dm_run(int type, const char *what, const char *name, const char *dev,
 static int create(void *ctx, const char *name, const char *dev,
                   uint64_t sectors, xenvf_err *err)
 {
+    int rc;
+
     (void)ctx;
     dm_udev_set_sync_support(0);
-    return dm_run(DM_DEVICE_CREATE, "create", name, dev, sectors, err);
+    rc = dm_run(DM_DEVICE_CREATE, "create", name, dev, sectors, err);
+    /* /dev/mapper/<name> now, not when the library is released */
+    if (!rc)
+        dm_task_update_nodes();
+    return rc;
 }
 
 static int swap(void *ctx, const char *name, const char *dev, uint64_t sectors,

@@ -4,12 +4,17 @@
  * table over one block device; a move loads the new table, suspends (the
  * kernel lets the requests in flight complete and holds new ones),
  * resumes on the new table. Guests have no udev in their initramfs:
- * libdevmapper makes /dev/mapper/<name> itself (no udev sync).
+ * /dev/mapper/<name> is made here (no udev sync; by hand if libdevmapper
+ * left it to udev).
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <libdevmapper.h>
@@ -59,6 +64,34 @@ static int dm_run(int type, const char *what, const char *name, const char *dev,
     return 0;
 }
 
+/* /dev/mapper/<name> made by hand when libdevmapper did not (it leaves
+ * that to udev when it thinks udev runs; guests' initramfs have none). */
+static int ensure_node(const char *name, xenvf_err *err)
+{
+    char path[GUEST_DEV_MAX];
+    struct dm_task *t;
+    struct dm_info info;
+    int ok;
+
+    snprintf(path, sizeof(path), "%s/%s", dm_dir(), name);
+    if (access(path, F_OK) == 0)
+        return 0;
+    if (!(t = dm_task_create(DM_DEVICE_INFO)))
+        return xenvf_err_set(err, XENVF_ENOMEM, "info %s: no dm task", name);
+    ok = dm_task_set_name(t, name) && dm_task_run(t) &&
+         dm_task_get_info(t, &info) && info.exists;
+    dm_task_destroy(t);
+    if (!ok)
+        return xenvf_err_set(err, XENVF_EIO, "device-mapper info of %s failed",
+                             name);
+    if ((mkdir(dm_dir(), 0755) && errno != EEXIST) ||
+        mknod(path, S_IFBLK | 0600,
+              makedev((unsigned)info.major, (unsigned)info.minor)))
+        return xenvf_err_set(err, XENVF_EIO, "%s: cannot make it: %s", path,
+                             strerror(errno));
+    return 0;
+}
+
 static int create(void *ctx, const char *name, const char *dev,
                   uint64_t sectors, xenvf_err *err)
 {
@@ -70,7 +103,7 @@ static int create(void *ctx, const char *name, const char *dev,
     /* /dev/mapper/<name> now, not when the library is released */
     if (!rc)
         dm_task_update_nodes();
-    return rc;
+    return rc ? rc : ensure_node(name, err);
 }
 
 static int swap(void *ctx, const char *name, const char *dev, uint64_t sectors,

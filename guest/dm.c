@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -37,6 +38,20 @@ static int size(void *ctx, const char *dev, uint64_t *sectors, xenvf_err *err)
         return xenvf_err_set(err, XENVF_EIO, "%s: no size (BLKGETSIZE64)", dev);
     *sectors = bytes / 512;
     return 0;
+}
+
+static int probe(void *ctx, const char *dev, xenvf_err *err)
+{
+    void *buf = NULL;
+    int fd = open(dev, O_RDONLY | O_DIRECT | O_CLOEXEC), ok;
+
+    (void)ctx;
+    if (fd < 0)
+        return xenvf_err_set(err, XENVF_ENOENT, "%s: cannot open it", dev);
+    ok = !posix_memalign(&buf, 4096, 4096) && pread(fd, buf, 4096, 0) == 4096;
+    free(buf);
+    close(fd);
+    return ok ? 0 : xenvf_err_set(err, XENVF_EIO, "%s: a read failed", dev);
 }
 
 /* One device-mapper ioctl on name: type, with a linear table of sectors
@@ -127,4 +142,4 @@ static int swap(void *ctx, const char *name, const char *dev, uint64_t sectors,
 }
 
 const guest_dm_ops guest_dm_libdevmapper = {
-    .size = size, .create = create, .swap = swap};
+    .size = size, .probe = probe, .create = create, .swap = swap};

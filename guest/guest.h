@@ -107,6 +107,8 @@ void guest_boot_format(const guest_boot *b, char *buf, size_t len);
 typedef struct guest_dm_ops {
     /* a block device's size in 512-byte sectors */
     int (*size)(void *ctx, const char *dev, uint64_t *sectors, xenvf_err *err);
+    /* one read of dev's first block, O_DIRECT: is the path usable? */
+    int (*probe)(void *ctx, const char *dev, xenvf_err *err);
     /* create name: one linear table of sectors over dev */
     int (*create)(void *ctx, const char *name, const char *dev,
                   uint64_t sectors, xenvf_err *err);

@@ -87,16 +87,19 @@ static int pv_dev(guest_switch *s, const char *vdev, char *out, size_t len)
            access(out, F_OK) == 0;
 }
 
-/* Wait (s->wait_ms) for the request's path to appear: blkfront and the
- * nvme driver probe after dom0 attached the device. */
-static int target_dev(guest_switch *s, const xenvf_switch_request *r, char *out,
-                      size_t len)
+/* Wait (s->wait_ms) for the request's path to appear and answer a read:
+ * blkfront and the nvme driver probe after dom0 attached the device, and
+ * after a restore the VF's controller was reset under the guest's driver,
+ * which must recover before I/O may go there again. */
+static int target_dev(const guest_dm_ops *ops, guest_switch *s,
+                      const xenvf_switch_request *r, char *out, size_t len)
 {
     int64_t end = xenvf_now_ms() + s->wait_ms;
 
     for (;;) {
-        if (r->to == XENVF_PATH_PV ? pv_dev(s, r->vdev, out, len)
-                                   : find_vf_dev(s, out, len))
+        if ((r->to == XENVF_PATH_PV ? pv_dev(s, r->vdev, out, len)
+                                    : find_vf_dev(s, out, len)) &&
+            !ops->probe(ops->ctx, out, NULL))
             return 1;
         if (xenvf_now_ms() >= end)
             return 0;
@@ -156,12 +159,12 @@ int guest_switch_handle(const guest_dm_ops *ops, guest_switch *s, xenvf_xs *xs,
         st.on = r.to;
         return answer(xs, domid, s->local, &st, err);
     }
-    if (!target_dev(s, &r, dev, sizeof(dev))) {
+    if (!target_dev(ops, s, &r, dev, sizeof(dev))) {
         xenvf_err_set(&why, XENVF_ENOENT,
                       r.to == XENVF_PATH_PV
-                          ? "no PV disk %s after %d ms"
-                          : "the VF's namespace (%s) did not come back "
-                            "in %d ms",
+                          ? "no readable PV disk %s after %d ms"
+                          : "the VF's namespace (%s) was not back and "
+                            "readable in %d ms",
                       r.to == XENVF_PATH_PV ? r.vdev
                       : s->wwid[0]          ? s->wwid
                                             : s->vf_dev,

@@ -316,6 +316,7 @@ static struct {
     uint64_t sectors;
     unsigned creates, swaps;
     int fail_swap;
+    char unreadable[32]; /* a device whose reads fail */
 } dm;
 
 static int fake_size(void *ctx, const char *dev, uint64_t *sectors,
@@ -328,6 +329,14 @@ static int fake_size(void *ctx, const char *dev, uint64_t *sectors,
         return xenvf_err_set(e, XENVF_ENOENT, "%s: cannot open it", dev);
     *sectors = (uint64_t)st.st_size / 512;
     return 0;
+}
+
+static int fake_probe(void *ctx, const char *dev, xenvf_err *e)
+{
+    (void)ctx;
+    if (dm.unreadable[0] && strstr(dev, dm.unreadable))
+        return xenvf_err_set(e, XENVF_EIO, "%s: a read failed", dev);
+    return access(dev, R_OK) ? XENVF_ENOENT : 0;
 }
 
 static int fake_create(void *ctx, const char *name, const char *dev,
@@ -359,8 +368,10 @@ static int fake_swap(void *ctx, const char *name, const char *dev,
     return 0;
 }
 
-static const guest_dm_ops fake_dm = {
-    .size = fake_size, .create = fake_create, .swap = fake_swap};
+static const guest_dm_ops fake_dm = {.size = fake_size,
+                                     .probe = fake_probe,
+                                     .create = fake_create,
+                                     .swap = fake_swap};
 
 static char sw_root[64];
 
@@ -466,8 +477,8 @@ START_TEST(switch_moves_between_paths)
 
     /* no PV disk yet, then one too small: nothing moves */
     handle(&s, "pv xvdb");
-    ck_switch(0, "error: xenvf-vf0: no PV disk xvdb after 100 ms; its I/O "
-                 "stays on the VF path");
+    ck_switch(0, "error: xenvf-vf0: no readable PV disk xvdb after 100 ms; "
+                 "its I/O stays on the VF path");
     blockdev("xvdb", 32, NULL);
     handle(&s, "pv xvdb");
     v = switch_of(0);
@@ -490,9 +501,16 @@ START_TEST(switch_moves_between_paths)
     /* the domain moved: its VF's namespace is nvme1n2 now */
     unblockdev("nvme0n2");
     handle(&s, "vf");
-    ck_switch(0, "error: xenvf-vf0: the VF's namespace (uuid.8a1c) did not "
-                 "come back in 100 ms; its I/O stays on the PV path");
+    ck_switch(0, "error: xenvf-vf0: the VF's namespace (uuid.8a1c) was not "
+                 "back and readable in 100 ms; its I/O stays on the PV path");
+    /* back, but its driver still recovering: reads fail */
     blockdev("nvme1n2", 64, "uuid.8a1c");
+    snprintf(dm.unreadable, sizeof(dm.unreadable), "nvme1n2");
+    handle(&s, "vf");
+    ck_switch(0, "error: xenvf-vf0: the VF's namespace (uuid.8a1c) was not "
+                 "back and readable");
+    ck_assert_uint_eq(dm.swaps, 1);
+    dm.unreadable[0] = '\0';
     dm.fail_swap = 1;
     handle(&s, "vf");
     ck_switch(0, "error: xenvf-vf0: device-mapper suspend of xenvf-vf0 "

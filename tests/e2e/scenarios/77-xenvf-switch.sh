@@ -134,8 +134,14 @@ switch_io() {
     check migrate-switch-restored-io "s1's I/O did not go on after the restore (ticks $(ticks), were $_n)" more_ticks "$_n"
 
     # back: the guest's I/O to its VF again
-    _t0=$(now)
-    ask vf
+    # (the guest waits up to 30 s for its VF's namespace to be back and
+    # readable: its nvme driver recovers from the reset under it; asked
+    # again while it says it is not)
+    _t0=$(now) _k=0
+    while ask vf && [ $_k -lt 3 ] && echo "$ANSWER" | grep -q '^error: .*was not back and readable'; do
+        _k=$((_k + 1))
+        e2e_fact "switch-request 'vf' $_k: '$ANSWER', asking again"
+    done
     e2e_time migrate-switch-back "$(since "$_t0")"
     e2e_fact "switch-request 'vf': the guest answered '$ANSWER'"
     check migrate-switch-back "s1 did not move its I/O back to its VF: '$ANSWER'" \

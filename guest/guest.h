@@ -144,6 +144,11 @@ int guest_switch_start(const guest_dm_ops *ops, guest_switch *s, xenvf_xs *xs,
                        uint32_t domid, unsigned local, const char *dev,
                        xenvf_err *err);
 
+/* Say in `switch` where the I/O is ("vf" or "pv"), e.g. under the new
+ * domain id after a restore (dom0 created the node anew, empty). */
+int guest_switch_announce(guest_switch *s, xenvf_xs *xs, uint32_t domid,
+                          xenvf_err *err);
+
 /* Do dom0's request (switch-request's text) and answer it in `switch`:
  * "pv paused=..." or "vf paused=...", or "error: ..." with the I/O left
  * where it was. A request for the path the I/O is on already is answered

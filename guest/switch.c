@@ -140,6 +140,15 @@ int guest_switch_start(const guest_dm_ops *ops, guest_switch *s, xenvf_xs *xs,
     return answer(xs, domid, local, &st, err);
 }
 
+int guest_switch_announce(guest_switch *s, xenvf_xs *xs, uint32_t domid,
+                          xenvf_err *err)
+{
+    xenvf_switch_state st = {
+        .kind = XENVF_SWITCH_ON, .on = (xenvf_io_path)s->on, .paused_us = -1};
+
+    return answer(xs, domid, s->local, &st, err);
+}
+
 int guest_switch_handle(const guest_dm_ops *ops, guest_switch *s, xenvf_xs *xs,
                         uint32_t domid, const char *request, xenvf_err *err)
 {

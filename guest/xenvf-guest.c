@@ -244,7 +244,8 @@ static int report(xenvf_xs *xs, uint32_t domid, const char *local,
 /* Serve vf[local]'s I/O switch until a signal: the dm device over dev,
  * then dom0's requests as they come (each write of switch-request is one;
  * one seen twice moves nothing). After xl restore the domain has another
- * id: its own id is read again every second, and the watch follows it
+ * id: its own id is read again every second, the state is said again
+ * under it (switch) and the watch follows it
  * (the watch's first event reads the request that may be there). fixed:
  * the id came from --domid. */
 static int serve_switch(xenvf_xs *xs, uint32_t domid, bool fixed,
@@ -284,7 +285,8 @@ static int serve_switch(xenvf_xs *xs, uint32_t domid, bool fixed,
             domid = now;
             xenvf_xs_guest_path(req, domid, "/vf/%u/" XENVF_SWITCH_REQUEST_NODE,
                                 n);
-            if (xenvf_xs_watch(xs, req, "switch", &err))
+            if (guest_switch_announce(&s, xs, domid, &err) ||
+                xenvf_xs_watch(xs, req, "switch", &err))
                 goto fail;
             continue;
         }

@@ -497,6 +497,11 @@ START_TEST(switch_moves_between_paths)
     snprintf(p, sizeof(p), "%s/dev/xvdb", sw_root);
     ck_assert_str_eq(dm.dev, p);
     ck_assert_int_eq(s.on, XENVF_PATH_PV);
+    /* restored as another domain: dom0 made the node anew, the guest says
+     * where its I/O is */
+    put("/local/domain/5/xenvf/vf/0/switch", "");
+    ck_assert_int_eq(guest_switch_announce(&s, &xs, DOMID, &err), 0);
+    ck_switch(0, "pv");
 
     /* the domain moved: its VF's namespace is nvme1n2 now */
     unblockdev("nvme0n2");

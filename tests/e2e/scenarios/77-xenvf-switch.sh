@@ -130,6 +130,8 @@ switch_io() {
     rm -f /tmp/s1.save
     check migrate-switch-restore "xl restore s1 exited $_rc: $(tail -n 3 /tmp/s1.restore.log)" [ $_rc = 0 ] || return 1
     books "s1 restored as $(xl domid s1)"
+    check migrate-switch-restored-pv "the restored s1 does not say its I/O is on the PV path: vf/0/switch '$(xenstore-read "$(sw_node switch)" 2>/dev/null)'" \
+        wait_until 60 sh -c "[ \"\$(xenstore-read $(sw_node switch) 2>/dev/null)\" = pv ]"
     _n=$(ticks)
     check migrate-switch-restored-io "s1's I/O did not go on after the restore (ticks $(ticks), were $_n)" more_ticks "$_n"
 

@@ -98,6 +98,7 @@ switch_io() {
     e2e_time migrate-path-attach "$(since "$_t0")"
     e2e_fact "namespace 2 attached to $_ctrl (cntlid $_cntlid): dom0 sees '$_dev'"
     check migrate-path-pf "namespace 2 did not appear on $_ctrl" [ -n "$_dev" ] || return 1
+    modprobe xen-blkback # not among dom0-init's modules
     _t0=$(now)
     xl block-attach s1 "format=raw,vdev=xvdb,access=w,script=$BLOCK_SCRIPT,target=$_dev"
     e2e_time migrate-path-block-attach "$(since "$_t0")"

@@ -9,10 +9,9 @@
 #     scenario, by hand: the plugin does not drive it yet) attaches
 #     namespace 2 to the PF's own controller, offers it to the guest as
 #     xvdb (blkback) and asks the guest to switch (switch-request "pv
-#     xvdb"); the guest's I/O goes on through the PF. xl save (the plugin
-#     lets it go: the guest's switch says "pv") and xl restore: the VF is
-#     reset and freed with the saved domain, the restored one gets a VF
-#     again; dom0
+#     xvdb"); the guest's I/O goes on through the PF. xl pci-detach of
+#     its VF (xenvfd resets and frees it), xl save and xl restore, xl
+#     pci-attach of the VF again (the books follow); dom0
 #     asks the guest back to the VF ("vf"), detaches xvdb and the PF's
 #     namespace. The loop must see no failed read or write; the pauses
 #     (the guest's suspend to resume) are printed as
@@ -113,16 +112,22 @@ switch_io() {
     e2e_time migrate-io-pause-out "$(paused)"
     check migrate-switch-out-io "s1's I/O did not go on through the PF (ticks $(ticks), were $_n)" more_ticks "$_n"
 
-    # the move: xl save and xl restore, the VF reset and freed meanwhile
+    # the VF hot-unplugged (the method: the guest's driver lets it go
+    # cleanly; a guest whose nvme driver kept a VF reset under it across
+    # save and restore locked up its vCPU in the tier), then xl save and
+    # xl restore of a domain without VFs, then a VF hot-plugged again
+    _pf=$(pf_list | sed -n 1p)
+    _bdf=$(vf_bdf "$_pf" 0)
+    _t0=$(now)
+    timeout 120 xl pci-detach s1 "$_bdf"
+    e2e_time migrate-switch-unplug "$(since "$_t0")"
+    check migrate-switch-vf-free "nvme0#0 is '$(vf_line 0)' after xl pci-detach, not free (reset)" \
+        wait_until 60 sh -c "[ \"\$(xenstore-read /xenvf/pf/nvme0/vf/0/state)\" = free ]"
     _t0=$(now)
     xlv save s1 /tmp/s1.save >/tmp/s1.save.log 2>&1
     _rc=$?
     e2e_time migrate-switch-save "$(since "$_t0")"
-    grep xenvf /tmp/s1.save.log
-    check migrate-switch-save "xl save s1 exited $_rc, or the plugin did not let it go for the guest's I/O on the PV path: $(tail -n 3 /tmp/s1.save.log)" \
-        sh -c "[ $_rc = 0 ] && grep -q \"the guest's I/O is on the PV path\" /tmp/s1.save.log" || return 1
-    check migrate-switch-vf-free "nvme0#0 is '$(vf_line 0)' while s1 is saved, not free" \
-        wait_until 60 sh -c "[ \"\$(xenstore-read /xenvf/pf/nvme0/vf/0/state)\" = free ]"
+    check migrate-switch-save "xl save s1 exited $_rc: $(tail -n 3 /tmp/s1.save.log)" [ $_rc = 0 ] || return 1
     books "s1 saved"
     _t0=$(now)
     xlv restore /tmp/s1.save >/tmp/s1.restore.log 2>&1
@@ -130,11 +135,18 @@ switch_io() {
     e2e_time migrate-switch-restore "$(since "$_t0")"
     rm -f /tmp/s1.save
     check migrate-switch-restore "xl restore s1 exited $_rc: $(tail -n 3 /tmp/s1.restore.log)" [ $_rc = 0 ] || return 1
-    books "s1 restored as $(xl domid s1)"
     check migrate-switch-restored-pv "the restored s1 does not say its I/O is on the PV path: vf/0/switch '$(xenstore-read "$(sw_node switch)" 2>/dev/null)'" \
         wait_until 60 sh -c "[ \"\$(xenstore-read $(sw_node switch) 2>/dev/null)\" = pv ]"
     _n=$(ticks)
     check migrate-switch-restored-io "s1's I/O did not go on after the restore (ticks $(ticks), were $_n)" more_ticks "$_n"
+    _t0=$(now)
+    xlv pci-attach s1 "$_bdf" >/tmp/s1.attach.log 2>&1
+    _rc=$?
+    e2e_time migrate-switch-plug "$(since "$_t0")"
+    cat /tmp/s1.attach.log
+    check migrate-switch-plug "xl pci-attach s1 $_bdf exited $_rc, or nvme0#0 is '$(vf_line 0)', not s1's" \
+        wait_until 30 sh -c "[ $_rc = 0 ] && [ \"\$(xenstore-read /xenvf/pf/nvme0/vf/0/domain)\" = $(xl domid s1) ]"
+    books "s1 restored as $(xl domid s1), its VF plugged"
 
     # back: the guest's I/O to its VF again
     # (the guest waits up to 30 s for its VF's namespace to be back and

@@ -147,9 +147,11 @@ $(B)/%.o: %.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
-# (not under $(B)/platform or $(B)/packaging: their chroots live there)
--include $(shell find $(B) \( -path $(B)/platform -o -path $(B)/packaging \) \
-             -prune -o -name '*.d' -type f -print 2>/dev/null)
+# (not under $(B)/platform, $(B)/packaging or $(B)/qemu: chroots and image
+# roots live there, with files such as usr/sbin/invoke-rc.d)
+-include $(shell find $(B) \( -path $(B)/platform -o -path $(B)/packaging \
+             -o -path $(B)/qemu \) -prune -o -name '*.d' -type f -print \
+             2>/dev/null)
 
 # The demo: installs what is missing, builds, boots Debian's Xen in QEMU
 # with SR-IOV NVMe and gives a guest a VF through vf= (tools/qemu-host/demo,

@@ -16,6 +16,7 @@
 #include <xenvf/bdf.h>
 #include <xenvf/err.h>
 #include <xenvf/pcifront.h>
+#include <xenvf/switch.h>
 #include <xenvf/xs.h>
 
 #define GUEST_STATUS_MAX 256
@@ -93,5 +94,67 @@ int guest_boot_list(const guest_opts *o, xenvf_xs *xs, uint32_t domid,
  * "-" while pcifront does not show the VF. */
 #define GUEST_BOOT_LINE_MAX 64
 void guest_boot_format(const guest_boot *b, char *buf, size_t len);
+
+/* ---- the I/O switch (switch.c, docs/migration.md) ------------------------
+ *
+ * The guest keeps a device-mapper device, xenvf-vf<n>, over the VF's
+ * namespace; its I/O goes there. On dom0's switch-request (xenvf/switch.h)
+ * it moves the device's table to the PV disk dom0 offers (the same
+ * namespace through the PF) or back to the VF, and answers in `switch`. */
+
+/* What the switch does to block devices: libdevmapper's (dm.c), or a
+ * test's. */
+typedef struct guest_dm_ops {
+    /* a block device's size in 512-byte sectors */
+    int (*size)(void *ctx, const char *dev, uint64_t *sectors, xenvf_err *err);
+    /* one read of dev's first block, O_DIRECT: is the path usable? */
+    int (*probe)(void *ctx, const char *dev, xenvf_err *err);
+    /* create name: one linear table of sectors over dev */
+    int (*create)(void *ctx, const char *name, const char *dev,
+                  uint64_t sectors, xenvf_err *err);
+    /* load the table onto dev, suspend name (in-flight requests complete,
+     * new ones wait), resume it on the new table; *paused_us: suspend to
+     * resume. On failure the device runs on its old table. */
+    int (*swap)(void *ctx, const char *name, const char *dev, uint64_t sectors,
+                long *paused_us, xenvf_err *err);
+    void *ctx;
+} guest_dm_ops;
+
+extern const guest_dm_ops guest_dm_libdevmapper;
+
+#define GUEST_DEV_MAX  128
+#define GUEST_WWID_MAX 128
+
+typedef struct guest_switch {
+    unsigned local;                   /* vf/<local> */
+    char name[32];                    /* the dm device: xenvf-vf<local> */
+    char vf_dev[GUEST_DEV_MAX];       /* the VF path now (/dev/nvme0n2) */
+    char wwid[GUEST_WWID_MAX];        /* its namespace's wwid ("" none): how the
+                                         VF path is found again after a move */
+    char vdev[XENVF_SWITCH_VDEV_MAX]; /* on the PV path: its disk (xvdb) */
+    uint64_t sectors;
+    int on;                /* xenvf_io_path */
+    const char *dev_dir;   /* NULL: /dev */
+    const char *sys_block; /* NULL: /sys/class/block */
+    int wait_ms;           /* how long a path may take to appear */
+} guest_switch;
+
+/* Create the dm device over dev (vf[local]'s namespace) and say "vf". */
+int guest_switch_start(const guest_dm_ops *ops, guest_switch *s, xenvf_xs *xs,
+                       uint32_t domid, unsigned local, const char *dev,
+                       xenvf_err *err);
+
+/* Say in `switch` where the I/O is ("vf" or "pv"), e.g. under the new
+ * domain id after a restore (dom0 created the node anew, empty). */
+int guest_switch_announce(guest_switch *s, xenvf_xs *xs, uint32_t domid,
+                          xenvf_err *err);
+
+/* Do dom0's request (switch-request's text) and answer it in `switch`:
+ * "pv paused=..." or "vf paused=...", or "error: ..." with the I/O left
+ * where it was. A request for the path the I/O is on already is answered
+ * "pv" or "vf" and moves nothing (a request seen twice: a watch's first
+ * event, a restart). Errors are xenstore's only. */
+int guest_switch_handle(const guest_dm_ops *ops, guest_switch *s, xenvf_xs *xs,
+                        uint32_t domid, const char *request, xenvf_err *err);
 
 #endif

@@ -1,16 +1,22 @@
 # xenvf-guest, the guest's side (guest/, docs/guest.md): a small program
 # for a guest's initramfs or a service, linked with libxenvf's xenstore,
-# sysfs and pcifront parts (statically) and libxenstore.
+# sysfs and pcifront parts (statically), libxenstore, and libdevmapper
+# (the I/O switch's device, dm.c: only the binary links it; the tests
+# drive switch.c with their own device-mapper ops).
 
-GUEST_SRCS := guest/bind.c guest/boot.c
+GUEST_SRCS := guest/bind.c guest/boot.c guest/switch.c
 GUEST_OBJS := $(GUEST_SRCS:%.c=$(B)/%.o)
 XENVF_GUEST := $(B)/guest/xenvf-guest
+GUEST_DM_LIBS = $(shell pkg-config --libs devmapper)
 
 ALL_TARGETS += $(XENVF_GUEST)
 
-$(XENVF_GUEST): $(B)/guest/xenvf-guest.o $(GUEST_OBJS) $(LIB_A)
+$(B)/guest/dm.o: ALL_CFLAGS += $(shell pkg-config --cflags devmapper)
+$(XENVF_GUEST): $(B)/guest/xenvf-guest.o $(B)/guest/dm.o $(GUEST_OBJS) \
+    $(LIB_A)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ $^ $(PC_LIBS_LIB)
+	$(Q)$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ $^ $(PC_LIBS_LIB) \
+	    $(GUEST_DM_LIBS)
 
 # Its tests link the binding code and run the binary against the fake
 # kernel and the real xenstored.

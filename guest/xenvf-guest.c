@@ -13,6 +13,10 @@
  *   xenvf-guest [OPTIONS] report N TEXT   write vf[N]'s status (the boot
  *                                  initramfs says there why a VF did not
  *                                  boot)
+ *   xenvf-guest [OPTIONS] switch N DEV    keep /dev/mapper/xenvf-vfN over
+ *                                  DEV (vf[N]'s namespace) and move it
+ *                                  between the VF and the PV disk on
+ *                                  dom0's requests (docs/migration.md)
  */
 #include <getopt.h>
 #include <signal.h>
@@ -21,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <xenvf/switch.h>
 #include <xenvf/text.h>
 
 #include "guest.h"
@@ -36,7 +41,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: xenvf-guest [--sysfs ROOT] [--modprobe PROG] [--domid N] "
-            "bind|watch|boot-list|request|report\n"
+            "bind|watch|boot-list|request|report|switch\n"
             "  bind   bind each VF this guest holds to the driver its "
             "function\n"
             "         description names, report it in xenstore "
@@ -51,6 +56,9 @@ static void usage(FILE *f)
             "         HOST-BDF GUEST-BDF (- while pcifront does not show "
             "it)\n"
             "  report N TEXT  write TEXT to vf[N]'s status node\n"
+            "  switch N DEV  keep /dev/mapper/xenvf-vfN over DEV (vf[N]'s "
+            "namespace),\n"
+            "         moved to the PV disk and back on dom0's requests\n"
             "  --modprobe ''  never load modules\n");
 }
 
@@ -133,6 +141,19 @@ static int watch(const guest_opts *o, xenvf_xs *xs, uint32_t domid)
     return 0;
 }
 
+/* A VF's number on the command line (vf/<n>), said when it is bad. */
+static int vf_number(const char *text, unsigned *out)
+{
+    uint64_t n;
+
+    if (xenvf_parse_uint(text, 63, &n, NULL)) {
+        fprintf(stderr, "xenvf-guest: bad VF number '%s'\n", text);
+        return -1;
+    }
+    *out = (unsigned)n;
+    return 0;
+}
+
 /* Write vf[local]'s request and wait (up to 30 s) for dom0's answer: the
  * TCB writes request-result once per request, so its watch event is the
  * answer even when the text is the same as last time. */
@@ -141,17 +162,15 @@ static int request(xenvf_xs *xs, uint32_t domid, const char *local,
 {
     char path[XENVF_XS_PATH_MAX], res[XENVF_XS_PATH_MAX],
         *path_ev = NULL, *token = NULL, *answer = NULL;
-    uint64_t n;
+    unsigned n;
     xenvf_err err;
     int rc = 1, got = 0;
 
     xenvf_err_init(&err);
-    if (xenvf_parse_uint(local, 63, &n, NULL)) {
-        fprintf(stderr, "xenvf-guest: bad VF number '%s'\n", local);
+    if (vf_number(local, &n))
         return 2;
-    }
-    xenvf_xs_guest_path(path, domid, "/vf/%u/request", (unsigned)n);
-    xenvf_xs_guest_path(res, domid, "/vf/%u/request-result", (unsigned)n);
+    xenvf_xs_guest_path(path, domid, "/vf/%u/request", n);
+    xenvf_xs_guest_path(res, domid, "/vf/%u/request-result", n);
     if (xenvf_xs_watch(xs, res, "result", &err))
         goto fail;
     /* the watch's first event says only that it is set */
@@ -205,23 +224,93 @@ static int report(xenvf_xs *xs, uint32_t domid, const char *local,
                   const char *text)
 {
     xenvf_err err;
-    uint64_t n;
+    unsigned n;
 
     xenvf_err_init(&err);
-    if (xenvf_parse_uint(local, 63, &n, NULL)) {
-        fprintf(stderr, "xenvf-guest: bad VF number '%s'\n", local);
+    if (vf_number(local, &n))
         return 2;
-    }
     if (strlen(text) >= GUEST_STATUS_MAX) {
         fprintf(stderr, "xenvf-guest: vf[%s]: a status is at most %d bytes\n",
                 local, GUEST_STATUS_MAX - 1);
         return 2;
     }
-    if (guest_report(xs, domid, (unsigned)n, text, &err)) {
+    if (guest_report(xs, domid, n, text, &err)) {
         fprintf(stderr, "xenvf-guest: vf[%s]: %s\n", local, err.msg);
         return 1;
     }
     return 0;
+}
+
+/* Serve vf[local]'s I/O switch until a signal: the dm device over dev,
+ * then dom0's requests as they come (each write of switch-request is one;
+ * one seen twice moves nothing). After xl restore the domain has another
+ * id: its own id is read again every second, the state is said again
+ * under it (switch) and the watch follows it
+ * (the watch's first event reads the request that may be there). fixed:
+ * the id came from --domid. */
+static int serve_switch(xenvf_xs *xs, uint32_t domid, bool fixed,
+                        const char *local, const char *dev)
+{
+    guest_switch s = {.wait_ms = 30000};
+    char req[XENVF_XS_PATH_MAX], *path = NULL, *token = NULL, *text;
+    xenvf_err err;
+    uint32_t now;
+    unsigned n;
+    int rc;
+
+    xenvf_err_init(&err);
+    if (vf_number(local, &n))
+        return 2;
+    xenvf_xs_guest_path(req, domid, "/vf/%u/" XENVF_SWITCH_REQUEST_NODE, n);
+    if (guest_switch_start(&guest_dm_libdevmapper, &s, xs, domid, n, dev,
+                           &err) ||
+        xenvf_xs_watch(xs, req, "switch", &err))
+        goto fail;
+    printf("xenvf-guest: vf[%u]: /dev/mapper/%s over %s, serving the "
+           "switch\n",
+           n, s.name, dev);
+    fflush(stdout);
+    while (!stop) {
+        rc = xenvf_xs_wait_event(xs, 1000, &path, &token, &err);
+        free(path);
+        free(token);
+        path = token = NULL;
+        if (rc && rc != XENVF_ETIMEDOUT)
+            goto fail;
+        if (!fixed && !own_domid(xs, &now, &err) && now != domid) {
+            xenvf_xs_unwatch(xs, req, "switch", NULL);
+            printf("xenvf-guest: vf[%u]: now domain %u (was %u)\n", n, now,
+                   domid);
+            fflush(stdout);
+            domid = now;
+            xenvf_xs_guest_path(req, domid, "/vf/%u/" XENVF_SWITCH_REQUEST_NODE,
+                                n);
+            if (guest_switch_announce(&s, xs, domid, &err) ||
+                xenvf_xs_watch(xs, req, "switch", &err))
+                goto fail;
+            continue;
+        }
+        if (rc == XENVF_ETIMEDOUT)
+            continue;
+        text = NULL;
+        if (xenvf_xs_read(xs, req, &text, &err))
+            goto fail;
+        rc = text && *text ? guest_switch_handle(&guest_dm_libdevmapper, &s, xs,
+                                                 domid, text, &err)
+                           : 0;
+        if (text && *text) {
+            printf("xenvf-guest: vf[%u]: '%s': I/O on the %s path\n", n, text,
+                   s.on == XENVF_PATH_PV ? "PV" : "VF");
+            fflush(stdout);
+        }
+        free(text);
+        if (rc)
+            goto fail;
+    }
+    return 0;
+fail:
+    fprintf(stderr, "xenvf-guest: vf[%s]: %s\n", local, err.msg);
+    return 1;
 }
 
 /* Each command and how many words follow it. */
@@ -229,7 +318,8 @@ static const struct {
     const char *name;
     int args;
 } commands[] = {
-    {"bind", 0}, {"watch", 0}, {"boot-list", 0}, {"request", 2}, {"report", 2},
+    {"bind", 0},    {"watch", 0},  {"boot-list", 0},
+    {"request", 2}, {"report", 2}, {"switch", 2},
 };
 
 static bool known_command(int argc, char **argv)
@@ -254,6 +344,7 @@ int main(int argc, char **argv)
     xenvf_xs xs;
     xenvf_err err;
     uint64_t n;
+    bool fixed;
     int c, rc = 2;
 
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -287,8 +378,8 @@ int main(int argc, char **argv)
     signal(SIGINT, on_signal);
     xenvf_xs_init(&xs);
     xenvf_err_init(&err);
-    if (xenvf_xs_open(&xs, &err) ||
-        (domid == XENVF_DOMID_NONE && own_domid(&xs, &domid, &err))) {
+    fixed = domid != XENVF_DOMID_NONE;
+    if (xenvf_xs_open(&xs, &err) || (!fixed && own_domid(&xs, &domid, &err))) {
         fprintf(stderr, "xenvf-guest: %s\n", err.msg);
         goto out;
     }
@@ -297,6 +388,9 @@ int main(int argc, char **argv)
         rc = request(&xs, domid, argv[optind + 1], argv[optind + 2]);
     else if (!strcmp(argv[optind], "report"))
         rc = report(&xs, domid, argv[optind + 1], argv[optind + 2]);
+    else if (!strcmp(argv[optind], "switch"))
+        rc =
+            serve_switch(&xs, domid, fixed, argv[optind + 1], argv[optind + 2]);
     else if (!strcmp(argv[optind], "boot-list"))
         rc = boot_list(&o, &xs, domid);
     else if (!strcmp(argv[optind], "bind"))

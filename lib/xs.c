@@ -15,6 +15,7 @@
 #include <xenstore.h>
 
 #include <xenvf/file.h>
+#include <xenvf/switch.h>
 #include <xenvf/text.h>
 #include <xenvf/vf_settings.h>
 #include <xenvf/vf_stats.h>
@@ -719,8 +720,10 @@ void xenvf_guest_vf_dispose(xenvf_guest_vf *g)
     xenvf_guest_vf_init(g);
 }
 
-/* The guest's own nodes under vf/<n>: created empty, writable by it. */
-static const char *const guest_written[] = {"status", "request"};
+/* The guest's own nodes under vf/<n>: created empty, writable by it
+ * (switch: the I/O switch's answers, switch.h). */
+static const char *const guest_written[] = {"status", "request",
+                                            XENVF_SWITCH_NODE};
 
 struct guest_args {
     uint32_t domid;
@@ -762,8 +765,9 @@ static int publish_guest_vf_tx(xenvf_xs *xs, xs_transaction_t t, uint32_t domid,
         snprintf(path + n, sizeof(path) - n, "/%s", xenvf_settings[set].name);
         rc = xsi_put(xs, t, path, v, err);
     }
-    /* the nodes the guest writes: what its xenvf-guest made of the VF, and
-     * its requests for settings (answered in request-result, dom0's) */
+    /* the nodes the guest writes: what its xenvf-guest made of the VF, its
+     * requests for settings (answered in request-result, dom0's), and its
+     * I/O switch's answers (asked in switch-request, dom0's) */
     for (size_t i = 0; i < sizeof(guest_written) / sizeof(*guest_written);
          i++) {
         snprintf(path + n, sizeof(path) - n, "/%s", guest_written[i]);

@@ -9,6 +9,7 @@
 
 #include <xenvf/log.h>
 #include <xenvf/model.h>
+#include <xenvf/switch.h>
 
 #include "migrate.h"
 
@@ -27,11 +28,6 @@ int xlp_migrate_mode_parse(const char *text, xlp_migrate_mode *out,
                          XLP_MIGRATE_ENV "='%.40s': unknown (known: "
                                          "unplug-and-go, or unset)",
                          text);
-}
-
-int xlp_migrate_switch_path(char buf[XENVF_XS_PATH_MAX], uint32_t domid)
-{
-    return xenvf_xs_guest_path(buf, domid, "%s", "/migrate/switch");
 }
 
 /* "nvme0#1 nvme1#0" into held (capacity len): the VFs xenvfd's books give
@@ -77,41 +73,81 @@ static int held_vfs(xenvf_xs *xs, uint32_t domid, char *held, size_t len,
     return rc;
 }
 
-/* The refusal of a domain holding VFs, err set; offer: what the guest
- * wrote at path (NULL: nothing). */
+/* Where the guest's storage I/O is, by its xenvf-guest's switch nodes
+ * (vf/<n>/switch, xenvf/switch.h): *on_pv when every VF of the guest says
+ * "pv"; else *first the first that does not (its path and text in
+ * node/text: empty text when the guest does not serve the switch). */
+static int guest_switch_states(xenvf_xs *xs, uint32_t domid, bool *on_pv,
+                               char node[XENVF_XS_PATH_MAX],
+                               char text[XENVF_SWITCH_STATE_MAX],
+                               xenvf_err *err)
+{
+    char dir[XENVF_XS_PATH_MAX], **ents = NULL, *v;
+    unsigned nr = 0;
+    int rc;
+
+    *on_pv = false;
+    xenvf_xs_guest_path(dir, domid, "%s", "/vf");
+    xenvf_xs_guest_path(node, domid, "/vf/0/%s", XENVF_SWITCH_NODE);
+    text[0] = '\0';
+    if ((rc = xenvf_xs_directory(xs, dir, &ents, &nr, err)))
+        return rc;
+    *on_pv = nr > 0;
+    for (unsigned i = 0; i < nr && !rc && *on_pv; i++) {
+        xenvf_switch_state st;
+
+        v = NULL;
+        xenvf_xs_guest_path(node, domid, "/vf/%.12s/%s", ents[i],
+                            XENVF_SWITCH_NODE);
+        if ((rc = xenvf_xs_read(xs, node, &v, err)))
+            break;
+        snprintf(text, XENVF_SWITCH_STATE_MAX, "%s", v ? v : "");
+        *on_pv = !xenvf_switch_state_parse(v, &st, NULL) &&
+                 st.kind == XENVF_SWITCH_ON && st.on == XENVF_PATH_PV;
+        free(v);
+    }
+    free(ents);
+    return rc;
+}
+
+/* The refusal of a domain holding VFs whose guest's I/O is not on the PV
+ * path, err set; node and text: the first VF's switch node that is not
+ * "pv", and what it says. */
 static int refuse(const char *what, uint32_t domid, unsigned nr,
-                  const char *held, const char *path, const char *offer,
+                  const char *held, const char *node, const char *text,
                   xenvf_err *err)
 {
     const char *s = nr > 1 ? "s" : "";
 
-    if (offer)
+    if (*text)
         return xenvf_err_set(
             err, XENVF_ENOTSUP,
-            "%s of domain %u with its VF%s %s: the guest offers xenvf's I/O "
-            "switch (%s = '%.40s'), but this plugin cannot drive it: the "
-            "switch is not built (issue 15); refused, the domain keeps "
-            "running with its VF%s (" XLP_MIGRATE_ENV
-            "=unplug-and-go saves it anyway)",
-            what, domid, s, held, path, offer, s);
+            "%s of domain %u with its VF%s %s: the guest serves xenvf's I/O "
+            "switch (%s = '%.60s') but its I/O is not on the PV path, and "
+            "this plugin does not drive the switch yet: offer the PF path "
+            "and ask the guest first (switch-request 'pv xvdb', "
+            "docs/migration.md); refused, the domain keeps running with its "
+            "VF%s (" XLP_MIGRATE_ENV "=unplug-and-go saves it anyway)",
+            what, domid, s, held, node, text, s);
     return xenvf_err_set(
         err, XENVF_EBUSY,
         "%s of domain %u with its VF%s %s: refused, the domain keeps running "
         "with its VF%s. Xen cannot copy a VF's state, and the guest does not "
-        "run xenvf's migration component (no %s) to move its I/O off the VF "
+        "run xenvf's I/O switch (%s is empty) to move its I/O off the VF "
         "first. " XLP_MIGRATE_ENV "=unplug-and-go in xl's environment saves "
         "it anyway: the VF is taken away, I/O on it errors until xl restore "
         "gives the guest a VF again",
-        what, domid, s, held, s, path);
+        what, domid, s, held, s, node);
 }
 
 int xlp_suspend_check(xenvf_xs *xs, uint32_t domid, bool live,
                       const char *mode_text, xenvf_err *err)
 {
     const char *what = live ? "xl migrate" : "xl save";
-    char held[256], why[XENVF_ERR_MSG_MAX], path[XENVF_XS_PATH_MAX],
-        *offer = NULL;
+    char held[256], why[XENVF_ERR_MSG_MAX], node[XENVF_XS_PATH_MAX],
+        text[XENVF_SWITCH_STATE_MAX];
     xlp_migrate_mode mode = XLP_MIGRATE_REFUSE;
+    bool on_pv;
     unsigned nr;
     int rc;
 
@@ -130,10 +166,11 @@ int xlp_suspend_check(xenvf_xs *xs, uint32_t domid, bool live,
         /* not stopped here: see migrate.h */
         LOG(ERROR,
             "%s of domain %u with its VF%s %s: this fails, and the domain "
-            "keeps running with its VF%s: the guest's I/O cannot move off "
-            "the VF (issue 15's switch is not built), and Xen refuses "
-            "log-dirty mode to a domain with a passed-through device (also "
-            "after the VF is detached, so unplug-and-go cannot help)",
+            "keeps running with its VF%s: Xen refuses log-dirty mode to a "
+            "domain with a passed-through device, and a hypervisor built "
+            "without shadow paging (Debian's) to every PV domain, also "
+            "after the VF is detached (so neither unplug-and-go nor the I/O "
+            "switch helps; xl save and xl restore do, docs/migration.md)",
             what, domid, nr > 1 ? "s" : "", held, nr > 1 ? "s" : "");
         return 0;
     }
@@ -142,11 +179,18 @@ int xlp_suspend_check(xenvf_xs *xs, uint32_t domid, bool live,
         return xenvf_err_set(err, rc, "%s of domain %u: %s", what, domid, why);
     }
     if (mode == XLP_MIGRATE_REFUSE) {
-        xlp_migrate_switch_path(path, domid);
-        if (!(rc = xenvf_xs_read(xs, path, &offer, err)))
-            rc = refuse(what, domid, nr, held, path, offer, err);
-        free(offer);
-        return rc;
+        if ((rc = guest_switch_states(xs, domid, &on_pv, node, text, err)))
+            return rc;
+        if (!on_pv)
+            return refuse(what, domid, nr, held, node, text, err);
+        LOG(INFO,
+            "%s of domain %u with its VF%s %s: the guest's I/O is on the PV "
+            "path (its xenvf-guest's switch says '%s'): the VF%s reset and "
+            "freed with the saved domain; after xl restore the guest waits "
+            "for switch-request 'vf' to go back to one",
+            what, domid, nr > 1 ? "s" : "", held, text,
+            nr > 1 ? "s are" : " is");
+        return 0;
     }
     LOG(WARN,
         "%s of domain %u with its VF%s %s: unplug-and-go (" XLP_MIGRATE_ENV

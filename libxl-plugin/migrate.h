@@ -4,20 +4,24 @@
  * docs/migration.md). Both end in libxl_domain_suspend; the plugin asks
  * xlp_suspend_check first. A VF is hardware state Xen cannot copy: the
  * guest's I/O on it can only survive the move if the guest moves it to a
- * second path first (the switch, not built yet).
+ * second path first (the switch: the guest's xenvf-guest moves its
+ * device-mapper device to a PV disk on the same namespace through the PF,
+ * xenvf/switch.h; the plugin does not drive it yet).
  *
- * xl save of a domain holding VFs is refused with a message that says
- * why, and the domain left running with its VFs, unless the administrator
- * asks for unplug-and-go (XENVF_MIGRATE=unplug-and-go in xl's
- * environment): then it goes on as libxl does it (the VF is reset and
- * freed when the saved domain is destroyed, I/O on it errors in the
- * guest; xl restore reserves a VF again and gates it).
+ * xl save of a domain holding VFs goes on when the guest's I/O is on the
+ * PV path already (every vf/<n>/switch says "pv"). Otherwise it is
+ * refused with a message that says why, and the domain left running with
+ * its VFs, unless the administrator asks for unplug-and-go
+ * (XENVF_MIGRATE=unplug-and-go in xl's environment): then it goes on as libxl
+ * does it (the VF is reset and freed when the saved domain is destroyed, I/O on
+ * it errors in the guest; xl restore reserves a VF again and gates it).
  *
  * xl migrate is not stopped by the plugin: on Xen 4.17 a receiving xl
  * whose stream ends before its header dies with SIGSEGV and leaves the
  * incoming domain behind (seen in the QEMU tier). Xen itself refuses
- * log-dirty mode to a domain created with a passed-through device, even
- * once its VFs are detached (seen too), so the migration fails there, the
+ * log-dirty mode to a domain with a passed-through device, and Debian's
+ * (built without shadow paging) to every PV domain, with or without
+ * devices (seen too), so the migration fails there, the
  * receiver cleans up, and xl resumes the domain with its VFs; the plugin
  * says why beforehand, with or without unplug-and-go.
  */
@@ -43,17 +47,14 @@ typedef enum xlp_migrate_mode {
 int xlp_migrate_mode_parse(const char *text, xlp_migrate_mode *out,
                            xenvf_err *err);
 
-/* The node a guest's xenvf-guest would write to offer the switch,
- * /local/domain/<domid>/xenvf/migrate/switch (docs/xenstore-paths.md). */
-int xlp_migrate_switch_path(char buf[XENVF_XS_PATH_MAX], uint32_t domid);
-
 /*
  * May libxl suspend domid now (live: xl migrate, else xl save)? mode_text
  * is the XENVF_MIGRATE value (NULL: unset). Reads xenvfd's books on xs:
  * no VF held by domid, 0. A live migration of a domain with VFs: 0, with
  * the reason it will fail in Xen logged. A save: 0 for unplug-and-go
- * (logged), else XENVF_EBUSY (refused: the VFs named, why, and how to go
- * anyway), XENVF_ENOTSUP (a guest offering the switch: not built) or
+ * (logged) or a guest whose I/O is on the PV path (logged), else
+ * XENVF_EBUSY (refused: the VFs named, why, and how to go anyway),
+ * XENVF_ENOTSUP (a guest serving the switch, its I/O still on a VF) or
  * XENVF_EINVAL (a bad mode), with err saying so. A books read that fails
  * refuses a save too (XENVF_E* of it).
  */

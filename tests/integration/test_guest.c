@@ -6,12 +6,16 @@
  * names, whatever the kernel's ID match did first.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <xenstore.h>
 
+#include <xenvf/switch.h>
 #include <xenvf/sysfs.h>
 #include <xenvf/xs.h>
 
@@ -303,6 +307,239 @@ START_TEST(function_names_a_driver)
 }
 END_TEST
 
+/* ---- the I/O switch (guest/switch.c) against the real xenstored, with
+ * device-mapper ops that record what they were asked: block devices are
+ * files of a temporary /dev, their wwids a temporary /sys/class/block. */
+
+static struct {
+    char name[32], dev[256];
+    uint64_t sectors;
+    unsigned creates, swaps;
+    int fail_swap;
+    char unreadable[32]; /* a device whose reads fail */
+} dm;
+
+static int fake_size(void *ctx, const char *dev, uint64_t *sectors,
+                     xenvf_err *e)
+{
+    struct stat st;
+
+    (void)ctx;
+    if (stat(dev, &st))
+        return xenvf_err_set(e, XENVF_ENOENT, "%s: cannot open it", dev);
+    *sectors = (uint64_t)st.st_size / 512;
+    return 0;
+}
+
+static int fake_probe(void *ctx, const char *dev, xenvf_err *e)
+{
+    (void)ctx;
+    if (dm.unreadable[0] && strstr(dev, dm.unreadable))
+        return xenvf_err_set(e, XENVF_EIO, "%s: a read failed", dev);
+    return access(dev, R_OK) ? XENVF_ENOENT : 0;
+}
+
+static int fake_create(void *ctx, const char *name, const char *dev,
+                       uint64_t sectors, xenvf_err *e)
+{
+    (void)ctx;
+    (void)e;
+    snprintf(dm.name, sizeof(dm.name), "%s", name);
+    snprintf(dm.dev, sizeof(dm.dev), "%s", dev);
+    dm.sectors = sectors;
+    dm.creates++;
+    return 0;
+}
+
+static int fake_swap(void *ctx, const char *name, const char *dev,
+                     uint64_t sectors, long *paused_us, xenvf_err *e)
+{
+    (void)ctx;
+    if (dm.fail_swap)
+        return xenvf_err_set(e, XENVF_EIO,
+                             "device-mapper suspend of %s "
+                             "failed",
+                             name);
+    ck_assert_str_eq(name, dm.name);
+    ck_assert_uint_eq(sectors, dm.sectors);
+    snprintf(dm.dev, sizeof(dm.dev), "%s", dev);
+    dm.swaps++;
+    *paused_us = 42;
+    return 0;
+}
+
+static const guest_dm_ops fake_dm = {.size = fake_size,
+                                     .probe = fake_probe,
+                                     .create = fake_create,
+                                     .swap = fake_swap};
+
+static char sw_root[64];
+
+/* a block device NAME of KIB KiB in the fake /dev, with wwid (NULL: none) */
+static void blockdev(const char *name, unsigned kib, const char *wwid)
+{
+    char p[256];
+    int fd;
+
+    snprintf(p, sizeof(p), "%s/dev/%s", sw_root, name);
+    fd = open(p, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(ftruncate(fd, (off_t)kib * 1024), 0);
+    close(fd);
+    if (!wwid)
+        return;
+    snprintf(p, sizeof(p), "%s/sys/%s", sw_root, name);
+    ck_assert_int_eq(mkdir(p, 0700), 0);
+    snprintf(p, sizeof(p), "%s/sys/%s/wwid", sw_root, name);
+    fd = open(p, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, wwid, strlen(wwid)), (ssize_t)strlen(wwid));
+    ck_assert_int_eq(write(fd, "\n", 1), 1);
+    close(fd);
+}
+
+static void unblockdev(const char *name)
+{
+    char p[256];
+
+    snprintf(p, sizeof(p), "%s/dev/%s", sw_root, name);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s/sys/%s/wwid", sw_root, name);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s/sys/%s", sw_root, name);
+    rmdir(p);
+}
+
+static char *switch_of(unsigned local)
+{
+    char path[96], *v = NULL;
+
+    snprintf(path, sizeof(path), "/local/domain/%d/xenvf/vf/%u/switch", DOMID,
+             local);
+    ck_assert_int_eq(xenvf_xs_read(&xs, path, &v, NULL), 0);
+    ck_assert_ptr_nonnull(v);
+    return v;
+}
+
+static void ck_switch(unsigned local, const char *want)
+{
+    char *v = switch_of(local);
+
+    ck_assert_msg(!strncmp(v, want, strlen(want)), "switch '%s', not '%s...'",
+                  v, want);
+    free(v);
+}
+
+static void handle(guest_switch *s, const char *request)
+{
+    ck_assert_msg(!guest_switch_handle(&fake_dm, s, &xs, DOMID, request, &err),
+                  "%s", err.msg);
+}
+
+/* The guest writes `switch`, dom0 `switch-request`; the guest's device
+ * moves to the PV disk and back to the VF's namespace, found again by its
+ * wwid under another name; what cannot be done is answered with why, and
+ * the I/O stays where it was. */
+START_TEST(switch_moves_between_paths)
+{
+    guest_switch s = {.wait_ms = 100};
+    char p[256], dev[256], *v;
+
+    publish(0, "0000:01:00.1", "nvme");
+    ck_switch(0, ""); /* there, empty: no component yet */
+    put("/local/domain/5/xenvf/vf/0/switch-request", "vf");
+    ck_assert_int_eq(
+        xsh_guest_write(guest, "/local/domain/5/xenvf/vf/0/switch-request",
+                        "pv xvda"),
+        EACCES);
+    ck_assert_int_eq(
+        xsh_guest_write(guest, "/local/domain/5/xenvf/vf/0/switch", "vf"), 0);
+
+    snprintf(sw_root, sizeof(sw_root), "/tmp/test-switch-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(sw_root));
+    snprintf(p, sizeof(p), "%s/dev", sw_root);
+    ck_assert_int_eq(mkdir(p, 0700), 0);
+    s.dev_dir = strdup(p);
+    snprintf(p, sizeof(p), "%s/sys", sw_root);
+    ck_assert_int_eq(mkdir(p, 0700), 0);
+    s.sys_block = strdup(p);
+    blockdev("nvme0n2", 64, "uuid.8a1c");
+    blockdev("nvme0n1", 64, "uuid.0001"); /* another namespace */
+    memset(&dm, 0, sizeof(dm));
+
+    snprintf(dev, sizeof(dev), "%s/dev/nvme0n2", sw_root);
+    ck_assert_msg(!guest_switch_start(&fake_dm, &s, &xs, DOMID, 0, dev, &err),
+                  "%s", err.msg);
+    ck_assert_str_eq(dm.name, "xenvf-vf0");
+    ck_assert_str_eq(dm.dev, dev);
+    ck_assert_uint_eq(dm.sectors, 128);
+    ck_switch(0, "vf");
+
+    /* no PV disk yet, then one too small: nothing moves */
+    handle(&s, "pv xvdb");
+    ck_switch(0, "error: xenvf-vf0: no readable PV disk xvdb after 100 ms; "
+                 "its I/O stays on the VF path");
+    blockdev("xvdb", 32, NULL);
+    handle(&s, "pv xvdb");
+    v = switch_of(0);
+    ck_assert_msg(!strncmp(v, "error: xenvf-vf0: ", 18) &&
+                      strstr(v, "xvdb has 64 sectors, xenvf-vf0 needs 128"),
+                  "%s", v);
+    free(v);
+    ck_assert_uint_eq(dm.swaps, 0);
+    /* a request that is not one */
+    handle(&s, "pv ../sda");
+    ck_switch(0, "error: xenvf-vf0: switch request 'pv ../sda'");
+
+    blockdev("xvdb", 64, NULL);
+    handle(&s, "pv xvdb");
+    ck_switch(0, "pv paused=0.000042");
+    snprintf(p, sizeof(p), "%s/dev/xvdb", sw_root);
+    ck_assert_str_eq(dm.dev, p);
+    ck_assert_int_eq(s.on, XENVF_PATH_PV);
+    /* restored as another domain: dom0 made the node anew, the guest says
+     * where its I/O is */
+    put("/local/domain/5/xenvf/vf/0/switch", "");
+    ck_assert_int_eq(guest_switch_announce(&s, &xs, DOMID, &err), 0);
+    ck_switch(0, "pv");
+
+    /* the domain moved: its VF's namespace is nvme1n2 now */
+    unblockdev("nvme0n2");
+    handle(&s, "vf");
+    ck_switch(0, "error: xenvf-vf0: the VF's namespace (uuid.8a1c) was not "
+                 "back and readable in 100 ms; its I/O stays on the PV path");
+    /* back, but its driver still recovering: reads fail */
+    blockdev("nvme1n2", 64, "uuid.8a1c");
+    snprintf(dm.unreadable, sizeof(dm.unreadable), "nvme1n2");
+    handle(&s, "vf");
+    ck_switch(0, "error: xenvf-vf0: the VF's namespace (uuid.8a1c) was not "
+                 "back and readable");
+    ck_assert_uint_eq(dm.swaps, 1);
+    dm.unreadable[0] = '\0';
+    dm.fail_swap = 1;
+    handle(&s, "vf");
+    ck_switch(0, "error: xenvf-vf0: device-mapper suspend of xenvf-vf0 "
+                 "failed; its I/O stays on the PV path");
+    ck_assert_int_eq(s.on, XENVF_PATH_PV);
+    dm.fail_swap = 0;
+    handle(&s, "vf");
+    ck_switch(0, "vf paused=0.000042");
+    snprintf(p, sizeof(p), "%s/dev/nvme1n2", sw_root);
+    ck_assert_str_eq(dm.dev, p);
+    ck_assert_uint_eq(dm.swaps, 2);
+    ck_assert_uint_eq(dm.creates, 1);
+
+    unblockdev("nvme1n2");
+    unblockdev("nvme0n1");
+    unblockdev("xvdb");
+    rmdir(s.dev_dir);
+    rmdir(s.sys_block);
+    rmdir(sw_root);
+    free((char *)s.dev_dir);
+    free((char *)s.sys_block);
+}
+END_TEST
+
 static Suite *guest_suite(void)
 {
     Suite *s = suite_create("guest");
@@ -315,6 +552,7 @@ static Suite *guest_suite(void)
     tcase_add_test(tc, function_names_a_driver);
     tcase_add_test(tc, boot_list_in_boot_order);
     tcase_add_test(tc, boot_list_empty);
+    tcase_add_test(tc, switch_moves_between_paths);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -637,10 +637,10 @@ START_TEST(xl_save_refuses_a_domain_with_a_vf)
     refused_and_kept("xenvf: error: xl save of domain 5 with its VF nvme0#0: "
                      "refused, the domain keeps running with its VF. Xen "
                      "cannot copy a VF's state, and the guest does not run "
-                     "xenvf's migration component (no "
-                     "/local/domain/5/xenvf/migrate/switch) to move its I/O "
-                     "off the VF first. XENVF_MIGRATE=unplug-and-go in xl's "
-                     "environment saves it anyway");
+                     "xenvf's I/O switch (/local/domain/5/xenvf/vf/0/switch "
+                     "is empty) to move its I/O off the VF first. "
+                     "XENVF_MIGRATE=unplug-and-go in xl's environment saves "
+                     "it anyway");
 }
 END_TEST
 
@@ -656,18 +656,15 @@ START_TEST(xl_save_unknown_mode_refused)
 }
 END_TEST
 
-/* XENVF_MIGRATE=unplug-and-go: xl save goes on (said loudly), libxl
- * suspends and xl destroys the domain, its VF goes back. */
-START_TEST(xl_save_unplug_and_go)
+/* After an xl save that went on: the plugin said `said`, libxl suspended
+ * the domain and xl destroyed it; once it is gone, its VF is back. */
+static void saved_and_freed(const char *said)
 {
     char *calls, *out;
 
-    web1_holds_a_vf();
-    ck_assert_int_eq(save_or_migrate(false, "unplug-and-go"), 0);
     out = read_file("xl.out");
     calls = read_file("calls");
-    ASSERT_CONTAINS(out, "xenvf: warning: xl save of domain 5 with its VF "
-                         "nvme0#0: unplug-and-go (XENVF_MIGRATE)");
+    ASSERT_CONTAINS(out, said);
     ASSERT_CONTAINS(calls, "suspend 5 flags 0");
     ASSERT_CONTAINS(calls, "destroy 5");
     /* the destroyed domain goes, as on Xen: @releaseDomain */
@@ -676,6 +673,16 @@ START_TEST(xl_save_unplug_and_go)
     free(out);
     free(calls);
     ASSERT_BOOKS_AGREE();
+}
+
+/* XENVF_MIGRATE=unplug-and-go: xl save goes on (said loudly), libxl
+ * suspends and xl destroys the domain, its VF goes back. */
+START_TEST(xl_save_unplug_and_go)
+{
+    web1_holds_a_vf();
+    ck_assert_int_eq(save_or_migrate(false, "unplug-and-go"), 0);
+    saved_and_freed("xenvf: warning: xl save of domain 5 with its VF "
+                    "nvme0#0: unplug-and-go (XENVF_MIGRATE)");
 }
 END_TEST
 
@@ -696,9 +703,10 @@ START_TEST(xl_migrate_says_why_it_fails)
         calls = read_file("calls");
         ASSERT_CONTAINS(out, "xenvf: error: xl migrate of domain 5 with its "
                              "VF nvme0#0: this fails, and the domain keeps "
-                             "running with its VF: the guest's I/O cannot "
-                             "move off the VF (issue 15's switch is not "
-                             "built), and Xen refuses log-dirty mode");
+                             "running with its VF: Xen refuses log-dirty "
+                             "mode to a domain with a passed-through "
+                             "device, and a hypervisor built without "
+                             "shadow paging (Debian's) to every PV domain");
         ASSERT_CONTAINS(out, "Migration failed, resuming at sender.");
         ASSERT_MATCHES(calls, "^suspend 5 flags [1-9]");
         ASSERT_CONTAINS(calls, "resume 5");
@@ -711,20 +719,36 @@ START_TEST(xl_migrate_says_why_it_fails)
 }
 END_TEST
 
-/* A guest that offers the switch is still refused: the plugin cannot
- * drive it (not built), and says so. */
-START_TEST(xl_save_guest_offering_the_switch_refused_as_not_built)
+/* A guest whose xenvf-guest serves the switch but whose I/O is still on
+ * its VF is refused: the plugin does not drive the switch, and says what
+ * to do first. */
+START_TEST(xl_save_guest_on_its_vf_refused)
 {
     web1_holds_a_vf();
-    ck_assert_int_eq(xenvf_xs_write(&E.xs,
-                                    "/local/domain/5/xenvf/migrate/switch",
-                                    "dm", NULL),
-                     0);
+    ck_assert_int_eq(
+        xenvf_xs_write(&E.xs, "/local/domain/5/xenvf/vf/0/switch", "vf", NULL),
+        0);
     ck_assert_int_ne(save_or_migrate(false, NULL), 0);
-    refused_and_kept("the guest offers xenvf's I/O switch "
-                     "(/local/domain/5/xenvf/migrate/switch = 'dm'), but "
-                     "this plugin cannot drive it: the switch is not built "
-                     "(issue 15)");
+    refused_and_kept("the guest serves xenvf's I/O switch "
+                     "(/local/domain/5/xenvf/vf/0/switch = 'vf') but its I/O "
+                     "is not on the PV path, and this plugin does not drive "
+                     "the switch yet: offer the PF path and ask the guest "
+                     "first (switch-request 'pv xvdb', docs/migration.md)");
+}
+END_TEST
+
+/* A guest whose I/O is on the PV path (its switch says "pv"): xl save
+ * goes on without unplug-and-go, the VF goes back with the saved domain. */
+START_TEST(xl_save_guest_on_the_pv_path)
+{
+    web1_holds_a_vf();
+    ck_assert_int_eq(xenvf_xs_write(&E.xs, "/local/domain/5/xenvf/vf/0/switch",
+                                    "pv paused=0.001500", NULL),
+                     0);
+    ck_assert_int_eq(save_or_migrate(false, NULL), 0);
+    saved_and_freed("xl save of domain 5 with its VF nvme0#0: the guest's "
+                    "I/O is on the PV path (its xenvf-guest's switch says "
+                    "'pv paused=0.001500')");
 }
 END_TEST
 
@@ -805,7 +829,8 @@ static Suite *xl_suite(void)
     tcase_add_test(tc, xl_save_unknown_mode_refused);
     tcase_add_test(tc, xl_save_unplug_and_go);
     tcase_add_test(tc, xl_migrate_says_why_it_fails);
-    tcase_add_test(tc, xl_save_guest_offering_the_switch_refused_as_not_built);
+    tcase_add_test(tc, xl_save_guest_on_its_vf_refused);
+    tcase_add_test(tc, xl_save_guest_on_the_pv_path);
     tcase_add_test(tc, xl_create_with_pci_vf_follows_the_books);
     tcase_add_test(tc, xl_create_fails_in_libxl);
     suite_add_tcase(s, tc);

@@ -315,6 +315,11 @@ pfs_settled() { pf_settled nvme0 "$1" && pf_settled nvme1 "$1"; }
 pf_all_free() { [ "$(xenvf_row "$1")" = "$2 $2 0 0 ready" ]; }
 # vf_state PF INDEX: the TCB's state of that VF (free, reserved, active...).
 vf_state() { xs_pf "$1" "vf/$2/state"; }
+# vf_line INDEX: nvme0's VF INDEX as "vfINDEX=STATE@DOMID"; books WHAT: a
+# FACT line with nvme0's `xenvf list` row and its VFs 0-2 (a scenario may
+# define its own vf_line: nic-vf does).
+vf_line() { echo "vf$1=$(vf_state nvme0 "$1")@$(xs_pf nvme0 "vf/$1/domain")"; }
+books() { e2e_fact "$1: nvme0 $(xenvf_row nvme0); $(vf_line 0) $(vf_line 1) $(vf_line 2)"; }
 
 # xenvfd_tail N: the last N lines of both logs, for a scenario's log.
 xenvfd_tail() {

@@ -33,8 +33,6 @@ PF0=$(pf_list | sed -n 1p)
 PF1=$(pf_list | sed -n 2p)
 MMCFG_PAGE=b0000 # the first frame of the labelled MMCFG window
 
-books() { e2e_fact "$1: nvme0 $(xenvf_row nvme0); $(vf_line 0) $(vf_line 1) $(vf_line 2)"; }
-vf_line() { echo "vf$1=$(vf_state nvme0 "$1")@$(xs_pf nvme0 "vf/$1/domain")"; }
 nothing_left() {
     guest_gone "$1" && [ -z "$(guest_nodes_left)" ] && pf_all_free nvme0 $NVF
 }

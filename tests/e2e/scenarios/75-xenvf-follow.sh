@@ -32,8 +32,6 @@ have_xenvf xenvf-follow plugin || exit 1
 NVF=3
 RUN=$(date +%s)
 
-books() { e2e_fact "$1: nvme0 $(xenvf_row nvme0); $(vf_line 0) $(vf_line 1) $(vf_line 2)"; }
-vf_line() { echo "vf$1=$(vf_state nvme0 "$1")@$(xs_pf nvme0 "vf/$1/domain")"; }
 vf_bdf_of() { xs_pf nvme0 "vf/$1/bdf"; }
 vf_holder() { xs_pf nvme0 "vf/$1/domain"; }
 held_by() { [ "$(vf_state nvme0 "$1")" = active ] && [ "$(vf_holder "$1")" = "$2" ]; }

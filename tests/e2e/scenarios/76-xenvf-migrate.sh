@@ -24,8 +24,6 @@ NVF=3
 RUN=$(date +%s)
 LOOP_SECS=100
 
-vf_line() { echo "vf$1=$(vf_state nvme0 "$1")@$(xs_pf nvme0 "vf/$1/domain")"; }
-books() { e2e_fact "$1: nvme0 $(xenvf_row nvme0); $(vf_line 0) $(vf_line 1) $(vf_line 2)"; }
 held_by() { [ "$(vf_state nvme0 "$1")" = active ] && [ "$(xs_pf nvme0 "vf/$1/domain")" = "$2" ]; }
 vf_free() { [ "$(vf_state nvme0 "$1")" = free ]; }
 ticks() { guest_lines m1 TICK | wc -l; }

@@ -20,8 +20,10 @@
 #  6. dd2 is destroyed and created again (a new domid): the PF's state
 #     goes back to unknown while it is down, and the TCB follows the name
 #     to the new domain, whose agent reports ready: no map edit.
-#  7. The map gives the PF back to dom0: the TCB returns it to dom0's nvme
-#     with its reset methods, once dd2 is gone.
+#  7. The map gives the PF back to dom0: the TCB takes it out of Xen's
+#     quarantine (where dd2's destruction left it), returns it to dom0's
+#     nvme with its reset methods, once dd2 is gone, and dom0's nvme reads
+#     the PF's namespace.
 #
 # DD_SECLABEL, GUEST_SECLABEL: seclabel lines for dd2 and the guest, empty
 # by default; the FLASK boot's flask-driver-domain sets them (and

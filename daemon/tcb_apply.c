@@ -470,7 +470,7 @@ static void give_back(tcb *t, tcb_pf *pf)
     const char *root = t->cfg->sysfs_root;
     char *old = NULL;
     uint32_t holder;
-    bool alive = false;
+    bool alive = false, in_xen;
     xenvf_err err;
     int rc;
 
@@ -489,6 +489,15 @@ static void give_back(tcb *t, tcb_pf *pf)
         free(old);
         return;
     }
+    /* Xen parked it in its quarantine when the domain went: dom0's first
+     * there, or dom0's driver runs without an IOMMU context. Refused:
+     * nothing else done, tried again at the next reconcile. */
+    if ((rc = xenvf_xen_dequarantine(&t->flask, &pf->bdf, &in_xen, &err)))
+        goto fail;
+    LOG(INFO, "pf %s: %s", pf->id,
+        in_xen ? "out of Xen's quarantine (dom_io), dom0's in Xen"
+               : "nothing to take out of Xen's quarantine (no hypervisor, or "
+                 "not in it)");
     if ((rc = xenvf_sysfs_set_driver_override(root, &pf->bdf, NULL, &err)) ||
         (rc = xenvf_sysfs_driver_unbind(root, &pf->bdf, &err)))
         goto fail;

@@ -155,6 +155,11 @@ static int xc_ops_del_pirq(void *opaque, unsigned irq)
     return xc_flask_del_pirq(xch_of(opaque), irq);
 }
 
+static int xc_ops_dequarantine(void *opaque, uint32_t sbdf)
+{
+    return xc_deassign_device(xch_of(opaque), DOMID_IO, sbdf);
+}
+
 static const xenvf_flask_ops xc_ops = {
     .open = xc_ops_open,
     .close = xc_ops_close,
@@ -167,6 +172,7 @@ static const xenvf_flask_ops xc_ops = {
     .del_ioport = xc_ops_del_ioport,
     .add_pirq = xc_ops_add_pirq,
     .del_pirq = xc_ops_del_pirq,
+    .dequarantine = xc_ops_dequarantine,
 };
 
 /* ---- run time -------------------------------------------------------- */
@@ -240,6 +246,32 @@ bool xenvf_flask_active(const xenvf_flask *fl)
 {
     return fl->state == XENVF_FLASK_PERMISSIVE ||
            fl->state == XENVF_FLASK_ENFORCING;
+}
+
+int xenvf_xen_dequarantine(xenvf_flask *fl, const xenvf_bdf *bdf, bool *done,
+                           xenvf_err *err)
+{
+    char b[XENVF_BDF_STR_MAX];
+    int rc, e;
+
+    *done = false;
+    if ((rc = xenvf_flask_probe(fl, err)))
+        return rc;
+    if (fl->state == XENVF_FLASK_NO_XEN)
+        return 0;
+    if (!fl->ops->dequarantine(fl->opaque, xenvf_flask_sbdf(bdf))) {
+        *done = true;
+        return 0;
+    }
+    e = errno;
+    if (e == ENODEV) /* not in dom_io: Xen has it as dom0's already */
+        return 0;
+    xenvf_bdf_format(bdf, b);
+    return xenvf_err_set_errno(
+        err, e == EPERM || e == EACCES ? XENVF_EPERM : XENVF_EIO, e,
+        "%s: taking it out of Xen's quarantine "
+        "(xc_deassign_device DOMID_IO)",
+        b);
 }
 
 uint32_t xenvf_flask_sbdf(const xenvf_bdf *bdf)

@@ -33,6 +33,7 @@ typedef struct stub {
     int enforce_errno;
     int add_errno[MAX_CALLS]; /* per add call (in order); 0: succeed */
     int del_errno[MAX_CALLS];
+    int dequarantine_errno; /* 0: succeeds */
     unsigned nr_add, nr_del, nr_close;
     char calls[MAX_CALLS][128];
     unsigned nr_calls;
@@ -140,6 +141,14 @@ static int stub_del_pirq(void *o, unsigned irq)
     return stub_del(o);
 }
 
+static int stub_dequarantine(void *o, uint32_t sbdf)
+{
+    stub *s = o;
+
+    record(s, "dequarantine %#x", sbdf);
+    return stub_result(s->dequarantine_errno);
+}
+
 static const xenvf_flask_ops stub_ops = {
     .open = stub_open,
     .close = stub_close,
@@ -152,6 +161,7 @@ static const xenvf_flask_ops stub_ops = {
     .del_ioport = stub_del_ioport,
     .add_pirq = stub_add_pirq,
     .del_pirq = stub_del_pirq,
+    .dequarantine = stub_dequarantine,
 };
 
 /* ---- log capture ----------------------------------------------------- */
@@ -423,6 +433,59 @@ START_TEST(test_libxenctrl)
         xenvf_flask_label_device(&fl, &vf_bdf, "xenvf_vf_t", NULL, 0, &err), 0);
     ck_assert_uint_eq(nr_info, 1);
     xenvf_flask_dispose(&fl);
+    xenvf_flask_dispose(&fl);
+}
+END_TEST
+
+/* A driver domain's PF out of Xen's quarantine (xl pci-assignable-remove):
+ * asked with the PF's SBDF on any Xen (FLASK or not); not in the
+ * quarantine (ENODEV) and no Xen are no-ops; a refusal is an error with
+ * the PF and the call in it. */
+START_TEST(test_dequarantine)
+{
+    static const xenvf_bdf pf = {.seg = 0, .bus = 2, .dev = 0, .func = 0};
+    stub off = {.enforce_errno = ENOSYS}, gone = {.dequarantine_errno = ENODEV};
+    stub no_xen = {.open_errno = ENOENT},
+         refused = {.dequarantine_errno = EPERM};
+    stub broken = {.dequarantine_errno = EINVAL};
+    xenvf_flask fl;
+    xenvf_err err;
+    bool done = true;
+
+    log_setup();
+    xenvf_err_init(&err);
+    xenvf_flask_init_ops(&fl, &stub_ops, &off);
+    ck_assert_int_eq(xenvf_xen_dequarantine(&fl, &pf, &done, &err), 0);
+    ck_assert(done);
+    ck_assert_uint_eq(off.nr_calls, 3);
+    ck_assert_str_eq(off.calls[2], "dequarantine 0x200");
+    xenvf_flask_dispose(&fl);
+
+    xenvf_flask_init_ops(&fl, &stub_ops, &gone);
+    ck_assert_int_eq(xenvf_xen_dequarantine(&fl, &pf, &done, &err), 0);
+    ck_assert(!done);
+    ck_assert_str_eq(gone.calls[gone.nr_calls - 1], "dequarantine 0x200");
+    xenvf_flask_dispose(&fl);
+
+    done = true;
+    xenvf_flask_init_ops(&fl, &stub_ops, &no_xen);
+    ck_assert_int_eq(xenvf_xen_dequarantine(&fl, &pf, &done, &err), 0);
+    ck_assert(!done);
+    ck_assert_uint_eq(no_xen.nr_calls, 1); /* open only */
+    xenvf_flask_dispose(&fl);
+
+    xenvf_flask_init_ops(&fl, &stub_ops, &refused);
+    ck_assert_int_eq(xenvf_xen_dequarantine(&fl, &pf, &done, &err),
+                     XENVF_EPERM);
+    ck_assert(!done);
+    ck_assert_msg(strstr(err.msg, "0000:02:00.0") &&
+                      strstr(err.msg, "xc_deassign_device DOMID_IO"),
+                  "%s", err.msg);
+    xenvf_flask_dispose(&fl);
+
+    xenvf_err_init(&err);
+    xenvf_flask_init_ops(&fl, &stub_ops, &broken);
+    ck_assert_int_eq(xenvf_xen_dequarantine(&fl, &pf, &done, &err), XENVF_EIO);
     xenvf_flask_dispose(&fl);
 }
 END_TEST
@@ -852,6 +915,7 @@ static Suite *flask_suite(void)
     tcase_add_test(tc, test_relabel_duplicate_entries);
     tcase_add_test(tc, test_label_refused_and_bad_type);
     tcase_add_test(tc, test_libxenctrl);
+    tcase_add_test(tc, test_dequarantine);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("labels");

@@ -24,8 +24,9 @@
 #define MAX_CALLS 64
 
 typedef struct stub {
-    int enforce_errno;  /* ENOSYS: Xen without XSM */
-    const char *refuse; /* add_device of a context containing it: EACCES */
+    int enforce_errno;      /* ENOSYS: Xen without XSM */
+    const char *refuse;     /* add_device of a context containing it: EACCES */
+    int dequarantine_errno; /* xc_deassign_device(DOMID_IO) fails with it */
     unsigned nr;
     char calls[MAX_CALLS][96];
 } stub;
@@ -111,6 +112,18 @@ static int stub_del_pirq(void *o, unsigned irq)
     return 0;
 }
 
+static int stub_dequarantine(void *o, uint32_t sbdf)
+{
+    stub *s = o;
+
+    record(o, "dequarantine %#x", sbdf);
+    if (s->dequarantine_errno) {
+        errno = s->dequarantine_errno;
+        return -1;
+    }
+    return 0;
+}
+
 static const xenvf_flask_ops stub_ops = {
     .open = stub_open,
     .close = stub_close,
@@ -123,6 +136,7 @@ static const xenvf_flask_ops stub_ops = {
     .del_ioport = stub_del_range,
     .add_pirq = stub_add_pirq,
     .del_pirq = stub_del_pirq,
+    .dequarantine = stub_dequarantine,
 };
 
 static fakesysfs *fs;
@@ -395,6 +409,62 @@ START_TEST(refused_relabel_stops_the_reservation)
 }
 END_TEST
 
+static char *pf_driver(void)
+{
+    char *drv = NULL;
+
+    ck_assert_int_eq(
+        xenvf_sysfs_read_driver(cfg.sysfs_root, &t.pfs[0].bdf, &drv, NULL), 0);
+    return drv;
+}
+
+/* Handed to pciback for a driver domain, the PF is given back to dom0's
+ * driver only once Xen has it out of its quarantine (what `xl
+ * pci-assignable-remove` asks): refused there, nothing else is done (the
+ * PF stays on pciback, the handover noted) and the next reconcile tries
+ * again. */
+START_TEST(give_back_takes_the_pf_out_of_quarantine)
+{
+    tcb_pf *pf = &t.pfs[0];
+    xs_harness *h = NULL;
+    char *drv, *noted = NULL;
+
+    ck_assert_int_eq(xsh_start(&h), 0);
+    ck_assert_msg(!xenvf_xs_open(&t.xs, &err), "%s", err.msg);
+    ck_assert_int_eq(fakesysfs_add_driver(fs, "pciback", false), 0);
+    tcb_flask_start(&t);
+    map_owner("dd2");
+    tcb_apply_owner(&t, pf);
+    ck_assert_str_eq(drv = pf_driver(), "pciback");
+    free(drv);
+    ck_assert_uint_eq(count(0, "dequarantine"), 0);
+
+    /* dom0's again, Xen refuses: still on pciback, still to give back */
+    map_owner("Domain-0");
+    st.dequarantine_errno = EPERM;
+    tcb_apply_owner(&t, pf);
+    ck_assert_str_eq(st.calls[st.nr - 1], "dequarantine 0x100");
+    ck_assert_str_eq(drv = pf_driver(), "pciback");
+    free(drv);
+    ck_assert_int_eq(xenvf_xs_read_handover(&t.xs, "nvme0", &noted, &err), 0);
+    ck_assert_str_eq(noted, "nvme");
+    free(noted);
+
+    /* Xen agrees: dom0's nvme has it, the handover forgotten */
+    st.dequarantine_errno = 0;
+    tcb_apply_owner(&t, pf);
+    ck_assert_uint_eq(count(0, "dequarantine 0x100"), 2);
+    ck_assert_str_eq(drv = pf_driver(), "nvme");
+    free(drv);
+    noted = NULL;
+    ck_assert_int_eq(xenvf_xs_read_handover(&t.xs, "nvme0", &noted, &err), 0);
+    ck_assert_ptr_null(noted);
+
+    xenvf_xs_dispose(&t.xs);
+    ck_assert_int_eq(xsh_stop(h), 0);
+}
+END_TEST
+
 static Suite *tcb_flask_suite(void)
 {
     Suite *s = suite_create("tcb_flask");
@@ -405,6 +475,7 @@ static Suite *tcb_flask_suite(void)
     tcase_add_test(tc, driver_domain_pf_takes_its_intx);
     tcase_add_test(tc, flask_off_labels_nothing);
     tcase_add_test(tc, refused_relabel_stops_the_reservation);
+    tcase_add_test(tc, give_back_takes_the_pf_out_of_quarantine);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -71,6 +71,9 @@ typedef struct xenvf_flask_ops {
     /* a physical IRQ (pirqcon): Xen's IRQ number, the GSI for INTx */
     int (*add_pirq)(void *opaque, unsigned irq, const char *context);
     int (*del_pirq)(void *opaque, unsigned irq);
+    /* out of Xen's quarantine (dom_io) back to dom0: what `xl
+     * pci-assignable-remove` does, xc_deassign_device(DOMID_IO, sbdf) */
+    int (*dequarantine)(void *opaque, uint32_t sbdf);
 } xenvf_flask_ops;
 
 typedef struct xenvf_flask {
@@ -101,6 +104,19 @@ void xenvf_flask_dispose(xenvf_flask *fl);
 int xenvf_flask_probe(xenvf_flask *fl, xenvf_err *err);
 /* Probed and FLASK loaded (permissive or enforcing): labels matter. */
 bool xenvf_flask_active(const xenvf_flask *fl);
+
+/*
+ * Give a PF that a destroyed domain had back to dom0 in Xen, as `xl
+ * pci-assignable-remove` does (libxl_pci.c): when Xen deassigns a device
+ * from a domain it parks it in its quarantine (dom_io, iommu_quarantine on
+ * by default), with an IOMMU context no dom0 driver can use (DMAR "Present
+ * bit in context entry is clear"). Probes first. No hypervisor, or a
+ * device not in the quarantine (ENODEV: never assigned, or already dom0's)
+ * is *done = false and 0. Errors: XENVF_EPERM when Xen or FLASK refuses
+ * (EPERM/EACCES), XENVF_EIO for anything else.
+ */
+int xenvf_xen_dequarantine(xenvf_flask *fl, const xenvf_bdf *bdf, bool *done,
+                           xenvf_err *err);
 
 /* A device's I/O memory (bytes) or I/O ports, first and last inclusive. */
 typedef struct xenvf_flask_range {

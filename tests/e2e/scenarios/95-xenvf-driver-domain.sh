@@ -20,8 +20,10 @@
 #  6. dd2 is destroyed and created again (a new domid): the PF's state
 #     goes back to unknown while it is down, and the TCB follows the name
 #     to the new domain, whose agent reports ready: no map edit.
-#  7. The map gives the PF back to dom0: the TCB returns it to dom0's nvme
-#     with its reset methods, once dd2 is gone.
+#  7. The map gives the PF back to dom0: the TCB takes it out of Xen's
+#     quarantine (where dd2's destruction left it), returns it to dom0's
+#     nvme with its reset methods, once dd2 is gone, and dom0's nvme reads
+#     the PF's namespace.
 #
 # DD_SECLABEL, GUEST_SECLABEL: seclabel lines for dd2 and the guest, empty
 # by default; the FLASK boot's flask-driver-domain sets them (and
@@ -123,14 +125,30 @@ guest_on_dd_pf() {
         wait_until 60 pf_all_free nvme1 $NVF
 }
 
+# dom0's nvme drives the PF with its reset methods back, and reads a
+# block of its namespace (O_DIRECT: the device, not the page cache)
+given_back() {
+    [ "$(pf_driver)" = nvme ] && [ -n "$(cat "$SYSPCI/$PF1/reset_method")" ] &&
+        _ns=$(pf_ns "$PF1") && [ -b "$_ns" ] &&
+        dd if="$_ns" of=/dev/null bs=4096 count=1 iflag=direct 2>/dev/null
+}
+
 give_back() {
     stop_guest w1
     dump_guest dd2 >/dev/null 2>&1
     stop_guest dd2
     wait_until 30 guest_gone dd2
     write_map 0 $NVF
-    check xenvf-dd-given-back "the TCB did not give nvme1 back to dom0's nvme (driver $(pf_driver), reset_method '$(cat "$SYSPCI/$PF1/reset_method")')" \
-        wait_until 60 sh -c "[ \"\$(basename \"\$(readlink $SYSPCI/$PF1/driver)\")\" = nvme ] && [ -n \"\$(cat $SYSPCI/$PF1/reset_method)\" ]"
+    _t0=$(now)
+    # dom0's nvme must get the PF working, not only be bound: a controller
+    # whose namespace answers an O_DIRECT read (a PF left in Xen's
+    # quarantine binds, then fails Identify Controller 60 s later)
+    if check xenvf-dd-given-back "the TCB did not give nvme1 back to a working dom0 nvme (driver $(pf_driver), reset_method '$(cat "$SYSPCI/$PF1/reset_method")', controller '$(pf_ctrl "$PF1")', namespace $(pf_ns "$PF1" || echo none) unreadable)" \
+        wait_until 90 given_back; then
+        e2e_time dd-given-back "$(since "$_t0")"
+    else
+        dmesg | grep -E "DMAR|map irq|nvme1" | tail -n 8
+    fi
     xenvfd_kill tcb TERM
     if [ "$(pf_driver)" != nvme ]; then # by hand, as before the TCB did it
         xl pci-assignable-remove -r "$PF1" >/dev/null 2>&1

@@ -295,10 +295,10 @@ static int serve_switch(xenvf_xs *xs, uint32_t domid, bool fixed,
         text = NULL;
         if (xenvf_xs_read(xs, req, &text, &err))
             goto fail;
-        rc = text && *text ? guest_switch_handle(&guest_dm_libdevmapper, &s, xs,
-                                                 domid, text, &err)
-                           : 0;
+        rc = 0;
         if (text && *text) {
+            rc = guest_switch_handle(&guest_dm_libdevmapper, &s, xs, domid,
+                                     text, &err);
             printf("xenvf-guest: vf[%u]: '%s': I/O on the %s path\n", n, text,
                    s.on == XENVF_PATH_PV ? "PV" : "VF");
             fflush(stdout);

@@ -71,6 +71,13 @@ int pcidev_add(libxl_domain_config *d, const xenvf_bdf *bdfs, size_t nr,
     d->num_pcidevs = old + (int)nr;
     if (d->b_info.type == LIBXL_DOMAIN_TYPE_PV)
         libxl_defbool_set(&d->b_info.u.pv.e820_host, true);
+    /* libxl stores the config as given and derives the default again at
+     * every restore, from the devices the domain has then: a domain that
+     * left its VF behind (pci-detach before xl save) would come back
+     * without an IOMMU context, and Xen refuses it a VF for good
+     * (xc_assign_device: EOPNOTSUPP). Said once, it stays. */
+    if (d->c_info.passthrough == LIBXL_PASSTHROUGH_DEFAULT)
+        d->c_info.passthrough = LIBXL_PASSTHROUGH_ENABLED;
     return 0;
 }
 

@@ -27,7 +27,9 @@ typedef struct pcidev_defaults {
 /*
  * Append one PCI device per address to d->pcidevs, set up as xl sets up a
  * pci= device: the pci_* defaults, the HVM rdm policy, and for a PV guest
- * e820_host (xl turns it on whenever a PV guest has PCI devices). An
+ * e820_host (xl turns it on whenever a PV guest has PCI devices), and
+ * passthrough "enabled" where it was left to libxl (what libxl would pick
+ * with devices; said in the config so that it survives the devices). An
  * address already in d->pcidevs (also listed in pci=) is XENVF_ECONFLICT
  * and d is left as it was. names[i] (may be NULL) names bdfs[i] in messages.
  */

@@ -240,8 +240,9 @@ static int fake_build(const char *what, libxl_domain_config *d, uint32_t *domid)
         pci_nodes(xs, (uint32_t)id, i, &d->pcidevs[i]);
     xs_close(xs);
     *domid = (uint32_t)id;
-    logcall("%s %d %s pcidevs:%s preload:%s", what, id, d->c_info.name, devs,
-            preload ? preload : "");
+    logcall("%s %d %s pcidevs:%s preload:%s passthrough:%s", what, id,
+            d->c_info.name, devs, preload ? preload : "",
+            libxl_passthrough_to_string(d->c_info.passthrough));
     return 0;
 }
 

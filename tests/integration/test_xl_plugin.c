@@ -227,6 +227,9 @@ START_TEST(xl_create_with_vf)
     out = read_file("xl.out");
     /* libxl was handed the VF as a PCI device */
     ASSERT_CONTAINS(calls, "create 5 web1 pcidevs: 0000:01:00.1");
+    /* said in the config libxl stores: a VF can be plugged again after
+     * the domain was saved without one */
+    ASSERT_CONTAINS(calls, "passthrough:enabled");
     ASSERT_CONTAINS(calls, "unpause 5");
     /* xl's children do not load the plugin; other preloads stay */
     ck_assert_ptr_null(strstr(calls, "libxenvf-xl.so"));

@@ -65,6 +65,8 @@ START_TEST(vfs_become_pci_devices)
     /* as xl does for a PV guest with PCI devices */
     ck_assert(!libxl_defbool_is_default(d.b_info.u.pv.e820_host));
     ck_assert(libxl_defbool_val(d.b_info.u.pv.e820_host));
+    /* kept in the stored config: an IOMMU context after the VFs are gone */
+    ck_assert_int_eq(d.c_info.passthrough, LIBXL_PASSTHROUGH_ENABLED);
 
     json = libxl_domain_config_to_json(NULL, &d);
     ck_assert_ptr_nonnull(json);
@@ -110,6 +112,7 @@ START_TEST(a_vf_also_in_pci_is_a_conflict)
     ck_assert_str_eq(err.msg, "0000:05:00.0 of vf[1] is also in pci=");
     ck_assert_int_eq(d.num_pcidevs, 1); /* untouched */
     ck_assert(libxl_defbool_is_default(d.b_info.u.pv.e820_host));
+    ck_assert_int_eq(d.c_info.passthrough, LIBXL_PASSTHROUGH_DEFAULT);
     libxl_domain_config_dispose(&d);
 }
 END_TEST
@@ -121,8 +124,10 @@ START_TEST(hvm_gets_the_rdm_policy)
 
     make_config(&d, LIBXL_DOMAIN_TYPE_HVM, false);
     d.b_info.u.hvm.rdm.policy = LIBXL_RDM_RESERVE_POLICY_STRICT;
+    d.c_info.passthrough = LIBXL_PASSTHROUGH_SYNC_PT; /* the admin's */
     ck_assert_int_eq(pcidev_add(&d, &vf_a, 1, NULL, &defs, &err), 0);
     ck_assert_int_eq(d.pcidevs[0].rdm_policy, LIBXL_RDM_RESERVE_POLICY_STRICT);
+    ck_assert_int_eq(d.c_info.passthrough, LIBXL_PASSTHROUGH_SYNC_PT);
     libxl_domain_config_dispose(&d);
 }
 END_TEST

@@ -244,15 +244,17 @@ static int report(xenvf_xs *xs, uint32_t domid, const char *local,
 /* Serve vf[local]'s I/O switch until a signal: the dm device over dev,
  * then dom0's requests as they come (each write of switch-request is one;
  * one seen twice moves nothing). After xl restore the domain has another
- * id: its own id is read again every second, the state is said again
- * under it (switch) and the watch follows it
- * (the watch's first event reads the request that may be there). fixed:
+ * id: its own id is read again every second, the watch follows it (its
+ * first event reads the request that may be there) and the state is said
+ * again under it (switch), every second until that works: the restored
+ * domain has no VF, so no nodes of xenvfd's, until dom0 plugs one. fixed:
  * the id came from --domid. */
 static int serve_switch(xenvf_xs *xs, uint32_t domid, bool fixed,
                         const char *local, const char *dev)
 {
     guest_switch s = {.wait_ms = 30000};
     char req[XENVF_XS_PATH_MAX], *path = NULL, *token = NULL, *text;
+    bool announce = false, told = false;
     xenvf_err err;
     uint32_t now;
     unsigned n;
@@ -285,10 +287,24 @@ static int serve_switch(xenvf_xs *xs, uint32_t domid, bool fixed,
             domid = now;
             xenvf_xs_guest_path(req, domid, "/vf/%u/" XENVF_SWITCH_REQUEST_NODE,
                                 n);
-            if (guest_switch_announce(&s, xs, domid, &err) ||
-                xenvf_xs_watch(xs, req, "switch", &err))
+            if (xenvf_xs_watch(xs, req, "switch", &err))
                 goto fail;
-            continue;
+            announce = true;
+            told = false;
+        }
+        if (announce && guest_switch_announce(&s, xs, domid, &err)) {
+            if (!told)
+                printf("xenvf-guest: vf[%u]: cannot say where the I/O is "
+                       "yet (%s): again every second\n",
+                       n, err.msg);
+            told = true;
+            fflush(stdout);
+        } else if (announce) {
+            printf("xenvf-guest: vf[%u]: said under domain %u: I/O on the "
+                   "%s path\n",
+                   n, domid, s.on == XENVF_PATH_PV ? "PV" : "VF");
+            fflush(stdout);
+            announce = false;
         }
         if (rc == XENVF_ETIMEDOUT)
             continue;

@@ -31,9 +31,11 @@ int xlp_migrate_mode_parse(const char *text, xlp_migrate_mode *out,
 }
 
 /* "nvme0#1 nvme1#0" into held (capacity len): the VFs xenvfd's books give
- * domid, RESERVED or ACTIVE; *nr their number. */
+ * domid, RESERVED or ACTIVE; *nr their number. nodisk ("" if none,
+ * capacity XLP_VF_NAME_MAX): the first of them with no namespace, which
+ * has no second path (a NIC VF, or storage the map gives no disk). */
 static int held_vfs(xenvf_xs *xs, uint32_t domid, char *held, size_t len,
-                    unsigned *nr, xenvf_err *err)
+                    unsigned *nr, char nodisk[XLP_VF_NAME_MAX], xenvf_err *err)
 {
     char **ids = NULL;
     unsigned nr_ids = 0;
@@ -41,7 +43,7 @@ static int held_vfs(xenvf_xs *xs, uint32_t domid, char *held, size_t len,
     int rc;
 
     *nr = 0;
-    held[0] = '\0';
+    held[0] = nodisk[0] = '\0';
     rc = xenvf_xs_list_pfs(xs, &ids, &nr_ids, err);
     if (rc == XENVF_ENOENT) /* no xenvfd here: nothing of ours to hold */
         return 0;
@@ -61,6 +63,8 @@ static int held_vfs(xenvf_xs *xs, uint32_t domid, char *held, size_t len,
                 (v->state != XENVF_VF_RESERVED && v->state != XENVF_VF_ACTIVE))
                 continue;
             (*nr)++;
+            if (!v->config.ns.nr && !nodisk[0])
+                snprintf(nodisk, XLP_VF_NAME_MAX, "%.40s#%u", pf.id, v->index);
             if (o < len)
                 o += (size_t)snprintf(held + o, len - o, "%s%s#%u",
                                       o ? " " : "", pf.id, v->index);
@@ -140,18 +144,36 @@ static int refuse(const char *what, uint32_t domid, unsigned nr,
         what, domid, s, held, s, node);
 }
 
+/* The refusal of a domain holding a VF the switch cannot serve. */
+static int refuse_nodisk(const char *what, uint32_t domid, unsigned nr,
+                         const char *held, const char *nodisk, xenvf_err *err)
+{
+    const char *s = nr > 1 ? "s" : "";
+
+    return xenvf_err_set(
+        err, XENVF_ENOTSUP,
+        "%s of domain %u with its VF%s %s: refused, the domain keeps running "
+        "with its VF%s. %s has no disk in the VF map (a NIC VF, or a storage "
+        "VF without a namespace): xenvf's I/O switch moves a disk's I/O to "
+        "the PF and back, and there is no second path for it. " XLP_MIGRATE_ENV
+        "=unplug-and-go in xl's environment saves it anyway: "
+        "the VF is taken away, I/O on it errors until xl restore gives the "
+        "guest a VF again",
+        what, domid, s, held, s, nodisk);
+}
+
 int xlp_suspend_check(xenvf_xs *xs, uint32_t domid, bool live,
                       const char *mode_text, xenvf_err *err)
 {
     const char *what = live ? "xl migrate" : "xl save";
     char held[256], why[XENVF_ERR_MSG_MAX], node[XENVF_XS_PATH_MAX],
-        text[XENVF_SWITCH_STATE_MAX];
+        text[XENVF_SWITCH_STATE_MAX], nodisk[XLP_VF_NAME_MAX];
     xlp_migrate_mode mode = XLP_MIGRATE_REFUSE;
     bool on_pv;
     unsigned nr;
     int rc;
 
-    if ((rc = held_vfs(xs, domid, held, sizeof(held), &nr, err))) {
+    if ((rc = held_vfs(xs, domid, held, sizeof(held), &nr, nodisk, err))) {
         snprintf(why, sizeof(why), "%s", err->msg);
         return live ? 0
                     : xenvf_err_set(err, rc,
@@ -179,6 +201,8 @@ int xlp_suspend_check(xenvf_xs *xs, uint32_t domid, bool live,
         return xenvf_err_set(err, rc, "%s of domain %u: %s", what, domid, why);
     }
     if (mode == XLP_MIGRATE_REFUSE) {
+        if (nodisk[0])
+            return refuse_nodisk(what, domid, nr, held, nodisk, err);
         if ((rc = guest_switch_states(xs, domid, &on_pv, node, text, err)))
             return rc;
         if (!on_pv)

@@ -34,6 +34,9 @@
 #include <xenvf/err.h>
 #include <xenvf/xs.h>
 
+/* "<pf id>#<index>", as the plugin names a VF in what it says */
+#define XLP_VF_NAME_MAX 56
+
 /* The environment variable an administrator sets to choose. */
 #define XLP_MIGRATE_ENV "XENVF_MIGRATE"
 
@@ -54,7 +57,8 @@ int xlp_migrate_mode_parse(const char *text, xlp_migrate_mode *out,
  * the reason it will fail in Xen logged. A save: 0 for unplug-and-go
  * (logged) or a guest whose I/O is on the PV path (logged), else
  * XENVF_EBUSY (refused: the VFs named, why, and how to go anyway),
- * XENVF_ENOTSUP (a guest serving the switch, its I/O still on a VF) or
+ * XENVF_ENOTSUP (a VF with no namespace, which the switch cannot serve:
+ * a NIC VF; or a guest serving the switch, its I/O still on a VF) or
  * XENVF_EINVAL (a bad mode), with err saying so. A books read that fails
  * refuses a save too (XENVF_E* of it).
  */

@@ -9,7 +9,10 @@ void penv_set_state(const char *pf, xenvf_pf_state state)
 void penv_setup(void)
 {
     denv_setup();
-    denv_write_map(MAP_PF0(4, "") MAP_PF1(4, ""));
+    /* nvme0's VF 0 has a disk (a second path for the I/O switch); net0's
+     * VFs have none */
+    denv_write_map(MAP_PF0(4, "<vf index=\"0\"><namespace nsid=\"2\" "
+                              "size=\"32M\"/></vf>") MAP_PF1(4, ""));
     denv_start_role("tcb", NULL);
     if (denv_wait_ready()) {
         denv_print_log();

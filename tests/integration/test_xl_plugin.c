@@ -755,6 +755,32 @@ START_TEST(xl_save_guest_on_the_pv_path)
 }
 END_TEST
 
+/* A VF with no disk in the map (net0's) has no second path: xl save is
+ * refused naming it, even with the guest's storage I/O on the PV path. */
+START_TEST(xl_save_refuses_a_vf_without_a_disk)
+{
+    const char *create[] = {"create", "-e", "web1.cfg", NULL};
+
+    write_file("web1.cfg", "name = \"web1\"\ntype = \"pv\"\n"
+                           "kernel = \"/boot/vmlinuz\"\nmemory = 128\n"
+                           "vf = [ 'pf=nvme0', 'pf=net0' ]\n");
+    set_state("nvme0", XENVF_PF_READY);
+    ck_assert_int_eq(run_xl(create), 0);
+    ck_assert_int_eq(penv_holder("net0", 0), 5);
+    ck_assert_int_eq(xenvf_xs_write(&E.xs, "/local/domain/5/xenvf/vf/0/switch",
+                                    "pv paused=0.001500", NULL),
+                     0);
+    ck_assert_int_ne(save_or_migrate(false, NULL), 0);
+    refused_and_kept("xenvf: error: xl save of domain 5 with its VFs net0#0 "
+                     "nvme0#0: refused, the domain keeps running with its "
+                     "VFs. net0#0 has no disk in the VF map (a NIC VF, or a "
+                     "storage VF without a namespace): xenvf's I/O switch "
+                     "moves a disk's I/O to the PF and back, and there is no "
+                     "second path for it. XENVF_MIGRATE=unplug-and-go");
+    ck_assert_int_eq(penv_holder("net0", 0), 5);
+}
+END_TEST
+
 /* pci= naming a VF xenvf manages: refused while another domain holds
  * it (libxl would reset it under that domain); when free, reserved for
  * the new domain before libxl builds it and committed to it. */
@@ -834,6 +860,7 @@ static Suite *xl_suite(void)
     tcase_add_test(tc, xl_migrate_says_why_it_fails);
     tcase_add_test(tc, xl_save_guest_on_its_vf_refused);
     tcase_add_test(tc, xl_save_guest_on_the_pv_path);
+    tcase_add_test(tc, xl_save_refuses_a_vf_without_a_disk);
     tcase_add_test(tc, xl_create_with_pci_vf_follows_the_books);
     tcase_add_test(tc, xl_create_fails_in_libxl);
     suite_add_tcase(s, tc);

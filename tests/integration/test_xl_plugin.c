@@ -722,15 +722,21 @@ START_TEST(xl_migrate_says_why_it_fails)
 }
 END_TEST
 
+/* What domain 5's xenvf-guest says of its VF 0's I/O (vf/0/switch). */
+static void guest_switch_says(const char *text)
+{
+    ck_assert_int_eq(
+        xenvf_xs_write(&E.xs, "/local/domain/5/xenvf/vf/0/switch", text, NULL),
+        0);
+}
+
 /* A guest whose xenvf-guest serves the switch but whose I/O is still on
  * its VF is refused: the plugin does not drive the switch, and says what
  * to do first. */
 START_TEST(xl_save_guest_on_its_vf_refused)
 {
     web1_holds_a_vf();
-    ck_assert_int_eq(
-        xenvf_xs_write(&E.xs, "/local/domain/5/xenvf/vf/0/switch", "vf", NULL),
-        0);
+    guest_switch_says("vf");
     ck_assert_int_ne(save_or_migrate(false, NULL), 0);
     refused_and_kept("the guest serves xenvf's I/O switch "
                      "(/local/domain/5/xenvf/vf/0/switch = 'vf') but its I/O "
@@ -745,9 +751,7 @@ END_TEST
 START_TEST(xl_save_guest_on_the_pv_path)
 {
     web1_holds_a_vf();
-    ck_assert_int_eq(xenvf_xs_write(&E.xs, "/local/domain/5/xenvf/vf/0/switch",
-                                    "pv paused=0.001500", NULL),
-                     0);
+    guest_switch_says("pv paused=0.001500");
     ck_assert_int_eq(save_or_migrate(false, NULL), 0);
     saved_and_freed("xl save of domain 5 with its VF nvme0#0: the guest's "
                     "I/O is on the PV path (its xenvf-guest's switch says "
@@ -767,9 +771,7 @@ START_TEST(xl_save_refuses_a_vf_without_a_disk)
     set_state("nvme0", XENVF_PF_READY);
     ck_assert_int_eq(run_xl(create), 0);
     ck_assert_int_eq(penv_holder("net0", 0), 5);
-    ck_assert_int_eq(xenvf_xs_write(&E.xs, "/local/domain/5/xenvf/vf/0/switch",
-                                    "pv paused=0.001500", NULL),
-                     0);
+    guest_switch_says("pv paused=0.001500");
     ck_assert_int_ne(save_or_migrate(false, NULL), 0);
     refused_and_kept("xenvf: error: xl save of domain 5 with its VFs net0#0 "
                      "nvme0#0: refused, the domain keeps running with its "

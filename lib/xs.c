@@ -824,42 +824,69 @@ int xenvf_xs_remove_guest(xenvf_xs *xs, uint32_t domid, xenvf_err *err)
     return xsi_del(xs, XBT_NULL, path, err);
 }
 
-int xenvf_xs_read_guest_status(xenvf_xs *xs, uint32_t domid, const char *pf_id,
-                               unsigned vf_index, char **out, xenvf_err *err)
+int xenvf_xs_find_guest_vf(xenvf_xs *xs, uint32_t domid, const char *pf_id,
+                           unsigned vf_index, int *local, unsigned *unused,
+                           xenvf_err *err)
 {
-    char path[XS_PATH_MAX], **ents = NULL, *pf = NULL, *idx = NULL;
+    char path[XS_PATH_MAX], **ents = NULL, *pf = NULL, *idx = NULL, want[16];
+    bool used[XENVF_GUEST_VFS_MAX] = {false};
     unsigned nr = 0;
+    uint64_t n;
     int rc;
 
-    *out = NULL;
+    *local = -1;
+    *unused = 0;
+    snprintf(want, sizeof(want), "%u", vf_index);
     xenvf_xs_guest_path(path, domid, "/vf");
     if ((rc = xsi_dir(xs, XBT_NULL, path, &ents, &nr, err)) == XENVF_ENOENT)
         return 0;
-    for (unsigned i = 0; i < nr && !rc && !*out; i++) {
-        char want[16];
-
+    for (unsigned i = 0; i < nr && !rc; i++) {
+        if (xenvf_parse_uint(ents[i], XENVF_GUEST_VFS_MAX - 1, &n, NULL))
+            continue; /* not one of ours */
+        used[n] = true;
         xenvf_xs_guest_path(path, domid, "/vf/%s/pf", ents[i]);
         if ((rc = xsi_get(xs, XBT_NULL, path, &pf, err)))
             break;
         xenvf_xs_guest_path(path, domid, "/vf/%s/index", ents[i]);
         if ((rc = xsi_get(xs, XBT_NULL, path, &idx, err)))
             break;
-        snprintf(want, sizeof(want), "%u", vf_index);
-        if (pf && idx && !strcmp(pf, pf_id) && !strcmp(idx, want)) {
-            xenvf_xs_guest_path(path, domid, "/vf/%s/status", ents[i]);
-            rc = xsi_get(xs, XBT_NULL, path, out, err);
-            if (!rc && *out && !**out) {
-                free(*out);
-                *out = NULL;
-            }
-        }
+        if (pf && idx && !strcmp(pf, pf_id) && !strcmp(idx, want))
+            *local = (int)n;
         free(pf);
         free(idx);
         pf = idx = NULL;
     }
+    while (*unused < XENVF_GUEST_VFS_MAX && used[*unused])
+        (*unused)++;
+    if (!rc && *unused == XENVF_GUEST_VFS_MAX)
+        rc = xenvf_err_set(err, XENVF_ERANGE, "domain %u has %u VF entries",
+                           domid, XENVF_GUEST_VFS_MAX);
     free(pf);
     free(idx);
     free(ents);
+    return rc;
+}
+
+int xenvf_xs_read_guest_status(xenvf_xs *xs, uint32_t domid, const char *pf_id,
+                               unsigned vf_index, char **out, xenvf_err *err)
+{
+    char path[XS_PATH_MAX];
+    unsigned unused;
+    int rc, local;
+
+    *out = NULL;
+    rc = xenvf_xs_find_guest_vf(xs, domid, pf_id, vf_index, &local, &unused,
+                                err);
+    if (rc == XENVF_ERANGE) /* full, but the VF may be among them */
+        rc = 0;
+    if (rc || local < 0)
+        return rc;
+    xenvf_xs_guest_path(path, domid, "/vf/%d/status", local);
+    rc = xsi_get(xs, XBT_NULL, path, out, err);
+    if (!rc && *out && !**out) {
+        free(*out);
+        *out = NULL;
+    }
     return rc;
 }
 

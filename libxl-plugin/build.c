@@ -1137,6 +1137,50 @@ out:
     return rc;
 }
 
+void xlp_pci_attached(uint32_t domid, const xenvf_bdf *bdf)
+{
+    char text[XENVF_BDF_STR_MAX];
+    xenvf_guest_vf g;
+    unsigned unused;
+    xenvf_xs xs;
+    xenvf_err err;
+    xenvf_pf pf;
+    int rc, local = -1;
+    size_t i;
+
+    xenvf_xs_init(&xs);
+    xenvf_pf_init(&pf);
+    xenvf_guest_vf_init(&g);
+    xenvf_err_init(&err);
+    xenvf_bdf_format(bdf, text);
+    if ((rc = xenvf_xs_open(&xs, &err)) ||
+        (rc = resv_find_vf(&xs, bdf, &pf, &i, &err)))
+        goto out; /* ENOENT: not a VF of ours */
+    rc = xenvf_xs_find_guest_vf(&xs, domid, pf.id, (unsigned)i, &local, &unused,
+                                &err);
+    if (rc || local >= 0)
+        goto out; /* attached again: what its guest wrote there stays */
+    g.local_index = unused;
+    g.vf_index = (unsigned)i;
+    g.bdf = *bdf;
+    if (!(g.pf_id = strdup(pf.id)))
+        rc = xenvf_err_set(&err, XENVF_ENOMEM, "out of memory");
+    else if (!(rc = xenvf_vf_config_copy(&g.config, &pf.vfs[i].config, &err)))
+        rc = xenvf_xs_publish_guest(&xs, domid, &g, 1, &err);
+    if (!rc)
+        LOG(INFO, "pci-attach: %s is PF %s VF %zu: domain %u's vf[%u]", text,
+            pf.id, i, domid, unused);
+out:
+    if (rc && rc != XENVF_ENOENT)
+        LOG(WARN,
+            "pci-attach: %s: the guest's nodes for it (its helper, its I/O "
+            "switch): %s",
+            text, err.msg);
+    xenvf_guest_vf_dispose(&g);
+    xenvf_pf_dispose(&pf);
+    xenvf_xs_dispose(&xs);
+}
+
 int xlp_pci_attach(xlp *p, uint32_t domid, const xenvf_bdf *bdf, xenvf_err *err)
 {
     xenvf_xs xs;

@@ -146,5 +146,14 @@ int xlp_unpause(xlp *p, uint32_t domid, int *libxl_rc, xenvf_err *err);
  */
 int xlp_pci_attach(xlp *p, uint32_t domid, const xenvf_bdf *bdf,
                    xenvf_err *err);
+/*
+ * After libxl gave domid that device: for a VF xenvf manages, the guest's
+ * nodes for it as at create (vf/<n> with its PF, index, address and
+ * settings, and the nodes the guest writes: its helper binds it, its I/O
+ * switch answers for it) at the lowest n the domain does not use; none
+ * when one of its vf/<n> is that VF already. Failures are logged: the
+ * device is the domain's either way.
+ */
+void xlp_pci_attached(uint32_t domid, const xenvf_bdf *bdf);
 
 #endif

@@ -398,6 +398,7 @@ EXPORT int libxl_device_pci_add(libxl_ctx *ctx, uint32_t domid,
 {
     xenvf_bdf bdf;
     xenvf_err err;
+    int rc;
 
     setup();
     xenvf_err_init(&err);
@@ -405,7 +406,11 @@ EXPORT int libxl_device_pci_add(libxl_ctx *ctx, uint32_t domid,
     /* a device named by pci->name has no address yet: libxl's own */
     if (!pci->name && xlp_pci_attach(&plugin, domid, &bdf, &err))
         return ERROR_FAIL;
-    return real.pci_add(ctx, domid, pci, ao_how);
+    rc = real.pci_add(ctx, domid, pci, ao_how);
+    /* done when it returns (xl's way; an async caller's is not yet) */
+    if (!rc && !pci->name && !ao_how)
+        xlp_pci_attached(domid, &bdf);
+    return rc;
 }
 
 /* xl save (flags 0): xl resumes the domain when this fails, so a refused

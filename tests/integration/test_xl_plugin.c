@@ -458,6 +458,24 @@ START_TEST(xl_pci_attach_follows_the_books)
     /* xenvfd saw libxl's backend list it: domain 6 holds VF 2 now */
     ck_assert_uint_eq(penv_held_settles_to(2), 2);
     ASSERT_BOOKS_AGREE();
+    /* its guest's nodes, as at create: its helper and its I/O switch
+     * find it (a domain restored without VFs gets one back this way) */
+    ASSERT_XS("/local/domain/6/xenvf/vf/0/pf", "nvme0");
+    ASSERT_XS("/local/domain/6/xenvf/vf/0/index", "2");
+    ASSERT_XS("/local/domain/6/xenvf/vf/0/bdf", "0000:01:00.3");
+    ck_assert_int_eq(xsh_guest_write(guests[1],
+                                     "/local/domain/6/xenvf/vf/0/"
+                                     "switch",
+                                     "pv"),
+                     0);
+    /* attached again: what the guest wrote stays */
+    ck_assert_int_eq(run_xl(attach_free), 0);
+    ASSERT_XS("/local/domain/6/xenvf/vf/0/switch", "pv");
+    ck_assert_int_ne(xsh_guest_write(guests[1],
+                                     "/local/domain/6/xenvf/vf/0/"
+                                     "pf",
+                                     "net0"),
+                     0);
 }
 END_TEST
 

@@ -118,6 +118,14 @@ int xenvf_xs_publish_guest(xenvf_xs *xs, uint32_t domid,
                            const xenvf_guest_vf *vfs, size_t nr,
                            xenvf_err *err);
 int xenvf_xs_remove_guest(xenvf_xs *xs, uint32_t domid, xenvf_err *err);
+/* The most vf/<n> entries a domain's nodes have (n below this). */
+#define XENVF_GUEST_VFS_MAX 256
+/* Which vf/<n> of domid's nodes is PF pf_id's VF vf_index: *local (-1
+ * when none is), and *unused the lowest n that none has (where another
+ * goes; XENVF_ERANGE when every n is taken). */
+int xenvf_xs_find_guest_vf(xenvf_xs *xs, uint32_t domid, const char *pf_id,
+                           unsigned vf_index, int *local, unsigned *unused,
+                           xenvf_err *err);
 /* What the guest's xenvf-guest reported for PF pf_id's VF vf_index, which
  * domid holds (its vf/<n>/status): *out NULL when the guest has no such
  * node or said nothing yet. Guest-written: quote it before showing it. */

@@ -147,10 +147,10 @@ $(B)/%.o: %.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
-# (not under $(B)/platform, $(B)/packaging or $(B)/qemu: chroots and image
-# roots live there, with files such as usr/sbin/invoke-rc.d)
+# (not under $(B)/platform, $(B)/packaging or $(B)/qemu*: chroots and
+# image roots live there, with files such as usr/sbin/invoke-rc.d)
 -include $(shell find $(B) \( -path $(B)/platform -o -path $(B)/packaging \
-             -o -path $(B)/qemu \) -prune -o -name '*.d' -type f -print \
+             -o -path '$(B)/qemu*' \) -prune -o -name '*.d' -type f -print \
              2>/dev/null)
 
 # The demo: installs what is missing, builds, boots Debian's Xen in QEMU

@@ -293,6 +293,20 @@ out:
     return rc;
 }
 
+/* One VF as its guest learns it: vf/<local>, PF pf_id's VF vf_index at
+ * bdf, with config (g init'ed; dispose it either way). */
+static int guest_vf_set(xenvf_guest_vf *g, unsigned local, const char *pf_id,
+                        unsigned vf_index, const xenvf_bdf *bdf,
+                        const xenvf_vf_config *config, xenvf_err *err)
+{
+    g->local_index = local;
+    g->vf_index = vf_index;
+    g->bdf = *bdf;
+    if (!(g->pf_id = strdup(pf_id)))
+        return xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+    return xenvf_vf_config_copy(&g->config, config, err);
+}
+
 /* What the guest's helper and firmware read: one node set per VF, all in
  * one transaction. */
 static int publish_guest(xenvf_xs *xs, uint32_t domid, char *const *ids,
@@ -305,17 +319,11 @@ static int publish_guest(xenvf_xs *xs, uint32_t domid, char *const *ids,
         return xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
     for (size_t i = 0; i < r->nr; i++)
         xenvf_guest_vf_init(&g[i]);
-    for (size_t i = 0; i < r->nr && !rc; i++) {
-        g[i].local_index = (unsigned)i;
-        g[i].vf_index = r->grants[i].index;
-        g[i].bdf = r->grants[i].bdf;
-        /* the effective settings, as xenvfd granted them (the map's with
-         * the entry's over them), not the entry alone */
-        if (!(g[i].pf_id = strdup(ids[i])))
-            rc = xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
-        else
-            rc = xenvf_vf_config_copy(&g[i].config, &r->grants[i].config, err);
-    }
+    /* the effective settings, as xenvfd granted them (the map's with the
+     * entry's over them), not the entry alone */
+    for (size_t i = 0; i < r->nr && !rc; i++)
+        rc = guest_vf_set(&g[i], (unsigned)i, ids[i], r->grants[i].index,
+                          &r->grants[i].bdf, &r->grants[i].config, err);
     if (!rc)
         rc = xenvf_xs_publish_guest(xs, domid, g, r->nr, err);
     for (size_t i = 0; i < r->nr; i++)
@@ -1160,12 +1168,8 @@ void xlp_pci_attached(uint32_t domid, const xenvf_bdf *bdf)
                                 &err);
     if (rc || local >= 0)
         goto out; /* attached again: what its guest wrote there stays */
-    g.local_index = unused;
-    g.vf_index = (unsigned)i;
-    g.bdf = *bdf;
-    if (!(g.pf_id = strdup(pf.id)))
-        rc = xenvf_err_set(&err, XENVF_ENOMEM, "out of memory");
-    else if (!(rc = xenvf_vf_config_copy(&g.config, &pf.vfs[i].config, &err)))
+    if (!(rc = guest_vf_set(&g, unused, pf.id, (unsigned)i, bdf,
+                            &pf.vfs[i].config, &err)))
         rc = xenvf_xs_publish_guest(&xs, domid, &g, 1, &err);
     if (!rc)
         LOG(INFO, "pci-attach: %s is PF %s VF %zu: domain %u's vf[%u]", text,

@@ -292,19 +292,19 @@ static int serve_switch(xenvf_xs *xs, uint32_t domid, bool fixed,
             announce = true;
             told = false;
         }
-        if (announce && guest_switch_announce(&s, xs, domid, &err)) {
-            if (!told)
+        if (announce) {
+            if (!guest_switch_announce(&s, xs, domid, &err)) {
+                printf("xenvf-guest: vf[%u]: said under domain %u: I/O on "
+                       "the %s path\n",
+                       n, domid, s.on == XENVF_PATH_PV ? "PV" : "VF");
+                announce = false;
+            } else if (!told) {
                 printf("xenvf-guest: vf[%u]: cannot say where the I/O is "
                        "yet (%s): again every second\n",
                        n, err.msg);
-            told = true;
+                told = true;
+            }
             fflush(stdout);
-        } else if (announce) {
-            printf("xenvf-guest: vf[%u]: said under domain %u: I/O on the "
-                   "%s path\n",
-                   n, domid, s.on == XENVF_PATH_PV ? "PV" : "VF");
-            fflush(stdout);
-            announce = false;
         }
         if (rc == XENVF_ETIMEDOUT)
             continue;

@@ -87,14 +87,14 @@ E2E_HVM ?=
 # the Xen 4.20 tier's images, made in the trixie root with xenvf's trixie
 # packages (those rebuilt only when a file changed; the images every run:
 # about a minute)
-# The boot-from-VF images (scenarios xenvf-boot, xenvf-boot-order) only
+# The boot-from-VF images (scenario xenvf-boot) only
 # when the run has them (the default list, or named): the initramfs-tools
 # image takes a minute and a base root of the release (the package
 # test's, build/packaging/RELEASE-base.tar). Made on this machine by the
 # bookworm tier's builders: the root file system is static busybox, the
 # initramfs is made in a root of the release with its xenvf-guest package
 # and the release's guest kernel.
-E2E_BOOT_IMAGES = $(if $(E2E_SCENARIOS),$(filter xenvf-boot xenvf-boot-order,$(E2E_SCENARIOS)),all)
+E2E_BOOT_IMAGES = $(if $(E2E_SCENARIOS),$(filter xenvf-boot,$(E2E_SCENARIOS)),all)
 .PHONY: e2e-platform-images
 e2e-platform-images:
 	$(Q)XENVF_DOM0_PKGS="$(E2E_DOM0_PKGS)" XENVF_GUEST_PKGS="$(E2E_GUEST_PKGS)" \

@@ -1,5 +1,5 @@
 # shellcheck shell=sh
-# Helpers of the boot-from-a-VF scenarios (87-xenvf-boot, 88-xenvf-boot-order;
+# Helpers of the boot-from-a-VF scenarios (87-xenvf-boot;
 # issue 14 part 2, checks guest-boot-*), sourced after /e2e/lib.sh: the root
 # file system image (mk-boot-rootfs) written onto the namespace the VF map
 # gives nvme0's VF 0, and a guest that boots from its VFs.

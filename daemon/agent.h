@@ -85,10 +85,8 @@ extern const agent_backend agent_backend_net;
 
 /* ---- NVMe (agent_nvme.c) ------------------------------------------------ */
 
-/* An admin command on a controller: the ioctl's answer (0, an NVMe status
- * > 0, or -errno). Tests replace it to check the command sequence. */
-typedef int agent_nvme_admin_fn(void *ctx, int fd, struct nvme_admin_cmd *cmd);
-void agent_nvme_set_transport(agent_nvme_admin_fn *fn, void *ctx);
+/* Admin commands go through libxenvf's transport (xenvf/nvme.h: tests
+ * replace it with xenvf_nvme_set_transport). */
 
 /* One secondary controller, from Identify CNS 0x15. */
 typedef struct agent_nvme_sec {

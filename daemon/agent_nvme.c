@@ -37,13 +37,13 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <xenvf/nvme.h>
 #include <xenvf/sysfs.h>
 
 #include "agent.h"
 
 #define NVME_ADMIN_IDENTIFY  0x06
 #define NVME_ADMIN_NS_MGMT   0x0d
-#define NVME_ADMIN_NS_ATTACH 0x15
 #define NVME_ADMIN_VIRT_MGMT 0x1c
 #define CNS_NS               0x00
 #define CNS_CTRL             0x01
@@ -53,8 +53,6 @@
 #define OACS_NS_MGMT         (1u << 3)
 #define NS_MGMT_CREATE       0
 #define NS_MGMT_DELETE       1
-#define NS_ATTACH            0
-#define NS_DETACH            1
 #define ID_SIZE              4096
 #define VM_ACT_OFFLINE       7
 #define VM_ACT_ASSIGN        8
@@ -63,28 +61,6 @@
 #define VM_RT_VI             1
 #define SECLIST_SIZE         4096
 #define SECLIST_ENTRY        32
-
-/* The ioctl's status is the CQE's status field: DNR, More and CRD above
- * the Status Code Type and Status Code that name the problem. */
-#define SC_MASK                0x7ff
-#define SC_NS_ALREADY_ATTACHED 0x118
-#define SC_NS_NOT_ATTACHED     0x11a
-
-static int ioctl_admin(void *ctx, int fd, struct nvme_admin_cmd *cmd)
-{
-    int r = ioctl(fd, NVME_IOCTL_ADMIN_CMD, cmd);
-
-    return r < 0 ? -errno : r;
-}
-
-static agent_nvme_admin_fn *admin_fn = ioctl_admin;
-static void *admin_ctx;
-
-void agent_nvme_set_transport(agent_nvme_admin_fn *fn, void *ctx)
-{
-    admin_fn = fn ? fn : ioctl_admin;
-    admin_ctx = ctx;
-}
 
 static uint16_t le16(const uint8_t *p)
 {
@@ -113,51 +89,10 @@ size_t agent_nvme_parse_seclist(const uint8_t *buf, agent_nvme_sec *out,
     return n;
 }
 
-static const struct {
-    unsigned sc;
-    const char *name;
-} status_names[] = {
-    {0x001, "Invalid Command Opcode"},
-    {0x002, "Invalid Field in Command"},
-    {0x00b, "Invalid Namespace or Format"},
-    {0x115, "Namespace Insufficient Capacity"},
-    {0x116, "Namespace Identifier Unavailable"},
-    {0x118, "Namespace Already Attached"},
-    {0x119, "Namespace Is Private"},
-    {0x11a, "Namespace Not Attached"},
-    {0x11c, "Controller List Invalid"},
-};
-
-/* Send cmd: 0 with *sc its status (SCT << 8 | SC, 0 on success) for the
- * caller to judge, or an error when the ioctl itself failed. */
-static int admin_sc(int fd, struct nvme_admin_cmd *cmd, const char *what,
-                    unsigned *sc, xenvf_err *err)
-{
-    int r = admin_fn(admin_ctx, fd, cmd);
-
-    *sc = r > 0 ? (unsigned)r & SC_MASK : 0;
-    if (r < 0)
-        return xenvf_err_set_errno(err, XENVF_EIO, -r, "nvme %s", what);
-    return 0;
-}
-
-static int status_err(unsigned sc, const char *what, xenvf_err *err)
-{
-    for (size_t i = 0; i < sizeof(status_names) / sizeof(status_names[0]); i++)
-        if (status_names[i].sc == sc)
-            return xenvf_err_set(err, XENVF_EIO,
-                                 "nvme %s: NVMe status 0x%x (%s)", what, sc,
-                                 status_names[i].name);
-    return xenvf_err_set(err, XENVF_EIO, "nvme %s: NVMe status 0x%x", what, sc);
-}
-
 static int admin(int fd, struct nvme_admin_cmd *cmd, const char *what,
                  xenvf_err *err)
 {
-    unsigned sc;
-    int rc = admin_sc(fd, cmd, what, &sc, err);
-
-    return rc ? rc : sc ? status_err(sc, what, err) : 0;
+    return xenvf_nvme_admin(fd, cmd, what, err);
 }
 
 static int virt_mgmt(int fd, unsigned act, unsigned rt, uint16_t cntlid,
@@ -260,7 +195,7 @@ static int identify(int fd, unsigned cns, uint32_t nsid, uint8_t *buf,
                                  .data_len = ID_SIZE};
 
     memset(buf, 0, ID_SIZE);
-    return admin_sc(fd, &cmd, what, sc, err);
+    return xenvf_nvme_admin_sc(fd, &cmd, what, sc, err);
 }
 
 /* log2 of the LBA size of format fmt in an Identify Namespace structure,
@@ -286,7 +221,7 @@ static int ns_bytes(int fd, uint32_t nsid, uint8_t *buf, uint64_t *bytes,
                        &sc, err)))
         return rc;
     if (sc)
-        return status_err(sc, "identify namespace", err);
+        return xenvf_nvme_status_err(sc, "identify namespace", err);
     if (!(nsze = le64(buf)))
         return 0;
     /* FLBAS: format index bits 3:0, and 6:5 above them (NVMe 2.0) */
@@ -311,7 +246,7 @@ static int ns_mgmt(int fd, uint8_t *buf, int *mgmt, xenvf_err *err)
     if ((rc = identify(fd, CNS_CTRL, 0, buf, "identify controller", &sc, err)))
         return rc;
     if (sc)
-        return status_err(sc, "identify controller", err);
+        return xenvf_nvme_status_err(sc, "identify controller", err);
     *mgmt = (le16(buf + 256) & OACS_NS_MGMT) != 0; /* OACS */
     return 0;
 }
@@ -378,51 +313,6 @@ static int ns_create(int fd, const xenvf_ns *want, uint8_t *buf, int *mgmt,
                          rc ? "could NOT be deleted again" : "deleted again");
 }
 
-/* The two directions of Namespace Attachment, by its select field. */
-static const struct {
-    const char *what, *to, *done;
-    unsigned already; /* the status that says it is so already */
-} attachment[] = {
-    [NS_ATTACH] = {"namespace attach", "to", "attached to",
-                   SC_NS_ALREADY_ATTACHED},
-    [NS_DETACH] = {"namespace detach", "from", "detached from",
-                   SC_NS_NOT_ATTACHED},
-};
-
-/* Namespace Attachment, sel NS_ATTACH or NS_DETACH, of nsid and controller
- * scid. Being there already is success: earlier, or before a restart. */
-static int ns_attachment(int fd, unsigned sel, uint32_t nsid, uint16_t scid,
-                         uint8_t *buf, xenvf_err *err)
-{
-    struct nvme_admin_cmd cmd = {.opcode = NVME_ADMIN_NS_ATTACH,
-                                 .nsid = nsid,
-                                 .cdw10 = sel,
-                                 .addr = (uint64_t)(uintptr_t)buf,
-                                 .data_len = ID_SIZE};
-    const char *what = attachment[sel].what;
-    unsigned sc;
-    int rc;
-
-    /* a Controller List: the number of ids, then the ids (16 bits each) */
-    memset(buf, 0, ID_SIZE);
-    buf[0] = 1;
-    buf[2] = scid & 0xff;
-    buf[3] = scid >> 8;
-    if ((rc = admin_sc(fd, &cmd, what, &sc, err)))
-        return rc;
-    if (sc == attachment[sel].already)
-        return 0;
-    if (sc) {
-        status_err(sc, what, err);
-        xenvf_err_prepend(err, "namespace %u %s controller %u: ", nsid,
-                          attachment[sel].to, scid);
-        return XENVF_EIO;
-    }
-    LOG(INFO, "nvme: namespace %u %s secondary controller %u", nsid,
-        attachment[sel].done, scid);
-    return 0;
-}
-
 int agent_nvme_setup_ns(int fd, uint16_t scid, const xenvf_ns_list *l,
                         xenvf_err *err)
 {
@@ -448,7 +338,7 @@ int agent_nvme_setup_ns(int fd, uint16_t scid, const xenvf_ns_list *l,
                                want->nsid, (unsigned long long)have,
                                (unsigned long long)want->size);
         if (!rc)
-            rc = ns_attachment(fd, NS_ATTACH, want->nsid, scid, buf, err);
+            rc = xenvf_nvme_ns_attachment(fd, true, want->nsid, scid, buf, err);
     }
     free(buf);
     return rc;
@@ -478,7 +368,7 @@ int agent_nvme_detach_dropped_ns(int fd, uint16_t scid,
         } else if (!buf && !(buf = aligned_alloc(4096, ID_SIZE))) {
             rc = xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
         } else {
-            rc = ns_attachment(fd, NS_DETACH, nsid, scid, buf, err);
+            rc = xenvf_nvme_ns_attachment(fd, false, nsid, scid, buf, err);
         }
     }
     free(buf);
@@ -488,31 +378,11 @@ int agent_nvme_detach_dropped_ns(int fd, uint16_t scid,
 /* The PF's controller node: <pf>/nvme/nvmeN -> <dev_dir>/nvmeN */
 static int open_controller(agent *a, agent_pf *pf, xenvf_err *err)
 {
-    char *dir = NULL, path[PATH_MAX] = "";
-    struct dirent *de;
-    DIR *d;
-    int rc, fd;
+    int fd = xenvf_nvme_open(a->cfg->sysfs_root, a->cfg->dev_dir, &pf->rec.bdf,
+                             NULL, err);
 
-    if ((rc = xenvf_sysfs_dev_path(a->cfg->sysfs_root, &pf->rec.bdf, "nvme",
-                                   &dir, err)))
-        return rc;
-    d = opendir(dir);
-    free(dir);
-    if (!d)
-        return xenvf_err_set_errno(err, XENVF_ENOENT, errno,
-                                   "pf %s: no NVMe controller", pf->id);
-    while ((de = readdir(d)))
-        if (!strncmp(de->d_name, "nvme", 4)) {
-            snprintf(path, sizeof(path), "%s/%s", a->cfg->dev_dir, de->d_name);
-            break;
-        }
-    closedir(d);
-    if (!path[0])
-        return xenvf_err_set(err, XENVF_ENOENT, "pf %s: no NVMe controller",
-                             pf->id);
-    fd = open(path, O_RDWR | O_CLOEXEC);
     if (fd < 0)
-        return xenvf_err_set_errno(err, XENVF_EIO, errno, "open %s", path);
+        xenvf_err_prepend(err, "pf %s: ", pf->id);
     return fd;
 }
 

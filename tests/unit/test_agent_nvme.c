@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <xenvf/nvme.h>
+
 #include "../../daemon/agent.h"
 #include "../harness/check-main.h"
 
@@ -178,7 +180,7 @@ static void setup(void)
     nr_nss = nr_ops = attach_status = 0;
     ns_mgmt = false;
     next_nsid = 0;
-    agent_nvme_set_transport(fake_admin, NULL);
+    xenvf_nvme_set_transport(fake_admin, NULL);
 }
 
 START_TEST(parses_secondary_list)

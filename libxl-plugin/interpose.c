@@ -16,8 +16,11 @@
  *   libxl_domain_unpause      the gate
  *   libxl_device_pci_add      xl pci-attach: no VF another domain holds
  *   libxl_domain_suspend      xl save of a domain holding VFs refused
- *                     unless unplug-and-go; xl migrate's failure in Xen
- *                     explained (migrate.h)
+ *                     unless unplug-and-go or its I/O is on the PV path;
+ *                     xl migrate's failure in Xen explained (migrate.h)
+ *   libxl_retrieve_domain_configuration   xl save: the guest's I/O moved
+ *                     off its VFs before xl takes the config (iomove.h);
+ *                     xl restore moves it back after the unpause
  *
  * xl ignores libxl_domain_unpause's return value, so when the gate fails
  * inside xl the plugin ends xl itself, with status 1, after destroying the
@@ -38,6 +41,7 @@
 
 #include "build.h"
 #include "flaskmsg.h"
+#include "iomove.h"
 #include "log.h"
 #include "migrate.h"
 #include "pcidev.h"
@@ -59,6 +63,9 @@ typedef int pci_add_fn(libxl_ctx *ctx, uint32_t domid, libxl_device_pci *pci,
                        const libxl_asyncop_how *ao_how);
 typedef int suspend_fn(libxl_ctx *ctx, uint32_t domid, int fd, int flags,
                        const libxl_asyncop_how *ao_how);
+typedef int retrieve_fn(libxl_ctx *ctx, uint32_t domid,
+                        libxl_domain_config *d_config,
+                        const libxl_asyncop_how *ao_how);
 typedef XLU_Config *cfg_init_fn(FILE *report, const char *report_filename);
 typedef int cfg_readdata_fn(XLU_Config *cfg, const char *data, int length);
 typedef int cfg_get_long_fn(const XLU_Config *cfg, const char *n, long *value_r,
@@ -70,6 +77,7 @@ static struct {
     unpause_fn *unpause;
     pci_add_fn *pci_add;
     suspend_fn *suspend;
+    retrieve_fn *retrieve;
     cfg_init_fn *cfg_init;
     cfg_readdata_fn *cfg_readdata;
     cfg_get_long_fn *cfg_get_long;
@@ -87,6 +95,13 @@ static struct {
 
 static xlp plugin;
 static bool plugin_ready, in_xl;
+/* what xl restore's saved config says was moved off VFs (iomove.h): moved
+ * back once libxl_domain_unpause ran for that domain */
+static struct {
+    xlp_moved *v;
+    size_t nr;
+    uint32_t domid;
+} moved_in;
 static const XLU_Config *last_cfg; /* compared, never dereferenced */
 static char *last_source;
 
@@ -227,6 +242,8 @@ static void setup(void)
     real.unpause = (unpause_fn *)next_symbol("libxl_domain_unpause");
     real.pci_add = (pci_add_fn *)next_symbol("libxl_device_pci_add");
     real.suspend = (suspend_fn *)next_symbol("libxl_domain_suspend");
+    real.retrieve =
+        (retrieve_fn *)next_symbol("libxl_retrieve_domain_configuration");
     real.cfg_init = (cfg_init_fn *)next_symbol("xlu_cfg_init");
     real.cfg_readdata = (cfg_readdata_fn *)next_symbol("xlu_cfg_readdata");
     real.cfg_get_long = (cfg_get_long_fn *)next_symbol("xlu_cfg_get_long");
@@ -247,6 +264,263 @@ static int to_libxl_rc(int rc)
     default:
         return ERROR_FAIL;
     }
+}
+
+/* ---- xl save and xl restore move the guest's I/O (iomove.h) -------------
+ */
+
+static int iomove_disk_add(void *opaque, uint32_t domid, const char *target,
+                           const char *vdev)
+{
+    libxl_device_disk disk;
+    int rc;
+
+    libxl_device_disk_init(&disk);
+    disk.pdev_path = strdup(target);
+    disk.vdev = strdup(vdev);
+    disk.backend = LIBXL_DISK_BACKEND_PHY;
+    disk.format = LIBXL_DISK_FORMAT_RAW;
+    disk.readwrite = 1;
+    rc = disk.pdev_path && disk.vdev
+             ? libxl_device_disk_add(opaque, domid, &disk, NULL)
+             : ERROR_NOMEM;
+    libxl_device_disk_dispose(&disk);
+    return rc;
+}
+
+static int iomove_disk_remove(void *opaque, uint32_t domid, const char *vdev)
+{
+    libxl_device_disk disk;
+    int rc;
+
+    libxl_device_disk_init(&disk);
+    rc = libxl_vdev_to_device_disk(opaque, domid, vdev, &disk);
+    if (!rc)
+        rc = libxl_device_disk_remove(opaque, domid, &disk, NULL);
+    libxl_device_disk_dispose(&disk);
+    return rc;
+}
+
+/* through the interposed libxl_device_pci_add: checked, nodes published */
+static int iomove_pci_add(void *opaque, uint32_t domid, const xenvf_bdf *bdf)
+{
+    libxl_device_pci pci;
+    int rc;
+
+    libxl_device_pci_init(&pci);
+    pcidev_set_bdf(&pci, bdf);
+    rc = libxl_device_pci_add(opaque, domid, &pci, NULL);
+    libxl_device_pci_dispose(&pci);
+    return rc;
+}
+
+static int iomove_pci_remove(void *opaque, uint32_t domid, const xenvf_bdf *bdf)
+{
+    libxl_device_pci pci;
+    int rc;
+
+    libxl_device_pci_init(&pci);
+    pcidev_set_bdf(&pci, bdf);
+    rc = libxl_device_pci_remove(opaque, domid, &pci, NULL);
+    libxl_device_pci_dispose(&pci);
+    return rc;
+}
+
+static void iomove_ops(xlp_iomove_ops *ops, libxl_ctx *ctx)
+{
+    *ops = (xlp_iomove_ops){.disk_add = iomove_disk_add,
+                            .disk_remove = iomove_disk_remove,
+                            .pci_add = iomove_pci_add,
+                            .pci_remove = iomove_pci_remove,
+                            .opaque = ctx};
+}
+
+/* Is xl running command cmd (the first argument after xl's own options:
+ * "xl -v save ...") without any of the options in flags ("c": -c, also
+ * within "-pc")? */
+static bool xl_command_is(const char *cmd, const char *flags)
+{
+    char buf[4096], *a, *end;
+    ssize_t n;
+    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0)
+        return false;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    end = buf + n;
+    for (a = buf + strlen(buf) + 1; a < end && a[0] == '-'; a += strlen(a) + 1)
+        ;
+    if (a >= end || strcmp(a, cmd))
+        return false;
+    for (a += strlen(a) + 1; a < end; a += strlen(a) + 1)
+        if (a[0] == '-' && a[1] != '-' && strpbrk(a + 1, flags))
+            return false;
+    return true;
+}
+
+/* key=value into a libxl_key_value_list (char *[]: key, value, ..., NULL) */
+static int kv_add(libxl_key_value_list *l, const char *key, const char *value)
+{
+    size_t n = 0;
+    char **grown;
+
+    while (*l && (*l)[n])
+        n += 2;
+    if (!(grown = realloc(*l, (n + 3) * sizeof(char *))))
+        return ERROR_NOMEM;
+    *l = grown;
+    grown[n] = strdup(key);
+    grown[n + 1] = strdup(value);
+    grown[n + 2] = NULL;
+    return grown[n] && grown[n + 1] ? 0 : ERROR_NOMEM;
+}
+
+/* The value of key taken out of the list (malloc'ed), or NULL. */
+static char *kv_take(libxl_key_value_list l, const char *key)
+{
+    char *value = NULL;
+    size_t n = 0, i;
+
+    while (l && l[n])
+        n += 2;
+    for (i = 0; i < n && strcmp(l[i], key); i += 2)
+        ;
+    if (i >= n)
+        return NULL;
+    value = l[i + 1];
+    free(l[i]);
+    memmove(&l[i], &l[i + 2], (n - i - 1) * sizeof(char *));
+    return value;
+}
+
+/* xl save: move the I/O first, then the config as it is after the move,
+ * with what was moved for xl restore. */
+EXPORT int libxl_retrieve_domain_configuration(libxl_ctx *ctx, uint32_t domid,
+                                               libxl_domain_config *d_config,
+                                               const libxl_asyncop_how *ao_how)
+{
+    xlp_iomove_ops ops;
+    xlp_iomove_env env;
+    xlp_moved *v = NULL;
+    size_t nr = 0;
+    char *text = NULL;
+    xenvf_err err;
+    xenvf_xs xs;
+    int rc;
+
+    setup();
+    /* xl save -c leaves the domain running: its I/O stays where it is
+     * (xlp_suspend_check decides) */
+    if (!in_xl || ao_how || !xl_command_is("save", "c"))
+        return real.retrieve(ctx, domid, d_config, ao_how);
+    xenvf_err_init(&err);
+    xenvf_xs_init(&xs);
+    xlp_iomove_env_default(&env);
+    iomove_ops(&ops, ctx);
+    if (!(rc = xenvf_xs_open(&xs, &err)))
+        rc = xlp_iomove_out(&xs, &ops, &env, domid, &v, &nr, &err);
+    xenvf_xs_dispose(&xs);
+    if (rc) {
+        LOG(ERROR,
+            "xl save of domain %u: moving its I/O off its VFs failed, "
+            "everything undone, the domain keeps running with its VFs: %s",
+            domid, err.msg);
+        return ERROR_FAIL;
+    }
+    rc = real.retrieve(ctx, domid, d_config, ao_how);
+    if (!rc && nr &&
+        !(rc = xlp_moved_format(v, nr, &text, &err) ? ERROR_NOMEM : 0))
+        rc = kv_add(&d_config->c_info.xsdata, XLP_IOMOVE_KEY, text);
+    if (rc && nr)
+        LOG(ERROR,
+            "xl save of domain %u: its I/O is on its PV disks and its VFs "
+            "are unplugged, but libxl gave no config: xl pci-attach them "
+            "and ask the guest back (docs/migration.md)",
+            domid);
+    free(text);
+    free(v);
+    return rc;
+}
+
+/* xl restore of a config that says what was moved: the PF paths there
+ * (each PV disk's target set to its block device here), the list kept
+ * for the unpause. */
+static int iomove_restoring(libxl_domain_config *d)
+{
+    char *text = kv_take(d->c_info.xsdata, XLP_IOMOVE_KEY);
+    char(*dev)[XLP_IOMOVE_DEV_MAX] = NULL;
+    xlp_iomove_env env;
+    xlp_moved *v = NULL;
+    size_t nr = 0;
+    xenvf_err err;
+    xenvf_xs xs;
+    int rc;
+
+    if (!text)
+        return 0;
+    xenvf_err_init(&err);
+    xenvf_xs_init(&xs);
+    xlp_iomove_env_default(&env);
+    if (!(rc = xlp_moved_parse(text, &v, &nr, &err)) &&
+        !(rc = (dev = calloc(nr, sizeof(*dev))) ? 0 : XENVF_ENOMEM) &&
+        !(rc = xenvf_xs_open(&xs, &err)))
+        rc = xlp_iomove_paths(&xs, &env, v, nr, dev, &err);
+    for (size_t i = 0; !rc && i < nr; i++)
+        for (int k = 0; k < d->num_disks; k++) {
+            libxl_device_disk *disk = &d->disks[k];
+
+            if (!disk->vdev || strcmp(disk->vdev, v[i].vdev))
+                continue;
+            free(disk->pdev_path);
+            if (!(disk->pdev_path = strdup(dev[i])))
+                rc = XENVF_ENOMEM;
+        }
+    xenvf_xs_dispose(&xs);
+    free(dev);
+    free(text);
+    if (rc) {
+        LOG(ERROR,
+            "xl restore: the guest's I/O was moved off its VFs at the save, "
+            "and cannot be given its PF path: %s",
+            err.msg);
+        free(v);
+        return ERROR_FAIL;
+    }
+    free(moved_in.v);
+    moved_in.v = v;
+    moved_in.nr = nr;
+    moved_in.domid = XLP_NO_DOMID;
+    return 0;
+}
+
+/* After the restored domain's unpause: the I/O back on VFs. */
+static void iomove_back(libxl_ctx *ctx, uint32_t domid)
+{
+    xlp_iomove_ops ops;
+    xlp_iomove_env env;
+    xenvf_err err;
+    xenvf_xs xs;
+
+    if (!moved_in.nr || moved_in.domid != domid)
+        return;
+    xenvf_err_init(&err);
+    xenvf_xs_init(&xs);
+    xlp_iomove_env_default(&env);
+    iomove_ops(&ops, ctx);
+    if (xenvf_xs_open(&xs, &err))
+        LOG(ERROR, "xl restore: domain %u's I/O back to VFs: %s", domid,
+            err.msg);
+    else if (!xlp_iomove_back(&xs, &ops, &env, domid, moved_in.v, moved_in.nr,
+                              &err))
+        LOG(INFO, "xl restore: domain %u's I/O is on its VFs again", domid);
+    xenvf_xs_dispose(&xs);
+    free(moved_in.v);
+    moved_in.v = NULL;
+    moved_in.nr = 0;
 }
 
 /* ---- the entry points ---------------------------------------------------- */
@@ -351,10 +625,15 @@ libxl_domain_create_restore(libxl_ctx *ctx, libxl_domain_config *d_config,
     int rc, lrc;
 
     setup();
-    if (ao_how || !d_config->num_pcidevs)
-        return real.create_restore(ctx, d_config, domid, restore_fd,
-                                   send_back_fd, params, ao_how,
-                                   aop_console_how);
+    if (!ao_how && iomove_restoring(d_config))
+        return ERROR_FAIL;
+    if (ao_how || !d_config->num_pcidevs) {
+        rc = real.create_restore(ctx, d_config, domid, restore_fd, send_back_fd,
+                                 params, ao_how, aop_console_how);
+        if (!rc && moved_in.nr)
+            moved_in.domid = *domid;
+        return rc;
+    }
     xenvf_err_init(&err);
     call.ctx = ctx;
     call.console_how = aop_console_how;
@@ -366,6 +645,8 @@ libxl_domain_create_restore(libxl_ctx *ctx, libxl_domain_config *d_config,
     call.restore_params = NULL;
     if (rc)
         return lrc ? lrc : to_libxl_rc(rc);
+    if (!lrc && moved_in.nr)
+        moved_in.domid = *domid;
     return lrc;
 }
 
@@ -382,6 +663,8 @@ EXPORT int libxl_domain_unpause(libxl_ctx *ctx, uint32_t domid,
     rc = xlp_unpause(&plugin, domid, &lrc, &err);
     call.ctx = NULL;
     call.ao_how = NULL;
+    if (!rc && !lrc)
+        iomove_back(ctx, domid);
     if (!rc)
         return lrc;
     if (lrc)

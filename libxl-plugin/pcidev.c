@@ -13,6 +13,14 @@ void pcidev_bdf(const libxl_device_pci *pci, xenvf_bdf *out)
     out->func = pci->func;
 }
 
+void pcidev_set_bdf(libxl_device_pci *pci, const xenvf_bdf *bdf)
+{
+    pci->domain = bdf->seg;
+    pci->bus = bdf->bus;
+    pci->dev = bdf->dev;
+    pci->func = bdf->func;
+}
+
 static int find(const libxl_domain_config *d, const xenvf_bdf *bdf)
 {
     for (int i = 0; i < d->num_pcidevs; i++) {
@@ -55,10 +63,7 @@ int pcidev_add(libxl_domain_config *d, const xenvf_bdf *bdfs, size_t nr,
         libxl_device_pci *pci = &d->pcidevs[old + (int)i];
 
         libxl_device_pci_init(pci);
-        pci->domain = bdfs[i].seg;
-        pci->bus = bdfs[i].bus;
-        pci->dev = bdfs[i].dev;
-        pci->func = bdfs[i].func;
+        pcidev_set_bdf(pci, &bdfs[i]);
         pci->msitranslate = defs->msitranslate;
         pci->power_mgmt = defs->power_mgmt;
         pci->permissive = defs->permissive;

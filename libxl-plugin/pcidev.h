@@ -47,7 +47,8 @@ void pcidev_truncate(libxl_domain_config *d, int n);
  */
 size_t pcidev_strip(libxl_domain_config *d, const xenvf_bdf *bdfs, size_t nr);
 
-/* The device's address as a xenvf_bdf. */
+/* The device's address as a xenvf_bdf, and the other way. */
 void pcidev_bdf(const libxl_device_pci *pci, xenvf_bdf *out);
+void pcidev_set_bdf(libxl_device_pci *pci, const xenvf_bdf *bdf);
 
 #endif

@@ -6,7 +6,8 @@
 PLUGIN_CORE_SRCS := libxl-plugin/vfcfg.c libxl-plugin/pcidev.c \
                     libxl-plugin/conf.c libxl-plugin/gate.c \
                     libxl-plugin/reserve.c libxl-plugin/build.c \
-                    libxl-plugin/log.c libxl-plugin/migrate.c
+                    libxl-plugin/log.c libxl-plugin/migrate.c \
+                    libxl-plugin/iomove.c
 PLUGIN_CORE_OBJS := $(PLUGIN_CORE_SRCS:%.c=$(B)/%.o)
 PLUGIN_OBJS := $(PLUGIN_CORE_OBJS) $(B)/libxl-plugin/interpose.o \
                $(B)/libxl-plugin/flaskmsg.o
@@ -15,7 +16,7 @@ PLUGIN_SO := $(B)/libxl-plugin/libxenvf-xl.so
 # binds them with on this Xen release (gen-map reads xl's symbol table).
 PLUGIN_INTERPOSED := libxl_domain_create_new libxl_domain_create_restore \
                      libxl_domain_unpause libxl_device_pci_add \
-                     libxl_domain_suspend \
+                     libxl_domain_suspend libxl_retrieve_domain_configuration \
                      xlu_cfg_init xlu_cfg_readdata xlu_cfg_get_long
 PLUGIN_MAP := $(B)/libxl-plugin/libxenvf-xl.map
 PC_LIBS_XL = $(shell pkg-config --libs $(PC_XL))
@@ -49,6 +50,7 @@ PLUGIN_TEST_LIBS = $(PC_LIBS_XL) $(PC_LIBS_LIB) $(PC_LIBS_TEST) -lpthread
 PLUGIN_TEST_RUNS = $(XS_SHIM) $(B)/daemon/xenvfd $(FAKESYSFS_KERNEL)
 
 PLUGIN_UNIT := $(B)/tests/unit/test_vfcfg $(B)/tests/unit/test_pcidev \
+               $(B)/tests/unit/test_iomove \
                $(B)/tests/unit/test_gate_plan
 $(PLUGIN_UNIT): %: %.o $(PLUGIN_CORE_OBJS) $(HARNESS_A) $(LIB_A)
 	@$(if $(Q),echo "  LD      $@")
@@ -107,6 +109,11 @@ $(B)/tests/fuzz/fuzz_vfcfg: $(B)/tests/fuzz/fuzz_vfcfg.o \
 	@$(if $(Q),echo "  FUZZLD  $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(PC_LIBS_XL) \
 	    $(PC_LIBS_LIB)
+
+$(B)/tests/fuzz/fuzz_iomove: $(B)/tests/fuzz/fuzz_iomove.o \
+                             $(B)/libxl-plugin/iomove.o $(LIB_A)
+	@$(if $(Q),echo "  FUZZLD  $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(PC_LIBS_LIB)
 endif
 
 # ---- benchmark (make bench) --------------------------------------------------

@@ -1,0 +1,625 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * xl save and xl restore drive the I/O switch (iomove.h, docs/migration.md).
+ */
+#include <ctype.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <xenvf/file.h>
+#include <xenvf/log.h>
+#include <xenvf/model.h>
+#include <xenvf/text.h>
+
+#include "iomove.h"
+
+#define PATH_WAIT_MS  30000 /* the kernel's block device after a rescan */
+#define BACK_TRIES    4     /* asks of "vf" while the VF is not readable */
+#define VBD_DEVID(n)  (202 << 8 | (n) << 4) /* xvd<'a' + n> */
+#define VDEV_LETTERS  16                    /* xvda..xvdp */
+#define NOT_READABLE  "was not back and readable"
+#define SLEEP_STEP_MS 100
+
+void xlp_iomove_env_default(xlp_iomove_env *env)
+{
+    env->sysfs_root = "/sys";
+    env->dev_dir = "/dev";
+    env->answer_ms = 60000;
+}
+
+/* ---- the saved config's record of what was moved ------------------------ */
+
+int xlp_moved_format(const xlp_moved *v, size_t nr, char **out, xenvf_err *err)
+{
+    size_t len = nr * (sizeof(v->pf) + 40) + 1, o = 0;
+    char *s = malloc(len);
+
+    if (!s)
+        return xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+    s[0] = '\0';
+    for (size_t i = 0; i < nr; i++)
+        o += (size_t)snprintf(s + o, len - o, "%s%s#%u:%u:%s", i ? " " : "",
+                              v[i].pf, v[i].index, v[i].nsid, v[i].vdev);
+    *out = s;
+    return 0;
+}
+
+/* One "PF#INDEX:NSID:VDEV" of n bytes at t into *m. */
+static int moved_parse_one(const char *t, size_t n, xlp_moved *m,
+                           xenvf_err *err)
+{
+    char item[128], *hash, *c1, *c2, *end;
+    unsigned long index, nsid;
+    xenvf_switch_request req;
+    char pv[XENVF_SWITCH_REQUEST_MAX];
+
+    memset(m, 0, sizeof(*m));
+    if (n >= sizeof(item))
+        return xenvf_err_set(err, XENVF_EINVAL,
+                             "an entry of %zu bytes: too long", n);
+    memcpy(item, t, n);
+    item[n] = '\0';
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)item[i]) && !strchr("#:_.-", item[i])) {
+            char shown[64];
+
+            xenvf_quote_n(item, n, shown, sizeof(shown));
+            return xenvf_err_set(err, XENVF_EINVAL,
+                                 "%s: byte %zu is not a letter, a digit or "
+                                 "one of #:_.-",
+                                 shown, i);
+        }
+    if (!(hash = strchr(item, '#')) || !(c1 = strchr(hash, ':')) ||
+        !(c2 = strchr(c1 + 1, ':')))
+        return xenvf_err_set(err, XENVF_EINVAL, "'%s': not PF#INDEX:NSID:VDEV",
+                             item);
+    *hash = *c1 = *c2 = '\0';
+    if (!*item || hash - item >= (long)sizeof(m->pf))
+        return xenvf_err_set(err, XENVF_EINVAL, "'%s': bad PF id", item);
+    if (!isdigit((unsigned char)hash[1]) ||
+        (index = strtoul(hash + 1, &end, 10)) > 0xffff || *end)
+        return xenvf_err_set(err, XENVF_EINVAL, "%s: bad VF index '%s'", item,
+                             hash + 1);
+    if (!isdigit((unsigned char)c1[1]) ||
+        (nsid = strtoul(c1 + 1, &end, 10)) < 1 || nsid > 0xfffffffeul || *end)
+        return xenvf_err_set(err, XENVF_EINVAL, "%s#%lu: bad namespace '%s'",
+                             item, index, c1 + 1);
+    /* the vdev is what the guest is asked to move to: the same rules */
+    snprintf(pv, sizeof(pv), "pv %.20s", c2 + 1);
+    if (xenvf_switch_request_parse(pv, &req, NULL) || strlen(c2 + 1) > 20)
+        return xenvf_err_set(err, XENVF_EINVAL, "%s#%lu: bad PV disk '%.20s'",
+                             item, index, c2 + 1);
+    memcpy(m->pf, item, (size_t)(hash - item) + 1); /* with its NUL */
+    m->index = (unsigned)index;
+    m->nsid = (uint32_t)nsid;
+    snprintf(m->vdev, sizeof(m->vdev), "%s", req.vdev);
+    return 0;
+}
+
+int xlp_moved_parse(const char *text, xlp_moved **out, size_t *nr,
+                    xenvf_err *err)
+{
+    xlp_moved *v = NULL;
+    size_t n = 0;
+    int rc = 0;
+
+    *out = NULL;
+    *nr = 0;
+    while (text && *text && !rc) {
+        size_t len = strcspn(text, " ");
+        xlp_moved *grown;
+
+        if (!len) {
+            text++;
+            continue;
+        }
+        if (n >= 64) {
+            rc = xenvf_err_set(err, XENVF_EINVAL, "more than 64 VFs");
+            break;
+        }
+        if (!(grown = realloc(v, (n + 1) * sizeof(*v)))) {
+            rc = xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+            break;
+        }
+        v = grown;
+        rc = moved_parse_one(text, len, &v[n], err);
+        if (!rc)
+            n++;
+        text += len;
+    }
+    if (!rc && !n)
+        rc = xenvf_err_set(err, XENVF_EINVAL, "no VF listed");
+    if (rc) {
+        free(v);
+        xenvf_err_prepend(err, XLP_IOMOVE_KEY ": ");
+        return rc;
+    }
+    *out = v;
+    *nr = n;
+    return 0;
+}
+
+/* ---- the PF path: a VF's namespace on the PF's own controller ----------- */
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000,
+                          .tv_nsec = (long)(ms % 1000) * 1000000};
+
+    nanosleep(&ts, NULL);
+}
+
+/* Attach (or detach) nsid to the PF's controller, rescan; attaching, the
+ * dom0 block device in dev. */
+static int pf_path(const xlp_iomove_env *env, const char *pf_id,
+                   const xenvf_bdf *pf_bdf, uint32_t nsid, bool attach,
+                   char dev[XLP_IOMOVE_DEV_MAX], xenvf_err *err)
+{
+    char ctrl[XENVF_NVME_NAME_MAX], name[XENVF_NVME_NAME_MAX];
+    uint8_t *buf = aligned_alloc(4096, XENVF_NVME_ID_SIZE);
+    int fd = -1, rc;
+    uint16_t cntlid;
+    int64_t deadline;
+
+    if (!buf) {
+        rc = xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+        goto out;
+    }
+    fd = xenvf_nvme_open(env->sysfs_root, env->dev_dir, pf_bdf, ctrl, err);
+    if (fd < 0) {
+        rc = -fd;
+        goto out;
+    }
+    if ((rc = xenvf_nvme_cntlid(fd, &cntlid, err)) ||
+        (rc = xenvf_nvme_ns_attachment(fd, attach, nsid, cntlid, buf, err)) ||
+        (rc = xenvf_nvme_rescan(fd, err)) || !attach)
+        goto out;
+    deadline = xenvf_now_ms() + PATH_WAIT_MS;
+    while ((rc = xenvf_nvme_ns_block(env->sysfs_root, ctrl, nsid, name, err)) ==
+               XENVF_ENOENT &&
+           xenvf_now_ms() < deadline)
+        sleep_ms(SLEEP_STEP_MS);
+    if (!rc)
+        snprintf(dev, XLP_IOMOVE_DEV_MAX, "%s/%s", env->dev_dir, name);
+out:
+    if (fd >= 0)
+        close(fd);
+    free(buf);
+    if (rc)
+        xenvf_err_prepend(err, "the PF path of %s's namespace %u: ", pf_id,
+                          nsid);
+    return rc;
+}
+
+/* ---- the books and the guest's answers ---------------------------------- */
+
+/* A VF domid holds, as the move needs it. */
+typedef struct held {
+    xlp_moved m;
+    xenvf_bdf pf_bdf, vf_bdf;
+    uint32_t owner; /* the PF's domain */
+    size_t nr_ns;
+    int local; /* its vf/<n> in the guest's nodes (-1: none) */
+} held;
+
+/* The VFs domid holds (*out malloc'ed, *nr). */
+static int held_vfs(xenvf_xs *xs, uint32_t domid, held **out, size_t *nr,
+                    xenvf_err *err)
+{
+    char **ids = NULL;
+    unsigned nr_ids = 0, unused;
+    held *h = NULL;
+    size_t n = 0;
+    int rc;
+
+    *out = NULL;
+    *nr = 0;
+    rc = xenvf_xs_list_pfs(xs, &ids, &nr_ids, err);
+    if (rc == XENVF_ENOENT)
+        return 0;
+    for (unsigned k = 0; k < nr_ids && !rc; k++) {
+        xenvf_pf pf;
+
+        xenvf_pf_init(&pf);
+        rc = xenvf_xs_read_pf(xs, ids[k], &pf, err);
+        if (rc == XENVF_ENOENT)
+            rc = 0;
+        for (size_t i = 0; !rc && i < pf.nr_vfs; i++) {
+            const xenvf_vf *v = &pf.vfs[i];
+            held *grown, *e;
+
+            if (v->domid != domid ||
+                (v->state != XENVF_VF_RESERVED && v->state != XENVF_VF_ACTIVE))
+                continue;
+            if (!(grown = realloc(h, (n + 1) * sizeof(*h)))) {
+                rc = xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+                break;
+            }
+            h = grown;
+            e = &h[n++];
+            memset(e, 0, sizeof(*e));
+            snprintf(e->m.pf, sizeof(e->m.pf), "%s", pf.id);
+            e->m.index = v->index;
+            e->nr_ns = v->config.ns.nr;
+            e->m.nsid = e->nr_ns ? v->config.ns.ns[0].nsid : 0;
+            e->pf_bdf = pf.bdf;
+            e->vf_bdf = v->bdf;
+            e->owner = pf.owner_domid;
+            rc = xenvf_xs_find_guest_vf(xs, domid, pf.id, v->index, &e->local,
+                                        &unused, err);
+        }
+        xenvf_pf_dispose(&pf);
+    }
+    for (unsigned k = 0; k < nr_ids; k++)
+        free(ids[k]);
+    free(ids);
+    if (rc) {
+        free(h);
+        return rc;
+    }
+    *out = h;
+    *nr = n;
+    return 0;
+}
+
+static void switch_node(char path[XENVF_XS_PATH_MAX], uint32_t domid, int local,
+                        const char *leaf)
+{
+    xenvf_xs_guest_path(path, domid, "/vf/%d/%s", local, leaf);
+}
+
+/* The guest's `switch` for its vf/<local>, parsed; text its words. */
+static int read_switch(xenvf_xs *xs, uint32_t domid, int local,
+                       xenvf_switch_state *st,
+                       char text[XENVF_SWITCH_STATE_MAX], xenvf_err *err)
+{
+    char path[XENVF_XS_PATH_MAX], *v = NULL;
+    int rc;
+
+    switch_node(path, domid, local, XENVF_SWITCH_NODE);
+    if ((rc = xenvf_xs_read(xs, path, &v, err)))
+        return rc;
+    snprintf(text, XENVF_SWITCH_STATE_MAX, "%s", v ? v : "");
+    free(v);
+    if (xenvf_switch_state_parse(text, st, NULL))
+        st->kind = XENVF_SWITCH_NONE; /* nonsense: no answer */
+    return 0;
+}
+
+/* Until vf/<local>/switch says something (answer_ms at most). */
+static int wait_switch(xenvf_xs *xs, uint32_t domid, int local, int ms,
+                       xenvf_switch_state *st,
+                       char text[XENVF_SWITCH_STATE_MAX], xenvf_err *err)
+{
+    char path[XENVF_XS_PATH_MAX], token[32], *p = NULL, *t = NULL;
+    const int64_t deadline = xenvf_now_ms() + ms;
+    int rc, wrc = 0;
+
+    switch_node(path, domid, local, XENVF_SWITCH_NODE);
+    snprintf(token, sizeof(token), "xenvf-iomove-%d", local);
+    if ((rc = xenvf_xs_watch(xs, path, token, err)))
+        return rc;
+    while (!(rc = read_switch(xs, domid, local, st, text, err)) &&
+           st->kind == XENVF_SWITCH_NONE) {
+        int64_t left = deadline - xenvf_now_ms();
+
+        if (left <= 0) {
+            rc = xenvf_err_set(err, XENVF_ETIMEDOUT,
+                               "the guest did not answer in %d s (%s)",
+                               ms / 1000, path);
+            break;
+        }
+        wrc = xenvf_xs_wait_event(xs, (int)left, &p, &t, NULL);
+        free(p);
+        free(t);
+        p = t = NULL;
+        (void)wrc; /* a timeout is seen by the next round */
+    }
+    xenvf_xs_unwatch(xs, path, token, NULL);
+    return rc;
+}
+
+/* Ask the guest (switch-request = req for its vf/<local>) and wait for its
+ * answer: 0 when it says it is on path `to`, else err with its words. */
+static int ask(xenvf_xs *xs, const xlp_iomove_env *env, uint32_t domid,
+               int local, const char *req, xenvf_io_path to,
+               char answer[XENVF_SWITCH_STATE_MAX], xenvf_err *err)
+{
+    char path[XENVF_XS_PATH_MAX];
+    xenvf_switch_state st;
+    int rc;
+
+    /* the answer to wait for is a new one */
+    switch_node(path, domid, local, XENVF_SWITCH_NODE);
+    if ((rc = xenvf_xs_write(xs, path, "", err)))
+        return rc;
+    switch_node(path, domid, local, XENVF_SWITCH_REQUEST_NODE);
+    if ((rc = xenvf_xs_write(xs, path, req, err)) ||
+        (rc = wait_switch(xs, domid, local, env->answer_ms, &st, answer, err)))
+        return rc;
+    if (st.kind == XENVF_SWITCH_ON && st.on == to)
+        return 0;
+    return xenvf_err_set(err, XENVF_EIO, "the guest answered '%.200s'", answer);
+}
+
+/* The lowest xvd<letter> from xvdb that domid has no disk at. */
+static int free_vdev(xenvf_xs *xs, uint32_t domid, const char *taken,
+                     char vdev[XENVF_SWITCH_VDEV_MAX], xenvf_err *err)
+{
+    char path[XENVF_XS_PATH_MAX], *v = NULL;
+    int rc;
+
+    for (int n = 1; n < VDEV_LETTERS; n++) {
+        char want[8];
+
+        snprintf(want, sizeof(want), "xvd%c", 'a' + n);
+        if (strstr(taken, want))
+            continue; /* given to another VF of this move */
+        snprintf(path, sizeof(path), "/local/domain/%u/device/vbd/%d", domid,
+                 VBD_DEVID(n));
+        if ((rc = xenvf_xs_read(xs, path, &v, err)))
+            return rc;
+        free(v);
+        if (!v) {
+            snprintf(vdev, XENVF_SWITCH_VDEV_MAX, "%s", want);
+            return 0;
+        }
+    }
+    return xenvf_err_set(err, XENVF_ERANGE, "no free PV disk name xvdb-xvdp");
+}
+
+/* ---- out ------------------------------------------------------------------
+ */
+
+/* Should the move go on? 0 and *go; or a refusal the suspend check would
+ * not give (the guest serves the switch but the move cannot be made). */
+static int eligible(xenvf_xs *xs, uint32_t domid, const held *h, size_t nr,
+                    bool *go, xenvf_err *err)
+{
+    char text[XENVF_SWITCH_STATE_MAX];
+    xenvf_switch_state st;
+    int rc;
+
+    *go = false;
+    for (size_t i = 0; i < nr; i++) {
+        if (h[i].nr_ns != 1 || h[i].local < 0)
+            return 0; /* no disk (a NIC), several, or no guest nodes */
+        if ((rc = read_switch(xs, domid, h[i].local, &st, text, err)))
+            return rc;
+        if (st.kind != XENVF_SWITCH_ON || st.on != XENVF_PATH_VF)
+            return 0; /* does not serve it, or on the PV path already */
+    }
+    for (size_t i = 0; i < nr; i++)
+        if (h[i].owner != 0)
+            return xenvf_err_set(
+                err, XENVF_ENOTSUP,
+                "%s#%u: its PF is in driver domain %u, and the PF path of a "
+                "driver domain's PF is not built (docs/migration.md): the "
+                "guest keeps its VF",
+                h[i].m.pf, h[i].m.index, h[i].owner);
+    *go = true;
+    return 0;
+}
+
+/* Undo the first `done` VFs' moves (their PV disks added, `asked` of them
+ * answered "pv"): back to the VFs, disks out, PF paths detached. Failures
+ * are logged: the first error is the caller's. */
+static void undo_out(xenvf_xs *xs, const xlp_iomove_ops *ops,
+                     const xlp_iomove_env *env, uint32_t domid, const held *h,
+                     size_t pathed, size_t added, size_t asked)
+{
+    char answer[XENVF_SWITCH_STATE_MAX], dev[XLP_IOMOVE_DEV_MAX];
+    xenvf_err e;
+
+    for (size_t i = pathed; i-- > 0;) {
+        xenvf_err_init(&e);
+        if (i < asked &&
+            ask(xs, env, domid, h[i].local, "vf", XENVF_PATH_VF, answer, &e))
+            LOG(ERROR, "%s#%u: back to the VF: %s", h[i].m.pf, h[i].m.index,
+                e.msg);
+        if (i < added && ops->disk_remove(ops->opaque, domid, h[i].m.vdev))
+            LOG(ERROR, "%s#%u: removing the PV disk %s failed", h[i].m.pf,
+                h[i].m.index, h[i].m.vdev);
+        if (pf_path(env, h[i].m.pf, &h[i].pf_bdf, h[i].m.nsid, false, dev, &e))
+            LOG(ERROR, "%s", e.msg);
+    }
+}
+
+int xlp_iomove_out(xenvf_xs *xs, const xlp_iomove_ops *ops,
+                   const xlp_iomove_env *env, uint32_t domid, xlp_moved **out,
+                   size_t *nr, xenvf_err *err)
+{
+    char dev[XLP_IOMOVE_DEV_MAX], req[XENVF_SWITCH_REQUEST_MAX],
+        answer[XENVF_SWITCH_STATE_MAX], taken[VDEV_LETTERS * 6] = "";
+    size_t n = 0, at = 0, pathed = 0, added = 0, asked = 0;
+    held *h = NULL;
+    bool go;
+    int rc;
+
+    *out = NULL;
+    *nr = 0;
+    if ((rc = held_vfs(xs, domid, &h, &n, err)) ||
+        (rc = eligible(xs, domid, h, n, &go, err)) || !go || !n)
+        goto out;
+    for (at = 0; at < n; at++) {
+        held *v = &h[at];
+
+        if ((rc = pf_path(env, v->m.pf, &v->pf_bdf, v->m.nsid, true, dev, err)))
+            break;
+        pathed++;
+        if ((rc = free_vdev(xs, domid, taken, v->m.vdev, err)))
+            break;
+        strcat(taken, v->m.vdev);
+        strcat(taken, " ");
+        if (ops->disk_add(ops->opaque, domid, dev, v->m.vdev)) {
+            rc = xenvf_err_set(err, XENVF_EIO,
+                               "libxl could not add %s as the PV disk %s", dev,
+                               v->m.vdev);
+            break;
+        }
+        added++;
+        snprintf(req, sizeof(req), "pv %s", v->m.vdev);
+        if ((rc = ask(xs, env, domid, v->local, req, XENVF_PATH_PV, answer,
+                      err)))
+            break;
+        asked++;
+        LOG(INFO,
+            "%s#%u: the guest's I/O is on the PV disk %s (%s, namespace %u "
+            "through the PF): '%s'",
+            v->m.pf, v->m.index, v->m.vdev, dev, v->m.nsid, answer);
+    }
+    if (rc) {
+        xenvf_err_prepend(err, "%s#%u: ", h[at].m.pf, h[at].m.index);
+        undo_out(xs, ops, env, domid, h, pathed, added, asked);
+        goto out;
+    }
+    /* every VF's I/O is on the PF path: the VFs go */
+    for (at = 0; at < n && !rc; at++)
+        if (ops->pci_remove(ops->opaque, domid, &h[at].vf_bdf))
+            rc = xenvf_err_set(err, XENVF_EIO,
+                               "%s#%u: libxl could not unplug it", h[at].m.pf,
+                               h[at].m.index);
+    if (rc) {
+        at--;
+        /* the ones unplugged stay so (the guest runs on their PV disks; xl
+         * pci-attach gives them back), the others go back to their VFs */
+        for (size_t k = 0; k < at; k++)
+            LOG(ERROR,
+                "%s#%u was unplugged: the guest's I/O stays on %s; xl "
+                "pci-attach it and ask the guest back (docs/migration.md)",
+                h[k].m.pf, h[k].m.index, h[k].m.vdev);
+        undo_out(xs, ops, env, domid, h + at, n - at, n - at, n - at);
+        goto out;
+    }
+    if (!(*out = malloc(n * sizeof(**out)))) {
+        rc = xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        (*out)[i] = h[i].m;
+    *nr = n;
+out:
+    free(h);
+    return rc;
+}
+
+/* ---- back -----------------------------------------------------------------
+ */
+
+/* PF pf_id's record: its bdf, and VF index's state, holder and bdf. */
+static int read_vf(xenvf_xs *xs, const char *pf_id, unsigned index,
+                   xenvf_bdf *pf_bdf, xenvf_vf *vf, xenvf_err *err)
+{
+    xenvf_pf pf;
+    int rc;
+
+    xenvf_pf_init(&pf);
+    if (!(rc = xenvf_xs_read_pf(xs, pf_id, &pf, err))) {
+        if (index >= pf.nr_vfs || !pf.vfs[index].bdf_known)
+            rc = xenvf_err_set(err, XENVF_ENOENT,
+                               "PF %s has no VF %u now (NumVFs %u)", pf_id,
+                               index, pf.num_vfs);
+        else {
+            *pf_bdf = pf.bdf;
+            vf->state = pf.vfs[index].state;
+            vf->domid = pf.vfs[index].domid;
+            vf->bdf = pf.vfs[index].bdf;
+        }
+    }
+    xenvf_pf_dispose(&pf);
+    return rc;
+}
+
+int xlp_iomove_paths(xenvf_xs *xs, const xlp_iomove_env *env,
+                     const xlp_moved *v, size_t nr,
+                     char (*dev)[XLP_IOMOVE_DEV_MAX], xenvf_err *err)
+{
+    xenvf_bdf pf_bdf;
+    xenvf_vf vf;
+    int rc = 0;
+
+    for (size_t i = 0; i < nr && !rc; i++)
+        if (!(rc = read_vf(xs, v[i].pf, v[i].index, &pf_bdf, &vf, err)))
+            rc = pf_path(env, v[i].pf, &pf_bdf, v[i].nsid, true, dev[i], err);
+    return rc;
+}
+
+/* One VF back: plugged, the guest asked, its PV disk and PF path gone. */
+static int back_one(xenvf_xs *xs, const xlp_iomove_ops *ops,
+                    const xlp_iomove_env *env, uint32_t domid,
+                    const xlp_moved *m, xenvf_err *err)
+{
+    char answer[XENVF_SWITCH_STATE_MAX], dev[XLP_IOMOVE_DEV_MAX];
+    xenvf_switch_state st;
+    xenvf_bdf pf_bdf;
+    unsigned unused;
+    xenvf_vf vf;
+    int rc, local = -1;
+
+    if ((rc = read_vf(xs, m->pf, m->index, &pf_bdf, &vf, err)))
+        return rc;
+    if (vf.state != XENVF_VF_FREE)
+        return xenvf_err_set(err, XENVF_EBUSY,
+                             "the VF is %s (domain %d), not free: the map "
+                             "gives its namespace to that VF index",
+                             xenvf_vf_state_name(vf.state),
+                             vf.domid == XENVF_DOMID_NONE ? -1 : (int)vf.domid);
+    if (ops->pci_add(ops->opaque, domid, &vf.bdf))
+        return xenvf_err_set(err, XENVF_EIO, "libxl could not plug it");
+    /* the plugged VF's nodes (xlp_pci_attached); the guest says "pv" there
+     * under its new domain id once it sees them */
+    if ((rc = xenvf_xs_find_guest_vf(xs, domid, m->pf, m->index, &local,
+                                     &unused, err)))
+        return rc;
+    if (local < 0)
+        return xenvf_err_set(err, XENVF_ENOENT,
+                             "the guest has no nodes for it after the plug");
+    if ((rc = wait_switch(xs, domid, local, env->answer_ms, &st, answer, err)))
+        return rc;
+    for (int k = 0; k < BACK_TRIES; k++) {
+        /* the guest's nvme driver recovers from the reset under it: asked
+         * again while the guest says the namespace is not readable yet */
+        rc = ask(xs, env, domid, local, "vf", XENVF_PATH_VF, answer, err);
+        if (!rc || !strstr(answer, NOT_READABLE))
+            break;
+        LOG(INFO, "%s#%u: the guest says '%s': asking again", m->pf, m->index,
+            answer);
+    }
+    if (rc)
+        return rc;
+    LOG(INFO, "%s#%u: the guest's I/O is on its VF again: '%s'", m->pf,
+        m->index, answer);
+    if (ops->disk_remove(ops->opaque, domid, m->vdev))
+        return xenvf_err_set(err, XENVF_EIO,
+                             "libxl could not remove the PV disk %s", m->vdev);
+    return pf_path(env, m->pf, &pf_bdf, m->nsid, false, dev, err);
+}
+
+int xlp_iomove_back(xenvf_xs *xs, const xlp_iomove_ops *ops,
+                    const xlp_iomove_env *env, uint32_t domid,
+                    const xlp_moved *v, size_t nr, xenvf_err *err)
+{
+    int first = 0;
+
+    for (size_t i = 0; i < nr; i++) {
+        xenvf_err e;
+        int rc;
+
+        xenvf_err_init(&e);
+        if (!(rc = back_one(xs, ops, env, domid, &v[i], &e)))
+            continue;
+        LOG(ERROR,
+            "domain %u: %s#%u did not come back: %s; the guest's I/O stays "
+            "on the PV disk %s (docs/migration.md)",
+            domid, v[i].pf, v[i].index, e.msg, v[i].vdev);
+        if (!first) {
+            first = rc;
+            xenvf_err_set(err, rc, "%s#%u: %s", v[i].pf, v[i].index, e.msg);
+        }
+    }
+    return first;
+}

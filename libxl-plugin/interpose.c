@@ -301,29 +301,31 @@ static int iomove_disk_remove(void *opaque, uint32_t domid, const char *vdev)
     return rc;
 }
 
-/* through the interposed libxl_device_pci_add: checked, nodes published */
-static int iomove_pci_add(void *opaque, uint32_t domid, const xenvf_bdf *bdf)
+typedef int pci_op_fn(libxl_ctx *ctx, uint32_t domid, libxl_device_pci *pci,
+                      const libxl_asyncop_how *ao_how);
+
+static int iomove_pci(libxl_ctx *ctx, uint32_t domid, const xenvf_bdf *bdf,
+                      pci_op_fn *op)
 {
     libxl_device_pci pci;
     int rc;
 
     libxl_device_pci_init(&pci);
     pcidev_set_bdf(&pci, bdf);
-    rc = libxl_device_pci_add(opaque, domid, &pci, NULL);
+    rc = op(ctx, domid, &pci, NULL);
     libxl_device_pci_dispose(&pci);
     return rc;
 }
 
+/* through the interposed libxl_device_pci_add: checked, nodes published */
+static int iomove_pci_add(void *opaque, uint32_t domid, const xenvf_bdf *bdf)
+{
+    return iomove_pci(opaque, domid, bdf, libxl_device_pci_add);
+}
+
 static int iomove_pci_remove(void *opaque, uint32_t domid, const xenvf_bdf *bdf)
 {
-    libxl_device_pci pci;
-    int rc;
-
-    libxl_device_pci_init(&pci);
-    pcidev_set_bdf(&pci, bdf);
-    rc = libxl_device_pci_remove(opaque, domid, &pci, NULL);
-    libxl_device_pci_dispose(&pci);
-    return rc;
+    return iomove_pci(opaque, domid, bdf, libxl_device_pci_remove);
 }
 
 static void iomove_ops(xlp_iomove_ops *ops, libxl_ctx *ctx)

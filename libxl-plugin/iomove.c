@@ -560,8 +560,15 @@ static int back_one(xenvf_xs *xs, const xlp_iomove_ops *ops,
     xenvf_vf vf;
     int rc, local = -1;
 
-    if ((rc = read_vf(xs, m->pf, m->index, &pf_bdf, &vf, err)))
-        return rc;
+    /* xenvfd resets the VF it freed at the save: moments, usually done */
+    for (int64_t until = xenvf_now_ms() + PATH_WAIT_MS;;) {
+        if ((rc = read_vf(xs, m->pf, m->index, &pf_bdf, &vf, err)))
+            return rc;
+        if (vf.state == XENVF_VF_FREE || vf.domid != XENVF_DOMID_NONE ||
+            xenvf_now_ms() >= until)
+            break;
+        sleep_ms(SLEEP_STEP_MS);
+    }
     if (vf.state != XENVF_VF_FREE)
         return xenvf_err_set(err, XENVF_EBUSY,
                              "the VF is %s (domain %d), not free: the map "

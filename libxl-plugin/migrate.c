@@ -128,9 +128,9 @@ static int refuse(const char *what, uint32_t domid, unsigned nr,
             err, XENVF_ENOTSUP,
             "%s of domain %u with its VF%s %s: the guest serves xenvf's I/O "
             "switch (%s = '%.60s') but its I/O is not on the PV path, and "
-            "this plugin does not drive the switch yet: offer the PF path "
-            "and ask the guest first (switch-request 'pv xvdb', "
-            "docs/migration.md); refused, the domain keeps running with its "
+            "xl save moves it there itself only without a config file of "
+            "its own, without -c, and for VFs with one namespace each "
+            "(docs/migration.md); refused, the domain keeps running with its "
             "VF%s (" XLP_MIGRATE_ENV "=unplug-and-go saves it anyway)",
             what, domid, s, held, node, text, s);
     return xenvf_err_set(

@@ -6,7 +6,7 @@
  * guest's I/O on it can only survive the move if the guest moves it to a
  * second path first (the switch: the guest's xenvf-guest moves its
  * device-mapper device to a PV disk on the same namespace through the PF,
- * xenvf/switch.h; the plugin does not drive it yet).
+ * xenvf/switch.h; xl save moves it first when it can: iomove.h).
  *
  * xl save of a domain holding VFs goes on when the guest's I/O is on the
  * PV path already (every vf/<n>/switch says "pv"). Otherwise it is

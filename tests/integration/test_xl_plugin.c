@@ -749,8 +749,9 @@ static void guest_switch_says(const char *text)
 }
 
 /* A guest whose xenvf-guest serves the switch but whose I/O is still on
- * its VF is refused: the plugin does not drive the switch, and says what
- * to do first. */
+ * its VF, saved with a config file of its own (xl takes no config from
+ * libxl, so the plugin moves nothing: iomove.h), is refused, saying when
+ * xl save moves the I/O itself. */
 START_TEST(xl_save_guest_on_its_vf_refused)
 {
     web1_holds_a_vf();
@@ -758,9 +759,10 @@ START_TEST(xl_save_guest_on_its_vf_refused)
     ck_assert_int_ne(save_or_migrate(false, NULL), 0);
     refused_and_kept("the guest serves xenvf's I/O switch "
                      "(/local/domain/5/xenvf/vf/0/switch = 'vf') but its I/O "
-                     "is not on the PV path, and this plugin does not drive "
-                     "the switch yet: offer the PF path and ask the guest "
-                     "first (switch-request 'pv xvdb', docs/migration.md)");
+                     "is not on the PV path, and xl save moves it there "
+                     "itself only without a config file of its own, "
+                     "without -c, and for VFs with one namespace each "
+                     "(docs/migration.md)");
 }
 END_TEST
 

@@ -32,9 +32,10 @@
 #define SC_NS_ALREADY_ATTACHED 0x118
 #define SC_NS_NOT_ATTACHED     0x11a
 
-static int ioctl_admin(void *ctx, int fd, struct nvme_admin_cmd *cmd)
+static int ioctl_admin(void *ctx, int fd, unsigned long req,
+                       struct nvme_admin_cmd *cmd)
 {
-    int r = ioctl(fd, NVME_IOCTL_ADMIN_CMD, cmd);
+    int r = cmd ? ioctl(fd, req, cmd) : ioctl(fd, req);
 
     (void)ctx;
     return r < 0 ? -errno : r;
@@ -67,7 +68,7 @@ static const struct {
 int xenvf_nvme_admin_sc(int fd, struct nvme_admin_cmd *cmd, const char *what,
                         unsigned *sc, xenvf_err *err)
 {
-    int r = admin_fn(admin_ctx, fd, cmd);
+    int r = admin_fn(admin_ctx, fd, NVME_IOCTL_ADMIN_CMD, cmd);
 
     *sc = r > 0 ? (unsigned)r & SC_MASK : 0;
     if (r < 0)
@@ -247,7 +248,9 @@ int xenvf_nvme_ns_block(const char *sysfs_root, const char *ctrl, uint32_t nsid,
 
 int xenvf_nvme_rescan(int fd, xenvf_err *err)
 {
-    if (ioctl(fd, NVME_IOCTL_RESCAN) < 0)
-        return xenvf_err_set_errno(err, XENVF_EIO, errno, "nvme ns-rescan");
+    int r = admin_fn(admin_ctx, fd, NVME_IOCTL_RESCAN, NULL);
+
+    if (r < 0)
+        return xenvf_err_set_errno(err, XENVF_EIO, -r, "nvme ns-rescan");
     return 0;
 }

@@ -57,7 +57,8 @@ $(PLUGIN_UNIT): %: %.o $(PLUGIN_CORE_OBJS) $(HARNESS_A) $(LIB_A)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PLUGIN_TEST_LIBS)
 
 PLUGIN_INTEGRATION := $(B)/tests/integration/test_gate \
-                      $(B)/tests/integration/test_plugin_build
+                      $(B)/tests/integration/test_plugin_build \
+                      $(B)/tests/integration/test_iomove_flow
 $(PLUGIN_INTEGRATION): %: %.o $(PLUGIN_CORE_OBJS) $(HARNESS_A) $(LIB_A) | \
                           $(PLUGIN_TEST_RUNS)
 	@$(if $(Q),echo "  LD      $@")

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -149,8 +150,10 @@ static void entry(int i, uint16_t scid, int online, uint16_t vfn, uint16_t nvq,
     e[12] = (uint8_t)nvi;
 }
 
-static int fake_admin(void *ctx, int fd, struct nvme_admin_cmd *cmd)
+static int fake_admin(void *ctx, int fd, unsigned long req,
+                      struct nvme_admin_cmd *cmd)
 {
+    ck_assert_uint_eq(req, NVME_IOCTL_ADMIN_CMD);
     if (cmd->opcode != 0x1c && (cmd->opcode != 0x06 || cmd->cdw10 != 0x15))
         return fake_ns_cmd(cmd);
     if (cmd->opcode == 0x06) {

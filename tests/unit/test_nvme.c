@@ -5,11 +5,13 @@
  * native multipath's hidden path devices) against a tree made here.
  */
 #include <check.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,14 +21,18 @@
 
 static char root[PATH_MAX];
 static xenvf_err err;
-static int answer; /* what the scripted controller says */
+static int answer;        /* what the scripted controller says */
+static int rescan_answer; /* and to a rescan */
 static struct nvme_admin_cmd last;
 static uint8_t last_data[16];
 
-static int scripted(void *ctx, int fd, struct nvme_admin_cmd *cmd)
+static int scripted(void *ctx, int fd, unsigned long req,
+                    struct nvme_admin_cmd *cmd)
 {
     (void)ctx;
     (void)fd;
+    if (req == (unsigned long)NVME_IOCTL_RESCAN)
+        return cmd ? -EINVAL : rescan_answer;
     last = *cmd;
     if (cmd->opcode == 0x06 && cmd->cdw10 == 1) { /* Identify Controller */
         uint8_t *id = (uint8_t *)(uintptr_t)cmd->addr;
@@ -65,7 +71,7 @@ static void setup(void)
     snprintf(root, sizeof(root), "/tmp/xenvf-nvme-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(root));
     xenvf_err_init(&err);
-    answer = 0;
+    answer = rescan_answer = 0;
     memset(&last, 0, sizeof(last));
     xenvf_nvme_set_transport(scripted, NULL);
 }
@@ -178,6 +184,15 @@ START_TEST(controller_of_a_pf)
 }
 END_TEST
 
+START_TEST(rescan_through_the_transport)
+{
+    ck_assert_int_eq(xenvf_nvme_rescan(3, &err), 0);
+    rescan_answer = -ENODEV;
+    ck_assert_int_eq(xenvf_nvme_rescan(3, &err), XENVF_EIO);
+    ck_assert_msg(strstr(err.msg, "nvme ns-rescan"), "%s", err.msg);
+}
+END_TEST
+
 static Suite *nvme_suite(void)
 {
     Suite *s = suite_create("nvme");
@@ -190,6 +205,7 @@ static Suite *nvme_suite(void)
     tcase_add_test(tc, block_device_of_a_namespace);
     tcase_add_test(tc, block_device_of_a_multipath_namespace);
     tcase_add_test(tc, controller_of_a_pf);
+    tcase_add_test(tc, rescan_through_the_transport);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -21,9 +21,12 @@
 #define XENVF_NVME_ID_SIZE  4096 /* an Identify or Controller List buffer */
 #define XENVF_NVME_NAME_MAX 32   /* "nvme12", "nvme0n2" */
 
-/* An admin command on a controller: the ioctl's answer (0, an NVMe status
- * > 0, or -errno). Tests replace it to check the command sequence. */
-typedef int xenvf_nvme_admin_fn(void *ctx, int fd, struct nvme_admin_cmd *cmd);
+/* The kernel's NVMe ioctls on a controller fd: req NVME_IOCTL_ADMIN_CMD
+ * with cmd (the answer: 0, an NVMe status > 0, or -errno), or
+ * NVME_IOCTL_RESCAN with cmd NULL (0 or -errno). Tests replace it to
+ * play the controller. */
+typedef int xenvf_nvme_admin_fn(void *ctx, int fd, unsigned long req,
+                                struct nvme_admin_cmd *cmd);
 void xenvf_nvme_set_transport(xenvf_nvme_admin_fn *fn, void *ctx);
 
 /* Send cmd (what names it in errors): 0 with *sc its status (SCT << 8 |

@@ -29,6 +29,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,12 +97,14 @@ static struct {
 static xlp plugin;
 static bool plugin_ready, in_xl;
 /* what xl restore's saved config says was moved off VFs (iomove.h): moved
- * back once libxl_domain_unpause ran for that domain */
-static struct {
+ * back once libxl_domain_unpause ran for that domain; and what xl save
+ * moved, moved back if the save fails (the domain runs on) */
+typedef struct moved_list {
     xlp_moved *v;
     size_t nr;
     uint32_t domid;
-} moved_in;
+} moved_list;
+static moved_list moved_in, moved_out;
 static const XLU_Config *last_cfg; /* compared, never dereferenced */
 static char *last_source;
 
@@ -337,12 +340,13 @@ static void iomove_ops(xlp_iomove_ops *ops, libxl_ctx *ctx)
                             .opaque = ctx};
 }
 
-/* Is xl running command cmd (the first argument after xl's own options:
- * "xl -v save ...") without any of the options in flags ("c": -c, also
- * within "-pc")? */
-static bool xl_command_is(const char *cmd, const char *flags)
+/* xl save's checkpoint file, when xl runs `save` without -c (which leaves
+ * the domain running) and takes the config from libxl: "xl [opts] save
+ * [opts] DOMAIN FILE". Copied into file; false when not so. */
+static bool xl_saving(char *file, size_t len)
 {
-    char buf[4096], *a, *end;
+    char buf[4096], *a, *end, *pos[2];
+    int npos = 0;
     ssize_t n;
     int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
 
@@ -356,12 +360,36 @@ static bool xl_command_is(const char *cmd, const char *flags)
     end = buf + n;
     for (a = buf + strlen(buf) + 1; a < end && a[0] == '-'; a += strlen(a) + 1)
         ;
-    if (a >= end || strcmp(a, cmd))
+    if (a >= end || strcmp(a, "save"))
         return false;
-    for (a += strlen(a) + 1; a < end; a += strlen(a) + 1)
-        if (a[0] == '-' && a[1] != '-' && strpbrk(a + 1, flags))
+    for (a += strlen(a) + 1; a < end; a += strlen(a) + 1) {
+        if (a[0] == '-' && strchr(a + 1, 'c'))
             return false;
+        if (a[0] != '-' && npos < 2)
+            pos[npos++] = a;
+    }
+    if (npos < 2)
+        return false;
+    snprintf(file, len, "%s", pos[1]);
     return true;
+}
+
+/* Can xl create file? Checked before the move: xl opens it only after
+ * taking the config, and exits if it cannot, with the I/O moved. */
+static bool can_write(const char *file)
+{
+    char dir[PATH_MAX], *slash;
+
+    snprintf(dir, sizeof(dir), "%s", file);
+    slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof(dir), ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    return !access(dir, W_OK | X_OK) &&
+           (access(file, F_OK) || !access(file, W_OK));
 }
 
 /* key=value into a libxl_key_value_list (char *[]: key, value, ..., NULL) */
@@ -409,7 +437,7 @@ EXPORT int libxl_retrieve_domain_configuration(libxl_ctx *ctx, uint32_t domid,
     xlp_iomove_env env;
     xlp_moved *v = NULL;
     size_t nr = 0;
-    char *text = NULL;
+    char *text = NULL, file[PATH_MAX];
     xenvf_err err;
     xenvf_xs xs;
     int rc;
@@ -417,8 +445,15 @@ EXPORT int libxl_retrieve_domain_configuration(libxl_ctx *ctx, uint32_t domid,
     setup();
     /* xl save -c leaves the domain running: its I/O stays where it is
      * (xlp_suspend_check decides) */
-    if (!in_xl || ao_how || !xl_command_is("save", "c"))
+    if (!in_xl || ao_how || !xl_saving(file, sizeof(file)))
         return real.retrieve(ctx, domid, d_config, ao_how);
+    if (!can_write(file)) {
+        LOG(ERROR,
+            "xl save of domain %u: cannot write %s: the guest's I/O is not "
+            "moved, and xl will not save",
+            domid, file);
+        return real.retrieve(ctx, domid, d_config, ao_how);
+    }
     xenvf_err_init(&err);
     xenvf_xs_init(&xs);
     xlp_iomove_env_default(&env);
@@ -444,7 +479,10 @@ EXPORT int libxl_retrieve_domain_configuration(libxl_ctx *ctx, uint32_t domid,
             "and ask the guest back (docs/migration.md)",
             domid);
     free(text);
-    free(v);
+    free(moved_out.v);
+    moved_out.v = v;
+    moved_out.nr = nr;
+    moved_out.domid = domid;
     return rc;
 }
 
@@ -499,30 +537,28 @@ static int iomove_restoring(libxl_domain_config *d)
     return 0;
 }
 
-/* After the restored domain's unpause: the I/O back on VFs. */
-static void iomove_back(libxl_ctx *ctx, uint32_t domid)
+/* The I/O of domid back on VFs, if list holds its moves (emptied). */
+static void iomove_back(libxl_ctx *ctx, uint32_t domid, moved_list *list)
 {
     xlp_iomove_ops ops;
     xlp_iomove_env env;
     xenvf_err err;
     xenvf_xs xs;
 
-    if (!moved_in.nr || moved_in.domid != domid)
+    if (!list->nr || list->domid != domid)
         return;
     xenvf_err_init(&err);
     xenvf_xs_init(&xs);
     xlp_iomove_env_default(&env);
     iomove_ops(&ops, ctx);
     if (xenvf_xs_open(&xs, &err))
-        LOG(ERROR, "xl restore: domain %u's I/O back to VFs: %s", domid,
-            err.msg);
-    else if (!xlp_iomove_back(&xs, &ops, &env, domid, moved_in.v, moved_in.nr,
-                              &err))
-        LOG(INFO, "xl restore: domain %u's I/O is on its VFs again", domid);
+        LOG(ERROR, "domain %u's I/O back to VFs: %s", domid, err.msg);
+    else if (!xlp_iomove_back(&xs, &ops, &env, domid, list->v, list->nr, &err))
+        LOG(INFO, "domain %u's I/O is on its VFs again", domid);
     xenvf_xs_dispose(&xs);
-    free(moved_in.v);
-    moved_in.v = NULL;
-    moved_in.nr = 0;
+    free(list->v);
+    list->v = NULL;
+    list->nr = 0;
 }
 
 /* ---- the entry points ---------------------------------------------------- */
@@ -666,7 +702,7 @@ EXPORT int libxl_domain_unpause(libxl_ctx *ctx, uint32_t domid,
     call.ctx = NULL;
     call.ao_how = NULL;
     if (!rc && !lrc)
-        iomove_back(ctx, domid);
+        iomove_back(ctx, domid, &moved_in);
     if (!rc)
         return lrc;
     if (lrc)
@@ -705,13 +741,21 @@ EXPORT int libxl_domain_suspend(libxl_ctx *ctx, uint32_t domid, int fd,
                                 int flags, const libxl_asyncop_how *ao_how)
 {
     xenvf_err err;
+    int rc;
 
     setup();
     xenvf_err_init(&err);
     if (xlp_suspend(domid, flags & LIBXL_SUSPEND_LIVE, getenv(XLP_MIGRATE_ENV),
                     &err))
-        return ERROR_FAIL;
-    return real.suspend(ctx, domid, fd, flags, ao_how);
+        rc = ERROR_FAIL;
+    else
+        rc = real.suspend(ctx, domid, fd, flags, ao_how);
+    if (rc && moved_out.nr && moved_out.domid == domid) {
+        LOG(ERROR, "xl save of domain %u failed: its I/O goes back to its VFs",
+            domid);
+        iomove_back(ctx, domid, &moved_out);
+    }
+    return rc;
 }
 
 /* ---- loading --------------------------------------------------------------

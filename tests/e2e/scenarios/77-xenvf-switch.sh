@@ -88,6 +88,15 @@ switch_io() {
     books "s1 ($(xl domid s1)) on nvme0#0"
     modprobe xen-blkback # not among dom0-init's modules
 
+    # a file xl cannot write: nothing moved, the guest keeps its VF
+    xlv save s1 /nonexistent/s1.save >/tmp/s1.badsave.log 2>&1
+    _rc=$?
+    grep -E 'xenvf|Failed' /tmp/s1.badsave.log
+    check migrate-switch-badfile "xl save to /nonexistent exited $_rc without the plugin saying it moves nothing: $(tail -n 2 /tmp/s1.badsave.log)" \
+        sh -c "[ $_rc != 0 ] && grep -q 'cannot write /nonexistent/s1.save: the guest.s I/O is not moved' /tmp/s1.badsave.log"
+    check migrate-switch-badfile-kept "after it: vf/0/switch '$(xenstore-read "$(sw_node switch)")', $(vf_line 0), s1 is $(xl domid s1)" \
+        sh -c "[ \"\$(xenstore-read $(sw_node switch))\" = vf ] && [ \"\$(xenstore-read /xenvf/pf/nvme0/vf/0/domain)\" = $(xl domid s1) ]"
+
     # out: xl save moves the I/O to the PF path, unplugs the VF, saves
     _n=$(ticks) _t0=$(now)
     xlv save s1 /tmp/s1.save >/tmp/s1.save.log 2>&1

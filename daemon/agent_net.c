@@ -367,18 +367,48 @@ int agent_net_read_vf_stats(const char *ifname, bool driver_gives,
 /* ---- read-back ------------------------------------------------------------
  */
 
-/* The VLAN the kernel reports for a VF: 0 when it lists none. */
-static uint32_t vf_vlan_of(struct rtnl_link_vf *vf)
+/* The VLAN the kernel reports for VF vf_index in msg: 0 when it lists
+ * none. Read from the message itself with length-checking policies:
+ * libnl 3.7's rtnl_link_vf_get_vlans writes through a NULL list for an
+ * IFLA_VF_VLAN_LIST without entries (found by fuzz_vf_stats_nl). */
+static uint32_t vf_vlan_of(struct nl_msg *msg, unsigned vf_index)
 {
-    nl_vf_vlans_t *vl = NULL;
-    uint32_t v = 0;
+    static struct nla_policy vf_pol[IFLA_VF_MAX + 1] = {
+        [IFLA_VF_MAC] = {.minlen = sizeof(struct ifla_vf_mac)},
+        [IFLA_VF_VLAN] = {.minlen = sizeof(struct ifla_vf_vlan)},
+        [IFLA_VF_VLAN_LIST] = {.type = NLA_NESTED},
+    };
+    struct nlattr *list, *info, *vl;
+    int rem, rem2;
 
-    if (rtnl_link_vf_get_vlans(vf, &vl) == 0 && vl) {
-        if (vl->size > 0)
-            v = vl->vlans[0].vf_vlan;
-        rtnl_link_vf_vlan_put(vl);
+    list = nlmsg_find_attr(nlmsg_hdr(msg), sizeof(struct ifinfomsg),
+                           IFLA_VFINFO_LIST);
+    if (!list)
+        return 0;
+    nla_for_each_nested(info, list, rem)
+    {
+        struct nlattr *t[IFLA_VF_MAX + 1];
+
+        if (nla_type(info) != IFLA_VF_INFO ||
+            nla_parse_nested(t, IFLA_VF_MAX, info, vf_pol) < 0 ||
+            !t[IFLA_VF_MAC] ||
+            ((const struct ifla_vf_mac *)nla_data(t[IFLA_VF_MAC]))->vf !=
+                vf_index)
+            continue;
+        if (t[IFLA_VF_VLAN])
+            return ((const struct ifla_vf_vlan *)nla_data(t[IFLA_VF_VLAN]))
+                ->vlan;
+        if (t[IFLA_VF_VLAN_LIST])
+            nla_for_each_nested(vl, t[IFLA_VF_VLAN_LIST], rem2)
+            {
+                if (nla_type(vl) == IFLA_VF_VLAN_INFO &&
+                    nla_len(vl) >= (int)sizeof(struct ifla_vf_vlan_info))
+                    return ((const struct ifla_vf_vlan_info *)nla_data(vl))
+                        ->vlan;
+            }
+        return 0;
     }
-    return v;
+    return 0;
 }
 
 /* An on/off setting (want: 0/1, or < 0 when not asked for) read back
@@ -444,7 +474,7 @@ int agent_net_check_vf(struct nl_msg *msg, unsigned vf_index,
             goto out;
         }
     }
-    if (c->vlan >= 0 && (v = vf_vlan_of(vf)) != (uint32_t)c->vlan) {
+    if (c->vlan >= 0 && (v = vf_vlan_of(msg, vf_index)) != (uint32_t)c->vlan) {
         rc =
             xenvf_err_set(err, XENVF_EIO,
                           "vf %u: vlan %" PRId64 " did not stay set: driver %s "

@@ -89,12 +89,6 @@ size_t agent_nvme_parse_seclist(const uint8_t *buf, agent_nvme_sec *out,
     return n;
 }
 
-static int admin(int fd, struct nvme_admin_cmd *cmd, const char *what,
-                 xenvf_err *err)
-{
-    return xenvf_nvme_admin(fd, cmd, what, err);
-}
-
 static int virt_mgmt(int fd, unsigned act, unsigned rt, uint16_t cntlid,
                      unsigned nr, xenvf_err *err)
 {
@@ -107,7 +101,7 @@ static int virt_mgmt(int fd, unsigned act, unsigned rt, uint16_t cntlid,
 
     snprintf(what, sizeof(what), "virt-mgmt act %u rt %u controller %u", act,
              rt, cntlid);
-    return admin(fd, &cmd, what, err);
+    return xenvf_nvme_admin(fd, &cmd, what, err);
 }
 
 /* agent_nvme_setup_vf, telling the caller the controller's id. */
@@ -126,7 +120,8 @@ static int setup_vf(int fd, uint16_t vfn, unsigned nvq, unsigned nvi,
         return xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
     memset(buf, 0, SECLIST_SIZE);
     id.addr = (uint64_t)(uintptr_t)buf;
-    if ((rc = admin(fd, &id, "identify secondary controller list", err)))
+    if ((rc = xenvf_nvme_admin(fd, &id, "identify secondary controller list",
+                               err)))
         goto out;
     n = agent_nvme_parse_seclist(buf, secs, 127);
     for (size_t i = 0; i < n && !s; i++)
@@ -291,7 +286,7 @@ static int ns_create(int fd, const xenvf_ns *want, uint8_t *buf, int *mgmt,
     put_le64(buf, want->size >> shift);     /* NSZE */
     put_le64(buf + 8, want->size >> shift); /* NCAP: fully provisioned */
     buf[26] = 0;                            /* FLBAS: format 0 */
-    if ((rc = admin(fd, &cmd, "namespace create", err))) {
+    if ((rc = xenvf_nvme_admin(fd, &cmd, "namespace create", err))) {
         xenvf_err_prepend(err, "namespace %u: ", want->nsid);
         return rc;
     }
@@ -303,7 +298,7 @@ static int ns_create(int fd, const xenvf_ns *want, uint8_t *buf, int *mgmt,
     }
     cmd = (struct nvme_admin_cmd){
         .opcode = NVME_ADMIN_NS_MGMT, .nsid = got, .cdw10 = NS_MGMT_DELETE};
-    rc = admin(fd, &cmd, "namespace delete", NULL);
+    rc = xenvf_nvme_admin(fd, &cmd, "namespace delete", NULL);
     return xenvf_err_set(err, XENVF_ECONFLICT,
                          "namespace %u: the controller created it as nsid %u "
                          "(NVMe picks the NSID; number the map's namespaces "

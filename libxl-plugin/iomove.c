@@ -16,6 +16,7 @@
 #include <xenvf/text.h>
 
 #include "iomove.h"
+#include "reserve.h"
 
 #define PATH_WAIT_MS  30000 /* the kernel's block device after a rescan */
 #define BACK_TRIES    4     /* asks of "vf" while the VF is not readable */
@@ -206,64 +207,46 @@ typedef struct held {
     int local; /* its vf/<n> in the guest's nodes (-1: none) */
 } held;
 
-/* The VFs domid holds (*out malloc'ed, *nr). */
+/* The VFs domid holds (*out malloc'ed, *nr), with their guest entries. */
 static int held_vfs(xenvf_xs *xs, uint32_t domid, held **out, size_t *nr,
                     xenvf_err *err)
 {
-    char **ids = NULL;
-    unsigned nr_ids = 0, unused;
+    resv_held *books = NULL;
     held *h = NULL;
     size_t n = 0;
+    unsigned unused;
     int rc;
 
     *out = NULL;
     *nr = 0;
-    rc = xenvf_xs_list_pfs(xs, &ids, &nr_ids, err);
-    if (rc == XENVF_ENOENT)
-        return 0;
-    for (unsigned k = 0; k < nr_ids && !rc; k++) {
-        xenvf_pf pf;
-
-        xenvf_pf_init(&pf);
-        rc = xenvf_xs_read_pf(xs, ids[k], &pf, err);
-        if (rc == XENVF_ENOENT)
-            rc = 0;
-        for (size_t i = 0; !rc && i < pf.nr_vfs; i++) {
-            const xenvf_vf *v = &pf.vfs[i];
-            held *grown, *e;
-
-            if (v->domid != domid ||
-                (v->state != XENVF_VF_RESERVED && v->state != XENVF_VF_ACTIVE))
-                continue;
-            if (!(grown = realloc(h, (n + 1) * sizeof(*h)))) {
-                rc = xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
-                break;
-            }
-            h = grown;
-            e = &h[n++];
-            memset(e, 0, sizeof(*e));
-            snprintf(e->m.pf, sizeof(e->m.pf), "%s", pf.id);
-            e->m.index = v->index;
-            e->nr_ns = v->config.ns.nr;
-            e->m.nsid = e->nr_ns ? v->config.ns.ns[0].nsid : 0;
-            e->pf_bdf = pf.bdf;
-            e->vf_bdf = v->bdf;
-            e->owner = pf.owner_domid;
-            rc = xenvf_xs_find_guest_vf(xs, domid, pf.id, v->index, &e->local,
-                                        &unused, err);
-        }
-        xenvf_pf_dispose(&pf);
+    if ((rc = resv_held_vfs(xs, domid, &books, &n, err)) || !n)
+        goto out;
+    if (!(h = calloc(n, sizeof(*h)))) {
+        rc = xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+        goto out;
     }
-    for (unsigned k = 0; k < nr_ids; k++)
-        free(ids[k]);
-    free(ids);
+    for (size_t i = 0; i < n && !rc; i++) {
+        const resv_held *b = &books[i];
+
+        snprintf(h[i].m.pf, sizeof(h[i].m.pf), "%s", b->pf);
+        h[i].m.index = b->index;
+        h[i].m.nsid = b->nsid;
+        h[i].pf_bdf = b->pf_bdf;
+        h[i].vf_bdf = b->vf_bdf;
+        h[i].owner = b->pf_owner;
+        h[i].nr_ns = b->nr_ns;
+        rc = xenvf_xs_find_guest_vf(xs, domid, b->pf, b->index, &h[i].local,
+                                    &unused, err);
+    }
     if (rc) {
         free(h);
-        return rc;
+        goto out;
     }
     *out = h;
     *nr = n;
-    return 0;
+out:
+    free(books);
+    return rc;
 }
 
 static void switch_node(char path[XENVF_XS_PATH_MAX], uint32_t domid, int local,

@@ -12,6 +12,7 @@
 #include <xenvf/switch.h>
 
 #include "migrate.h"
+#include "reserve.h"
 
 int xlp_migrate_mode_parse(const char *text, xlp_migrate_mode *out,
                            xenvf_err *err)
@@ -37,44 +38,25 @@ int xlp_migrate_mode_parse(const char *text, xlp_migrate_mode *out,
 static int held_vfs(xenvf_xs *xs, uint32_t domid, char *held, size_t len,
                     unsigned *nr, char nodisk[XLP_VF_NAME_MAX], xenvf_err *err)
 {
-    char **ids = NULL;
-    unsigned nr_ids = 0;
-    size_t o = 0;
+    resv_held *books = NULL;
+    size_t n = 0, o = 0;
     int rc;
 
     *nr = 0;
     held[0] = nodisk[0] = '\0';
-    rc = xenvf_xs_list_pfs(xs, &ids, &nr_ids, err);
-    if (rc == XENVF_ENOENT) /* no xenvfd here: nothing of ours to hold */
-        return 0;
-    if (rc)
+    if ((rc = resv_held_vfs(xs, domid, &books, &n, err)))
         return rc;
-    for (unsigned k = 0; k < nr_ids && !rc; k++) {
-        xenvf_pf pf;
-
-        xenvf_pf_init(&pf);
-        rc = xenvf_xs_read_pf(xs, ids[k], &pf, err);
-        if (rc == XENVF_ENOENT) /* unpublished meanwhile */
-            rc = 0;
-        for (size_t i = 0; !rc && i < pf.nr_vfs; i++) {
-            const xenvf_vf *v = &pf.vfs[i];
-
-            if (v->domid != domid ||
-                (v->state != XENVF_VF_RESERVED && v->state != XENVF_VF_ACTIVE))
-                continue;
-            (*nr)++;
-            if (!v->config.ns.nr && !nodisk[0])
-                snprintf(nodisk, XLP_VF_NAME_MAX, "%.40s#%u", pf.id, v->index);
-            if (o < len)
-                o += (size_t)snprintf(held + o, len - o, "%s%s#%u",
-                                      o ? " " : "", pf.id, v->index);
-        }
-        xenvf_pf_dispose(&pf);
+    for (size_t i = 0; i < n; i++) {
+        if (!books[i].nr_ns && !nodisk[0])
+            snprintf(nodisk, XLP_VF_NAME_MAX, "%.40s#%u", books[i].pf,
+                     books[i].index);
+        if (o < len)
+            o += (size_t)snprintf(held + o, len - o, "%s%s#%u", o ? " " : "",
+                                  books[i].pf, books[i].index);
     }
-    for (unsigned k = 0; k < nr_ids; k++)
-        free(ids[k]);
-    free(ids);
-    return rc;
+    *nr = (unsigned)n;
+    free(books);
+    return 0;
 }
 
 /* Where the guest's storage I/O is, by its xenvf-guest's switch nodes

@@ -401,6 +401,63 @@ out:
     return rc;
 }
 
+int resv_held_vfs(xenvf_xs *xs, uint32_t domid, resv_held **out, size_t *nr,
+                  xenvf_err *err)
+{
+    char **ids = NULL;
+    unsigned nr_ids = 0;
+    resv_held *h = NULL;
+    size_t n = 0;
+    int rc;
+
+    *out = NULL;
+    *nr = 0;
+    rc = xenvf_xs_list_pfs(xs, &ids, &nr_ids, err);
+    if (rc == XENVF_ENOENT) /* no xenvfd here: nothing of ours to hold */
+        return 0;
+    for (unsigned k = 0; k < nr_ids && !rc; k++) {
+        xenvf_pf pf;
+
+        xenvf_pf_init(&pf);
+        rc = xenvf_xs_read_pf(xs, ids[k], &pf, err);
+        if (rc == XENVF_ENOENT) /* unpublished meanwhile */
+            rc = 0;
+        for (size_t i = 0; !rc && i < pf.nr_vfs; i++) {
+            const xenvf_vf *v = &pf.vfs[i];
+            resv_held *grown, *e;
+
+            if (v->domid != domid ||
+                (v->state != XENVF_VF_RESERVED && v->state != XENVF_VF_ACTIVE))
+                continue;
+            if (!(grown = realloc(h, (n + 1) * sizeof(*h)))) {
+                rc = xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+                break;
+            }
+            h = grown;
+            e = &h[n++];
+            memset(e, 0, sizeof(*e));
+            snprintf(e->pf, sizeof(e->pf), "%s", pf.id);
+            e->index = v->index;
+            e->pf_bdf = pf.bdf;
+            e->vf_bdf = v->bdf;
+            e->pf_owner = pf.owner_domid;
+            e->nr_ns = v->config.ns.nr;
+            e->nsid = e->nr_ns ? v->config.ns.ns[0].nsid : 0;
+        }
+        xenvf_pf_dispose(&pf);
+    }
+    for (unsigned k = 0; k < nr_ids; k++)
+        free(ids[k]);
+    free(ids);
+    if (rc) {
+        free(h);
+        return rc;
+    }
+    *out = h;
+    *nr = n;
+    return 0;
+}
+
 int resv_find_vf(xenvf_xs *xs, const xenvf_bdf *bdf, xenvf_pf *pf_out,
                  size_t *index, xenvf_err *err)
 {

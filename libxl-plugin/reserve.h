@@ -66,6 +66,21 @@ int resv_commit_wait(resv *r, const plugin_conf *conf, xenvf_err *err);
 int resv_find_vf(xenvf_xs *xs, const xenvf_bdf *bdf, xenvf_pf *pf_out,
                  size_t *index, xenvf_err *err);
 
+/* A VF a domain holds in xenvfd's books (RESERVED or ACTIVE). */
+typedef struct resv_held {
+    char pf[XENVF_ID_MAX + 1]; /* its PF's map id */
+    unsigned index;
+    xenvf_bdf pf_bdf, vf_bdf;
+    uint32_t pf_owner; /* the domain that runs the PF driver */
+    size_t nr_ns;      /* its namespaces in the map */
+    uint32_t nsid;     /* the first of them (0: none) */
+} resv_held;
+
+/* Every VF domid holds, PF by PF in the books' order (*out malloc'ed,
+ * *nr); none (0) when xenvfd publishes nothing. */
+int resv_held_vfs(xenvf_xs *xs, uint32_t domid, resv_held **out, size_t *nr,
+                  xenvf_err *err);
+
 /* Give back what domid holds, on a connection of its own; "holds nothing"
  * is success. */
 int resv_release_domid(const plugin_conf *conf, uint32_t domid, xenvf_err *err);

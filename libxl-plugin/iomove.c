@@ -2,7 +2,6 @@
 /*
  * xl save and xl restore drive the I/O switch (iomove.h, docs/migration.md).
  */
-#include <ctype.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,118 +29,6 @@ void xlp_iomove_env_default(xlp_iomove_env *env)
     env->sysfs_root = "/sys";
     env->dev_dir = "/dev";
     env->answer_ms = 60000;
-}
-
-/* ---- the saved config's record of what was moved ------------------------ */
-
-int xlp_moved_format(const xlp_moved *v, size_t nr, char **out, xenvf_err *err)
-{
-    size_t len = nr * (sizeof(v->pf) + 40) + 1, o = 0;
-    char *s = malloc(len);
-
-    if (!s)
-        return xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
-    s[0] = '\0';
-    for (size_t i = 0; i < nr; i++)
-        o += (size_t)snprintf(s + o, len - o, "%s%s#%u:%u:%s", i ? " " : "",
-                              v[i].pf, v[i].index, v[i].nsid, v[i].vdev);
-    *out = s;
-    return 0;
-}
-
-/* One "PF#INDEX:NSID:VDEV" of n bytes at t into *m. */
-static int moved_parse_one(const char *t, size_t n, xlp_moved *m,
-                           xenvf_err *err)
-{
-    char item[128], *hash, *c1, *c2, *end;
-    unsigned long index, nsid;
-    xenvf_switch_request req;
-    char pv[XENVF_SWITCH_REQUEST_MAX];
-
-    memset(m, 0, sizeof(*m));
-    if (n >= sizeof(item))
-        return xenvf_err_set(err, XENVF_EINVAL,
-                             "an entry of %zu bytes: too long", n);
-    memcpy(item, t, n);
-    item[n] = '\0';
-    for (size_t i = 0; i < n; i++)
-        if (!isalnum((unsigned char)item[i]) && !strchr("#:_.-", item[i])) {
-            char shown[64];
-
-            xenvf_quote_n(item, n, shown, sizeof(shown));
-            return xenvf_err_set(err, XENVF_EINVAL,
-                                 "%s: byte %zu is not a letter, a digit or "
-                                 "one of #:_.-",
-                                 shown, i);
-        }
-    if (!(hash = strchr(item, '#')) || !(c1 = strchr(hash, ':')) ||
-        !(c2 = strchr(c1 + 1, ':')))
-        return xenvf_err_set(err, XENVF_EINVAL, "'%s': not PF#INDEX:NSID:VDEV",
-                             item);
-    *hash = *c1 = *c2 = '\0';
-    if (!*item || hash - item >= (long)sizeof(m->pf))
-        return xenvf_err_set(err, XENVF_EINVAL, "'%s': bad PF id", item);
-    if (!isdigit((unsigned char)hash[1]) ||
-        (index = strtoul(hash + 1, &end, 10)) > 0xffff || *end)
-        return xenvf_err_set(err, XENVF_EINVAL, "%s: bad VF index '%s'", item,
-                             hash + 1);
-    if (!isdigit((unsigned char)c1[1]) ||
-        (nsid = strtoul(c1 + 1, &end, 10)) < 1 || nsid > 0xfffffffeul || *end)
-        return xenvf_err_set(err, XENVF_EINVAL, "%s#%lu: bad namespace '%s'",
-                             item, index, c1 + 1);
-    /* the vdev is what the guest is asked to move to: the same rules */
-    snprintf(pv, sizeof(pv), "pv %.20s", c2 + 1);
-    if (xenvf_switch_request_parse(pv, &req, NULL) || strlen(c2 + 1) > 20)
-        return xenvf_err_set(err, XENVF_EINVAL, "%s#%lu: bad PV disk '%.20s'",
-                             item, index, c2 + 1);
-    memcpy(m->pf, item, (size_t)(hash - item) + 1); /* with its NUL */
-    m->index = (unsigned)index;
-    m->nsid = (uint32_t)nsid;
-    snprintf(m->vdev, sizeof(m->vdev), "%s", req.vdev);
-    return 0;
-}
-
-int xlp_moved_parse(const char *text, xlp_moved **out, size_t *nr,
-                    xenvf_err *err)
-{
-    xlp_moved *v = NULL;
-    size_t n = 0;
-    int rc = 0;
-
-    *out = NULL;
-    *nr = 0;
-    while (text && *text && !rc) {
-        size_t len = strcspn(text, " ");
-        xlp_moved *grown;
-
-        if (!len) {
-            text++;
-            continue;
-        }
-        if (n >= 64) {
-            rc = xenvf_err_set(err, XENVF_EINVAL, "more than 64 VFs");
-            break;
-        }
-        if (!(grown = realloc(v, (n + 1) * sizeof(*v)))) {
-            rc = xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
-            break;
-        }
-        v = grown;
-        rc = moved_parse_one(text, len, &v[n], err);
-        if (!rc)
-            n++;
-        text += len;
-    }
-    if (!rc && !n)
-        rc = xenvf_err_set(err, XENVF_EINVAL, "no VF listed");
-    if (rc) {
-        free(v);
-        xenvf_err_prepend(err, XLP_IOMOVE_KEY ": ");
-        return rc;
-    }
-    *out = v;
-    *nr = n;
-    return 0;
 }
 
 /* ---- the PF path: a VF's namespace on the PF's own controller ----------- */

@@ -7,7 +7,8 @@ PLUGIN_CORE_SRCS := libxl-plugin/vfcfg.c libxl-plugin/pcidev.c \
                     libxl-plugin/conf.c libxl-plugin/gate.c \
                     libxl-plugin/reserve.c libxl-plugin/build.c \
                     libxl-plugin/log.c libxl-plugin/migrate.c \
-                    libxl-plugin/iomove.c
+                    libxl-plugin/iomove.c \
+                    libxl-plugin/iomove_record.c
 PLUGIN_CORE_OBJS := $(PLUGIN_CORE_SRCS:%.c=$(B)/%.o)
 PLUGIN_OBJS := $(PLUGIN_CORE_OBJS) $(B)/libxl-plugin/interpose.o \
                $(B)/libxl-plugin/flaskmsg.o
@@ -112,7 +113,7 @@ $(B)/tests/fuzz/fuzz_vfcfg: $(B)/tests/fuzz/fuzz_vfcfg.o \
 	    $(PC_LIBS_LIB)
 
 $(B)/tests/fuzz/fuzz_iomove: $(B)/tests/fuzz/fuzz_iomove.o \
-                             $(B)/libxl-plugin/iomove.o $(LIB_A)
+                             $(B)/libxl-plugin/iomove_record.o $(LIB_A)
 	@$(if $(Q),echo "  FUZZLD  $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(PC_LIBS_LIB)
 endif

@@ -246,6 +246,27 @@ int xenvf_nvme_ns_block(const char *sysfs_root, const char *ctrl, uint32_t nsid,
     return 0;
 }
 
+int xenvf_nvme_ns_wwid(const char *sysfs_root, const char *name,
+                       char wwid[XENVF_NVME_WWID_MAX], xenvf_err *err)
+{
+    char path[PATH_MAX], *text = NULL;
+    size_t n;
+    int rc;
+
+    snprintf(path, sizeof(path), "%s/block/%s/wwid",
+             sysfs_root ? sysfs_root : "/sys", name);
+    if ((rc = xenvf_sysfs_read_file(path, &text, err)))
+        return rc;
+    n = strcspn(text, " \n");
+    if (!n || n >= XENVF_NVME_WWID_MAX)
+        rc = xenvf_err_set(err, XENVF_EINVAL, "%s: %s wwid", path,
+                           n ? "too long a" : "an empty");
+    else
+        snprintf(wwid, XENVF_NVME_WWID_MAX, "%.*s", (int)n, text);
+    free(text);
+    return rc;
+}
+
 int xenvf_nvme_rescan(int fd, xenvf_err *err)
 {
     int r = admin_fn(admin_ctx, fd, NVME_IOCTL_RESCAN, NULL);

@@ -164,6 +164,29 @@ START_TEST(block_device_of_a_multipath_namespace)
 }
 END_TEST
 
+/* the disk's identity as the kernel says it, and what is not one */
+START_TEST(wwid_of_a_namespace)
+{
+    char wwid[XENVF_NVME_WWID_MAX], long_one[XENVF_NVME_WWID_MAX + 8];
+
+    put("block/nvme0n2/wwid", "eui.0011223344556677\n");
+    ck_assert_int_eq(xenvf_nvme_ns_wwid(root, "nvme0n2", wwid, &err), 0);
+    ck_assert_str_eq(wwid, "eui.0011223344556677");
+    put("block/nvme0n3/wwid", "\n");
+    ck_assert_int_eq(xenvf_nvme_ns_wwid(root, "nvme0n3", wwid, &err),
+                     XENVF_EINVAL);
+    ck_assert_msg(strstr(err.msg, "nvme0n3/wwid: an empty wwid"), "%s",
+                  err.msg);
+    memset(long_one, 'a', sizeof(long_one) - 1);
+    long_one[sizeof(long_one) - 1] = '\0';
+    put("block/nvme0n4/wwid", long_one);
+    ck_assert_int_eq(xenvf_nvme_ns_wwid(root, "nvme0n4", wwid, &err),
+                     XENVF_EINVAL);
+    ck_assert_msg(strstr(err.msg, "too long a wwid"), "%s", err.msg);
+    ck_assert_int_ne(xenvf_nvme_ns_wwid(root, "nvme0n9", wwid, &err), 0);
+}
+END_TEST
+
 START_TEST(controller_of_a_pf)
 {
     const xenvf_bdf pf = {.seg = 0, .bus = 1, .dev = 0, .func = 0};
@@ -204,6 +227,7 @@ static Suite *nvme_suite(void)
     tcase_add_test(tc, attachment_already_so_is_success_else_named);
     tcase_add_test(tc, block_device_of_a_namespace);
     tcase_add_test(tc, block_device_of_a_multipath_namespace);
+    tcase_add_test(tc, wwid_of_a_namespace);
     tcase_add_test(tc, controller_of_a_pf);
     tcase_add_test(tc, rescan_through_the_transport);
     suite_add_tcase(s, tc);

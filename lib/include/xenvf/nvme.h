@@ -62,6 +62,14 @@ int xenvf_nvme_open(const char *sysfs_root, const char *dev_dir,
 int xenvf_nvme_ns_block(const char *sysfs_root, const char *ctrl, uint32_t nsid,
                         char name[XENVF_NVME_NAME_MAX], xenvf_err *err);
 
+/* What the kernel says identifies the disk behind block device name
+ * ("nvme0n2"): its wwid ("eui.…", "nvme.…" or "uuid.…", from the
+ * namespace's NGUID, EUI-64, UUID or the controller's serial and nsid), the
+ * same on every host that sees the same namespace. */
+#define XENVF_NVME_WWID_MAX 160
+int xenvf_nvme_ns_wwid(const char *sysfs_root, const char *name,
+                       char wwid[XENVF_NVME_WWID_MAX], xenvf_err *err);
+
 /* Ask the kernel to scan controller fd's namespaces again (after an
  * attachment changed: it adds and removes their block devices). */
 int xenvf_nvme_rescan(int fd, xenvf_err *err);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /*
- * xl save and xl restore drive the I/O switch (iomove.h, docs/migration.md).
+ * xl save and xl migrate, xl restore and migrate-receive drive the I/O switch
+ * (iomove.h, docs/migration.md).
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -41,17 +42,38 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-/* Attach (or detach) nsid to the PF's controller, rescan; attaching, the
- * dom0 block device in dev. */
+/* A namespace's PF path as pf_path found or made it. */
+typedef struct pf_path_info {
+    char dev[XLP_IOMOVE_DEV_MAX];   /* dom0's block device */
+    char wwid[XENVF_NVME_WWID_MAX]; /* the disk's identity */
+    bool attached;                  /* by this call: it was not there */
+} pf_path_info;
+
+/* The block device of nsid on ctrl, waited for after an attachment. */
+static int pf_block(const xlp_iomove_env *env, const char *ctrl, uint32_t nsid,
+                    int wait_ms, char name[XENVF_NVME_NAME_MAX], xenvf_err *err)
+{
+    int64_t deadline = xenvf_now_ms() + wait_ms;
+    int rc;
+
+    while ((rc = xenvf_nvme_ns_block(env->sysfs_root, ctrl, nsid, name, err)) ==
+               XENVF_ENOENT &&
+           xenvf_now_ms() < deadline)
+        sleep_ms(SLEEP_STEP_MS);
+    return rc;
+}
+
+/* The PF path of nsid: with info, attached to the PF's own controller
+ * (unless it is there already), its block device and wwid in info; without,
+ * detached. A rescan after either. */
 static int pf_path(const xlp_iomove_env *env, const char *pf_id,
-                   const xenvf_bdf *pf_bdf, uint32_t nsid, bool attach,
-                   char dev[XLP_IOMOVE_DEV_MAX], xenvf_err *err)
+                   const xenvf_bdf *pf_bdf, uint32_t nsid, pf_path_info *info,
+                   xenvf_err *err)
 {
     char ctrl[XENVF_NVME_NAME_MAX], name[XENVF_NVME_NAME_MAX];
     uint8_t *buf = aligned_alloc(4096, XENVF_NVME_ID_SIZE);
     int fd = -1, rc;
     uint16_t cntlid;
-    int64_t deadline;
 
     if (!buf) {
         rc = xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
@@ -62,17 +84,28 @@ static int pf_path(const xlp_iomove_env *env, const char *pf_id,
         rc = -fd;
         goto out;
     }
+    if (info) {
+        memset(info, 0, sizeof(*info));
+        if (!(rc = pf_block(env, ctrl, nsid, 0, name, err)))
+            goto found;
+        if (rc != XENVF_ENOENT)
+            goto out;
+    }
     if ((rc = xenvf_nvme_cntlid(fd, &cntlid, err)) ||
-        (rc = xenvf_nvme_ns_attachment(fd, attach, nsid, cntlid, buf, err)) ||
-        (rc = xenvf_nvme_rescan(fd, err)) || !attach)
+        (rc = xenvf_nvme_ns_attachment(fd, !!info, nsid, cntlid, buf, err)) ||
+        (rc = xenvf_nvme_rescan(fd, err)) || !info)
         goto out;
-    deadline = xenvf_now_ms() + PATH_WAIT_MS;
-    while ((rc = xenvf_nvme_ns_block(env->sysfs_root, ctrl, nsid, name, err)) ==
-               XENVF_ENOENT &&
-           xenvf_now_ms() < deadline)
-        sleep_ms(SLEEP_STEP_MS);
-    if (!rc)
-        snprintf(dev, XLP_IOMOVE_DEV_MAX, "%s/%s", env->dev_dir, name);
+    info->attached = true;
+    if ((rc = pf_block(env, ctrl, nsid, PATH_WAIT_MS, name, err)))
+        goto out;
+found:
+    snprintf(info->dev, sizeof(info->dev), "%s/%s", env->dev_dir, name);
+    if (!(rc = xenvf_nvme_ns_wwid(env->sysfs_root, name, info->wwid, err)) &&
+        strspn(info->wwid,
+               "abcdefghijklmnopqrstuvwxyz"
+               "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(info->wwid))
+        rc = xenvf_err_set(err, XENVF_EINVAL, "%s: a wwid of odd bytes: '%s'",
+                           info->dev, info->wwid);
 out:
     if (fd >= 0)
         close(fd);
@@ -282,7 +315,7 @@ static void undo_out(xenvf_xs *xs, const xlp_iomove_ops *ops,
                      const xlp_iomove_env *env, uint32_t domid, const held *h,
                      size_t pathed, size_t added, size_t asked)
 {
-    char answer[XENVF_SWITCH_STATE_MAX], dev[XLP_IOMOVE_DEV_MAX];
+    char answer[XENVF_SWITCH_STATE_MAX];
     xenvf_err e;
 
     for (size_t i = pathed; i-- > 0;) {
@@ -294,7 +327,7 @@ static void undo_out(xenvf_xs *xs, const xlp_iomove_ops *ops,
         if (i < added && ops->disk_remove(ops->opaque, domid, h[i].m.vdev))
             LOG(ERROR, "%s#%u: removing the PV disk %s failed", h[i].m.pf,
                 h[i].m.index, h[i].m.vdev);
-        if (pf_path(env, h[i].m.pf, &h[i].pf_bdf, h[i].m.nsid, false, dev, &e))
+        if (pf_path(env, h[i].m.pf, &h[i].pf_bdf, h[i].m.nsid, NULL, &e))
             LOG(ERROR, "%s", e.msg);
     }
 }
@@ -303,8 +336,9 @@ int xlp_iomove_out(xenvf_xs *xs, const xlp_iomove_ops *ops,
                    const xlp_iomove_env *env, uint32_t domid, xlp_moved **out,
                    size_t *nr, xenvf_err *err)
 {
-    char dev[XLP_IOMOVE_DEV_MAX], req[XENVF_SWITCH_REQUEST_MAX],
-        answer[XENVF_SWITCH_STATE_MAX], taken[VDEV_LETTERS * 6] = "";
+    char req[XENVF_SWITCH_REQUEST_MAX], answer[XENVF_SWITCH_STATE_MAX],
+        taken[VDEV_LETTERS * 6] = "";
+    pf_path_info path;
     size_t n = 0, at = 0, pathed = 0, added = 0, asked = 0;
     held *h = NULL;
     bool go;
@@ -318,17 +352,18 @@ int xlp_iomove_out(xenvf_xs *xs, const xlp_iomove_ops *ops,
     for (at = 0; at < n; at++) {
         held *v = &h[at];
 
-        if ((rc = pf_path(env, v->m.pf, &v->pf_bdf, v->m.nsid, true, dev, err)))
+        if ((rc = pf_path(env, v->m.pf, &v->pf_bdf, v->m.nsid, &path, err)))
             break;
         pathed++;
+        snprintf(v->m.wwid, sizeof(v->m.wwid), "%s", path.wwid);
         if ((rc = free_vdev(xs, domid, taken, v->m.vdev, err)))
             break;
         strcat(taken, v->m.vdev);
         strcat(taken, " ");
-        if (ops->disk_add(ops->opaque, domid, dev, v->m.vdev)) {
+        if (ops->disk_add(ops->opaque, domid, path.dev, v->m.vdev)) {
             rc = xenvf_err_set(err, XENVF_EIO,
-                               "libxl could not add %s as the PV disk %s", dev,
-                               v->m.vdev);
+                               "libxl could not add %s as the PV disk %s",
+                               path.dev, v->m.vdev);
             break;
         }
         added++;
@@ -340,7 +375,7 @@ int xlp_iomove_out(xenvf_xs *xs, const xlp_iomove_ops *ops,
         LOG(INFO,
             "%s#%u: the guest's I/O is on the PV disk %s (%s, namespace %u "
             "through the PF): '%s'",
-            v->m.pf, v->m.index, v->m.vdev, dev, v->m.nsid, answer);
+            v->m.pf, v->m.index, v->m.vdev, path.dev, v->m.nsid, answer);
     }
     if (rc) {
         xenvf_err_prepend(err, "%s#%u: ", h[at].m.pf, h[at].m.index);
@@ -408,13 +443,31 @@ int xlp_iomove_paths(xenvf_xs *xs, const xlp_iomove_env *env,
                      const xlp_moved *v, size_t nr,
                      char (*dev)[XLP_IOMOVE_DEV_MAX], xenvf_err *err)
 {
+    pf_path_info path;
     xenvf_bdf pf_bdf;
     xenvf_vf vf;
+    xenvf_err e;
     int rc = 0;
 
-    for (size_t i = 0; i < nr && !rc; i++)
-        if (!(rc = read_vf(xs, v[i].pf, v[i].index, &pf_bdf, &vf, err)))
-            rc = pf_path(env, v[i].pf, &pf_bdf, v[i].nsid, true, dev[i], err);
+    for (size_t i = 0; i < nr && !rc; i++) {
+        if ((rc = read_vf(xs, v[i].pf, v[i].index, &pf_bdf, &vf, err)) ||
+            (rc = pf_path(env, v[i].pf, &pf_bdf, v[i].nsid, &path, err)))
+            break;
+        snprintf(dev[i], XLP_IOMOVE_DEV_MAX, "%s", path.dev);
+        if (!strcmp(path.wwid, v[i].wwid))
+            continue;
+        rc = xenvf_err_set(err, XENVF_EINVAL,
+                           "%s#%u: namespace %u of %s here is the disk %s, "
+                           "but the guest was saved on %s: not the same "
+                           "disk (a move to another host needs the "
+                           "namespace shared with it)",
+                           v[i].pf, v[i].index, v[i].nsid, v[i].pf, path.wwid,
+                           v[i].wwid);
+        xenvf_err_init(&e);
+        if (path.attached &&
+            pf_path(env, v[i].pf, &pf_bdf, v[i].nsid, NULL, &e))
+            LOG(ERROR, "%s", e.msg);
+    }
     return rc;
 }
 
@@ -423,7 +476,7 @@ static int back_one(xenvf_xs *xs, const xlp_iomove_ops *ops,
                     const xlp_iomove_env *env, uint32_t domid,
                     const xlp_moved *m, xenvf_err *err)
 {
-    char answer[XENVF_SWITCH_STATE_MAX], dev[XLP_IOMOVE_DEV_MAX];
+    char answer[XENVF_SWITCH_STATE_MAX];
     xenvf_switch_state st;
     xenvf_bdf pf_bdf;
     unsigned unused;
@@ -473,7 +526,7 @@ static int back_one(xenvf_xs *xs, const xlp_iomove_ops *ops,
     if (ops->disk_remove(ops->opaque, domid, m->vdev))
         return xenvf_err_set(err, XENVF_EIO,
                              "libxl could not remove the PV disk %s", m->vdev);
-    return pf_path(env, m->pf, &pf_bdf, m->nsid, false, dev, err);
+    return pf_path(env, m->pf, &pf_bdf, m->nsid, NULL, err);
 }
 
 int xlp_iomove_back(xenvf_xs *xs, const xlp_iomove_ops *ops,

@@ -1,26 +1,29 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /*
- * xl save and xl restore drive the I/O switch (issue 15, docs/migration.md):
- * the plugin moves a guest's disk I/O off its storage VFs before xl takes
- * the domain's config for the saved image, and back onto VFs once the
- * restored domain runs.
+ * xl save and xl migrate, xl restore and xl migrate-receive drive the I/O
+ * switch (issue 15, docs/migration.md): the plugin moves a guest's disk
+ * I/O off its storage VFs before xl takes the domain's config for the
+ * saved image or the migration stream, and back onto VFs once the
+ * restored or received domain runs.
  *
- * Out (xlp_iomove_out, where xl save first asks libxl for the config):
+ * Out (xlp_iomove_out, where xl first asks libxl for the config):
  * for each VF the domain holds, its namespace is attached to the PF's own
  * controller too (the PF path: dom0 gets a block device on the same disk),
  * offered to the guest as a PV disk (libxl_device_disk_add, blkback), and
  * the guest is asked to move its I/O there (switch-request "pv VDEV",
  * xenvf/switch.h) and answers; then each VF is hot-unplugged
  * (libxl_device_pci_remove: xenvfd resets and frees it). The config xl
- * saves then has the PV disks and no VF, and says what was moved (the
- * XLP_IOMOVE_KEY entry of c_info.xsdata). A failure at any step undoes
- * the earlier ones: the guest keeps its VFs, its I/O on them.
+ * saves or sends then has the PV disks and no VF, and says what was moved
+ * (the XLP_IOMOVE_KEY entry of c_info.xsdata), with each namespace's
+ * identity (its wwid). A failure at any step undoes the earlier ones: the
+ * guest keeps its VFs, its I/O on them.
  *
- * Back (xlp_iomove_back, after xl restore unpaused the domain): the PF
- * path made sure of before the build (xlp_iomove_paths), each VF plugged
- * again (the same PF and index: the map gives the namespace to the VF
- * index), the guest asked back ("vf"), the PV disk unplugged and the
- * namespace detached from the PF's controller.
+ * Back (xlp_iomove_back, after xl unpaused the domain): the PF path made
+ * sure of before the build and checked to be the same disk
+ * (xlp_iomove_paths), each VF plugged again (the same PF and index: the
+ * map gives the namespace to the VF index), the guest asked back ("vf"),
+ * the PV disk unplugged and the namespace detached from the PF's
+ * controller.
  *
  * Only for PFs dom0 holds, VFs with exactly one namespace, and guests
  * whose xenvf-guest serves the switch with their I/O on the VFs; anything
@@ -48,9 +51,11 @@ typedef struct xlp_moved {
     unsigned index;                   /* the VF index */
     uint32_t nsid;                    /* its namespace */
     char vdev[XENVF_SWITCH_VDEV_MAX]; /* the PV disk that carries it */
+    char wwid[XENVF_NVME_WWID_MAX];   /* the namespace's, checked back */
 } xlp_moved;
 
-/* "nvme0#0:2:xvdb nvme1#3:5:xvdc" (PF#INDEX:NSID:VDEV, space-separated):
+/* "nvme0#0:2:xvdb:eui.0011… nvme1#3:5:xvdc:nvme.1b36-…"
+ * (PF#INDEX:NSID:VDEV:WWID, space-separated):
  * format into a malloc'ed *out; parse (fuzzed) into a malloc'ed array,
  * naming what is wrong where. */
 int xlp_moved_format(const xlp_moved *v, size_t nr, char **out, xenvf_err *err);
@@ -91,7 +96,10 @@ int xlp_iomove_out(xenvf_xs *xs, const xlp_iomove_ops *ops,
 
 /* Before the restored domain is built: each moved VF's PF path is there
  * (attached again if not), its dom0 block device in dev[i] (capacity
- * nr, each PATH-sized: XLP_IOMOVE_DEV_MAX). */
+ * nr, each PATH-sized: XLP_IOMOVE_DEV_MAX), and it is the disk the guest
+ * was saved with (the same wwid: on another host, a namespace of the same
+ * PF id and nsid may be another disk; then XENVF_EINVAL, and a PF path
+ * attached here for it is detached again). */
 #define XLP_IOMOVE_DEV_MAX 64
 int xlp_iomove_paths(xenvf_xs *xs, const xlp_iomove_env *env,
                      const xlp_moved *v, size_t nr,

@@ -14,24 +14,25 @@
 
 int xlp_moved_format(const xlp_moved *v, size_t nr, char **out, xenvf_err *err)
 {
-    size_t len = nr * (sizeof(v->pf) + 40) + 1, o = 0;
+    size_t len = nr * (sizeof(v->pf) + sizeof(v->wwid) + 40) + 1, o = 0;
     char *s = malloc(len);
 
     if (!s)
         return xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
     s[0] = '\0';
     for (size_t i = 0; i < nr; i++)
-        o += (size_t)snprintf(s + o, len - o, "%s%s#%u:%u:%s", i ? " " : "",
-                              v[i].pf, v[i].index, v[i].nsid, v[i].vdev);
+        o += (size_t)snprintf(s + o, len - o, "%s%s#%u:%u:%s:%s", i ? " " : "",
+                              v[i].pf, v[i].index, v[i].nsid, v[i].vdev,
+                              v[i].wwid);
     *out = s;
     return 0;
 }
 
-/* One "PF#INDEX:NSID:VDEV" of n bytes at t into *m. */
+/* One "PF#INDEX:NSID:VDEV:WWID" of n bytes at t into *m. */
 static int moved_parse_one(const char *t, size_t n, xlp_moved *m,
                            xenvf_err *err)
 {
-    char item[128], *hash, *c1, *c2, *end;
+    char item[256], *hash, *c1, *c2, *c3, *end;
     unsigned long index, nsid;
     xenvf_switch_request req;
     char pv[XENVF_SWITCH_REQUEST_MAX];
@@ -53,10 +54,10 @@ static int moved_parse_one(const char *t, size_t n, xlp_moved *m,
                                  shown, i);
         }
     if (!(hash = strchr(item, '#')) || !(c1 = strchr(hash, ':')) ||
-        !(c2 = strchr(c1 + 1, ':')))
-        return xenvf_err_set(err, XENVF_EINVAL, "'%s': not PF#INDEX:NSID:VDEV",
-                             item);
-    *hash = *c1 = *c2 = '\0';
+        !(c2 = strchr(c1 + 1, ':')) || !(c3 = strchr(c2 + 1, ':')))
+        return xenvf_err_set(err, XENVF_EINVAL,
+                             "'%s': not PF#INDEX:NSID:VDEV:WWID", item);
+    *hash = *c1 = *c2 = *c3 = '\0';
     if (!*item || hash - item >= (long)sizeof(m->pf))
         return xenvf_err_set(err, XENVF_EINVAL, "'%s': bad PF id", item);
     if (!isdigit((unsigned char)hash[1]) ||
@@ -72,7 +73,12 @@ static int moved_parse_one(const char *t, size_t n, xlp_moved *m,
     if (xenvf_switch_request_parse(pv, &req, NULL) || strlen(c2 + 1) > 20)
         return xenvf_err_set(err, XENVF_EINVAL, "%s#%lu: bad PV disk '%.20s'",
                              item, index, c2 + 1);
+    if (!c3[1] || strchr(c3 + 1, ':') || strchr(c3 + 1, '#') ||
+        strlen(c3 + 1) >= sizeof(m->wwid))
+        return xenvf_err_set(err, XENVF_EINVAL, "%s#%lu: bad wwid '%.40s'",
+                             item, index, c3 + 1);
     memcpy(m->pf, item, (size_t)(hash - item) + 1); /* with its NUL */
+    memcpy(m->wwid, c3 + 1, strlen(c3 + 1) + 1);
     m->index = (unsigned)index;
     m->nsid = (uint32_t)nsid;
     snprintf(m->vdev, sizeof(m->vdev), "%s", req.vdev);

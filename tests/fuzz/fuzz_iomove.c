@@ -1,9 +1,10 @@
 /*
- * Fuzz the parser of what xl save wrote into the saved config about the
- * I/O it moved off the guest's VFs (libxl-plugin/iomove.c, read back by xl
- * restore from a saved image anyone may hand it). Whatever parses must
- * survive a round trip through its text; whatever does not must say so in
- * one line.
+ * Fuzz the parser of what xl save and xl migrate wrote into the config
+ * about the I/O they moved off the guest's VFs
+ * (libxl-plugin/iomove_record.c, read back by xl restore and xl
+ * migrate-receive from an image or stream anyone may hand them).
+ * Whatever parses must survive a round trip through its text; whatever
+ * does not must say so in one line.
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -108,7 +108,32 @@ static const xlp_iomove_ops ops = {.disk_add = fake_disk_add,
                                    .pci_add = fake_pci_add,
                                    .pci_remove = fake_pci_remove};
 
-/* the PF's controller: CNTLID 0, attachments and rescans noted */
+static void put(const char *rel, const char *text);
+
+/* The disk behind namespace 2 as the kernel names it (its wwid): the one
+ * the guest was saved with, or (another host) another. */
+#define WWID "nvme.1b36-73657269616c-6d6f64656c-00000002"
+static const char *disk_wwid;
+
+/* The kernel's block device of namespace 2 on nvme0 comes (the namespace
+ * attached to the PF's controller and rescanned) or goes. */
+static void ns_block(bool there)
+{
+    char cmd[160];
+
+    if (there) {
+        put("class/nvme/nvme0/nvme0n2/nsid", "2\n");
+        put("block/nvme0n2/wwid", disk_wwid);
+        return;
+    }
+    snprintf(cmd, sizeof(cmd), "rm -rf %s/class/nvme/nvme0/nvme0n2 %s/block",
+             root, root);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* the PF's controller: CNTLID 0, attachments and rescans noted, the
+ * namespace's block device there after an attachment, gone after a
+ * detachment */
 static int controller(void *ctx, int fd, unsigned long req,
                       struct nvme_admin_cmd *cmd)
 {
@@ -128,6 +153,7 @@ static int controller(void *ctx, int fd, unsigned long req,
     snprintf(n, sizeof(n), "%u", cmd->nsid);
     note(nvme_log, sizeof(nvme_log), "%s %s; ",
          cmd->cdw10 ? "detach" : "attach", n);
+    ns_block(!cmd->cdw10);
     return 0;
 }
 
@@ -221,8 +247,9 @@ static void setup(void)
     snprintf(root, sizeof(root), "/tmp/xenvf-iomove-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(root));
     put("bus/pci/devices/0000:01:00.0/nvme/nvme0", NULL);
-    put("class/nvme/nvme0/nvme0n2/nsid", "2\n");
+    put("class/nvme/nvme0", NULL);
     put("nvme0", "");
+    disk_wwid = WWID "\n";
     ck_assert_int_eq(xsh_start(&hs), 0);
     xenvf_err_init(&err);
     xenvf_xs_init(&xs);
@@ -271,6 +298,7 @@ START_TEST(moves_out_and_records_it)
     ck_assert_str_eq(v[0].pf, "nvme0");
     ck_assert_uint_eq(v[0].nsid, 2);
     ck_assert_str_eq(v[0].vdev, "xvdb");
+    ck_assert_str_eq(v[0].wwid, WWID);
     snprintf(dev, sizeof(dev),
              "disk_add %s/nvme0n2 xvdb; pci_remove "
              "0000:01:00.1; ",
@@ -375,7 +403,7 @@ START_TEST(a_driver_domain_pf_is_refused_by_name)
 }
 END_TEST
 
-static const xlp_moved moved = {"nvme0", 0, 2, "xvdb"};
+static const xlp_moved moved = {"nvme0", 0, 2, "xvdb", WWID};
 
 /* before the restored domain's build: the PF path there, its device */
 START_TEST(restore_finds_the_pf_path)
@@ -388,6 +416,39 @@ START_TEST(restore_finds_the_pf_path)
     snprintf(want, sizeof(want), "%s/nvme0n2", root);
     ck_assert_str_eq(dev[0], want);
     ck_assert_str_eq(nvme_log, "attach 2; rescan; ");
+}
+END_TEST
+
+/* xl restore where the PF path is there already (the save's, on the same
+ * host): nothing attached, nothing to undo */
+START_TEST(restore_uses_the_pf_path_there)
+{
+    char dev[1][XLP_IOMOVE_DEV_MAX];
+
+    books(0, false);
+    ns_block(true);
+    ck_assert_msg(!xlp_iomove_paths(&xs, &env, &moved, 1, dev, &err), "%s",
+                  err.msg);
+    ck_assert_str_eq(nvme_log, "");
+}
+END_TEST
+
+/* xl restore (or migrate-receive) on a host where the PF's namespace 2 is
+ * another disk: refused by name, and the namespace attached for it
+ * detached again */
+START_TEST(restore_refuses_another_disk)
+{
+    char dev[1][XLP_IOMOVE_DEV_MAX];
+
+    books(0, false);
+    disk_wwid = "eui.00000000000000aa";
+    ck_assert_int_eq(xlp_iomove_paths(&xs, &env, &moved, 1, dev, &err),
+                     XENVF_EINVAL);
+    ck_assert_msg(strstr(err.msg, "nvme0#0: namespace 2 of nvme0 here is the "
+                                  "disk eui.00000000000000aa, but the guest "
+                                  "was saved on " WWID ": not the same disk"),
+                  "%s", err.msg);
+    ck_assert_str_eq(nvme_log, "attach 2; rescan; detach 2; rescan; ");
 }
 END_TEST
 
@@ -455,6 +516,8 @@ static Suite *iomove_suite(void)
     tcase_add_test(tc, nothing_moved_without_the_switch_or_on_pv);
     tcase_add_test(tc, a_driver_domain_pf_is_refused_by_name);
     tcase_add_test(tc, restore_finds_the_pf_path);
+    tcase_add_test(tc, restore_uses_the_pf_path_there);
+    tcase_add_test(tc, restore_refuses_another_disk);
     tcase_add_test(tc, moves_back);
     tcase_add_test(tc, back_refused_when_the_vf_is_taken);
     tcase_add_test(tc, back_error_keeps_the_pv_disk);

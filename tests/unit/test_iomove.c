@@ -15,20 +15,24 @@ static xenvf_err err;
 
 START_TEST(round_trip)
 {
-    const xlp_moved in[2] = {{"nvme0", 0, 2, "xvdb"}, {"nvme1", 3, 17, "xvdc"}};
+    const xlp_moved in[2] = {
+        {"nvme0", 0, 2, "xvdb", "eui.0011223344556677"},
+        {"nvme1", 3, 17, "xvdc", "nvme.1b36-7365-00000011"}};
     xlp_moved *out = NULL;
     char *text = NULL;
     size_t nr = 0;
 
     xenvf_err_init(&err);
     ck_assert_int_eq(xlp_moved_format(in, 2, &text, &err), 0);
-    ck_assert_str_eq(text, "nvme0#0:2:xvdb nvme1#3:17:xvdc");
+    ck_assert_str_eq(text, "nvme0#0:2:xvdb:eui.0011223344556677 "
+                           "nvme1#3:17:xvdc:nvme.1b36-7365-00000011");
     ck_assert_int_eq(xlp_moved_parse(text, &out, &nr, &err), 0);
     ck_assert_uint_eq(nr, 2);
     ck_assert_str_eq(out[1].pf, "nvme1");
     ck_assert_uint_eq(out[1].index, 3);
     ck_assert_uint_eq(out[1].nsid, 17);
     ck_assert_str_eq(out[1].vdev, "xvdc");
+    ck_assert_str_eq(out[1].wwid, "nvme.1b36-7365-00000011");
     ck_assert_int_eq(memcmp(&out[0], &in[0], sizeof(in[0])), 0);
     free(out);
     free(text);
@@ -53,19 +57,24 @@ START_TEST(bad_text_is_refused_by_name)
 {
     refused("", "no VF listed");
     refused("   ", "no VF listed");
-    refused("nvme0#0:2", "not PF#INDEX:NSID:VDEV");
-    refused("nvme0:2:xvdb", "not PF#INDEX:NSID:VDEV");
-    refused("#0:2:xvdb", "bad PF id");
-    refused("nv/me#0:2:xvdb", "byte 2 is not a letter, a digit or one of");
-    refused("nvme0#0:2:xv\ndb", "nvme0#0:2:xv\\x0adb: byte 12 is not");
-    refused("nvme0#x:2:xvdb", "bad VF index 'x'");
-    refused("nvme0#70000:2:xvdb", "bad VF index '70000'");
-    refused("nvme0#0:0:xvdb", "bad namespace '0'");
-    refused("nvme0#0:-1:xvdb", "bad namespace '-1'");
-    refused("nvme0#0:2:", "bad PV disk ''");
-    refused("nvme0#0:2:Xvdb", "bad PV disk 'Xvdb'");
-    refused("nvme0#0:2:xvdb nvme1#1:3:xv db", "not PF#INDEX:NSID:VDEV");
-    refused("nvme0#0:2:xvdb:9", "bad PV disk 'xvdb:9'");
+    refused("nvme0#0:2:xvdb", "not PF#INDEX:NSID:VDEV:WWID");
+    refused("nvme0:2:xvdb:eui.1", "not PF#INDEX:NSID:VDEV:WWID");
+    refused("#0:2:xvdb:eui.1", "bad PF id");
+    refused("nv/me#0:2:xvdb:eui.1",
+            "byte 2 is not a letter, a digit or one of");
+    refused("nvme0#0:2:xv\ndb:eui.1",
+            "nvme0#0:2:xv\\x0adb:eui.1: byte 12 is not");
+    refused("nvme0#x:2:xvdb:eui.1", "bad VF index 'x'");
+    refused("nvme0#70000:2:xvdb:eui.1", "bad VF index '70000'");
+    refused("nvme0#0:0:xvdb:eui.1", "bad namespace '0'");
+    refused("nvme0#0:-1:xvdb:eui.1", "bad namespace '-1'");
+    refused("nvme0#0:2::eui.1", "bad PV disk ''");
+    refused("nvme0#0:2:Xvdb:eui.1", "bad PV disk 'Xvdb'");
+    refused("nvme0#0:2:xvdb:eui.1 nvme1#1:3:xv db:eui.2",
+            "not PF#INDEX:NSID:VDEV:WWID");
+    refused("nvme0#0:2:xvdb:", "bad wwid ''");
+    refused("nvme0#0:2:xvdb:eui.1:9", "bad wwid 'eui.1:9'");
+    refused("nvme0#0:2:xvdb:eui#1", "bad wwid 'eui#1'");
 }
 END_TEST
 

@@ -15,12 +15,15 @@
  *                     config's VFs reserved, committed, published, gated
  *   libxl_domain_unpause      the gate
  *   libxl_device_pci_add      xl pci-attach: no VF another domain holds
- *   libxl_domain_suspend      xl save of a domain holding VFs refused
- *                     unless unplug-and-go or its I/O is on the PV path;
- *                     xl migrate's failure in Xen explained (migrate.h)
- *   libxl_retrieve_domain_configuration   xl save: the guest's I/O moved
- *                     off its VFs before xl takes the config (iomove.h);
- *                     xl restore moves it back after the unpause
+ *   libxl_domain_suspend      xl save and xl migrate of a domain still
+ *                     holding VFs refused unless unplug-and-go or its I/O
+ *                     is on the PV path (migrate.h)
+ *   libxl_domain_resume       after a failed save or migration: what was
+ *                     moved off the VFs goes back
+ *   libxl_retrieve_domain_configuration   xl save, xl migrate: the
+ *                     guest's I/O moved off its VFs before xl takes the
+ *                     config (iomove.h); xl restore and migrate-receive
+ *                     move it back after the unpause
  *
  * xl ignores libxl_domain_unpause's return value, so when the gate fails
  * inside xl the plugin ends xl itself, with status 1, after destroying the
@@ -64,6 +67,8 @@ typedef int pci_add_fn(libxl_ctx *ctx, uint32_t domid, libxl_device_pci *pci,
                        const libxl_asyncop_how *ao_how);
 typedef int suspend_fn(libxl_ctx *ctx, uint32_t domid, int fd, int flags,
                        const libxl_asyncop_how *ao_how);
+typedef int resume_fn(libxl_ctx *ctx, uint32_t domid, int suspend_cancel,
+                      const libxl_asyncop_how *ao_how);
 typedef int retrieve_fn(libxl_ctx *ctx, uint32_t domid,
                         libxl_domain_config *d_config,
                         const libxl_asyncop_how *ao_how);
@@ -78,6 +83,7 @@ static struct {
     unpause_fn *unpause;
     pci_add_fn *pci_add;
     suspend_fn *suspend;
+    resume_fn *resume;
     retrieve_fn *retrieve;
     cfg_init_fn *cfg_init;
     cfg_readdata_fn *cfg_readdata;
@@ -245,6 +251,7 @@ static void setup(void)
     real.unpause = (unpause_fn *)next_symbol("libxl_domain_unpause");
     real.pci_add = (pci_add_fn *)next_symbol("libxl_device_pci_add");
     real.suspend = (suspend_fn *)next_symbol("libxl_domain_suspend");
+    real.resume = (resume_fn *)next_symbol("libxl_domain_resume");
     real.retrieve =
         (retrieve_fn *)next_symbol("libxl_retrieve_domain_configuration");
     real.cfg_init = (cfg_init_fn *)next_symbol("xlu_cfg_init");
@@ -340,38 +347,43 @@ static void iomove_ops(xlp_iomove_ops *ops, libxl_ctx *ctx)
                             .opaque = ctx};
 }
 
-/* xl save's checkpoint file, when xl runs `save` without -c (which leaves
- * the domain running) and takes the config from libxl: "xl [opts] save
- * [opts] DOMAIN FILE". Copied into file; false when not so. */
-static bool xl_saving(char *file, size_t len)
+/* What xl is running, when it takes a domain's config from libxl to
+ * suspend it: "xl [opts] save [opts] DOMAIN FILE" without -c (which leaves
+ * the domain running), FILE copied into file; or "xl [opts] migrate ...". */
+typedef enum xl_suspending { XL_OTHER, XL_SAVE, XL_MIGRATE } xl_suspending;
+
+static xl_suspending xl_command(char *file, size_t len)
 {
     char buf[4096], *a, *end, *pos[2];
     int npos = 0;
     ssize_t n;
     int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
 
+    file[0] = '\0';
     if (fd < 0)
-        return false;
+        return XL_OTHER;
     n = read(fd, buf, sizeof(buf) - 1);
     close(fd);
     if (n <= 0)
-        return false;
+        return XL_OTHER;
     buf[n] = '\0';
     end = buf + n;
     for (a = buf + strlen(buf) + 1; a < end && a[0] == '-'; a += strlen(a) + 1)
         ;
+    if (a < end && !strcmp(a, "migrate"))
+        return XL_MIGRATE;
     if (a >= end || strcmp(a, "save"))
-        return false;
+        return XL_OTHER;
     for (a += strlen(a) + 1; a < end; a += strlen(a) + 1) {
         if (a[0] == '-' && strchr(a + 1, 'c'))
-            return false;
+            return XL_OTHER;
         if (a[0] != '-' && npos < 2)
             pos[npos++] = a;
     }
     if (npos < 2)
-        return false;
+        return XL_OTHER;
     snprintf(file, len, "%s", pos[1]);
-    return true;
+    return XL_SAVE;
 }
 
 /* Can xl create file? Checked before the move: xl opens it only after
@@ -427,8 +439,8 @@ static char *kv_take(libxl_key_value_list l, const char *key)
     return value;
 }
 
-/* xl save: move the I/O first, then the config as it is after the move,
- * with what was moved for xl restore. */
+/* xl save and xl migrate: move the I/O first, then the config as it is
+ * after the move, with what was moved for xl restore or migrate-receive. */
 EXPORT int libxl_retrieve_domain_configuration(libxl_ctx *ctx, uint32_t domid,
                                                libxl_domain_config *d_config,
                                                const libxl_asyncop_how *ao_how)
@@ -438,6 +450,8 @@ EXPORT int libxl_retrieve_domain_configuration(libxl_ctx *ctx, uint32_t domid,
     xlp_moved *v = NULL;
     size_t nr = 0;
     char *text = NULL, file[PATH_MAX];
+    xl_suspending cmd;
+    const char *what;
     xenvf_err err;
     xenvf_xs xs;
     int rc;
@@ -445,9 +459,10 @@ EXPORT int libxl_retrieve_domain_configuration(libxl_ctx *ctx, uint32_t domid,
     setup();
     /* xl save -c leaves the domain running: its I/O stays where it is
      * (xlp_suspend_check decides) */
-    if (!in_xl || ao_how || !xl_saving(file, sizeof(file)))
+    if (!in_xl || ao_how || (cmd = xl_command(file, sizeof(file))) == XL_OTHER)
         return real.retrieve(ctx, domid, d_config, ao_how);
-    if (!can_write(file)) {
+    what = cmd == XL_SAVE ? "xl save" : "xl migrate";
+    if (cmd == XL_SAVE && !can_write(file)) {
         LOG(ERROR,
             "xl save of domain %u: cannot write %s: the guest's I/O is not "
             "moved, and xl will not save",
@@ -463,9 +478,9 @@ EXPORT int libxl_retrieve_domain_configuration(libxl_ctx *ctx, uint32_t domid,
     xenvf_xs_dispose(&xs);
     if (rc) {
         LOG(ERROR,
-            "xl save of domain %u: moving its I/O off its VFs failed, "
+            "%s of domain %u: moving its I/O off its VFs failed, "
             "everything undone, the domain keeps running with its VFs: %s",
-            domid, err.msg);
+            what, domid, err.msg);
         return ERROR_FAIL;
     }
     rc = real.retrieve(ctx, domid, d_config, ao_how);
@@ -474,10 +489,10 @@ EXPORT int libxl_retrieve_domain_configuration(libxl_ctx *ctx, uint32_t domid,
         rc = kv_add(&d_config->c_info.xsdata, XLP_IOMOVE_KEY, text);
     if (rc && nr)
         LOG(ERROR,
-            "xl save of domain %u: its I/O is on its PV disks and its VFs "
+            "%s of domain %u: its I/O is on its PV disks and its VFs "
             "are unplugged, but libxl gave no config: xl pci-attach them "
             "and ask the guest back (docs/migration.md)",
-            domid);
+            what, domid);
     free(text);
     free(moved_out.v);
     moved_out.v = v;
@@ -734,9 +749,11 @@ EXPORT int libxl_device_pci_add(libxl_ctx *ctx, uint32_t domid,
     return rc;
 }
 
-/* xl save (flags 0): xl resumes the domain when this fails, so a refused
- * domain keeps running. xl migrate (LIBXL_SUSPEND_LIVE): only explained,
- * Xen refuses it (migrate.h). */
+/* xl save (flags 0) and xl migrate (LIBXL_SUSPEND_LIVE): xl resumes the
+ * domain when this fails, so a refused domain keeps running (migrate.h).
+ * What libxl_retrieve_domain_configuration moved goes back once xl has
+ * resumed it (the guest must run to answer), or here when the guest never
+ * suspended (ERROR_GUEST_TIMEDOUT: xl migrate exits without a resume). */
 EXPORT int libxl_domain_suspend(libxl_ctx *ctx, uint32_t domid, int fd,
                                 int flags, const libxl_asyncop_how *ao_how)
 {
@@ -750,9 +767,32 @@ EXPORT int libxl_domain_suspend(libxl_ctx *ctx, uint32_t domid, int fd,
         rc = ERROR_FAIL;
     else
         rc = real.suspend(ctx, domid, fd, flags, ao_how);
-    if (rc && moved_out.nr && moved_out.domid == domid) {
-        LOG(ERROR, "xl save of domain %u failed: its I/O goes back to its VFs",
+    if (rc == ERROR_GUEST_TIMEDOUT && moved_out.nr &&
+        moved_out.domid == domid) {
+        LOG(ERROR,
+            "libxl says domain %u did not suspend (it runs on, and xl will "
+            "not resume it): its I/O goes back to its VFs",
             domid);
+        iomove_back(ctx, domid, &moved_out);
+    }
+    return rc;
+}
+
+/* xl resumes a domain whose save or migration failed: what was moved off
+ * its VFs for it goes back now that the guest runs again. */
+EXPORT int libxl_domain_resume(libxl_ctx *ctx, uint32_t domid,
+                               int suspend_cancel,
+                               const libxl_asyncop_how *ao_how)
+{
+    int rc;
+
+    setup();
+    rc = real.resume(ctx, domid, suspend_cancel, ao_how);
+    if (!ao_how && moved_out.nr && moved_out.domid == domid) {
+        LOG(ERROR,
+            "the save or migration of domain %u failed and xl resumed it "
+            "(%s): its I/O goes back to its VFs",
+            domid, rc ? "libxl said it was not suspended" : "resumed");
         iomove_back(ctx, domid, &moved_out);
     }
     return rc;

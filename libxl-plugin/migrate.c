@@ -171,10 +171,11 @@ int xlp_suspend_check(xenvf_xs *xs, uint32_t domid, bool live,
         LOG(ERROR,
             "%s of domain %u with its VF%s %s: this fails, and the domain "
             "keeps running with its VF%s: Xen refuses log-dirty mode to a "
-            "domain with a passed-through device, and a hypervisor built "
-            "without shadow paging (Debian's) to every PV domain, also "
-            "after the VF is detached (so neither unplug-and-go nor the I/O "
-            "switch helps; xl save and xl restore do, docs/migration.md)",
+            "domain with a passed-through device, and xl migrate moves the "
+            "I/O off it first only for a guest that serves xenvf's I/O "
+            "switch, without a config file of its own, and for VFs with one "
+            "namespace each (and a hypervisor built without shadow paging, "
+            "Debian's, live-migrates no PV domain at all: docs/migration.md)",
             what, domid, nr > 1 ? "s" : "", held, nr > 1 ? "s" : "");
         return 0;
     }

@@ -16,14 +16,15 @@
  * does it (the VF is reset and freed when the saved domain is destroyed, I/O on
  * it errors in the guest; xl restore reserves a VF again and gates it).
  *
- * xl migrate is not stopped by the plugin: on Xen 4.17 a receiving xl
- * whose stream ends before its header dies with SIGSEGV and leaves the
+ * xl migrate of a domain still holding VFs (the plugin moved nothing off
+ * them: iomove.h) is not stopped by the plugin: on Xen 4.17 a receiving
+ * xl whose stream ends before its header dies with SIGSEGV and leaves the
  * incoming domain behind (seen in the QEMU tier). Xen itself refuses
  * log-dirty mode to a domain with a passed-through device, and Debian's
  * (built without shadow paging) to every PV domain, with or without
- * devices (seen too), so the migration fails there, the
- * receiver cleans up, and xl resumes the domain with its VFs; the plugin
- * says why beforehand, with or without unplug-and-go.
+ * devices (seen too), so the migration fails there, the receiver cleans
+ * up, and xl resumes the domain with its VFs; the plugin says why
+ * beforehand, with or without unplug-and-go.
  */
 #ifndef XENVF_XL_MIGRATE_H
 #define XENVF_XL_MIGRATE_H

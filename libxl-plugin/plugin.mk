@@ -17,7 +17,8 @@ PLUGIN_SO := $(B)/libxl-plugin/libxenvf-xl.so
 # binds them with on this Xen release (gen-map reads xl's symbol table).
 PLUGIN_INTERPOSED := libxl_domain_create_new libxl_domain_create_restore \
                      libxl_domain_unpause libxl_device_pci_add \
-                     libxl_domain_suspend libxl_retrieve_domain_configuration \
+                     libxl_domain_suspend libxl_domain_resume \
+                     libxl_retrieve_domain_configuration \
                      xlu_cfg_init xlu_cfg_readdata xlu_cfg_get_long
 PLUGIN_MAP := $(B)/libxl-plugin/libxenvf-xl.map
 PC_LIBS_XL = $(shell pkg-config --libs $(PC_XL))

@@ -726,8 +726,9 @@ START_TEST(xl_migrate_says_why_it_fails)
                              "VF nvme0#0: this fails, and the domain keeps "
                              "running with its VF: Xen refuses log-dirty "
                              "mode to a domain with a passed-through "
-                             "device, and a hypervisor built without "
-                             "shadow paging (Debian's) to every PV domain");
+                             "device, and xl migrate moves the I/O off it "
+                             "first only for a guest that serves xenvf's "
+                             "I/O switch");
         ASSERT_CONTAINS(out, "Migration failed, resuming at sender.");
         ASSERT_MATCHES(calls, "^suspend 5 flags [1-9]");
         ASSERT_CONTAINS(calls, "resume 5");

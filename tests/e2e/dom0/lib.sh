@@ -239,6 +239,45 @@ have_xenvf() {
     return 1
 }
 
+# migrate_local NAME LOG [XENVF_MIGRATE]: xl migrate NAME to localhost,
+# both sides with the plugin (-s "": the host argument is the receiver's
+# command), at most 300 s
+migrate_local() {
+    timeout 300 env LD_PRELOAD="$XENVF_PLUGIN" XENVF_MIGRATE="${3:-}" xl migrate -s "" "$1" \
+        "env LD_PRELOAD=$XENVF_PLUGIN xl migrate-receive" >"$2" 2>&1
+}
+
+# pv_disk_setup: what blkback needs in dom0 for a phy: disk. The tier's
+# dom0 has none of Xen's hotplug scripts (/etc/xen/scripts is empty;
+# Debian's xen-utils-common ships them, in bash, which the image lacks):
+# the "block" script's work for a block device, said in a few lines, in
+# its place; and xen-blkback, not among dom0-init's modules.
+pv_disk_setup() {
+    mkdir -p /etc/xen/scripts
+    cat >/etc/xen/scripts/block <<'EOB'
+#!/bin/sh
+[ "$1" = add ] || exit 0
+_dev=$(xenstore-read "$XENBUS_PATH/params") || exit 1
+_mm=$(cat "/sys/class/block/${_dev##*/}/dev") || exit 1
+xenstore-write "$XENBUS_PATH/physical-device" "$(printf '%x:%x' "${_mm%%:*}" "${_mm##*:}")" \
+    "$XENBUS_PATH/physical-device-path" "$_dev" "$XENBUS_PATH/hotplug-status" connected
+EOB
+    chmod 755 /etc/xen/scripts/block
+    modprobe xen-blkback
+}
+
+# ns2_dev CTRL: dom0's block device of namespace 2 on controller CTRL
+# (there while the I/O switch's PF path is: docs/migration.md)
+ns2_dev() {
+    for _b in /sys/block/"$1"n*; do
+        [ -e "$_b/nsid" ] && [ "$(cat "$_b/nsid")" = 2 ] && echo "/dev/${_b##*/}" && return 0
+    done
+    return 1
+}
+
+# paused_in LOG: the guest's pause of the move the plugin logged there
+paused_in() { sed -n "s/.*'\(pv\|vf\) paused=\([0-9.]*\)'.*/\2/p" "$1" | tail -n 1; }
+
 # xl with the xenvf plugin preloaded, as the installed xl wrapper does
 # (libxl-plugin/xl-divert): it understands vf= and gates the unpause.
 xlv() { LD_PRELOAD=$XENVF_PLUGIN xl "$@"; }

@@ -155,9 +155,7 @@ migrate_localhost() {
     _old=$(xl domid f1)
     books "before xl migrate f1 localhost"
     _t0=$(now)
-    # the receiver is run here (-s "": the host argument is the command)
-    timeout 300 env LD_PRELOAD="$XENVF_PLUGIN" xl migrate -s "" f1 \
-        "env LD_PRELOAD=$XENVF_PLUGIN xl migrate-receive" >/tmp/f1.migrate.log 2>&1
+    migrate_local f1 /tmp/f1.migrate.log
     _rc=$?
     e2e_time follow-migrate "$(since "$_t0")"
     grep -E "xenvf|migrat|error" /tmp/f1.migrate.log | tail -n 20

@@ -35,13 +35,6 @@ still() {
 }
 # more_ticks N: the guest's I/O went on past N rounds
 more_ticks() { wait_until 60 sh -c "test \$(grep -c '^GUEST TICK' $(guest_log m1)) -ge $(($1 + 2))"; }
-# migrate_local NAME LOG [XENVF_MIGRATE]: xl migrate NAME to localhost,
-# both sides with the plugin (-s "": the host argument is the receiver's
-# command)
-migrate_local() {
-    timeout 300 env LD_PRELOAD="$XENVF_PLUGIN" XENVF_MIGRATE="${3:-}" xl migrate -s "" "$1" \
-        "env LD_PRELOAD=$XENVF_PLUGIN xl migrate-receive" >"$2" 2>&1
-}
 
 refuse_under_io() {
     _cfg=$(GUEST_EXTRA="e2e.token=GUEST-m1-$RUN e2e.secs=$LOOP_SECS" guest_cfg m1 io-loop 'vf = [ "pf=nvme0" ]')

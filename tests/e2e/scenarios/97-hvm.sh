@@ -1,80 +1,18 @@
 #!/bin/sh
 # Scenario hvm (issue 13, checks hvm-*): does a Xen HVM guest run in the
-# tier? QEMU's TCG emulates AMD SVM with nested paging, and Debian's Xen has
-# no shadow paging, so an HVM guest needs both in the vCPU model (virt_caps
-# says hvm and hap). The device model is Debian's qemu-system-xen in dom0
-# (only in an image made with E2E_HVM=1: make e2e E2E_PLATFORM=trixie
-# E2E_HVM=1 E2E_SCENARIOS="boot xenvf-gate hvm"). First an HVM guest with
-# no device (direct kernel boot of the guest bzImage, its console on the
-# emulated serial port, written to a file), then one with a VF of nvme0
-# through vf= and the gate, doing I/O on it. What it cannot do is a KNOWN
-# line with the reason, never a pass.
+# tier (hvm-lib.sh says what it takes; only in images made with E2E_HVM=1:
+# make e2e E2E_PLATFORM=trixie E2E_HVM=1 E2E_SCENARIOS="boot hvm")? First
+# an HVM guest with no device (direct kernel boot of the guest bzImage, its
+# console on the emulated serial port, written to a file), then one with a
+# VF of nvme0 through vf= and the gate, doing I/O on it. What it cannot do
+# is a KNOWN line with the reason, never a pass.
 # shellcheck source=../dom0/lib.sh
 . /e2e/lib.sh
 
-DM=/usr/libexec/xen-qemu-system-i386
-caps=$(xl info | sed -n 's/^virt_caps *: *//p')
-e2e_fact "hvm: virt_caps: $caps; xen_caps: $(xl info | sed -n 's/^xen_caps *: *//p')"
-case " $caps " in
-*" hvm "*" hap "*) ;;
-*)
-    e2e_known hvm-caps "Xen offers no HVM with HAP here (virt_caps: $caps)"
-    exit 0
-    ;;
-esac
-if [ ! -x "$DM" ]; then
-    e2e_known hvm-guest "no device model in dom0's image ($DM): make the images with E2E_HVM=1"
-    exit 0
-fi
-dd if=/e2e/guest/vmlinuz of=/run/guest/vmlinuz bs=1M 2>/dev/null
-
-# hvm_cfg NAME JOB [CFG-LINE...]: an HVM guest booting the guest image's
-# bzImage directly (QEMU's -kernel through libxl), console on ttyS0 into
-# the file guest_log reads
-hvm_cfg() {
-    _name=$1 _job=$2; shift 2
-    mkdir -p "$CONSOLE_DIR"
-    {
-        echo "name = \"$_name\""
-        echo 'type = "hvm"'
-        echo 'kernel = "/run/guest/vmlinuz"'
-        echo "ramdisk = \"$GUEST_RAMDISK\""
-        echo "cmdline = \"console=ttyS0 loglevel=6 qhost.job=$_job e2e.nvme_timeout=$GUEST_NVME_TIMEOUT ${HVM_EXTRA:-}\""
-        echo "serial = \"file:$(guest_log "$_name")\""
-        echo 'vga = "none"'
-        echo 'vnc = 0'
-        echo 'sdl = 0'
-        echo 'memory = 256'
-        echo 'vcpus = 1'
-        # QEMU's TCG reports a guest's RDTSCP as an RDTSC intercept
-        # (helper_rdtscp calls helper_rdtsc's SVM check) and has no NRIP
-        # save: with Xen's default TSC mode (RDTSC intercepted here) Xen
-        # finds 0f 01 f9 where it expects 0f 31 ("Insn mismatch: Expected
-        # opcode 0xf0031"), the kernel crashes and the domain reboots in a
-        # loop (docs/e2e.md). native: Xen intercepts neither.
-        echo 'tsc_mode = "native"'
-        echo 'on_poweroff = "destroy"'
-        echo 'on_reboot = "destroy"'
-        echo 'on_crash = "preserve"'
-        for _l in "$@"; do echo "$_l"; done
-    } >"/tmp/$_name.cfg"
-    echo "/tmp/$_name.cfg"
-}
-
-# said_or_gone NAME PATTERN: the guest said it, or it is gone (a guest that
-# crashed is destroyed by on_reboot: no point waiting for it)
-said_or_gone() { guest_said "$1" "$2" || guest_gone "$1"; }
-
-# evidence NAME: where it stopped, as facts (docs/e2e.md keeps them)
-evidence() {
-    xl list "$1" 2>&1 | sed -n 2p | sed 's/^/E2E FACT hvm: xl list: /'
-    tr -d '\r' <"$(guest_log "$1")" 2>/dev/null |
-        grep -E 'Oops|panic|RIP:|invalid opcode|general protection|Call Trace|^GUEST' | head -n 8 |
-        sed 's/^/E2E FACT hvm: console: /'
-    tr -d '\r' <"$(guest_log "$1")" 2>/dev/null | tail -n 8 | sed 's/^/E2E FACT hvm: console: /'
-    tail -n 8 "/var/log/xen/qemu-dm-$1.log" 2>/dev/null | sed 's/^/E2E FACT hvm: qemu-dm: /'
-    xl dmesg | tail -n 12 | sed 's/^/E2E FACT hvm: xen: /'
-}
+# shellcheck source=hvm-lib.sh
+. /e2e/scenarios/hvm-lib.sh
+hvm_setup hvm || exit 0
+evidence() { hvm_evidence hvm "$1"; }
 
 G=h1
 cfg=$(hvm_cfg $G "")

@@ -278,6 +278,47 @@ ns2_dev() {
 # paused_in LOG: the guest's pause of the move the plugin logged there
 paused_in() { sed -n "s/.*'\(pv\|vf\) paused=\([0-9.]*\)'.*/\2/p" "$1" | tail -n 1; }
 
+# switch_path_undone NAME CTRL: NAME has no PV disk, and namespace 2 is off
+# CTRL (the PF path of the switch gone)
+switch_path_undone() { [ -z "$(xl block-list "$1" | tail -n +2)" ] && [ -z "$(ns2_dev "$2")" ]; }
+
+# switch_loop_ok CHECK NAME: stop NAME's switch-io loop (data/e2e-stop,
+# under its domain id now); CHECK passes when it ended with no failed read
+# or write
+switch_loop_ok() {
+    xenstore-write "/local/domain/$(xl domid "$2")/data/e2e-stop" 1
+    wait_until 60 guest_said "$2" '^GUEST LOOP ok='
+    guest_lines "$2" LOOP
+    check "$1" "$2's I/O failed across the moves: $(guest_lines "$2" LOOP | tail -n 1)" \
+        guest_said "$2" '^GUEST LOOP ok=[0-9]+ bad=0'
+}
+
+# switch_back_checks PREFIX NAME LOG CTRL: after xl restore or xl
+# migrate-receive brought NAME (guest job switch-io on VF 0 of nvme0, PF
+# controller CTRL) back and the plugin moved its I/O back (its lines in
+# LOG): PREFIX-back (the plugin said so; the pause as
+# migrate-io-pause-back), -back-node (vf/0/switch says vf), -back-io (the
+# guest's I/O goes on), -path-undone (no PV disk, namespace 2 off the PF),
+# -books (VF 0 is NAME's, the only one active). Its variables are its own
+# (_sb_*): check and the e2e_* helpers set _n.
+switch_back_checks() {
+    _sb_name=$2 _sb_log=$3 _sb_ctrl=$4
+    _sb_node="/local/domain/$(xl domid "$_sb_name")/xenvf/vf/0/switch"
+    check "$1-back" "the plugin did not say $_sb_name's I/O is on its VF again: $(grep xenvf "$_sb_log" | tail -n 2)" \
+        grep -q "I/O is on its VFs again" "$_sb_log"
+    e2e_time migrate-io-pause-back "$(paused_in "$_sb_log")"
+    check "$1-back-node" "vf/0/switch of $_sb_name is '$(xenstore-read "$_sb_node" 2>/dev/null)', not vf" \
+        sh -c "xenstore-read $_sb_node | grep -qE '^vf( paused=.*)?\$'"
+    _sb_ticks=$(guest_lines "$_sb_name" TICK | wc -l)
+    check "$1-back-io" "$_sb_name's I/O did not go on on its VF (ticks $(guest_lines "$_sb_name" TICK | wc -l), were $_sb_ticks)" \
+        wait_until 90 sh -c "test \$(grep -c '^GUEST TICK' $(guest_log "$_sb_name")) -ge $((_sb_ticks + 2))"
+    guest_lines "$_sb_name" SWITCH | tail -n 4
+    check "$1-path-undone" "after the way back: $_sb_name's disks '$(xl block-list "$_sb_name" | tail -n +2 | tr '\n' ' ')', namespace 2 on $_sb_ctrl '$(ns2_dev "$_sb_ctrl")'" \
+        wait_until 30 switch_path_undone "$_sb_name" "$_sb_ctrl"
+    check "$1-books" "after the move: $(vf_line 0), nvme0 $(xenvf_row nvme0), $_sb_name is $(xl domid "$_sb_name")" \
+        sh -c "[ \"\$(xenstore-read /xenvf/pf/nvme0/vf/0/domain)\" = $(xl domid "$_sb_name") ] && [ \"\$(xenstore-read /xenvf/pf/nvme0/active)\" = 1 ]"
+}
+
 # xl with the xenvf plugin preloaded, as the installed xl wrapper does
 # (libxl-plugin/xl-divert): it understands vf= and gates the unpause.
 xlv() { LD_PRELOAD=$XENVF_PLUGIN xl "$@"; }

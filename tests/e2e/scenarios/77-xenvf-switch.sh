@@ -27,8 +27,6 @@ RUN=$(date +%s)
 # most this long)
 LOOP_SECS=400
 
-ticks() { guest_lines s1 TICK | wc -l; }
-more_ticks() { wait_until 90 sh -c "test \$(grep -c '^GUEST TICK' $(guest_log s1)) -ge $(($1 + 2))"; }
 sw_node() { echo "/local/domain/$(xl domid s1)/xenvf/vf/0/$1"; }
 
 # xl save and xl restore move the I/O: the plugin (iomove.h) attaches
@@ -78,7 +76,7 @@ switch_io() {
         sh -c "xenstore-read $(sw_node switch) | grep -qE '^vf( paused=.*)?\$' && [ \"\$(xenstore-read /xenvf/pf/nvme0/vf/0/domain)\" = $(xl domid s1) ]"
 
     # out: xl save moves the I/O to the PF path, unplugs the VF, saves
-    _n=$(ticks) _t0=$(now)
+    _t0=$(now)
     xlv save s1 /tmp/s1.save >/tmp/s1.save.log 2>&1
     _rc=$?
     e2e_time migrate-switch-save "$(since "$_t0")"
@@ -103,23 +101,8 @@ switch_io() {
     grep 'xenvf' /tmp/s1.restore.log
     check migrate-switch-restore "xl restore s1 exited $_rc: $(tail -n 3 /tmp/s1.restore.log)" [ $_rc = 0 ] || return 1
     books "s1 restored as $(xl domid s1)"
-    check migrate-switch-back "xl restore did not say s1's I/O is on its VF again: $(grep xenvf /tmp/s1.restore.log | tail -n 2)" \
-        grep -q "I/O is on its VFs again" /tmp/s1.restore.log
-    e2e_time migrate-io-pause-back "$(paused_in /tmp/s1.restore.log)"
-    check migrate-switch-back-node "vf/0/switch of the restored s1 is '$(xenstore-read "$(sw_node switch)" 2>/dev/null)', not vf" \
-        sh -c "xenstore-read $(sw_node switch) | grep -qE '^vf( paused=.*)?\$'"
-    _n=$(ticks)
-    check migrate-switch-back-io "s1's I/O did not go on on its VF (ticks $(ticks), were $_n)" more_ticks "$_n"
-    guest_lines s1 SWITCH | tail -n 4
-    check migrate-path-undone "after the way back: s1's disks '$(xl block-list s1 | tail -n +2 | tr '\n' ' ')', namespace 2 on $_ctrl '$(ns2_dev "$_ctrl")'" \
-        wait_until 30 sh -c "[ -z \"\$(xl block-list s1 | tail -n +2)\" ] && ! ls /sys/block/ | grep -qx '$(basename "${_dev:-none}")'"
-    check migrate-switch-books "after the move: $(vf_line 0), nvme0 $(xenvf_row nvme0), s1 is $(xl domid s1)" \
-        sh -c "[ \"\$(xenstore-read /xenvf/pf/nvme0/vf/0/domain)\" = $(xl domid s1) ] && [ \"\$(xenstore-read /xenvf/pf/nvme0/active)\" = 1 ]"
-    xenstore-write "/local/domain/$(xl domid s1)/data/e2e-stop" 1
-    wait_until 60 guest_said s1 '^GUEST LOOP ok='
-    guest_lines s1 LOOP
-    check migrate-switch-io "s1's I/O failed across the switch and the move: $(guest_lines s1 LOOP | tail -n 1)" \
-        guest_said s1 '^GUEST LOOP ok=[0-9]+ bad=0'
+    switch_back_checks migrate-switch s1 /tmp/s1.restore.log "$_ctrl"
+    switch_loop_ok migrate-switch-io s1
 }
 
 if ! xenvf_up $NVF; then

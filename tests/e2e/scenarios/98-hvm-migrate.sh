@@ -32,27 +32,31 @@ migrated() {
         ! xl domid "$1--incoming" >/dev/null 2>&1 && ! xl domid "$1--migratedaway" >/dev/null 2>&1
 }
 
+# migrate_ok NAME CHECK WHAT: xl migrate NAME to localhost (its log
+# /tmp/NAME.migrate.log), timed as CHECK; CHECK passes when xl exits 0,
+# CHECK-runs when NAME then runs under another domain id
+migrate_ok() {
+    _old=$(xl domid "$1") _t0=$(now)
+    migrate_local "$1" "/tmp/$1.migrate.log"
+    _rc=$?
+    e2e_time "$2" "$(since "$_t0")"
+    grep -E 'xenvf|error|fail|logdirty' "/tmp/$1.migrate.log" | tail -n 20
+    check "$2" "xl migrate $1 ($3) exited $_rc: $(tail -n 3 "/tmp/$1.migrate.log" | tr '\n' ' ')" \
+        sh -c "[ $_rc = 0 ]" || return 1
+    check "$2-runs" "after it $1 is '$(xl domid "$1")' ($(xl_state "$1")), was $_old" \
+        wait_until 30 migrated "$1" "$_old"
+}
+
 # 1. no device: does HVM live migration work here at all?
 plain() {
     xl create "$(HVM_EXTRA="qhost.stay=1" hvm_cfg h0 hold)" >/tmp/h0.create.log 2>&1 ||
         { e2e_fail migrate-hvm-setup "xl create h0 failed: $(tail -n 3 /tmp/h0.create.log)"; return 1; }
     check migrate-hvm-setup "h0 did not come up" wait_until 300 said_or_gone h0 "^GUEST HOLD" || return 1
-    _old=$(xl domid h0) _t0=$(now)
-    migrate_local h0 /tmp/h0.migrate.log
-    _rc=$?
-    e2e_time migrate-hvm-plain "$(since "$_t0")"
-    grep -E "error|fail|logdirty" /tmp/h0.migrate.log | tail -n 8
-    check migrate-hvm-plain "xl migrate h0 (HVM, no device) exited $_rc: $(tail -n 3 /tmp/h0.migrate.log | tr '\n' ' ')" \
-        sh -c "[ $_rc = 0 ]" || return 1
-    check migrate-hvm-plain-runs "after it h0 is '$(xl domid h0)' ($(xl_state h0)), was $_old" \
-        wait_until 30 migrated h0 "$_old"
+    migrate_ok h0 migrate-hvm-plain "HVM, no device"
 }
 
-sw_node() { echo "/local/domain/$(xl domid h1)/xenvf/vf/0/$1"; }
-ticks() { guest_lines h1 TICK | wc -l; }
 # xenvfd's resets of nvme0's VF 0 so far
 vf0_resets() { grep -c 'pf nvme0: vf 0 (.*) reset (FLR)' "$(xenvfd_log tcb)"; }
-more_ticks() { wait_until 90 sh -c "test \$(grep -c '^GUEST TICK' $(guest_log h1)) -ge $(($1 + 2))"; }
 
 # 2. the switch around xl migrate
 switch_migrate() {
@@ -70,39 +74,16 @@ switch_migrate() {
     pv_disk_setup
     _resets=$(vf0_resets)
 
-    _t0=$(now)
-    migrate_local h1 /tmp/h1.migrate.log
-    _rc=$?
-    e2e_time migrate-hvm-switch "$(since "$_t0")"
-    grep -E 'xenvf|error|fail' /tmp/h1.migrate.log | tail -n 20
-    check migrate-hvm-switch "xl migrate h1 exited $_rc: $(tail -n 3 /tmp/h1.migrate.log | tr '\n' ' ')" \
-        sh -c "[ $_rc = 0 ]" || return 1
+    migrate_ok h1 migrate-hvm-switch "HVM, its I/O moved" || return 1
     check migrate-hvm-out "the sender did not say h1's I/O went to xvdb through the PF: $(grep -m 1 xenvf /tmp/h1.migrate.log)" \
         grep -q "nvme0#0: the guest's I/O is on the PV disk xvdb" /tmp/h1.migrate.log
     e2e_time migrate-io-pause-out "$(sed -n '/on the PV disk xvdb/p' /tmp/h1.migrate.log >/tmp/h1.out.log; paused_in /tmp/h1.out.log)"
-    check migrate-hvm-runs "after it h1 is '$(xl domid h1)' ($(xl_state h1)), was $_old" \
-        wait_until 30 migrated h1 "$_old"
     _new=$(xl domid h1)
     check migrate-hvm-source-reset "xenvfd did not reset nvme0#0 after the source domain $_old let it go: $(grep 'vf 0 ' "$(xenvfd_log tcb)" | tail -n 2)" \
         [ "$(vf0_resets)" -gt "$_resets" ]
     books "h1 migrated: $_new"
-    check migrate-hvm-back "the receiver did not say h1's I/O is on its VF again: $(grep xenvf /tmp/h1.migrate.log | tail -n 2)" \
-        grep -q "I/O is on its VFs again" /tmp/h1.migrate.log
-    e2e_time migrate-io-pause-back "$(paused_in /tmp/h1.migrate.log)"
-    check migrate-hvm-back-node "vf/0/switch of h1 is '$(xenstore-read "$(sw_node switch)" 2>/dev/null)', not vf" \
-        sh -c "xenstore-read $(sw_node switch) | grep -qE '^vf( paused=.*)?\$'"
-    _n=$(ticks)
-    check migrate-hvm-back-io "h1's I/O did not go on on its VF (ticks $(ticks), were $_n)" more_ticks "$_n"
-    guest_lines h1 SWITCH | tail -n 4
-    check migrate-hvm-path-undone "after the way back: h1's disks '$(xl block-list h1 | tail -n +2 | tr '\n' ' ')', namespace 2 on $_ctrl '$(ns2_dev "$_ctrl")'" \
-        wait_until 30 sh -c "[ -z \"\$(xl block-list h1 | tail -n +2)\" ] && [ -z \"\$(ns2_dev $_ctrl)\" ]"
-    check migrate-hvm-books "after the move: $(vf_line 0), nvme0 $(xenvf_row nvme0), h1 is $_new" \
-        sh -c "[ \"\$(xenstore-read /xenvf/pf/nvme0/vf/0/domain)\" = $_new ] && [ \"\$(xenstore-read /xenvf/pf/nvme0/active)\" = 1 ]"
-    xenstore-write "/local/domain/$_new/data/e2e-stop" 1
-    wait_until 60 guest_said h1 '^GUEST LOOP ok='
-    guest_lines h1 LOOP
-    check migrate-hvm-io "h1's I/O failed across the migration: $(guest_lines h1 LOOP | tail -n 1)" \
-        guest_said h1 '^GUEST LOOP ok=[0-9]+ bad=0'
+    switch_back_checks migrate-hvm h1 /tmp/h1.migrate.log "$_ctrl"
+    switch_loop_ok migrate-hvm-io h1
 }
 
 plain || hvm_evidence migrate-hvm h0

@@ -118,12 +118,11 @@ out:
 
 /* ---- the books and the guest's answers ---------------------------------- */
 
-/* A VF domid holds, as the move needs it. */
+/* A VF domid holds, as the move needs it: its entry in the books, what the
+ * record will say of it, and its guest entry. */
 typedef struct held {
+    resv_held b;
     xlp_moved m;
-    xenvf_bdf pf_bdf, vf_bdf;
-    uint32_t owner; /* the PF's domain */
-    size_t nr_ns;
     int local; /* its vf/<n> in the guest's nodes (-1: none) */
 } held;
 
@@ -148,13 +147,10 @@ static int held_vfs(xenvf_xs *xs, uint32_t domid, held **out, size_t *nr,
     for (size_t i = 0; i < n && !rc; i++) {
         const resv_held *b = &books[i];
 
+        h[i].b = *b;
         snprintf(h[i].m.pf, sizeof(h[i].m.pf), "%s", b->pf);
         h[i].m.index = b->index;
         h[i].m.nsid = b->nsid;
-        h[i].pf_bdf = b->pf_bdf;
-        h[i].vf_bdf = b->vf_bdf;
-        h[i].owner = b->pf_owner;
-        h[i].nr_ns = b->nr_ns;
         rc = xenvf_xs_find_guest_vf(xs, domid, b->pf, b->index, &h[i].local,
                                     &unused, err);
     }
@@ -289,7 +285,7 @@ static int eligible(xenvf_xs *xs, uint32_t domid, const held *h, size_t nr,
 
     *go = false;
     for (size_t i = 0; i < nr; i++) {
-        if (h[i].nr_ns != 1 || h[i].local < 0)
+        if (h[i].b.nr_ns != 1 || h[i].local < 0)
             return 0; /* no disk (a NIC), several, or no guest nodes */
         if ((rc = read_switch(xs, domid, h[i].local, &st, text, err)))
             return rc;
@@ -297,13 +293,13 @@ static int eligible(xenvf_xs *xs, uint32_t domid, const held *h, size_t nr,
             return 0; /* does not serve it, or on the PV path already */
     }
     for (size_t i = 0; i < nr; i++)
-        if (h[i].owner != 0)
+        if (h[i].b.pf_owner != 0)
             return xenvf_err_set(
                 err, XENVF_ENOTSUP,
                 "%s#%u: its PF is in driver domain %u, and the PF path of a "
                 "driver domain's PF is not built (docs/migration.md): the "
                 "guest keeps its VF",
-                h[i].m.pf, h[i].m.index, h[i].owner);
+                h[i].m.pf, h[i].m.index, h[i].b.pf_owner);
     *go = true;
     return 0;
 }
@@ -327,7 +323,7 @@ static void undo_out(xenvf_xs *xs, const xlp_iomove_ops *ops,
         if (i < added && ops->disk_remove(ops->opaque, domid, h[i].m.vdev))
             LOG(ERROR, "%s#%u: removing the PV disk %s failed", h[i].m.pf,
                 h[i].m.index, h[i].m.vdev);
-        if (pf_path(env, h[i].m.pf, &h[i].pf_bdf, h[i].m.nsid, NULL, &e))
+        if (pf_path(env, h[i].m.pf, &h[i].b.pf_bdf, h[i].m.nsid, NULL, &e))
             LOG(ERROR, "%s", e.msg);
     }
 }
@@ -352,7 +348,7 @@ int xlp_iomove_out(xenvf_xs *xs, const xlp_iomove_ops *ops,
     for (at = 0; at < n; at++) {
         held *v = &h[at];
 
-        if ((rc = pf_path(env, v->m.pf, &v->pf_bdf, v->m.nsid, &path, err)))
+        if ((rc = pf_path(env, v->m.pf, &v->b.pf_bdf, v->m.nsid, &path, err)))
             break;
         pathed++;
         snprintf(v->m.wwid, sizeof(v->m.wwid), "%s", path.wwid);
@@ -384,7 +380,7 @@ int xlp_iomove_out(xenvf_xs *xs, const xlp_iomove_ops *ops,
     }
     /* every VF's I/O is on the PF path: the VFs go */
     for (at = 0; at < n && !rc; at++)
-        if (ops->pci_remove(ops->opaque, domid, &h[at].vf_bdf))
+        if (ops->pci_remove(ops->opaque, domid, &h[at].b.vf_bdf))
             rc = xenvf_err_set(err, XENVF_EIO,
                                "%s#%u: libxl could not unplug it", h[at].m.pf,
                                h[at].m.index);

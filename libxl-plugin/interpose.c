@@ -445,6 +445,7 @@ EXPORT int libxl_retrieve_domain_configuration(libxl_ctx *ctx, uint32_t domid,
                                                libxl_domain_config *d_config,
                                                const libxl_asyncop_how *ao_how)
 {
+    xlp_migrate_mode mode = XLP_MIGRATE_REFUSE;
     xlp_iomove_ops ops;
     xlp_iomove_env env;
     xlp_moved *v = NULL;
@@ -470,11 +471,22 @@ EXPORT int libxl_retrieve_domain_configuration(libxl_ctx *ctx, uint32_t domid,
         return real.retrieve(ctx, domid, d_config, ao_how);
     }
     xenvf_err_init(&err);
+    /* xl save's unplug-and-go keeps the VFs in the saved domain; a live
+     * migration must unplug them first (iomove.h) */
+    if (cmd == XL_MIGRATE &&
+        xlp_migrate_mode_parse(getenv(XLP_MIGRATE_ENV), &mode, &err)) {
+        LOG(ERROR,
+            "%s of domain %u: %s: nothing moved, the domain keeps "
+            "running",
+            what, domid, err.msg);
+        return ERROR_INVAL;
+    }
     xenvf_xs_init(&xs);
     xlp_iomove_env_default(&env);
     iomove_ops(&ops, ctx);
     if (!(rc = xenvf_xs_open(&xs, &err)))
-        rc = xlp_iomove_out(&xs, &ops, &env, domid, &v, &nr, &err);
+        rc = xlp_iomove_out(&xs, &ops, &env, domid,
+                            mode == XLP_MIGRATE_UNPLUG_AND_GO, &v, &nr, &err);
     xenvf_xs_dispose(&xs);
     if (rc) {
         LOG(ERROR,
@@ -489,9 +501,9 @@ EXPORT int libxl_retrieve_domain_configuration(libxl_ctx *ctx, uint32_t domid,
         rc = kv_add(&d_config->c_info.xsdata, XLP_IOMOVE_KEY, text);
     if (rc && nr)
         LOG(ERROR,
-            "%s of domain %u: its I/O is on its PV disks and its VFs "
-            "are unplugged, but libxl gave no config: xl pci-attach them "
-            "and ask the guest back (docs/migration.md)",
+            "%s of domain %u: its VFs are unplugged (its I/O on its PV "
+            "disks where the switch served), but libxl gave no config: xl "
+            "pci-attach them and ask the guest back (docs/migration.md)",
             what, domid);
     free(text);
     free(moved_out.v);
@@ -502,8 +514,8 @@ EXPORT int libxl_retrieve_domain_configuration(libxl_ctx *ctx, uint32_t domid,
 }
 
 /* xl restore of a config that says what was moved: the PF paths there
- * (each PV disk's target set to its block device here), the list kept
- * for the unpause. */
+ * (each PV disk's target set to its block device here; a VF unplugged has
+ * none), the list kept for the unpause. */
 static int iomove_restoring(libxl_domain_config *d)
 {
     char *text = kv_take(d->c_info.xsdata, XLP_IOMOVE_KEY);
@@ -528,7 +540,7 @@ static int iomove_restoring(libxl_domain_config *d)
         for (int k = 0; k < d->num_disks; k++) {
             libxl_device_disk *disk = &d->disks[k];
 
-            if (!disk->vdev || strcmp(disk->vdev, v[i].vdev))
+            if (v[i].unplugged || !disk->vdev || strcmp(disk->vdev, v[i].vdev))
                 continue;
             free(disk->pdev_path);
             if (!(disk->pdev_path = strdup(dev[i])))

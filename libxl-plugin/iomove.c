@@ -16,6 +16,7 @@
 #include <xenvf/text.h>
 
 #include "iomove.h"
+#include "migrate.h"
 #include "reserve.h"
 
 #define PATH_WAIT_MS  30000 /* the kernel's block device after a rescan */
@@ -118,12 +119,22 @@ out:
 
 /* ---- the books and the guest's answers ---------------------------------- */
 
+/* How far the move out of one VF got: what to undo. */
+typedef enum stage {
+    STAGE_NONE,
+    STAGE_PATHED,   /* the PF path attached (or found) */
+    STAGE_ADDED,    /* its PV disk added to the guest */
+    STAGE_ON_PV,    /* the guest's I/O on it */
+    STAGE_UNPLUGGED /* the VF unplugged */
+} stage;
+
 /* A VF domid holds, as the move needs it: its entry in the books, what the
- * record will say of it, and its guest entry. */
+ * record will say of it, its guest entry, and how far its move got. */
 typedef struct held {
     resv_held b;
     xlp_moved m;
     int local; /* its vf/<n> in the guest's nodes (-1: none) */
+    stage at;
 } held;
 
 /* The VFs domid holds (*out malloc'ed, *nr), with their guest entries. */
@@ -274,68 +285,136 @@ static int free_vdev(xenvf_xs *xs, uint32_t domid, const char *taken,
 /* ---- out ------------------------------------------------------------------
  */
 
-/* Should the move go on? 0 and *go; or a refusal the suspend check would
- * not give (the guest serves the switch but the move cannot be made). */
-static int eligible(xenvf_xs *xs, uint32_t domid, const held *h, size_t nr,
-                    bool *go, xenvf_err *err)
+static int back_one(xenvf_xs *xs, const xlp_iomove_ops *ops,
+                    const xlp_iomove_env *env, uint32_t domid,
+                    const xlp_moved *m, xenvf_err *err);
+
+/* Can the switch serve h (one namespace, guest nodes, its xenvf-guest on
+ * the VF path)? */
+static int can_switch(xenvf_xs *xs, uint32_t domid, const held *h, bool *yes,
+                      xenvf_err *err)
 {
     char text[XENVF_SWITCH_STATE_MAX];
     xenvf_switch_state st;
     int rc;
 
-    *go = false;
-    for (size_t i = 0; i < nr; i++) {
-        if (h[i].b.nr_ns != 1 || h[i].local < 0)
-            return 0; /* no disk (a NIC), several, or no guest nodes */
-        if ((rc = read_switch(xs, domid, h[i].local, &st, text, err)))
-            return rc;
-        if (st.kind != XENVF_SWITCH_ON || st.on != XENVF_PATH_VF)
-            return 0; /* does not serve it, or on the PV path already */
-    }
-    for (size_t i = 0; i < nr; i++)
-        if (h[i].b.pf_owner != 0)
-            return xenvf_err_set(
-                err, XENVF_ENOTSUP,
-                "%s#%u: its PF is in driver domain %u, and the PF path of a "
-                "driver domain's PF is not built (docs/migration.md): the "
-                "guest keeps its VF",
-                h[i].m.pf, h[i].m.index, h[i].b.pf_owner);
-    *go = true;
+    *yes = false;
+    if (h->b.nr_ns != 1 || h->local < 0)
+        return 0; /* no disk (a NIC), several, or no guest nodes */
+    if ((rc = read_switch(xs, domid, h->local, &st, text, err)))
+        return rc;
+    /* else it does not serve the switch, or is on the PV path already */
+    *yes = st.kind == XENVF_SWITCH_ON && st.on == XENVF_PATH_VF;
     return 0;
 }
 
-/* Undo the first `done` VFs' moves (their PV disks added, `asked` of them
- * answered "pv"): back to the VFs, disks out, PF paths detached. Failures
- * are logged: the first error is the caller's. */
+/* Which VFs move how (m.unplugged: no switch), and whether anything moves
+ * (*go): all of them by the switch, or with unplug_and_go all of them. */
+static int plan(xenvf_xs *xs, uint32_t domid, held *h, size_t nr,
+                bool unplug_and_go, bool *go, xenvf_err *err)
+{
+    bool all = true, yes;
+    int rc;
+
+    *go = false;
+    for (size_t i = 0; i < nr; i++) {
+        if ((rc = can_switch(xs, domid, &h[i], &yes, err)))
+            return rc;
+        if (yes && h[i].b.pf_owner != 0) {
+            if (!unplug_and_go)
+                return xenvf_err_set(
+                    err, XENVF_ENOTSUP,
+                    "%s#%u: its PF is in driver domain %u, and the PF path of "
+                    "a driver domain's PF is not built (docs/migration.md): "
+                    "the guest keeps its VF",
+                    h[i].m.pf, h[i].m.index, h[i].b.pf_owner);
+            yes = false;
+        }
+        h[i].m.unplugged = !yes;
+        all = all && yes;
+    }
+    *go = nr && (all || unplug_and_go);
+    return 0;
+}
+
+/* Undo what the move out did to each VF (h[i].at), last first: a VF
+ * unplugged plugged again and its guest asked back (the way back), else
+ * the guest asked back, its PV disk removed, the PF path detached.
+ * Failures are logged: the first error is the caller's. */
 static void undo_out(xenvf_xs *xs, const xlp_iomove_ops *ops,
                      const xlp_iomove_env *env, uint32_t domid, const held *h,
-                     size_t pathed, size_t added, size_t asked)
+                     size_t nr)
 {
     char answer[XENVF_SWITCH_STATE_MAX];
     xenvf_err e;
 
-    for (size_t i = pathed; i-- > 0;) {
+    for (size_t i = nr; i-- > 0;) {
+        const held *v = &h[i];
+
         xenvf_err_init(&e);
-        if (i < asked &&
-            ask(xs, env, domid, h[i].local, "vf", XENVF_PATH_VF, answer, &e))
-            LOG(ERROR, "%s#%u: back to the VF: %s", h[i].m.pf, h[i].m.index,
-                e.msg);
-        if (i < added && ops->disk_remove(ops->opaque, domid, h[i].m.vdev))
-            LOG(ERROR, "%s#%u: removing the PV disk %s failed", h[i].m.pf,
-                h[i].m.index, h[i].m.vdev);
-        if (pf_path(env, h[i].m.pf, &h[i].b.pf_bdf, h[i].m.nsid, NULL, &e))
+        if (v->at == STAGE_UNPLUGGED) {
+            if (back_one(xs, ops, env, domid, &v->m, &e))
+                LOG(ERROR,
+                    "%s#%u was unplugged and did not come back: %s; xl "
+                    "pci-attach it%s (docs/migration.md)",
+                    v->m.pf, v->m.index, e.msg,
+                    v->m.unplugged ? "" : " and ask the guest back");
+            continue;
+        }
+        if (v->at >= STAGE_ON_PV &&
+            ask(xs, env, domid, v->local, "vf", XENVF_PATH_VF, answer, &e))
+            LOG(ERROR, "%s#%u: back to the VF: %s", v->m.pf, v->m.index, e.msg);
+        if (v->at >= STAGE_ADDED &&
+            ops->disk_remove(ops->opaque, domid, v->m.vdev))
+            LOG(ERROR, "%s#%u: removing the PV disk %s failed", v->m.pf,
+                v->m.index, v->m.vdev);
+        if (v->at >= STAGE_PATHED &&
+            pf_path(env, v->m.pf, &v->b.pf_bdf, v->m.nsid, NULL, &e))
             LOG(ERROR, "%s", e.msg);
     }
 }
 
-int xlp_iomove_out(xenvf_xs *xs, const xlp_iomove_ops *ops,
-                   const xlp_iomove_env *env, uint32_t domid, xlp_moved **out,
-                   size_t *nr, xenvf_err *err)
+/* One VF's I/O onto the PF path: the namespace there, a PV disk, the
+ * guest asked (v->at says how far it got); taken: the vdevs given so far. */
+static int switch_out(xenvf_xs *xs, const xlp_iomove_ops *ops,
+                      const xlp_iomove_env *env, uint32_t domid, held *v,
+                      char *taken, xenvf_err *err)
 {
-    char req[XENVF_SWITCH_REQUEST_MAX], answer[XENVF_SWITCH_STATE_MAX],
-        taken[VDEV_LETTERS * 6] = "";
+    char req[XENVF_SWITCH_REQUEST_MAX], answer[XENVF_SWITCH_STATE_MAX];
     pf_path_info path;
-    size_t n = 0, at = 0, pathed = 0, added = 0, asked = 0;
+    int rc;
+
+    if ((rc = pf_path(env, v->m.pf, &v->b.pf_bdf, v->m.nsid, &path, err)))
+        return rc;
+    v->at = STAGE_PATHED;
+    snprintf(v->m.wwid, sizeof(v->m.wwid), "%s", path.wwid);
+    if ((rc = free_vdev(xs, domid, taken, v->m.vdev, err)))
+        return rc;
+    strcat(taken, v->m.vdev);
+    strcat(taken, " ");
+    if (ops->disk_add(ops->opaque, domid, path.dev, v->m.vdev))
+        return xenvf_err_set(err, XENVF_EIO,
+                             "libxl could not add %s as the PV disk %s",
+                             path.dev, v->m.vdev);
+    v->at = STAGE_ADDED;
+    snprintf(req, sizeof(req), "pv %s", v->m.vdev);
+    if ((rc = ask(xs, env, domid, v->local, req, XENVF_PATH_PV, answer, err)))
+        return rc;
+    v->at = STAGE_ON_PV;
+    LOG(INFO,
+        "%s#%u: the guest's I/O is on the PV disk %s (%s, namespace %u "
+        "through the PF): '%s'",
+        v->m.pf, v->m.index, v->m.vdev, path.dev, v->m.nsid, answer);
+    return 0;
+}
+
+int xlp_iomove_out(xenvf_xs *xs, const xlp_iomove_ops *ops,
+                   const xlp_iomove_env *env, uint32_t domid,
+                   bool unplug_and_go, xlp_moved **out, size_t *nr,
+                   xenvf_err *err)
+{
+    char taken[VDEV_LETTERS * 6] = "";
+    size_t n = 0, at = 0;
     held *h = NULL;
     bool go;
     int rc;
@@ -343,61 +422,34 @@ int xlp_iomove_out(xenvf_xs *xs, const xlp_iomove_ops *ops,
     *out = NULL;
     *nr = 0;
     if ((rc = held_vfs(xs, domid, &h, &n, err)) ||
-        (rc = eligible(xs, domid, h, n, &go, err)) || !go || !n)
+        (rc = plan(xs, domid, h, n, unplug_and_go, &go, err)) || !go)
         goto out;
-    for (at = 0; at < n; at++) {
-        held *v = &h[at];
-
-        if ((rc = pf_path(env, v->m.pf, &v->b.pf_bdf, v->m.nsid, &path, err)))
-            break;
-        pathed++;
-        snprintf(v->m.wwid, sizeof(v->m.wwid), "%s", path.wwid);
-        if ((rc = free_vdev(xs, domid, taken, v->m.vdev, err)))
-            break;
-        strcat(taken, v->m.vdev);
-        strcat(taken, " ");
-        if (ops->disk_add(ops->opaque, domid, path.dev, v->m.vdev)) {
-            rc = xenvf_err_set(err, XENVF_EIO,
-                               "libxl could not add %s as the PV disk %s",
-                               path.dev, v->m.vdev);
+    for (at = 0; at < n && !rc; at++)
+        if (!h[at].m.unplugged)
+            rc = switch_out(xs, ops, env, domid, &h[at], taken, err);
+    /* every VF's I/O is on the PF path or has none: the VFs go */
+    for (size_t k = 0; k < n && !rc; k++) {
+        at = k + 1;
+        if (ops->pci_remove(ops->opaque, domid, &h[k].b.vf_bdf)) {
+            rc = xenvf_err_set(err, XENVF_EIO, "libxl could not unplug it");
             break;
         }
-        added++;
-        snprintf(req, sizeof(req), "pv %s", v->m.vdev);
-        if ((rc = ask(xs, env, domid, v->local, req, XENVF_PATH_PV, answer,
-                      err)))
-            break;
-        asked++;
-        LOG(INFO,
-            "%s#%u: the guest's I/O is on the PV disk %s (%s, namespace %u "
-            "through the PF): '%s'",
-            v->m.pf, v->m.index, v->m.vdev, path.dev, v->m.nsid, answer);
+        h[k].at = STAGE_UNPLUGGED;
+        if (h[k].m.unplugged)
+            LOG(WARN,
+                "%s#%u: unplug-and-go (" XLP_MIGRATE_ENV "): unplugged with "
+                "no second path, I/O on it errors in the guest until it is "
+                "plugged again where the domain runs next",
+                h[k].m.pf, h[k].m.index);
     }
     if (rc) {
-        xenvf_err_prepend(err, "%s#%u: ", h[at].m.pf, h[at].m.index);
-        undo_out(xs, ops, env, domid, h, pathed, added, asked);
-        goto out;
-    }
-    /* every VF's I/O is on the PF path: the VFs go */
-    for (at = 0; at < n && !rc; at++)
-        if (ops->pci_remove(ops->opaque, domid, &h[at].b.vf_bdf))
-            rc = xenvf_err_set(err, XENVF_EIO,
-                               "%s#%u: libxl could not unplug it", h[at].m.pf,
-                               h[at].m.index);
-    if (rc) {
-        at--;
-        /* the ones unplugged stay so (the guest runs on their PV disks; xl
-         * pci-attach gives them back), the others go back to their VFs */
-        for (size_t k = 0; k < at; k++)
-            LOG(ERROR,
-                "%s#%u was unplugged: the guest's I/O stays on %s; xl "
-                "pci-attach it and ask the guest back (docs/migration.md)",
-                h[k].m.pf, h[k].m.index, h[k].m.vdev);
-        undo_out(xs, ops, env, domid, h + at, n - at, n - at, n - at);
+        xenvf_err_prepend(err, "%s#%u: ", h[at - 1].m.pf, h[at - 1].m.index);
+        undo_out(xs, ops, env, domid, h, n);
         goto out;
     }
     if (!(*out = malloc(n * sizeof(**out)))) {
         rc = xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+        undo_out(xs, ops, env, domid, h, n);
         goto out;
     }
     for (size_t i = 0; i < n; i++)
@@ -439,31 +491,42 @@ int xlp_iomove_paths(xenvf_xs *xs, const xlp_iomove_env *env,
                      const xlp_moved *v, size_t nr,
                      char (*dev)[XLP_IOMOVE_DEV_MAX], xenvf_err *err)
 {
+    bool *attached = calloc(nr ? nr : 1, sizeof(*attached));
     pf_path_info path;
     xenvf_bdf pf_bdf;
     xenvf_vf vf;
     xenvf_err e;
     int rc = 0;
 
+    if (!attached)
+        return xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
     for (size_t i = 0; i < nr && !rc; i++) {
+        dev[i][0] = '\0';
+        if (v[i].unplugged)
+            continue;
         if ((rc = read_vf(xs, v[i].pf, v[i].index, &pf_bdf, &vf, err)) ||
             (rc = pf_path(env, v[i].pf, &pf_bdf, v[i].nsid, &path, err)))
             break;
+        attached[i] = path.attached;
         snprintf(dev[i], XLP_IOMOVE_DEV_MAX, "%s", path.dev);
-        if (!strcmp(path.wwid, v[i].wwid))
-            continue;
-        rc = xenvf_err_set(err, XENVF_EINVAL,
-                           "%s#%u: namespace %u of %s here is the disk %s, "
-                           "but the guest was saved on %s: not the same "
-                           "disk (a move to another host needs the "
-                           "namespace shared with it)",
-                           v[i].pf, v[i].index, v[i].nsid, v[i].pf, path.wwid,
-                           v[i].wwid);
+        if (strcmp(path.wwid, v[i].wwid))
+            rc = xenvf_err_set(err, XENVF_EINVAL,
+                               "%s#%u: namespace %u of %s here is the disk "
+                               "%s, but the guest was saved on %s: not the "
+                               "same disk (a move to another host needs the "
+                               "namespace shared with it)",
+                               v[i].pf, v[i].index, v[i].nsid, v[i].pf,
+                               path.wwid, v[i].wwid);
+    }
+    /* a failure: the PF paths attached for this restore go again */
+    for (size_t k = rc ? nr : 0; k-- > 0;) {
         xenvf_err_init(&e);
-        if (path.attached &&
-            pf_path(env, v[i].pf, &pf_bdf, v[i].nsid, NULL, &e))
+        if (attached[k] &&
+            (read_vf(xs, v[k].pf, v[k].index, &pf_bdf, &vf, &e) ||
+             pf_path(env, v[k].pf, &pf_bdf, v[k].nsid, NULL, &e)))
             LOG(ERROR, "%s", e.msg);
     }
+    free(attached);
     return rc;
 }
 
@@ -479,11 +542,13 @@ static int back_one(xenvf_xs *xs, const xlp_iomove_ops *ops,
     xenvf_vf vf;
     int rc, local = -1;
 
-    /* xenvfd resets the VF it freed at the save: moments, usually done */
+    /* xenvfd resets the VF it freed at the save: moments, usually done;
+     * unplugged from domid just now (an undo), it may not have seen it */
     for (int64_t until = xenvf_now_ms() + PATH_WAIT_MS;;) {
         if ((rc = read_vf(xs, m->pf, m->index, &pf_bdf, &vf, err)))
             return rc;
-        if (vf.state == XENVF_VF_FREE || vf.domid != XENVF_DOMID_NONE ||
+        if (vf.state == XENVF_VF_FREE ||
+            (vf.domid != XENVF_DOMID_NONE && vf.domid != domid) ||
             xenvf_now_ms() >= until)
             break;
         sleep_ms(SLEEP_STEP_MS);
@@ -496,6 +561,13 @@ static int back_one(xenvf_xs *xs, const xlp_iomove_ops *ops,
                              vf.domid == XENVF_DOMID_NONE ? -1 : (int)vf.domid);
     if (ops->pci_add(ops->opaque, domid, &vf.bdf))
         return xenvf_err_set(err, XENVF_EIO, "libxl could not plug it");
+    if (m->unplugged) {
+        LOG(INFO,
+            "%s#%u: plugged again (unplug-and-go): the guest's driver "
+            "finds it anew",
+            m->pf, m->index);
+        return 0;
+    }
     /* the plugged VF's nodes (xlp_pci_attached); the guest says "pv" there
      * under its new domain id once it sees them */
     if ((rc = xenvf_xs_find_guest_vf(xs, domid, m->pf, m->index, &local,
@@ -538,10 +610,16 @@ int xlp_iomove_back(xenvf_xs *xs, const xlp_iomove_ops *ops,
         xenvf_err_init(&e);
         if (!(rc = back_one(xs, ops, env, domid, &v[i], &e)))
             continue;
-        LOG(ERROR,
-            "domain %u: %s#%u did not come back: %s; the guest's I/O stays "
-            "on the PV disk %s (docs/migration.md)",
-            domid, v[i].pf, v[i].index, e.msg, v[i].vdev);
+        if (v[i].unplugged)
+            LOG(ERROR,
+                "domain %u: %s#%u did not come back: %s; the guest has no VF "
+                "of %s: xl pci-attach one (docs/migration.md)",
+                domid, v[i].pf, v[i].index, e.msg, v[i].pf);
+        else
+            LOG(ERROR,
+                "domain %u: %s#%u did not come back: %s; the guest's I/O "
+                "stays on the PV disk %s (docs/migration.md)",
+                domid, v[i].pf, v[i].index, e.msg, v[i].vdev);
         if (!first) {
             first = rc;
             xenvf_err_set(err, rc, "%s#%u: %s", v[i].pf, v[i].index, e.msg);

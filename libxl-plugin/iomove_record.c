@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /*
- * The saved config's record of the I/O xl save moved off a guest's VFs
- * (iomove.h). Its own file so that its fuzz target links the parser alone.
+ * The saved config's record of what xl save or xl migrate moved off a
+ * guest's VFs (iomove.h). Its own file so that its fuzz target links the
+ * parser alone.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -21,18 +22,23 @@ int xlp_moved_format(const xlp_moved *v, size_t nr, char **out, xenvf_err *err)
         return xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
     s[0] = '\0';
     for (size_t i = 0; i < nr; i++)
-        o += (size_t)snprintf(s + o, len - o, "%s%s#%u:%u:%s:%s", i ? " " : "",
-                              v[i].pf, v[i].index, v[i].nsid, v[i].vdev,
-                              v[i].wwid);
+        if (v[i].unplugged)
+            o += (size_t)snprintf(s + o, len - o, "%s%s#%u", i ? " " : "",
+                                  v[i].pf, v[i].index);
+        else
+            o += (size_t)snprintf(s + o, len - o, "%s%s#%u:%u:%s:%s",
+                                  i ? " " : "", v[i].pf, v[i].index, v[i].nsid,
+                                  v[i].vdev, v[i].wwid);
     *out = s;
     return 0;
 }
 
-/* One "PF#INDEX:NSID:VDEV:WWID" of n bytes at t into *m. */
+/* One "PF#INDEX:NSID:VDEV:WWID" (or "PF#INDEX": unplugged) of n bytes at
+ * t into *m. */
 static int moved_parse_one(const char *t, size_t n, xlp_moved *m,
                            xenvf_err *err)
 {
-    char item[256], *hash, *c1, *c2, *c3, *end;
+    char item[256], *hash, *c1, *c2 = NULL, *c3 = NULL, *end;
     unsigned long index, nsid;
     xenvf_switch_request req;
     char pv[XENVF_SWITCH_REQUEST_MAX];
@@ -53,17 +59,28 @@ static int moved_parse_one(const char *t, size_t n, xlp_moved *m,
                                  "one of #:_.-",
                                  shown, i);
         }
-    if (!(hash = strchr(item, '#')) || !(c1 = strchr(hash, ':')) ||
-        !(c2 = strchr(c1 + 1, ':')) || !(c3 = strchr(c2 + 1, ':')))
+    hash = strchr(item, '#');
+    c1 = hash ? strchr(hash, ':') : NULL;
+    m->unplugged = hash && !c1;
+    if (!hash ||
+        (c1 && (!(c2 = strchr(c1 + 1, ':')) || !(c3 = strchr(c2 + 1, ':')))))
         return xenvf_err_set(err, XENVF_EINVAL,
-                             "'%s': not PF#INDEX:NSID:VDEV:WWID", item);
-    *hash = *c1 = *c2 = *c3 = '\0';
+                             "'%s': not PF#INDEX:NSID:VDEV:WWID (moved to the "
+                             "PF path) or PF#INDEX (unplugged)",
+                             item);
+    *hash = '\0';
     if (!*item || hash - item >= (long)sizeof(m->pf))
         return xenvf_err_set(err, XENVF_EINVAL, "'%s': bad PF id", item);
+    if (c1)
+        *c1 = *c2 = *c3 = '\0';
     if (!isdigit((unsigned char)hash[1]) ||
         (index = strtoul(hash + 1, &end, 10)) > 0xffff || *end)
         return xenvf_err_set(err, XENVF_EINVAL, "%s: bad VF index '%s'", item,
                              hash + 1);
+    memcpy(m->pf, item, (size_t)(hash - item) + 1); /* with its NUL */
+    m->index = (unsigned)index;
+    if (m->unplugged)
+        return 0;
     if (!isdigit((unsigned char)c1[1]) ||
         (nsid = strtoul(c1 + 1, &end, 10)) < 1 || nsid > 0xfffffffeul || *end)
         return xenvf_err_set(err, XENVF_EINVAL, "%s#%lu: bad namespace '%s'",
@@ -77,9 +94,7 @@ static int moved_parse_one(const char *t, size_t n, xlp_moved *m,
         strlen(c3 + 1) >= sizeof(m->wwid))
         return xenvf_err_set(err, XENVF_EINVAL, "%s#%lu: bad wwid '%.40s'",
                              item, index, c3 + 1);
-    memcpy(m->pf, item, (size_t)(hash - item) + 1); /* with its NUL */
     memcpy(m->wwid, c3 + 1, strlen(c3 + 1) + 1);
-    m->index = (unsigned)index;
     m->nsid = (uint32_t)nsid;
     snprintf(m->vdev, sizeof(m->vdev), "%s", req.vdev);
     return 0;

@@ -174,7 +174,9 @@ int xlp_suspend_check(xenvf_xs *xs, uint32_t domid, bool live,
             "domain with a passed-through device, and xl migrate moves the "
             "I/O off it first only for a guest that serves xenvf's I/O "
             "switch, without a config file of its own, and for VFs with one "
-            "namespace each (and a hypervisor built without shadow paging, "
+            "namespace each; " XLP_MIGRATE_ENV "=unplug-and-go in xl's "
+            "environment unplugs the others first, and plugs them again at "
+            "the destination (and a hypervisor built without shadow paging, "
             "Debian's, live-migrates no PV domain at all: docs/migration.md)",
             what, domid, nr > 1 ? "s" : "", held, nr > 1 ? "s" : "");
         return 0;

@@ -16,6 +16,10 @@
  * does it (the VF is reset and freed when the saved domain is destroyed, I/O on
  * it errors in the guest; xl restore reserves a VF again and gates it).
  *
+ * xl migrate with XENVF_MIGRATE=unplug-and-go unplugs before the stream
+ * what the switch cannot serve, and plugs it again at the destination
+ * (iomove.h): a live migration cannot keep a VF in the domain.
+ *
  * xl migrate of a domain still holding VFs (the plugin moved nothing off
  * them: iomove.h) is not stopped by the plugin: on Xen 4.17 a receiving
  * xl whose stream ends before its header dies with SIGSEGV and leaves the

@@ -92,15 +92,29 @@ static int fake_pci_add(void *o, uint32_t domid, const xenvf_bdf *bdf)
     return 0;
 }
 
+/* fail_pci_remove: the nth call fails (1: the first); else xenvfd's
+ * part too: the VF reset and free in the books */
 static int fake_pci_remove(void *o, uint32_t domid, const xenvf_bdf *bdf)
 {
     char text[XENVF_BDF_STR_MAX];
+    xenvf_pf pf;
 
     (void)o;
     (void)domid;
     xenvf_bdf_format(bdf, text);
     note(calls, sizeof(calls), "pci_remove %s; ", text);
-    return fail_pci_remove ? -3 : 0;
+    if (fail_pci_remove && !--fail_pci_remove)
+        return -3;
+    xenvf_pf_init(&pf);
+    ck_assert_int_eq(xenvf_xs_read_pf(&xs, "nvme0", &pf, NULL), 0);
+    for (unsigned i = 0; i < pf.nr_vfs; i++)
+        if (xenvf_bdf_equal(&pf.vfs[i].bdf, bdf)) {
+            pf.vfs[i].state = XENVF_VF_FREE;
+            pf.vfs[i].domid = XENVF_DOMID_NONE;
+        }
+    ck_assert_int_eq(xenvf_xs_publish_pf(&xs, &pf, NULL, NULL), 0);
+    xenvf_pf_dispose(&pf);
+    return 0;
 }
 
 static const xlp_iomove_ops ops = {.disk_add = fake_disk_add,
@@ -115,19 +129,23 @@ static void put(const char *rel, const char *text);
 #define WWID "nvme.1b36-73657269616c-6d6f64656c-00000002"
 static const char *disk_wwid;
 
-/* The kernel's block device of namespace 2 on nvme0 comes (the namespace
- * attached to the PF's controller and rescanned) or goes. */
-static void ns_block(bool there)
+/* The kernel's block device of namespace nsid on nvme0 comes (the
+ * namespace attached to the PF's controller and rescanned) or goes. */
+static void ns_block(uint32_t nsid, bool there)
 {
-    char cmd[160];
+    char cmd[200], rel[64], text[16];
 
     if (there) {
-        put("class/nvme/nvme0/nvme0n2/nsid", "2\n");
-        put("block/nvme0n2/wwid", disk_wwid);
+        snprintf(rel, sizeof(rel), "class/nvme/nvme0/nvme0n%u/nsid", nsid);
+        snprintf(text, sizeof(text), "%u\n", nsid);
+        put(rel, text);
+        snprintf(rel, sizeof(rel), "block/nvme0n%u/wwid", nsid);
+        put(rel, disk_wwid);
         return;
     }
-    snprintf(cmd, sizeof(cmd), "rm -rf %s/class/nvme/nvme0/nvme0n2 %s/block",
-             root, root);
+    snprintf(cmd, sizeof(cmd),
+             "rm -rf %s/class/nvme/nvme0/nvme0n%u %s/block/nvme0n%u", root,
+             nsid, root, nsid);
     ck_assert_int_eq(system(cmd), 0);
 }
 
@@ -153,7 +171,7 @@ static int controller(void *ctx, int fd, unsigned long req,
     snprintf(n, sizeof(n), "%u", cmd->nsid);
     note(nvme_log, sizeof(nvme_log), "%s %s; ",
          cmd->cdw10 ? "detach" : "attach", n);
-    ns_block(!cmd->cdw10);
+    ns_block(cmd->nsid, !cmd->cdw10);
     return 0;
 }
 
@@ -242,6 +260,38 @@ static void guest_nodes(const char *says)
     ck_assert_int_eq(xenvf_xs_write(&xs, SW, says, NULL), 0);
 }
 
+/* A second VF domain 5 holds: nvme0#1 at 01:00.2 with namespace nsid (0:
+ * none, as a NIC VF has), and the guest's nodes for both VFs, its vf/0
+ * switch saying `says0` and vf/1's nothing. */
+static void second_vf(uint32_t nsid, const char *says0)
+{
+    xenvf_guest_vf g[2];
+    xenvf_pf pf;
+
+    xenvf_pf_init(&pf);
+    ck_assert_int_eq(xenvf_xs_read_pf(&xs, "nvme0", &pf, NULL), 0);
+    ck_assert_int_eq(xenvf_pf_resize_vfs(&pf, 2, NULL), 0);
+    pf.total_vfs = pf.num_vfs = 2;
+    pf.vfs[1].bdf_known = true;
+    pf.vfs[1].bdf = (xenvf_bdf){.seg = 0, .bus = 1, .dev = 0, .func = 2};
+    pf.vfs[1].state = XENVF_VF_ACTIVE;
+    pf.vfs[1].domid = DOMID;
+    if (nsid)
+        ck_assert_int_eq(
+            xenvf_ns_list_add(&pf.vfs[1].config.ns, nsid, 1 << 20, NULL), 0);
+    ck_assert_msg(!xenvf_xs_publish_pf(&xs, &pf, NULL, &err), "%s", err.msg);
+    xenvf_pf_dispose(&pf);
+    for (int i = 0; i < 2; i++) {
+        xenvf_guest_vf_init(&g[i]);
+        g[i].pf_id = strdup("nvme0");
+        g[i].bdf = (xenvf_bdf){.seg = 0, .bus = 1, .dev = 0, .func = 1 + i};
+    }
+    ck_assert_int_eq(xenvf_xs_publish_guest(&xs, DOMID, g, 2, NULL), 0);
+    for (int i = 0; i < 2; i++)
+        xenvf_guest_vf_dispose(&g[i]);
+    ck_assert_int_eq(xenvf_xs_write(&xs, SW, says0, NULL), 0);
+}
+
 static void setup(void)
 {
     snprintf(root, sizeof(root), "/tmp/xenvf-iomove-XXXXXX");
@@ -282,7 +332,13 @@ static void teardown(void)
 
 static int out(xlp_moved **v, size_t *nr)
 {
-    return xlp_iomove_out(&xs, &ops, &env, DOMID, v, nr, &err);
+    return xlp_iomove_out(&xs, &ops, &env, DOMID, false, v, nr, &err);
+}
+
+/* the same with XENVF_MIGRATE=unplug-and-go (xl migrate) */
+static int out_unplug(xlp_moved **v, size_t *nr)
+{
+    return xlp_iomove_out(&xs, &ops, &env, DOMID, true, v, nr, &err);
 }
 
 START_TEST(moves_out_and_records_it)
@@ -403,7 +459,101 @@ START_TEST(a_driver_domain_pf_is_refused_by_name)
 }
 END_TEST
 
-static const xlp_moved moved = {"nvme0", 0, 2, "xvdb", WWID};
+/* unplug-and-go (xl migrate): a guest without xenvf-guest's switch loses
+ * its VF for the move, recorded as unplugged, no PF path made */
+START_TEST(unplug_and_go_unplugs_a_guest_without_the_switch)
+{
+    xlp_moved *v = NULL;
+    size_t nr = 0;
+
+    books(0, true);
+    guest_nodes("");
+    ck_assert_msg(!out_unplug(&v, &nr), "%s", err.msg);
+    ck_assert_uint_eq(nr, 1);
+    ck_assert(v[0].unplugged);
+    ck_assert_str_eq(v[0].pf, "nvme0");
+    ck_assert_uint_eq(v[0].index, 0);
+    ck_assert_str_eq(calls, "pci_remove 0000:01:00.1; ");
+    ck_assert_str_eq(nvme_log, "");
+    free(v);
+}
+END_TEST
+
+/* a guest with a storage VF the switch serves and a VF without a disk:
+ * without unplug-and-go nothing moves (xlp_suspend_check explains); with
+ * it the storage I/O goes to the PF path and both VFs are unplugged */
+START_TEST(unplug_and_go_switches_what_it_can)
+{
+    xlp_moved *v = NULL;
+    size_t nr = 9;
+    char want[256];
+
+    books(0, true);
+    second_vf(0, "vf");
+    ck_assert_msg(!out(&v, &nr), "%s", err.msg);
+    ck_assert_uint_eq(nr, 0);
+    ck_assert_str_eq(calls, "");
+    ck_assert_msg(!out_unplug(&v, &nr), "%s", err.msg);
+    ck_assert_uint_eq(nr, 2);
+    ck_assert(!v[0].unplugged);
+    ck_assert_str_eq(v[0].vdev, "xvdb");
+    ck_assert(v[1].unplugged);
+    ck_assert_uint_eq(v[1].index, 1);
+    snprintf(want, sizeof(want),
+             "disk_add %s/nvme0n2 xvdb; pci_remove 0000:01:00.1; "
+             "pci_remove 0000:01:00.2; ",
+             root);
+    ck_assert_str_eq(calls, want);
+    free(v);
+}
+END_TEST
+
+/* the second unplug fails: the first VF, unplugged already, is plugged
+ * again and its guest asked back; its PV disk and PF path go */
+START_TEST(an_unplug_failure_plugs_back_what_went)
+{
+    xlp_moved *v = NULL;
+    size_t nr = 9;
+    char want[256];
+
+    books(0, true);
+    second_vf(0, "vf");
+    fail_pci_remove = 2;
+    ck_assert_int_eq(out_unplug(&v, &nr), XENVF_EIO);
+    ck_assert_ptr_null(v);
+    ck_assert_uint_eq(nr, 0);
+    ck_assert_msg(strstr(err.msg, "nvme0#1: libxl could not unplug it"), "%s",
+                  err.msg);
+    snprintf(want, sizeof(want),
+             "disk_add %s/nvme0n2 xvdb; pci_remove 0000:01:00.1; "
+             "pci_remove 0000:01:00.2; pci_add 0000:01:00.1; "
+             "disk_remove xvdb; ",
+             root);
+    ck_assert_str_eq(calls, want);
+    ck_assert_str_eq(nvme_log, "attach 2; rescan; detach 2; rescan; ");
+}
+END_TEST
+
+/* a PF in a driver domain has no PF path: unplug-and-go unplugs its VF
+ * instead of refusing */
+START_TEST(unplug_and_go_unplugs_a_driver_domain_vf)
+{
+    xlp_moved *v = NULL;
+    size_t nr = 0;
+
+    books(3, true);
+    guest_nodes("vf");
+    ck_assert_msg(!out_unplug(&v, &nr), "%s", err.msg);
+    ck_assert_uint_eq(nr, 1);
+    ck_assert(v[0].unplugged);
+    ck_assert_str_eq(calls, "pci_remove 0000:01:00.1; ");
+    free(v);
+}
+END_TEST
+
+static const xlp_moved moved = {"nvme0", 0, 2, "xvdb", WWID, false};
+static const xlp_moved unplugged = {
+    .pf = "nvme0", .index = 1, .unplugged = true};
 
 /* before the restored domain's build: the PF path there, its device */
 START_TEST(restore_finds_the_pf_path)
@@ -426,7 +576,7 @@ START_TEST(restore_uses_the_pf_path_there)
     char dev[1][XLP_IOMOVE_DEV_MAX];
 
     books(0, false);
-    ns_block(true);
+    ns_block(2, true);
     ck_assert_msg(!xlp_iomove_paths(&xs, &env, &moved, 1, dev, &err), "%s",
                   err.msg);
     ck_assert_str_eq(nvme_log, "");
@@ -449,6 +599,57 @@ START_TEST(restore_refuses_another_disk)
                                   "was saved on " WWID ": not the same disk"),
                   "%s", err.msg);
     ck_assert_str_eq(nvme_log, "attach 2; rescan; detach 2; rescan; ");
+}
+END_TEST
+
+/* a VF unplugged at the move has no PF path at the restore */
+START_TEST(restore_makes_no_path_for_a_vf_unplugged)
+{
+    const xlp_moved both[2] = {unplugged, moved};
+    char dev[2][XLP_IOMOVE_DEV_MAX], want[XLP_IOMOVE_DEV_MAX];
+
+    books(0, false);
+    second_vf(0, "");
+    ck_assert_msg(!xlp_iomove_paths(&xs, &env, both, 2, dev, &err), "%s",
+                  err.msg);
+    ck_assert_str_eq(dev[0], "");
+    snprintf(want, sizeof(want), "%s/nvme0n2", root);
+    ck_assert_str_eq(dev[1], want);
+    ck_assert_str_eq(nvme_log, "attach 2; rescan; ");
+}
+END_TEST
+
+/* two VFs moved, the second's disk another one here: refused, and the
+ * first's PF path, attached for this restore, detached again too */
+START_TEST(restore_refused_detaches_every_path_it_made)
+{
+    const xlp_moved three[3] = {
+        unplugged, moved, {"nvme0", 1, 3, "xvdc", "eui.00000000000000bb", 0}};
+    char dev[3][XLP_IOMOVE_DEV_MAX];
+
+    books(0, false);
+    second_vf(3, "");
+    ck_assert_int_eq(xlp_iomove_paths(&xs, &env, three, 3, dev, &err),
+                     XENVF_EINVAL);
+    ck_assert_msg(strstr(err.msg, "nvme0#1: namespace 3 of nvme0 here is the "
+                                  "disk " WWID ", but the guest was saved on "
+                                  "eui.00000000000000bb"),
+                  "%s", err.msg);
+    ck_assert_str_eq(nvme_log, "attach 2; rescan; attach 3; rescan; "
+                               "detach 3; rescan; detach 2; rescan; ");
+}
+END_TEST
+
+/* after the receive: a VF unplugged is only plugged again */
+START_TEST(a_vf_unplugged_is_plugged_back)
+{
+    const xlp_moved vf0 = {.pf = "nvme0", .index = 0, .unplugged = true};
+
+    books(0, false);
+    ck_assert_msg(!xlp_iomove_back(&xs, &ops, &env, DOMID, &vf0, 1, &err), "%s",
+                  err.msg);
+    ck_assert_str_eq(calls, "pci_add 0000:01:00.1; ");
+    ck_assert_str_eq(nvme_log, "");
 }
 END_TEST
 
@@ -515,9 +716,16 @@ static Suite *iomove_suite(void)
     tcase_add_test(tc, an_unplug_libxl_refuses_is_undone);
     tcase_add_test(tc, nothing_moved_without_the_switch_or_on_pv);
     tcase_add_test(tc, a_driver_domain_pf_is_refused_by_name);
+    tcase_add_test(tc, unplug_and_go_unplugs_a_guest_without_the_switch);
+    tcase_add_test(tc, unplug_and_go_switches_what_it_can);
+    tcase_add_test(tc, an_unplug_failure_plugs_back_what_went);
+    tcase_add_test(tc, unplug_and_go_unplugs_a_driver_domain_vf);
     tcase_add_test(tc, restore_finds_the_pf_path);
     tcase_add_test(tc, restore_uses_the_pf_path_there);
     tcase_add_test(tc, restore_refuses_another_disk);
+    tcase_add_test(tc, restore_makes_no_path_for_a_vf_unplugged);
+    tcase_add_test(tc, restore_refused_detaches_every_path_it_made);
+    tcase_add_test(tc, a_vf_unplugged_is_plugged_back);
     tcase_add_test(tc, moves_back);
     tcase_add_test(tc, back_refused_when_the_vf_is_taken);
     tcase_add_test(tc, back_error_keeps_the_pv_disk);

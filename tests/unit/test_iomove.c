@@ -15,19 +15,22 @@ static xenvf_err err;
 
 START_TEST(round_trip)
 {
-    const xlp_moved in[2] = {
-        {"nvme0", 0, 2, "xvdb", "eui.0011223344556677"},
-        {"nvme1", 3, 17, "xvdc", "nvme.1b36-7365-00000011"}};
+    const xlp_moved in[3] = {
+        {"nvme0", 0, 2, "xvdb", "eui.0011223344556677", false},
+        {"nvme1", 3, 17, "xvdc", "nvme.1b36-7365-00000011", false},
+        {.pf = "net0", .index = 12, .unplugged = true}};
     xlp_moved *out = NULL;
     char *text = NULL;
     size_t nr = 0;
 
     xenvf_err_init(&err);
-    ck_assert_int_eq(xlp_moved_format(in, 2, &text, &err), 0);
+    ck_assert_int_eq(xlp_moved_format(in, 3, &text, &err), 0);
     ck_assert_str_eq(text, "nvme0#0:2:xvdb:eui.0011223344556677 "
-                           "nvme1#3:17:xvdc:nvme.1b36-7365-00000011");
+                           "nvme1#3:17:xvdc:nvme.1b36-7365-00000011 net0#12");
     ck_assert_int_eq(xlp_moved_parse(text, &out, &nr, &err), 0);
-    ck_assert_uint_eq(nr, 2);
+    ck_assert_uint_eq(nr, 3);
+    ck_assert(!out[0].unplugged && !out[1].unplugged);
+    ck_assert_int_eq(memcmp(&out[2], &in[2], sizeof(in[2])), 0);
     ck_assert_str_eq(out[1].pf, "nvme1");
     ck_assert_uint_eq(out[1].index, 3);
     ck_assert_uint_eq(out[1].nsid, 17);
@@ -75,6 +78,12 @@ START_TEST(bad_text_is_refused_by_name)
     refused("nvme0#0:2:xvdb:", "bad wwid ''");
     refused("nvme0#0:2:xvdb:eui.1:9", "bad wwid 'eui.1:9'");
     refused("nvme0#0:2:xvdb:eui#1", "bad wwid 'eui#1'");
+    /* a VF unplugged (unplug-and-go): PF#INDEX alone */
+    refused("net0", "not PF#INDEX:NSID:VDEV:WWID (moved to the PF path) or "
+                    "PF#INDEX (unplugged)");
+    refused("net0#", "net0: bad VF index ''");
+    refused("net0#1#2", "net0: bad VF index '1#2'");
+    refused("#1", "bad PF id");
 }
 END_TEST
 

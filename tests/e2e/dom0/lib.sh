@@ -247,6 +247,25 @@ migrate_local() {
         "env LD_PRELOAD=$XENVF_PLUGIN xl migrate-receive" >"$2" 2>&1
 }
 
+# gexec NAME CMD: CMD run by sh in guest NAME (a guest job that serves:
+# cmd, nic), its output on stdout; returns CMD's status (99: no domain,
+# 98: no answer in 60 s).
+GEXEC_SEQ=/tmp/gexec.seq
+gexec() {
+    _d=$(xl domid "$1" 2>/dev/null) || return 99
+    _s=$(($(cat "$GEXEC_SEQ" 2>/dev/null || echo 0) + 1))
+    echo "$_s" >"$GEXEC_SEQ"
+    xenstore-write "/local/domain/$_d/data/e2e-cmd" "$_s:$2"
+    if ! wait_until 60 sh -c "xenstore-read /local/domain/$_d/data/e2e-rc | grep -q '^$_s '"; then
+        echo "(no answer from $1 to '$2')"
+        return 98
+    fi
+    # xenstore-read escapes a newline as \n
+    xenstore-read "/local/domain/$_d/data/e2e-out" 2>/dev/null | sed 's/\\n/\n/g'
+    _r=$(xenstore-read "/local/domain/$_d/data/e2e-rc")
+    return "${_r#* }"
+}
+
 # pv_disk_setup: what blkback needs in dom0 for a phy: disk. The tier's
 # dom0 has none of Xen's hotplug scripts (/etc/xen/scripts is empty;
 # Debian's xen-utils-common ships them, in bash, which the image lacks):

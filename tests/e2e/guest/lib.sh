@@ -59,3 +59,26 @@ wait_namespaces() {
         _i=$((_i + 1))
     done
 }
+
+# serve: run what dom0 asks, one command at a time, through this guest's
+# own xenstore nodes (dom0's gexec): dom0 writes "SEQ:COMMAND" to
+# data/e2e-cmd; the guest runs COMMAND with sh and answers in data/e2e-out
+# (its output) and data/e2e-rc ("SEQ STATUS"). Every command and its
+# status also go to the console. Never returns.
+serve() {
+    _last=
+    while :; do
+        _c=$(xenstore-read data/e2e-cmd 2>/dev/null) || _c=
+        _seq=${_c%%:*}
+        if [ -n "$_c" ] && [ "$_seq" != "$_last" ]; then
+            _last=$_seq
+            say "EXEC $_seq ${_c#*:}"
+            _out=$(sh -c "${_c#*:}" 2>&1)
+            _rc=$?
+            printf '%s\n' "$_out" | head -n 20 | sed "s/^/GUEST OUT $_seq /"
+            xenstore-write data/e2e-out "$(printf '%s' "$_out" | head -c 3000)"
+            xenstore-write data/e2e-rc "$_seq $_rc"
+        fi
+        sleep 0.3
+    done
+}

@@ -17,7 +17,7 @@
 # kill -9 and restart of xenvfd, a guest reboot, and `rmmod igb; modprobe
 # igb` in dom0 (the agent applies them again before it says ready).
 # Last, igbvf reloaded in gb meets the 6.1 pcifront MSI-X bug (known).
-# The guests run what dom0 asks through xenstore (guest job nic).
+# The guests run what dom0 asks through xenstore (guest job nic; gexec).
 # shellcheck source=../dom0/lib.sh
 . /e2e/lib.sh
 have_xenvf nic-vf plugin || exit 1
@@ -57,23 +57,6 @@ vf_mac_is() { [ "$(vf_mac "$1")" = "$2" ]; }
 
 # ---- the guests (guest job nic) ---------------------------------------------
 
-SEQF=/tmp/nic-vf.seq
-# gexec NAME CMD: CMD run by sh in guest NAME (guest job nic), its output
-# on stdout; returns CMD's status (99: no domain, 98: no answer in 60 s).
-gexec() {
-    _d=$(xl domid "$1" 2>/dev/null) || return 99
-    _s=$(($(cat "$SEQF" 2>/dev/null || echo 0) + 1))
-    echo "$_s" >"$SEQF"
-    xenstore-write "/local/domain/$_d/data/e2e-cmd" "$_s:$2"
-    if ! wait_until 60 sh -c "xenstore-read /local/domain/$_d/data/e2e-rc | grep -q '^$_s '"; then
-        echo "(no answer from $1 to '$2')"
-        return 98
-    fi
-    # xenstore-read escapes a newline as \n
-    xenstore-read "/local/domain/$_d/data/e2e-out" 2>/dev/null | sed 's/\\n/\n/g'
-    _r=$(xenstore-read "/local/domain/$_d/data/e2e-rc")
-    return "${_r#* }"
-}
 # guest_mac NAME: the MAC of its igbvf interface, as the guest sees it
 guest_if() { guest_lines "$1" 'NIC READY' | tail -n 1; }
 guest_mac() { gexec "$1" "cat /sys/class/net/$(guest_if "$1")/address"; }

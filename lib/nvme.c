@@ -261,6 +261,10 @@ int xenvf_nvme_ns_wwid(const char *sysfs_root, const char *name,
     if (!n || n >= XENVF_NVME_WWID_MAX)
         rc = xenvf_err_set(err, XENVF_EINVAL, "%s: %s wwid", path,
                            n ? "too long a" : "an empty");
+    else if (strspn(text, "abcdefghijklmnopqrstuvwxyz"
+                          "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") < n)
+        rc = xenvf_err_set(err, XENVF_EINVAL, "%s: a wwid of odd bytes: '%.*s'",
+                           path, (int)n, text);
     else
         snprintf(wwid, XENVF_NVME_WWID_MAX, "%.*s", (int)n, text);
     free(text);

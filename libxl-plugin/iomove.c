@@ -101,12 +101,7 @@ static int pf_path(const xlp_iomove_env *env, const char *pf_id,
         goto out;
 found:
     snprintf(info->dev, sizeof(info->dev), "%s/%s", env->dev_dir, name);
-    if (!(rc = xenvf_nvme_ns_wwid(env->sysfs_root, name, info->wwid, err)) &&
-        strspn(info->wwid,
-               "abcdefghijklmnopqrstuvwxyz"
-               "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(info->wwid))
-        rc = xenvf_err_set(err, XENVF_EINVAL, "%s: a wwid of odd bytes: '%s'",
-                           info->dev, info->wwid);
+    rc = xenvf_nvme_ns_wwid(env->sysfs_root, name, info->wwid, err);
 out:
     if (fd >= 0)
         close(fd);

@@ -183,6 +183,12 @@ START_TEST(wwid_of_a_namespace)
     ck_assert_int_eq(xenvf_nvme_ns_wwid(root, "nvme0n4", wwid, &err),
                      XENVF_EINVAL);
     ck_assert_msg(strstr(err.msg, "too long a wwid"), "%s", err.msg);
+    put("block/nvme0n5/wwid", "eui.00:11\n");
+    ck_assert_int_eq(xenvf_nvme_ns_wwid(root, "nvme0n5", wwid, &err),
+                     XENVF_EINVAL);
+    ck_assert_msg(strstr(err.msg, "nvme0n5/wwid: a wwid of odd bytes: "
+                                  "'eui.00:11'"),
+                  "%s", err.msg);
     ck_assert_int_ne(xenvf_nvme_ns_wwid(root, "nvme0n9", wwid, &err), 0);
 }
 END_TEST

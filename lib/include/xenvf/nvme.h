@@ -65,7 +65,8 @@ int xenvf_nvme_ns_block(const char *sysfs_root, const char *ctrl, uint32_t nsid,
 /* What the kernel says identifies the disk behind block device name
  * ("nvme0n2"): its wwid ("eui.…", "nvme.…" or "uuid.…", from the
  * namespace's NGUID, EUI-64, UUID or the controller's serial and nsid), the
- * same on every host that sees the same namespace. */
+ * same on every host that sees the same namespace. Letters, digits, '.',
+ * '_' and '-' only (it goes into saved configs): else XENVF_EINVAL. */
 #define XENVF_NVME_WWID_MAX 160
 int xenvf_nvme_ns_wwid(const char *sysfs_root, const char *name,
                        char wwid[XENVF_NVME_WWID_MAX], xenvf_err *err);

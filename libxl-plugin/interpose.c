@@ -22,8 +22,9 @@
  *                     moved off the VFs goes back
  *   libxl_retrieve_domain_configuration   xl save, xl migrate: the
  *                     guest's I/O moved off its VFs before xl takes the
- *                     config (iomove.h); xl restore and migrate-receive
- *                     move it back after the unpause
+ *                     config, and for xl migrate with unplug-and-go the
+ *                     other VFs unplugged (iomove.h); xl restore and
+ *                     migrate-receive move it back after the unpause
  *
  * xl ignores libxl_domain_unpause's return value, so when the gate fails
  * inside xl the plugin ends xl itself, with status 1, after destroying the
@@ -439,6 +440,27 @@ static char *kv_take(libxl_key_value_list l, const char *key)
     return value;
 }
 
+/* Is domid a PV domain on a hypervisor without shadow paging, which PV
+ * log-dirty mode needs (Debian's: docs/migration.md)? Its live migration
+ * fails in Xen whatever the plugin does: unplug-and-go would take its VFs
+ * for nothing. */
+static bool pv_without_shadow(libxl_ctx *ctx, uint32_t domid)
+{
+    libxl_physinfo phys;
+    libxl_dominfo info;
+    bool pv = false, shadow = true;
+
+    libxl_dominfo_init(&info);
+    if (!libxl_domain_info(ctx, &info, domid))
+        pv = info.domain_type == LIBXL_DOMAIN_TYPE_PV;
+    libxl_dominfo_dispose(&info);
+    libxl_physinfo_init(&phys);
+    if (!libxl_get_physinfo(ctx, &phys))
+        shadow = phys.cap_shadow;
+    libxl_physinfo_dispose(&phys);
+    return pv && !shadow;
+}
+
 /* xl save and xl migrate: move the I/O first, then the config as it is
  * after the move, with what was moved for xl restore or migrate-receive. */
 EXPORT int libxl_retrieve_domain_configuration(libxl_ctx *ctx, uint32_t domid,
@@ -480,6 +502,14 @@ EXPORT int libxl_retrieve_domain_configuration(libxl_ctx *ctx, uint32_t domid,
             "running",
             what, domid, err.msg);
         return ERROR_INVAL;
+    }
+    if (mode == XLP_MIGRATE_UNPLUG_AND_GO && pv_without_shadow(ctx, domid)) {
+        LOG(WARN,
+            "xl migrate of domain %u: unplug-and-go not done: a PV domain, "
+            "and this hypervisor has no shadow paging, which PV live "
+            "migration needs (docs/migration.md); its VFs stay",
+            domid);
+        mode = XLP_MIGRATE_REFUSE;
     }
     xenvf_xs_init(&xs);
     xlp_iomove_env_default(&env);

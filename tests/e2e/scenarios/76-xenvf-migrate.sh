@@ -1,12 +1,14 @@
 #!/bin/sh
-# Scenario xenvf-migrate (issue 15, the part built: docs/migration.md).
-# The I/O switch (the guest moving its storage I/O to a PF path before the
-# move and back after) is NOT built:
+# Scenario xenvf-migrate (issue 15: docs/migration.md): a guest that does
+# not serve the I/O switch (its xenvf-guest moving its storage I/O to a PF
+# path before the move and back after: scenarios xenvf-switch and
+# hvm-migrate):
 #  1. xl save of a guest doing I/O on its VF (guest job io-loop): refused
 #     by the plugin with its message, the same domain runs on, holds its
 #     VF, its I/O goes on.
 #  2. xl migrate to localhost (the receiver run locally, with the plugin),
-#     with and without XENVF_MIGRATE=unplug-and-go: the plugin says why it
+#     with and without XENVF_MIGRATE=unplug-and-go (which unplugs nothing
+#     here: no PV domain live-migrates on Debian's Xen): the plugin says why it
 #     fails and detaches nothing; Xen refuses log-dirty mode; the same
 #     domain runs on with its VF and its I/O, the receiver leaves nothing.
 #     (The plugin does not stop it itself: a receiving xl whose stream
@@ -75,6 +77,11 @@ refuse_under_io() {
             wait_until 60 sh -c "[ \"\$(xenstore-read /xenvf/pf/nvme0/active)\" = 1 ]"
         check "$_c-not-detached" "the VF of m1 was taken from it (the TCB says it left)" \
             sh -c "! grep -q 'vf $I1 left domain m1' $(xenvfd_log tcb)"
+        # a PV domain here cannot live-migrate at all (no shadow paging):
+        # unplug-and-go leaves its VF alone, and says so
+        [ -z "$_mode" ] ||
+            check "$_c-pv-kept" "the plugin did not say it leaves m1's VF (a PV domain, no shadow paging): $(grep -m 2 xenvf /tmp/m1.migrate.log)" \
+                grep -q "xl migrate of domain $M1: unplug-and-go not done: a PV domain" /tmp/m1.migrate.log
         check "$_c-io" "m1's I/O did not go on after it (ticks $(ticks), were $_n)" \
             more_ticks "$_n"
     done

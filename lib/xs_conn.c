@@ -266,6 +266,11 @@ int xenvf_xs_write(xenvf_xs *xs, const char *path, const char *value,
     return xsi_put(xs, XBT_NULL, path, value, err);
 }
 
+int xenvf_xs_remove(xenvf_xs *xs, const char *path, xenvf_err *err)
+{
+    return xsi_del(xs, XBT_NULL, path, err);
+}
+
 int xenvf_xs_domain_introduced(xenvf_xs *xs, uint32_t domid, bool *out,
                                xenvf_err *err)
 {

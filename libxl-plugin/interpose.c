@@ -594,28 +594,83 @@ static int iomove_restoring(libxl_domain_config *d)
     return 0;
 }
 
-/* The I/O of domid back on VFs, if list holds its moves (emptied). */
+/* What a restore moved off VFs also waits in the domain's own xenstore
+ * directory (dom0's to write, gone with the domain) until the way back:
+ * an xl restore -p or migrate -p leaves the domain paused and exits, and
+ * the xl that unpauses it later finds it there. */
+static void pending_path(char path[XENVF_XS_PATH_MAX], uint32_t domid)
+{
+    snprintf(path, XENVF_XS_PATH_MAX, "/local/domain/%u/%s", domid,
+             XLP_IOMOVE_KEY);
+}
+
+/* xl restore or migrate-receive built domid from a config that says what
+ * was moved (moved_in): kept for its unpause, here and in xenstore. */
+static void iomove_restored(uint32_t domid)
+{
+    char path[XENVF_XS_PATH_MAX], *text = NULL;
+    xenvf_err err;
+    xenvf_xs xs;
+
+    moved_in.domid = domid;
+    xenvf_err_init(&err);
+    xenvf_xs_init(&xs);
+    pending_path(path, domid);
+    if (xlp_moved_format(moved_in.v, moved_in.nr, &text, &err) ||
+        xenvf_xs_open(&xs, &err) || xenvf_xs_write(&xs, path, text, &err))
+        LOG(ERROR,
+            "domain %u: what was moved off its VFs is not kept in %s (%s): "
+            "only this xl can move it back, when it unpauses the domain",
+            domid, path, err.msg);
+    xenvf_xs_dispose(&xs);
+    free(text);
+}
+
+/* The I/O of domid back on VFs, if list holds its moves (emptied), or if
+ * an earlier xl restore -p left them in xenstore for it (moved_in); the
+ * xenstore copy goes either way. */
 static void iomove_back(libxl_ctx *ctx, uint32_t domid, moved_list *list)
 {
+    char path[XENVF_XS_PATH_MAX], *text = NULL;
+    bool ours = list->nr && list->domid == domid;
     xlp_iomove_ops ops;
     xlp_iomove_env env;
     xenvf_err err;
     xenvf_xs xs;
 
-    if (!list->nr || list->domid != domid)
-        return;
     xenvf_err_init(&err);
     xenvf_xs_init(&xs);
+    pending_path(path, domid);
+    if (xenvf_xs_open(&xs, &err)) {
+        if (ours)
+            LOG(ERROR, "domain %u's I/O back to VFs: %s", domid, err.msg);
+        goto out;
+    }
+    if (list == &moved_in && xenvf_xs_read(&xs, path, &text, NULL))
+        text = NULL;
+    if (!ours && !text)
+        goto out;
+    if (!ours) {
+        free(list->v);
+        list->v = NULL;
+        list->nr = 0;
+        list->domid = domid;
+        if (xlp_moved_parse(text, &list->v, &list->nr, &err))
+            LOG(ERROR, "domain %u: %s: %s", domid, path, err.msg);
+    }
     xlp_iomove_env_default(&env);
     iomove_ops(&ops, ctx);
-    if (xenvf_xs_open(&xs, &err))
-        LOG(ERROR, "domain %u's I/O back to VFs: %s", domid, err.msg);
-    else if (!xlp_iomove_back(&xs, &ops, &env, domid, list->v, list->nr, &err))
+    if (list->nr &&
+        !xlp_iomove_back(&xs, &ops, &env, domid, list->v, list->nr, &err))
         LOG(INFO, "domain %u's I/O is on its VFs again", domid);
-    xenvf_xs_dispose(&xs);
+    if (text && xenvf_xs_remove(&xs, path, &err))
+        LOG(ERROR, "domain %u: %s", domid, err.msg);
     free(list->v);
     list->v = NULL;
     list->nr = 0;
+out:
+    free(text);
+    xenvf_xs_dispose(&xs);
 }
 
 /* ---- the entry points ---------------------------------------------------- */
@@ -726,7 +781,7 @@ libxl_domain_create_restore(libxl_ctx *ctx, libxl_domain_config *d_config,
         rc = real.create_restore(ctx, d_config, domid, restore_fd, send_back_fd,
                                  params, ao_how, aop_console_how);
         if (!rc && moved_in.nr)
-            moved_in.domid = *domid;
+            iomove_restored(*domid);
         return rc;
     }
     xenvf_err_init(&err);
@@ -741,7 +796,7 @@ libxl_domain_create_restore(libxl_ctx *ctx, libxl_domain_config *d_config,
     if (rc)
         return lrc ? lrc : to_libxl_rc(rc);
     if (!lrc && moved_in.nr)
-        moved_in.domid = *domid;
+        iomove_restored(*domid);
     return lrc;
 }
 

@@ -479,6 +479,47 @@ START_TEST(xl_pci_attach_follows_the_books)
 }
 END_TEST
 
+/* xl restore -p or xl migrate -p leaves the domain paused, with what was
+ * moved off its VFs in its xenstore directory (here one VF unplugged by
+ * unplug-and-go): the xl that unpauses it later plugs it again, and the
+ * record goes; a record that does not parse is said and goes too. */
+START_TEST(xl_unpause_moves_back_what_a_paused_restore_left)
+{
+    const char *unpause[] = {"unpause", "5", NULL};
+    char *calls, *out, *left = NULL;
+
+    set_state("nvme0", XENVF_PF_READY);
+    ck_assert_int_eq(
+        xenvf_xs_write(&E.xs, "/local/domain/5/xenvf-iomove", "nvme0#1", NULL),
+        0);
+    ck_assert_int_eq(run_xl(unpause), 0);
+    calls = read_file("calls");
+    out = read_file("xl.out");
+    ASSERT_CONTAINS(calls, "pci-add 5 0000:01:00.2");
+    ASSERT_CONTAINS(out, "nvme0#1: plugged again (unplug-and-go)");
+    ck_assert_int_eq(
+        xenvf_xs_read(&E.xs, "/local/domain/5/xenvf-iomove", &left, NULL), 0);
+    ck_assert_ptr_null(left);
+    ck_assert_uint_eq(penv_held_settles_to(1), 1);
+    free(calls);
+    free(out);
+    ASSERT_BOOKS_AGREE();
+
+    ck_assert_int_eq(
+        xenvf_xs_write(&E.xs, "/local/domain/6/xenvf-iomove", "nvme0#x", NULL),
+        0);
+    unpause[1] = "6";
+    ck_assert_int_eq(run_xl(unpause), 0);
+    out = read_file("xl.out");
+    ASSERT_CONTAINS(out, "domain 6: /local/domain/6/xenvf-iomove: "
+                         "xenvf-iomove: nvme0: bad VF index 'x'");
+    ck_assert_int_eq(
+        xenvf_xs_read(&E.xs, "/local/domain/6/xenvf-iomove", &left, NULL), 0);
+    ck_assert_ptr_null(left);
+    free(out);
+}
+END_TEST
+
 /* An xl save file (tools/xl/xl.h, save_domain_core_writeconfig): the
  * header, then the config with its length, in xl's own syntax (what xl
  * wrote before JSON; xl still reads it, and the fake libxl cannot parse
@@ -875,6 +916,7 @@ static Suite *xl_suite(void)
     tcase_add_test(tc, xl_destroyed_while_waiting);
     tcase_add_test(tc, xl_pci_attach_follows_the_books);
     tcase_add_test(tc, xl_restore_reserves_and_gates);
+    tcase_add_test(tc, xl_unpause_moves_back_what_a_paused_restore_left);
     tcase_add_test(tc, xl_restore_refuses_a_taken_vf);
     tcase_add_test(tc, xl_migrate_receive_takes_another_vf);
     tcase_add_test(tc, xl_save_refuses_a_domain_with_a_vf);

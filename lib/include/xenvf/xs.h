@@ -164,6 +164,8 @@ int xenvf_xs_next_event(xenvf_xs *xs, char **path_out, char **token_out,
                         xenvf_err *err);
 int xenvf_xs_write(xenvf_xs *xs, const char *path, const char *value,
                    xenvf_err *err);
+/* A node and everything under it; one that does not exist is no error. */
+int xenvf_xs_remove(xenvf_xs *xs, const char *path, xenvf_err *err);
 /*
  * /xenvf/handover/<pf id>: the driver dom0 had on a PF the TCB handed to
  * the assignable driver for its driver domain (dom0 only). It lives as

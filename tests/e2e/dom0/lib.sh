@@ -239,12 +239,13 @@ have_xenvf() {
     return 1
 }
 
-# migrate_local NAME LOG [XENVF_MIGRATE]: xl migrate NAME to localhost,
+# migrate_local NAME LOG [XENVF_MIGRATE] [-p]: xl migrate NAME to localhost,
 # both sides with the plugin (-s "": the host argument is the receiver's
-# command), at most 300 s
+# command), at most 300 s; -p: the receiver leaves it paused (what xl
+# migrate -p asks of an ssh receiver)
 migrate_local() {
     timeout 300 env LD_PRELOAD="$XENVF_PLUGIN" XENVF_MIGRATE="${3:-}" xl migrate -s "" "$1" \
-        "env LD_PRELOAD=$XENVF_PLUGIN xl migrate-receive" >"$2" 2>&1
+        "env LD_PRELOAD=$XENVF_PLUGIN xl migrate-receive ${4:-}" >"$2" 2>&1
 }
 
 # gexec NAME CMD: CMD run by sh in guest NAME (a guest job that serves:

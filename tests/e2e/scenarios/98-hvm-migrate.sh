@@ -9,8 +9,10 @@
 #  2. An HVM guest (job switch-io) doing I/O on /dev/mapper/xenvf-vf0 over
 #     its VF's namespace 2 migrates with the plugin on both sides: the
 #     sender moves the I/O to the PF path (xvdb, blkback) and unplugs the
-#     VF, which xenvfd resets and frees; the receiver, once the domain runs
-#     there, plugs VF 0 again through the gate and asks the guest back. The
+#     VF, which xenvfd resets and frees; the receiver leaves the domain
+#     paused (migrate-receive -p) with the record of the move in its
+#     xenstore directory; the xl that unpauses it then plugs VF 0 again
+#     through the gate and asks the guest back. The
 #     loop must see no failed read or write; the pauses are printed as
 #     migrate-io-pause-out and -back.
 #  3. An HVM guest on a VF that runs no xenvf-guest (job cmd: it reads its
@@ -32,6 +34,13 @@ RUN=$(date +%s)
 LOOP_SECS=400 # the I/O loop's cap: dom0 stops it after the way back
 
 running() { case $(xl_state "$1") in *r* | *b*) true ;; *) false ;; esac; }
+# arrived_paused NAME OLD: NAME is paused under another domain id, nothing
+# left of the move
+arrived_paused() {
+    _d=$(xl domid "$1" 2>/dev/null) && [ "$_d" != "$2" ] &&
+        case $(xl_state "$1") in *p*) true ;; *) false ;; esac &&
+        ! xl domid "$1--incoming" >/dev/null 2>&1 && ! xl domid "$1--migratedaway" >/dev/null 2>&1
+}
 # migrated NAME OLD: NAME runs under another domain id, nothing left of the
 # move (no NAME--incoming, no NAME--migratedaway)
 migrated() {
@@ -81,15 +90,35 @@ switch_migrate() {
     pv_disk_setup
     _resets=$(vf0_resets)
 
-    migrate_ok h1 migrate-hvm-switch "HVM, its I/O moved" || return 1
+    # left paused at the destination (migrate-receive -p): the way back
+    # waits for the xl that unpauses it, which finds what was moved in
+    # the domain's xenstore directory
+    _t0=$(now)
+    migrate_local h1 /tmp/h1.migrate.log "" -p
+    _rc=$?
+    e2e_time migrate-hvm-switch "$(since "$_t0")"
+    grep -E 'xenvf|error|fail|logdirty' /tmp/h1.migrate.log | tail -n 20
+    check migrate-hvm-switch "xl migrate h1 (HVM, its I/O moved, migrate-receive -p) exited $_rc: $(tail -n 3 /tmp/h1.migrate.log | tr '\n' ' ')" \
+        sh -c "[ $_rc = 0 ]" || return 1
     check migrate-hvm-out "the sender did not say h1's I/O went to xvdb through the PF: $(grep -m 1 xenvf /tmp/h1.migrate.log)" \
         grep -q "nvme0#0: the guest's I/O is on the PV disk xvdb" /tmp/h1.migrate.log
     e2e_time migrate-io-pause-out "$(sed -n '/on the PV disk xvdb/p' /tmp/h1.migrate.log >/tmp/h1.out.log; paused_in /tmp/h1.out.log)"
     _new=$(xl domid h1)
+    check migrate-hvm-switch-paused "after it h1 is '$_new' ($(xl_state h1)), was $_old: not paused under a new id" \
+        arrived_paused h1 "$_old" || return 1
+    check migrate-hvm-pending "h1 ($_new) has no record of what was moved for the xl that unpauses it: '$(xenstore-read "/local/domain/$_new/xenvf-iomove" 2>&1)'" \
+        sh -c "xenstore-read /local/domain/$_new/xenvf-iomove | grep -q '^nvme0#0:2:xvdb:'"
     check migrate-hvm-source-reset "xenvfd did not reset nvme0#0 after the source domain $_old let it go: $(grep 'vf 0 ' "$(xenvfd_log tcb)" | tail -n 2)" \
         [ "$(vf0_resets)" -gt "$_resets" ]
-    books "h1 migrated: $_new"
-    switch_back_checks migrate-hvm h1 /tmp/h1.migrate.log "$_ctrl"
+    books "h1 migrated, paused: $_new"
+    xlv unpause h1 >/tmp/h1.unpause.log 2>&1
+    _rc=$?
+    grep xenvf /tmp/h1.unpause.log | tail -n 8
+    check migrate-hvm-switch-runs "after xl unpause ($_rc) h1 is '$(xl domid h1)' ($(xl_state h1)), was $_old" \
+        wait_until 30 migrated h1 "$_old"
+    check migrate-hvm-pending-gone "the record of what was moved outlived the way back: '$(xenstore-read "/local/domain/$_new/xenvf-iomove" 2>&1)'" \
+        sh -c "! xenstore-read /local/domain/$_new/xenvf-iomove >/dev/null 2>&1"
+    switch_back_checks migrate-hvm h1 /tmp/h1.unpause.log "$_ctrl"
     switch_loop_ok migrate-hvm-io h1
 }
 

@@ -110,8 +110,16 @@ typedef struct moved_list {
     xlp_moved *v;
     size_t nr;
     uint32_t domid;
+    bool *attached; /* moved_in: the PF paths this xl attached for it */
 } moved_list;
 static moved_list moved_in, moved_out;
+
+static void moved_list_clear(moved_list *l)
+{
+    free(l->v);
+    free(l->attached);
+    *l = (moved_list){.domid = XLP_NO_DOMID};
+}
 static const XLU_Config *last_cfg; /* compared, never dereferenced */
 static char *last_source;
 
@@ -536,7 +544,7 @@ EXPORT int libxl_retrieve_domain_configuration(libxl_ctx *ctx, uint32_t domid,
             "pci-attach them and ask the guest back (docs/migration.md)",
             what, domid);
     free(text);
-    free(moved_out.v);
+    moved_list_clear(&moved_out);
     moved_out.v = v;
     moved_out.nr = nr;
     moved_out.domid = domid;
@@ -550,6 +558,7 @@ static int iomove_restoring(libxl_domain_config *d)
 {
     char *text = kv_take(d->c_info.xsdata, XLP_IOMOVE_KEY);
     char(*dev)[XLP_IOMOVE_DEV_MAX] = NULL;
+    bool *attached = NULL;
     xlp_iomove_env env;
     xlp_moved *v = NULL;
     size_t nr = 0;
@@ -563,19 +572,26 @@ static int iomove_restoring(libxl_domain_config *d)
     xenvf_xs_init(&xs);
     xlp_iomove_env_default(&env);
     if (!(rc = xlp_moved_parse(text, &v, &nr, &err)) &&
-        !(rc = (dev = calloc(nr, sizeof(*dev))) ? 0 : XENVF_ENOMEM) &&
-        !(rc = xenvf_xs_open(&xs, &err)))
-        rc = xlp_iomove_paths(&xs, &env, v, nr, dev, &err);
-    for (size_t i = 0; !rc && i < nr; i++)
-        for (int k = 0; k < d->num_disks; k++) {
-            libxl_device_disk *disk = &d->disks[k];
+        !(rc = (dev = calloc(nr, sizeof(*dev))) &&
+                       (attached = calloc(nr, sizeof(*attached)))
+                   ? 0
+                   : xenvf_err_set(&err, XENVF_ENOMEM, "out of memory")) &&
+        !(rc = xenvf_xs_open(&xs, &err)) &&
+        !(rc = xlp_iomove_paths(&xs, &env, v, nr, dev, attached, &err))) {
+        for (size_t i = 0; !rc && i < nr; i++)
+            for (int k = 0; k < d->num_disks && !rc; k++) {
+                libxl_device_disk *disk = &d->disks[k];
 
-            if (v[i].unplugged || !disk->vdev || strcmp(disk->vdev, v[i].vdev))
-                continue;
-            free(disk->pdev_path);
-            if (!(disk->pdev_path = strdup(dev[i])))
-                rc = XENVF_ENOMEM;
-        }
+                if (v[i].unplugged || !disk->vdev ||
+                    strcmp(disk->vdev, v[i].vdev))
+                    continue;
+                free(disk->pdev_path);
+                if (!(disk->pdev_path = strdup(dev[i])))
+                    rc = xenvf_err_set(&err, XENVF_ENOMEM, "out of memory");
+            }
+        if (rc)
+            xlp_iomove_paths_release(&xs, &env, v, nr, attached);
+    }
     xenvf_xs_dispose(&xs);
     free(dev);
     free(text);
@@ -585,13 +601,37 @@ static int iomove_restoring(libxl_domain_config *d)
             "and cannot be given its PF path: %s",
             err.msg);
         free(v);
+        free(attached);
         return ERROR_FAIL;
     }
-    free(moved_in.v);
+    moved_list_clear(&moved_in);
     moved_in.v = v;
     moved_in.nr = nr;
+    moved_in.attached = attached;
     moved_in.domid = XLP_NO_DOMID;
     return 0;
+}
+
+/* The build of a restore whose config said what was moved failed: the
+ * PF paths this xl attached for it go again. */
+static void iomove_build_failed(void)
+{
+    xlp_iomove_env env;
+    xenvf_err err;
+    xenvf_xs xs;
+
+    if (!moved_in.nr || moved_in.domid != XLP_NO_DOMID)
+        return;
+    xenvf_err_init(&err);
+    xenvf_xs_init(&xs);
+    xlp_iomove_env_default(&env);
+    if (xenvf_xs_open(&xs, &err))
+        LOG(ERROR, "the failed restore's PF paths stay attached: %s", err.msg);
+    else
+        xlp_iomove_paths_release(&xs, &env, moved_in.v, moved_in.nr,
+                                 moved_in.attached);
+    xenvf_xs_dispose(&xs);
+    moved_list_clear(&moved_in);
 }
 
 /* What a restore moved off VFs also waits in the domain's own xenstore
@@ -651,9 +691,7 @@ static void iomove_back(libxl_ctx *ctx, uint32_t domid, moved_list *list)
     if (!ours && !text)
         goto out;
     if (!ours) {
-        free(list->v);
-        list->v = NULL;
-        list->nr = 0;
+        moved_list_clear(list);
         list->domid = domid;
         if (xlp_moved_parse(text, &list->v, &list->nr, &err))
             LOG(ERROR, "domain %u: %s: %s", domid, path, err.msg);
@@ -665,9 +703,7 @@ static void iomove_back(libxl_ctx *ctx, uint32_t domid, moved_list *list)
         LOG(INFO, "domain %u's I/O is on its VFs again", domid);
     if (text && xenvf_xs_remove(&xs, path, &err))
         LOG(ERROR, "domain %u: %s", domid, err.msg);
-    free(list->v);
-    list->v = NULL;
-    list->nr = 0;
+    moved_list_clear(list);
 out:
     free(text);
     xenvf_xs_dispose(&xs);
@@ -780,7 +816,9 @@ libxl_domain_create_restore(libxl_ctx *ctx, libxl_domain_config *d_config,
     if (ao_how || !d_config->num_pcidevs) {
         rc = real.create_restore(ctx, d_config, domid, restore_fd, send_back_fd,
                                  params, ao_how, aop_console_how);
-        if (!rc && moved_in.nr)
+        if (rc)
+            iomove_build_failed();
+        else if (moved_in.nr)
             iomove_restored(*domid);
         return rc;
     }
@@ -793,6 +831,8 @@ libxl_domain_create_restore(libxl_ctx *ctx, libxl_domain_config *d_config,
     rc = xlp_restore(&plugin, d_config, domid, &lrc, &err);
     call.ctx = NULL;
     call.restore_params = NULL;
+    if (rc || lrc)
+        iomove_build_failed();
     if (rc)
         return lrc ? lrc : to_libxl_rc(rc);
     if (!lrc && moved_in.nr)

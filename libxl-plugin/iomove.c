@@ -482,19 +482,34 @@ static int read_vf(xenvf_xs *xs, const char *pf_id, unsigned index,
     return rc;
 }
 
-int xlp_iomove_paths(xenvf_xs *xs, const xlp_iomove_env *env,
-                     const xlp_moved *v, size_t nr,
-                     char (*dev)[XLP_IOMOVE_DEV_MAX], xenvf_err *err)
+void xlp_iomove_paths_release(xenvf_xs *xs, const xlp_iomove_env *env,
+                              const xlp_moved *v, size_t nr, bool *attached)
 {
-    bool *attached = calloc(nr ? nr : 1, sizeof(*attached));
-    pf_path_info path;
     xenvf_bdf pf_bdf;
     xenvf_vf vf;
     xenvf_err e;
+
+    for (size_t k = nr; k-- > 0;) {
+        xenvf_err_init(&e);
+        if (attached[k] &&
+            (read_vf(xs, v[k].pf, v[k].index, &pf_bdf, &vf, &e) ||
+             pf_path(env, v[k].pf, &pf_bdf, v[k].nsid, NULL, &e)))
+            LOG(ERROR, "%s", e.msg);
+        attached[k] = false;
+    }
+}
+
+int xlp_iomove_paths(xenvf_xs *xs, const xlp_iomove_env *env,
+                     const xlp_moved *v, size_t nr,
+                     char (*dev)[XLP_IOMOVE_DEV_MAX], bool *attached,
+                     xenvf_err *err)
+{
+    pf_path_info path;
+    xenvf_bdf pf_bdf;
+    xenvf_vf vf;
     int rc = 0;
 
-    if (!attached)
-        return xenvf_err_set(err, XENVF_ENOMEM, "out of memory");
+    memset(attached, 0, nr * sizeof(*attached));
     for (size_t i = 0; i < nr && !rc; i++) {
         dev[i][0] = '\0';
         if (v[i].unplugged)
@@ -513,15 +528,8 @@ int xlp_iomove_paths(xenvf_xs *xs, const xlp_iomove_env *env,
                                v[i].pf, v[i].index, v[i].nsid, v[i].pf,
                                path.wwid, v[i].wwid);
     }
-    /* a failure: the PF paths attached for this restore go again */
-    for (size_t k = rc ? nr : 0; k-- > 0;) {
-        xenvf_err_init(&e);
-        if (attached[k] &&
-            (read_vf(xs, v[k].pf, v[k].index, &pf_bdf, &vf, &e) ||
-             pf_path(env, v[k].pf, &pf_bdf, v[k].nsid, NULL, &e)))
-            LOG(ERROR, "%s", e.msg);
-    }
-    free(attached);
+    if (rc)
+        xlp_iomove_paths_release(xs, env, v, nr, attached);
     return rc;
 }
 

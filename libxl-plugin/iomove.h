@@ -114,12 +114,19 @@ int xlp_iomove_out(xenvf_xs *xs, const xlp_iomove_ops *ops,
  * block device in dev[i] (capacity nr, each PATH-sized:
  * XLP_IOMOVE_DEV_MAX), and it is the disk the guest was saved with (the
  * same wwid: on another host, a namespace of the same PF id and nsid may
- * be another disk; then XENVF_EINVAL). On any failure the PF paths this
- * call attached are detached again. */
+ * be another disk; then XENVF_EINVAL). attached[i] (capacity nr) says
+ * whether this call attached it. On any failure the PF paths this call
+ * attached are detached again. */
 #define XLP_IOMOVE_DEV_MAX 64
 int xlp_iomove_paths(xenvf_xs *xs, const xlp_iomove_env *env,
                      const xlp_moved *v, size_t nr,
-                     char (*dev)[XLP_IOMOVE_DEV_MAX], xenvf_err *err);
+                     char (*dev)[XLP_IOMOVE_DEV_MAX], bool *attached,
+                     xenvf_err *err);
+
+/* The build after xlp_iomove_paths failed: the PF paths it attached
+ * (attached[i]) detached again, attached cleared; failures logged. */
+void xlp_iomove_paths_release(xenvf_xs *xs, const xlp_iomove_env *env,
+                              const xlp_moved *v, size_t nr, bool *attached);
 
 /* After it runs: each moved VF back (above; one unplugged is only plugged
  * again, its guest's driver finds it anew). A VF that cannot come back

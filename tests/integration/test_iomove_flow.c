@@ -559,13 +559,19 @@ static const xlp_moved unplugged = {
 START_TEST(restore_finds_the_pf_path)
 {
     char dev[1][XLP_IOMOVE_DEV_MAX], want[XLP_IOMOVE_DEV_MAX];
+    bool attached[1];
 
     books(0, false);
-    ck_assert_msg(!xlp_iomove_paths(&xs, &env, &moved, 1, dev, &err), "%s",
-                  err.msg);
+    ck_assert_msg(!xlp_iomove_paths(&xs, &env, &moved, 1, dev, attached, &err),
+                  "%s", err.msg);
     snprintf(want, sizeof(want), "%s/nvme0n2", root);
     ck_assert_str_eq(dev[0], want);
+    ck_assert(attached[0]);
     ck_assert_str_eq(nvme_log, "attach 2; rescan; ");
+    /* the build fails after it: what it attached goes */
+    xlp_iomove_paths_release(&xs, &env, &moved, 1, attached);
+    ck_assert(!attached[0]);
+    ck_assert_str_eq(nvme_log, "attach 2; rescan; detach 2; rescan; ");
 }
 END_TEST
 
@@ -574,11 +580,14 @@ END_TEST
 START_TEST(restore_uses_the_pf_path_there)
 {
     char dev[1][XLP_IOMOVE_DEV_MAX];
+    bool attached[1];
 
     books(0, false);
     ns_block(2, true);
-    ck_assert_msg(!xlp_iomove_paths(&xs, &env, &moved, 1, dev, &err), "%s",
-                  err.msg);
+    ck_assert_msg(!xlp_iomove_paths(&xs, &env, &moved, 1, dev, attached, &err),
+                  "%s", err.msg);
+    ck_assert(!attached[0]);
+    xlp_iomove_paths_release(&xs, &env, &moved, 1, attached);
     ck_assert_str_eq(nvme_log, "");
 }
 END_TEST
@@ -589,11 +598,13 @@ END_TEST
 START_TEST(restore_refuses_another_disk)
 {
     char dev[1][XLP_IOMOVE_DEV_MAX];
+    bool attached[1];
 
     books(0, false);
     disk_wwid = "eui.00000000000000aa";
-    ck_assert_int_eq(xlp_iomove_paths(&xs, &env, &moved, 1, dev, &err),
-                     XENVF_EINVAL);
+    ck_assert_int_eq(
+        xlp_iomove_paths(&xs, &env, &moved, 1, dev, attached, &err),
+        XENVF_EINVAL);
     ck_assert_msg(strstr(err.msg, "nvme0#0: namespace 2 of nvme0 here is the "
                                   "disk eui.00000000000000aa, but the guest "
                                   "was saved on " WWID ": not the same disk"),
@@ -607,11 +618,12 @@ START_TEST(restore_makes_no_path_for_a_vf_unplugged)
 {
     const xlp_moved both[2] = {unplugged, moved};
     char dev[2][XLP_IOMOVE_DEV_MAX], want[XLP_IOMOVE_DEV_MAX];
+    bool attached[2];
 
     books(0, false);
     second_vf(0, "");
-    ck_assert_msg(!xlp_iomove_paths(&xs, &env, both, 2, dev, &err), "%s",
-                  err.msg);
+    ck_assert_msg(!xlp_iomove_paths(&xs, &env, both, 2, dev, attached, &err),
+                  "%s", err.msg);
     ck_assert_str_eq(dev[0], "");
     snprintf(want, sizeof(want), "%s/nvme0n2", root);
     ck_assert_str_eq(dev[1], want);
@@ -626,10 +638,11 @@ START_TEST(restore_refused_detaches_every_path_it_made)
     const xlp_moved three[3] = {
         unplugged, moved, {"nvme0", 1, 3, "xvdc", "eui.00000000000000bb", 0}};
     char dev[3][XLP_IOMOVE_DEV_MAX];
+    bool attached[3];
 
     books(0, false);
     second_vf(3, "");
-    ck_assert_int_eq(xlp_iomove_paths(&xs, &env, three, 3, dev, &err),
+    ck_assert_int_eq(xlp_iomove_paths(&xs, &env, three, 3, dev, attached, &err),
                      XENVF_EINVAL);
     ck_assert_msg(strstr(err.msg, "nvme0#1: namespace 3 of nvme0 here is the "
                                   "disk " WWID ", but the guest was saved on "

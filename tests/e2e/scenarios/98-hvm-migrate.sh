@@ -96,7 +96,7 @@ switch_migrate() {
     _t0=$(now)
     migrate_local h1 /tmp/h1.migrate.log "" -p
     _rc=$?
-    e2e_time migrate-hvm-switch "$(since "$_t0")"
+    _t_mig=$(since "$_t0")
     grep -E 'xenvf|error|fail|logdirty' /tmp/h1.migrate.log | tail -n 20
     check migrate-hvm-switch "xl migrate h1 (HVM, its I/O moved, migrate-receive -p) exited $_rc: $(tail -n 3 /tmp/h1.migrate.log | tr '\n' ' ')" \
         sh -c "[ $_rc = 0 ]" || return 1
@@ -111,8 +111,13 @@ switch_migrate() {
     check migrate-hvm-source-reset "xenvfd did not reset nvme0#0 after the source domain $_old let it go: $(grep 'vf 0 ' "$(xenvfd_log tcb)" | tail -n 2)" \
         [ "$(vf0_resets)" -gt "$_resets" ]
     books "h1 migrated, paused: $_new"
+    _t0=$(now)
     xlv unpause h1 >/tmp/h1.unpause.log 2>&1
     _rc=$?
+    # the whole move: the migration, then the unpause with the way back
+    _t_unp=$(since "$_t0")
+    e2e_time migrate-hvm-unpause "$_t_unp"
+    e2e_time migrate-hvm-switch "$(awk -v a="$_t_mig" -v b="$_t_unp" 'BEGIN { printf "%.2f", a + b }')"
     grep xenvf /tmp/h1.unpause.log | tail -n 8
     check migrate-hvm-switch-runs "after xl unpause ($_rc) h1 is '$(xl domid h1)' ($(xl_state h1)), was $_old" \
         wait_until 30 migrated h1 "$_old"
